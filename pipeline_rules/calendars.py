@@ -1,0 +1,632 @@
+"""Business calendars: working weekdays, working hours, holidays, and arithmetic on them.
+
+A calendar spec (one entry under `calendars:` in a ruleset)::
+
+    week: [mon, tue, wed, thu, fri]        # default mon..fri
+    hours: ["09:00-13:00", "14:00-18:00"]  # default ["09:00-18:00"]; "24:00" allowed as an end
+    holidays: {country: RU, subdiv: null, dates: [2026-12-31]}
+    extra_working_days: [2026-11-07]       # working days although the week says otherwise
+
+Semantics:
+
+* A date is a working day when it is not a holiday and either its weekday is in `week`, or it
+  is listed in `extra_working_days`, or the `holidays` package lists it among the country's
+  transferred working weekends (`weekend_workdays`). Holidays are the package's dates for the
+  country/subdivision plus the explicit `dates`; a holiday is never a working day, even if it
+  is also listed as an extra working day.
+* Every working day has the same working periods, the `hours` ranges, read as local wall-clock
+  times in the calendar's zone. Periods are half-open: 13:00 is not inside "09:00-13:00".
+* Working time is measured on the local wall clock, not by elapsed physical time: a period
+  "00:00-06:00" holds six working hours even on the nights the clocks change. On a
+  spring-forward night the skipped clock hour is counted although no physical time passes
+  (the clock jumps over it); on a fall-back night the repeated hour is counted once, for its
+  first pass, and the clock is treated as standing still during the second pass.
+* All datetime inputs must be timezone-aware (naive ones raise ValueError); results are aware
+  datetimes in the calendar's zone.
+* `working_time(start, end)` is the working time in [start, end), zero when end <= start.
+* `add_working_time(start, amount)` returns start unchanged for a zero amount; otherwise the
+  earliest instant at which `amount` of working time has elapsed since start. An amount that is
+  used up exactly at the end of a period returns that end (13:00, not 14:00 after lunch). When
+  that wall-clock time does not exist (the skipped hour of a spring-forward night) the result
+  is the first instant after the jump.
+* `add_business_days(start, n)`: a start outside the working periods counts from the next
+  working instant (13:30 counts from 14:00, Saturday from Monday's first period); the deadline
+  is the same wall-clock time on the n-th working day after that. If that time is not inside a
+  working period on that day, the next working instant after it is used. n = 0 returns the
+  normalised start.
+* `next_working_instant(t)` is t itself when t is inside a working period, otherwise the start
+  of the next one.
+
+Cost: counting working days between two dates is arithmetic over whole weeks plus one bisect
+per calendar year touched into the sorted exceptions (holidays on working weekdays, extra
+working days); the `add_*` inverses binary-search the day offset with that count. Nothing loops
+over days or minutes. Holiday years are loaded from the `holidays` package on first use.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_package
+
+__all__ = ["BusinessCalendar", "CalendarError", "build_calendar", "calendar_problems"]
+
+_US = timedelta(microseconds=1)
+_US_PER_MINUTE = 60_000_000
+_US_PER_DAY = 86_400_000_000
+_WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_WEEKDAY_NAMES = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+_WEEKDAYS = {
+    name: i for names in (_WEEKDAY_NAMES, _FULL_WEEKDAY_NAMES) for i, name in enumerate(names)
+}
+_DEFAULT_WEEK = ("mon", "tue", "wed", "thu", "fri")
+_DEFAULT_HOURS = ("09:00-18:00",)
+_SPEC_KEYS = ("week", "hours", "holidays", "extra_working_days")
+_HOLIDAY_KEYS = ("country", "subdiv", "dates")
+_RANGE_RE = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\s*")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Searching further than this for a working day means the calendar has none left.
+_MAX_SEARCH_DAYS = 400 * 366
+
+
+class CalendarError(ValueError):
+    """A problem in a calendar spec; `key` is its relative path, e.g. "hours/1" ("" = whole)."""
+
+    def __init__(self, message: str, key: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.key = key
+
+
+# --------------------------------------------------------------------------- spec validation
+
+
+@dataclass(frozen=True)
+class _Spec:
+    week: frozenset[int]
+    periods: tuple[tuple[int, int], ...]
+    country: str | None
+    subdiv: str | None
+    holiday_dates: frozenset[date]
+    extra_working_days: frozenset[date]
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _parse_week(value: object, problems: list[CalendarError]) -> frozenset[int]:
+    if not isinstance(value, list):
+        problems.append(CalendarError("'week' must be a list of days such as [mon, tue]", "week"))
+        return frozenset()
+    days: set[int] = set()
+    for i, item in enumerate(value):
+        key = f"week/{i}"
+        if not isinstance(item, str):
+            problems.append(CalendarError(f"expected a day name like 'mon', got {item!r}", key))
+            continue
+        day = _WEEKDAYS.get(item.strip().lower())
+        if day is None:
+            hint = _did_you_mean(item.strip().lower(), _WEEKDAYS)
+            problems.append(CalendarError(f"unknown day of the week '{item}'{hint}", key))
+        elif day in days:
+            problems.append(CalendarError(f"day '{item}' is listed twice", key))
+        else:
+            days.add(day)
+    if not value:
+        problems.append(CalendarError("'week' lists no working days", "week"))
+    return frozenset(days)
+
+
+def _clock_us(hours: str, minutes: str) -> int:
+    return (int(hours) * 60 + int(minutes)) * _US_PER_MINUTE
+
+
+def _parse_range(item: object, key: str, problems: list[CalendarError]) -> tuple[int, int] | None:
+    match = _RANGE_RE.fullmatch(item) if isinstance(item, str) else None
+    if match is None:
+        problems.append(CalendarError(f"expected a range like '09:00-18:00', got {item!r}", key))
+        return None
+    sh, sm, eh, em = match.groups()
+    if int(sh) > 23 or int(sm) > 59:
+        problems.append(CalendarError(f"'{sh}:{sm}' is not a valid HH:MM time", key))
+        return None
+    if int(em) > 59 or int(eh) > 24 or (int(eh) == 24 and int(em) != 0):
+        problems.append(CalendarError(f"'{eh}:{em}' is not a valid HH:MM time", key))
+        return None
+    start, end = _clock_us(sh, sm), _clock_us(eh, em)
+    if end <= start:
+        problems.append(
+            CalendarError(f"range '{item}' ends before it starts; split ranges at 24:00", key)
+        )
+        return None
+    return start, end
+
+
+def _parse_hours(value: object, problems: list[CalendarError]) -> tuple[tuple[int, int], ...]:
+    if not isinstance(value, list) or not value:
+        problems.append(
+            CalendarError("'hours' must be a non-empty list like ['09:00-18:00']", "hours")
+        )
+        return ()
+    periods: list[tuple[int, int]] = []
+    for i, item in enumerate(value):
+        period = _parse_range(item, f"hours/{i}", problems)
+        if period is None:
+            continue
+        if periods and period[0] < periods[-1][1]:
+            why = "comes before" if period[0] < periods[-1][0] else "overlaps"
+            problems.append(
+                CalendarError(
+                    f"range '{item}' {why} the previous range; list ranges in order "
+                    "without overlaps",
+                    f"hours/{i}",
+                )
+            )
+            continue
+        periods.append(period)
+    return tuple(periods)
+
+
+def _parse_dates(value: object, key: str, problems: list[CalendarError]) -> frozenset[date]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list):
+        problems.append(CalendarError("expected a list of dates like [2026-12-31]", key))
+        return frozenset()
+    dates: set[date] = set()
+    for i, item in enumerate(value):
+        # YAML turns bare 2026-12-31 into a date; a datetime is a date subclass but not a day.
+        if isinstance(item, date) and not isinstance(item, datetime):
+            dates.add(item)
+            continue
+        parsed = None
+        if isinstance(item, str) and _DATE_RE.fullmatch(item.strip()):
+            try:
+                parsed = date.fromisoformat(item.strip())
+            except ValueError:
+                parsed = None
+        if parsed is None:
+            problems.append(
+                CalendarError(f"expected a date YYYY-MM-DD, got {item!r}", f"{key}/{i}")
+            )
+        else:
+            dates.add(parsed)
+    return frozenset(dates)
+
+
+def _country_hint(code: str, supported: Mapping[str, object]) -> str:
+    registry = getattr(holidays_package, "registry", None)
+    countries = getattr(registry, "COUNTRIES", {})
+    # Let people who wrote the country's name ("Russia") find its code.
+    by_name = {str(entry[0]).lower(): str(entry[1]) for entry in countries.values()}
+    named = by_name.get(code.replace(" ", "").lower())
+    if named:
+        return f" (did you mean '{named}'?)"
+    close = difflib.get_close_matches(code.lower(), list(by_name), n=1, cutoff=0.75)
+    if close:
+        return f" (did you mean '{by_name[close[0]]}'?)"
+    return _did_you_mean(code, supported)
+
+
+def _parse_country(
+    value: Mapping[str, object], problems: list[CalendarError]
+) -> tuple[str | None, str | None]:
+    country, subdiv = value.get("country"), value.get("subdiv")
+    if country is None:
+        if subdiv is not None:
+            problems.append(CalendarError("'subdiv' needs a 'country'", "holidays/subdiv"))
+        return None, None
+    if not isinstance(country, str):
+        problems.append(
+            CalendarError(f"expected a country code like 'RU', got {country!r}", "holidays/country")
+        )
+        return None, None
+    supported = holidays_package.list_supported_countries()
+    code = country.strip().upper()
+    if code not in supported:
+        hint = _country_hint(country.strip(), supported)
+        problems.append(
+            CalendarError(
+                f"country '{country}' is not supported by the holidays package{hint}",
+                "holidays/country",
+            )
+        )
+        return None, None
+    if subdiv is None:
+        return code, None
+    if not isinstance(subdiv, str):
+        problems.append(
+            CalendarError(f"expected a subdivision code, got {subdiv!r}", "holidays/subdiv")
+        )
+        return code, None
+    try:
+        holidays_package.country_holidays(code, subdiv=subdiv)
+    except NotImplementedError:
+        base = holidays_package.country_holidays(code)
+        known = [*base.subdivisions, *getattr(base, "subdivisions_aliases", {})]
+        hint = _did_you_mean(subdiv, known) if known else f"; '{code}' has no subdivisions"
+        problems.append(
+            CalendarError(f"unknown subdivision '{subdiv}' of '{code}'{hint}", "holidays/subdiv")
+        )
+        return code, None
+    return code, subdiv
+
+
+def _unknown_keys(
+    value: Mapping[str, object],
+    allowed: tuple[str, ...],
+    prefix: str,
+    problems: list[CalendarError],
+) -> None:
+    for name in value:
+        if name not in allowed:
+            hint = _did_you_mean(str(name), allowed)
+            problems.append(
+                CalendarError(
+                    f"unknown key '{name}'{hint}; expected one of {', '.join(allowed)}",
+                    f"{prefix}{name}",
+                )
+            )
+
+
+def _parse_spec(spec: object) -> tuple[_Spec | None, list[CalendarError]]:
+    problems: list[CalendarError] = []
+    if not isinstance(spec, Mapping):
+        problems.append(CalendarError(f"a calendar must be a mapping, got {spec!r}"))
+        return None, problems
+    _unknown_keys(spec, _SPEC_KEYS, "", problems)
+    week_value = spec.get("week")
+    week = _parse_week(list(_DEFAULT_WEEK) if week_value is None else week_value, problems)
+    hours_value = spec.get("hours")
+    periods = _parse_hours(list(_DEFAULT_HOURS) if hours_value is None else hours_value, problems)
+    country: str | None = None
+    subdiv: str | None = None
+    holiday_dates: frozenset[date] = frozenset()
+    holidays_value = spec.get("holidays")
+    if isinstance(holidays_value, Mapping):
+        _unknown_keys(holidays_value, _HOLIDAY_KEYS, "holidays/", problems)
+        country, subdiv = _parse_country(holidays_value, problems)
+        holiday_dates = _parse_dates(holidays_value.get("dates"), "holidays/dates", problems)
+    elif holidays_value is not None:
+        problems.append(
+            CalendarError(
+                "'holidays' must be a mapping with 'country', 'subdiv' and/or 'dates'", "holidays"
+            )
+        )
+    extra = _parse_dates(spec.get("extra_working_days"), "extra_working_days", problems)
+    if problems:
+        return None, problems
+    return _Spec(week, periods, country, subdiv, holiday_dates, extra), problems
+
+
+def calendar_problems(spec: Mapping[str, object]) -> list[CalendarError]:
+    """Return every problem in a calendar spec (empty when it is valid), for the linter."""
+    return _parse_spec(spec)[1]
+
+
+def build_calendar(name: str, spec: Mapping[str, object], tz: ZoneInfo) -> BusinessCalendar:
+    """Validate a calendar spec and build it; raise CalendarError for the first problem."""
+    parsed, problems = _parse_spec(spec)
+    if parsed is None:
+        raise problems[0]
+    return BusinessCalendar(
+        name=name,
+        tz=tz,
+        week=parsed.week,
+        periods=parsed.periods,
+        country=parsed.country,
+        subdiv=parsed.subdiv,
+        holiday_dates=parsed.holiday_dates,
+        extra_working_days=parsed.extra_working_days,
+    )
+
+
+# --------------------------------------------------------------------------- holiday years
+
+
+@functools.lru_cache(maxsize=2048)
+def _package_year(country: str, subdiv: str | None, year: int) -> tuple[frozenset[date], ...]:
+    """Return (holidays, transferred working weekends) the package lists for one year."""
+    table = holidays_package.country_holidays(country, subdiv=subdiv, years=year)
+    return frozenset(table.keys()), frozenset(getattr(table, "weekend_workdays", ()))
+
+
+@dataclass(frozen=True)
+class _YearIndex:
+    """The days of one year whose status differs from what the week says, with running sums."""
+
+    ordinals: tuple[int, ...]
+    running: tuple[int, ...]  # running[i] = sum of the +1/-1 flips of ordinals[:i]
+
+    def flips_between(self, lo: int, hi: int) -> int:
+        """Net working days added by exceptions with lo <= ordinal < hi."""
+        i = bisect.bisect_left(self.ordinals, lo)
+        j = bisect.bisect_left(self.ordinals, hi)
+        return self.running[j] - self.running[i]
+
+    def is_exception(self, ordinal: int) -> bool:
+        """True when this day's status is the opposite of its weekday's."""
+        i = bisect.bisect_left(self.ordinals, ordinal)
+        return i < len(self.ordinals) and self.ordinals[i] == ordinal
+
+
+# --------------------------------------------------------------------------- the calendar
+
+
+def _require_aware(t: datetime) -> None:
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(f"expected a timezone-aware datetime, got naive {t.isoformat()}")
+
+
+def _us(delta: timedelta) -> int:
+    return delta // _US
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """Working days and hours in one zone; see the module docstring for the semantics."""
+
+    name: str
+    tz: ZoneInfo
+    week: frozenset[int]  # weekday numbers, Monday = 0
+    periods: tuple[tuple[int, int], ...]  # [start, end) in microseconds after local midnight
+    country: str | None = None
+    subdiv: str | None = None
+    holiday_dates: frozenset[date] = frozenset()
+    extra_working_days: frozenset[date] = frozenset()
+    _day_us: int = field(init=False, repr=False, compare=False)
+    # _week_prefix[k] = how many of the weekdays 0..k-1 (over two weeks, mod 7) are in `week`.
+    _week_prefix: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _years: dict[int, _YearIndex] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        if not self.week or not self.periods:
+            raise ValueError("a business calendar needs working weekdays and working hours")
+        object.__setattr__(self, "_day_us", sum(end - start for start, end in self.periods))
+        prefix = [0]
+        for k in range(14):
+            prefix.append(prefix[-1] + (k % 7 in self.week))
+        object.__setattr__(self, "_week_prefix", tuple(prefix))
+
+    # ----------------------------------------------------------------- sizes
+
+    @property
+    def workdays_per_week(self) -> int:
+        """Number of working weekdays in an ordinary week."""
+        return len(self.week)
+
+    @property
+    def working_seconds_per_day(self) -> int:
+        """Working seconds in one working day."""
+        return self._day_us // 1_000_000
+
+    @property
+    def working_seconds_per_week(self) -> int:
+        """Working seconds in an ordinary week without holidays."""
+        return self.working_seconds_per_day * len(self.week)
+
+    # ----------------------------------------------------------------- working days
+
+    def _year(self, year: int) -> _YearIndex:
+        index = self._years.get(year)
+        if index is None:
+            index = self._build_year(year)
+            self._years[year] = index
+        return index
+
+    def _build_year(self, year: int) -> _YearIndex:
+        package_holidays: set[date] = set()
+        package_workdays: set[date] = set()
+        if self.country is not None:
+            # Observed days can spill across New Year, so neighbours are consulted too.
+            for y in (year - 1, year, year + 1):
+                if date.min.year <= y <= date.max.year:
+                    listed_off, listed_working = _package_year(self.country, self.subdiv, y)
+                    package_holidays.update(d for d in listed_off if d.year == year)
+                    package_workdays.update(d for d in listed_working if d.year == year)
+        days_off = package_holidays | {d for d in self.holiday_dates if d.year == year}
+        extra = package_workdays | {d for d in self.extra_working_days if d.year == year}
+        ordinals: list[int] = []
+        running = [0]
+        for day in sorted(days_off | extra):
+            in_week = day.weekday() in self.week
+            working = day not in days_off and (in_week or day in extra)
+            if working != in_week:
+                ordinals.append(day.toordinal())
+                running.append(running[-1] + (1 if working else -1))
+        return _YearIndex(tuple(ordinals), tuple(running))
+
+    def is_working_day(self, day: date) -> bool:
+        """True if `day` (a local date; an aware datetime is read in the calendar's zone) works."""
+        if isinstance(day, datetime):
+            _require_aware(day)
+            day = day.astimezone(self.tz).date()
+        in_week = day.weekday() in self.week
+        return in_week != self._year(day.year).is_exception(day.toordinal())
+
+    def _count_working_days(self, first: date, stop: date) -> int:
+        """Working days in [first, stop)."""
+        n = (stop - first).days
+        if n <= 0:
+            return 0
+        weeks, rest = divmod(n, 7)
+        wd = first.weekday()
+        count = weeks * len(self.week) + self._week_prefix[wd + rest] - self._week_prefix[wd]
+        lo, hi = first.toordinal(), stop.toordinal()
+        last = stop - timedelta(days=1)
+        for year in range(first.year, last.year + 1):
+            count += self._year(year).flips_between(lo, hi)
+        return count
+
+    def _nth_working_day_after(self, day: date, n: int) -> date:
+        """The n-th (n >= 1) working day strictly after `day`."""
+        first = day + timedelta(days=1)
+        # Exponential then binary search for the smallest span holding n working days.
+        span = n * 7 // len(self.week) + 7
+        while self._count_working_days(first, first + timedelta(days=span)) < n:
+            span *= 2
+            if span > _MAX_SEARCH_DAYS:
+                raise ValueError(f"calendar '{self.name}' has no {n} working days after {day}")
+        lo, hi = 0, span  # count(lo) < n <= count(hi)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self._count_working_days(first, first + timedelta(days=mid)) >= n:
+                hi = mid
+            else:
+                lo = mid
+        return first + timedelta(days=hi - 1)
+
+    # ----------------------------------------------------------------- the local clock
+
+    def _first_with_offset_of(self, before: datetime, after: datetime) -> datetime:
+        """The first instant in (before, after] whose UTC offset is that of `after`."""
+        target = after.astimezone(self.tz).utcoffset()
+        while after - before > _US:
+            mid = before + (after - before) // 2
+            if mid.astimezone(self.tz).utcoffset() == target:
+                after = mid
+            else:
+                before = mid
+        return after.astimezone(self.tz)
+
+    def _repeat_switch(self, local: datetime) -> tuple[datetime, timedelta] | None:
+        """For an instant in the second pass of a repeated hour: the fall-back and its size."""
+        if not local.fold:
+            return None
+        offset, first_offset = local.utcoffset(), local.replace(fold=0).utcoffset()
+        if offset is None or first_offset is None or first_offset == offset:
+            return None  # fold=1 on a time that is not repeated means nothing
+        shift = first_offset - offset
+        now = local.astimezone(UTC)
+        return self._first_with_offset_of(now - shift, now), shift
+
+    def _position(self, t: datetime) -> tuple[date, int]:
+        """Local date and microseconds after midnight of `t` on the calendar's working clock."""
+        _require_aware(t)
+        local = t.astimezone(self.tz)
+        wall = local.replace(tzinfo=None)
+        repeat = self._repeat_switch(local)
+        if repeat is not None:
+            # Second pass of a repeated (fall-back) hour: the clock stands where the first
+            # pass ended, so working time never runs backwards or counts an hour twice.
+            switch, shift = repeat
+            wall = switch.replace(tzinfo=None) + shift
+        return wall.date(), _us(wall - datetime.combine(wall.date(), time()))
+
+    def _instant(self, day: date, us: int) -> datetime:
+        """The earliest instant whose working-clock position is (day, us)."""
+        wall = datetime.combine(day, time()) + timedelta(microseconds=us)
+        aware = wall.replace(tzinfo=self.tz)  # fold=0: the first of two repeated times
+        real = aware.astimezone(UTC).astimezone(self.tz)
+        if real.replace(tzinfo=None) != wall:
+            # `wall` was skipped by a spring-forward jump: answer the instant of the jump.
+            skipped_after = wall.replace(tzinfo=self.tz, fold=1).astimezone(UTC)
+            return self._first_with_offset_of(skipped_after, aware.astimezone(UTC))
+        # When `wall` is where a repeated hour ends, the clock already stood there during
+        # the whole second pass, which began at the fall-back.
+        repeat = self._repeat_switch((real.astimezone(UTC) - _US).astimezone(self.tz))
+        return real if repeat is None else repeat[0]
+
+    def _worked_before(self, us: int) -> int:
+        """Working microseconds of a working day before clock position `us`."""
+        total = 0
+        for start, end in self.periods:
+            if us <= start:
+                break
+            total += min(us, end) - start
+        return total
+
+    def _clock_after_working(self, amount: int) -> int:
+        """Earliest clock position of a working day by which `amount` (> 0) us have been worked."""
+        for start, end in self.periods:
+            if amount <= end - start:
+                return start + amount
+            amount -= end - start
+        raise AssertionError("amount exceeds a working day")  # callers never ask for more
+
+    # ----------------------------------------------------------------- public arithmetic
+
+    def next_working_instant(self, t: datetime) -> datetime:
+        """Return t if it is inside a working period, else the start of the next period."""
+        day, us = self._position(t)
+        if self.is_working_day(day):
+            for start, end in self.periods:
+                if us < end:
+                    return t.astimezone(self.tz) if us >= start else self._instant(day, start)
+        following = self._nth_working_day_after(day, 1)
+        return self._instant(following, self.periods[0][0])
+
+    def working_time(self, start: datetime, end: datetime) -> timedelta:
+        """Working time in [start, end); zero if end <= start."""
+        _require_aware(start)
+        _require_aware(end)
+        # Compared in UTC: aware datetimes sharing a tzinfo compare by wall clock, ignoring fold.
+        if end.astimezone(UTC) <= start.astimezone(UTC):
+            return timedelta(0)
+        first_day, first_us = self._position(start)
+        last_day, last_us = self._position(end)
+        if first_day == last_day:
+            if not self.is_working_day(first_day):
+                return timedelta(0)
+            worked = self._worked_before(last_us) - self._worked_before(first_us)
+            return timedelta(microseconds=worked)
+        worked = 0
+        if self.is_working_day(first_day):
+            worked += self._day_us - self._worked_before(first_us)
+        between = self._count_working_days(first_day + timedelta(days=1), last_day)
+        worked += between * self._day_us
+        if self.is_working_day(last_day):
+            worked += self._worked_before(last_us)
+        return timedelta(microseconds=worked)
+
+    def add_working_time(self, start: datetime, amount: timedelta) -> datetime:
+        """Return the instant when `amount` of working time has elapsed since start."""
+        _require_aware(start)
+        if amount < timedelta(0):
+            raise ValueError(f"cannot add a negative working time ({amount})")
+        if not amount:
+            return start.astimezone(self.tz)
+        needed = _us(amount)
+        day, us = self._position(start)
+        if self.is_working_day(day):
+            done = self._worked_before(us)
+            if needed <= self._day_us - done:
+                return self._instant(day, self._clock_after_working(done + needed))
+            needed -= self._day_us - done
+        whole_days, rest = divmod(needed, self._day_us)
+        if rest == 0:
+            # Used up exactly at the close of a day: the end of its last period.
+            final = self._nth_working_day_after(day, whole_days)
+            return self._instant(final, self._clock_after_working(self._day_us))
+        final = self._nth_working_day_after(day, whole_days + 1)
+        return self._instant(final, self._clock_after_working(rest))
+
+    def add_business_days(self, start: datetime, days: int) -> datetime:
+        """Return the same working-clock time `days` working days after the normalised start."""
+        if days < 0:
+            raise ValueError(f"cannot add a negative number of business days ({days})")
+        begin = self.next_working_instant(start)
+        if days == 0:
+            return begin
+        day, us = self._position(begin)
+        target = self._nth_working_day_after(day, days)
+        return self.next_working_instant(self._instant(target, us))

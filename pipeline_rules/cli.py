@@ -1,0 +1,164 @@
+"""The ``pipeline-rules`` command line: a thin layer of I/O over the library.
+
+Exit codes: 0 clean, 1 findings (lint errors, or warnings with ``--strict``), 2 usage or I/O
+error. Heavy modules are imported inside the commands that need them, so ``--help`` and the
+fast paths start quickly.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from . import __version__, i18n
+
+if TYPE_CHECKING:
+    from .lint import LintConfig
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+_LANG = click.Choice(list(i18n.LANGUAGES))
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"pipeline-rules: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pipeline-rules")
+def main() -> None:
+    """Lint, enforce and evaluate sales-pipeline regulations written in YAML."""
+
+
+@main.command("lint")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
+              default="text", show_default=True, help="Output format.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="A YAML file with a 'lint:' block (rules, gap_vocabulary).")
+@click.option("--lang", type=_LANG, default=None, help="Message language (default: from locale).")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="Colour the text output.")
+@click.option("--no-source", is_flag=True, help="Text format: do not show source lines.")
+def lint_command(paths: tuple[str, ...], fmt: str, strict: bool, config_file: str | None,
+                 lang: str | None, color: str, no_source: bool) -> None:
+    """Check the design of rulesets (files, directories of *.yaml, or - for stdin)."""
+    from .lint import ConfigError, LintConfig, NoRulesetsError, expand_paths, lint_file
+    from .lint.formats import FORMATS, LintReport, summary, text
+    from .loader import ReadError
+
+    language = lang or i18n.detect()
+    config = LintConfig()
+    if config_file is not None:
+        config = _read_config(config_file)
+    try:
+        files = expand_paths(paths)
+    except NoRulesetsError as err:
+        _fail(str(err))
+    diagnostics = []
+    for file in files:
+        try:
+            diagnostics.extend(lint_file(file, config, language))
+        except ReadError as err:
+            _fail(str(err))
+        except ConfigError as err:
+            _fail(str(err))
+    report = LintReport(diagnostics, ["<stdin>" if f == "-" else f for f in files])
+    if fmt == "text":
+        use_color = color == "always" or (color == "auto" and sys.stdout.isatty())
+        click.echo(text(report, color=use_color, show_source=not no_source), nl=False,
+                   color=use_color)
+        click.echo(summary(report), err=True)
+    else:
+        click.echo(FORMATS[fmt](report), nl=False)
+    counts = report.counts()
+    failed = counts["error"] > 0 or (strict and counts["warning"] > 0)
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def _read_config(path: str) -> LintConfig:
+    from .lint import ConfigError
+    from .lint.config import config_from_mapping
+    from .loader import ReadError, load_document, read_source
+    from .problems import DocumentError
+
+    try:
+        document = load_document(read_source(path))
+    except ReadError as err:
+        _fail(str(err))
+    except DocumentError as err:
+        pos = err.problem.position
+        where = f"{path}:{pos.line}:{pos.column}" if pos else path
+        _fail(f"{where}: {i18n.render(err.problem.message, err.problem.args)}")
+    data = document.data
+    block = data.get("lint", data) if isinstance(data, dict) else data
+    try:
+        return config_from_mapping(block, path)
+    except ConfigError as err:
+        _fail(str(err))
+
+
+@main.command("rules")
+@click.argument("name", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
+              default="text", show_default=True)
+def rules_command(name: str | None, fmt: str) -> None:
+    """List every lint rule, or explain one."""
+    import json
+
+    from .lint import all_rules
+    from .suggest import nearest
+
+    rules = all_rules()
+    if name is None:
+        if fmt == "json":
+            click.echo(json.dumps([{"name": r.name, "severity": r.severity.value,
+                                    "family": r.family, "summary": r.summary}
+                                   for r in rules.values()], indent=2))
+            return
+        width = max(len(r) for r in rules)
+        for rule in rules.values():
+            click.echo(f"{rule.name:<{width}}  {rule.severity.value:<7}  {rule.summary}")
+        return
+    if name not in rules:
+        suggestion = nearest(name, rules)
+        hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
+        _fail(f"no rule '{name}'{hint}; 'pipeline-rules rules' lists them")
+    rule = rules[name]
+    if fmt == "json":
+        click.echo(json.dumps({"name": rule.name, "severity": rule.severity.value,
+                               "family": rule.family, "doc": rule.doc}, indent=2,
+                              ensure_ascii=False))
+        return
+    click.echo(f"{rule.name} ({rule.severity.value}, {rule.family})\n")
+    click.echo(rule.doc)
+
+
+@main.command("schema")
+@click.argument("name", type=click.Choice(["ruleset"]))
+def schema_command(name: str) -> None:
+    """Print a JSON Schema (for editors and other tools)."""
+    from .schema import schema_text
+
+    click.echo(schema_text(name), nl=False)
+
+
+def run() -> None:
+    """Entry point that never shows a traceback for a broken pipe."""
+    try:
+        main()
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(EXIT_OK)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()
+
+__all__ = ["main", "run"]

@@ -1,0 +1,156 @@
+"""The stage graph of a ruleset: stages as nodes, declared moves as edges.
+
+Everything here is linear in stages + transitions: reachability by breadth-first search,
+strongly connected components by Tarjan's algorithm (iterative, so a 10,000-stage pipeline does
+not hit Python's recursion limit). ``from: "*"`` expands to every non-terminal stage.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .model import Ruleset
+
+
+@dataclass(frozen=True)
+class StageGraph:
+    """Declared stages and moves, with the derived facts the graph rules and the machine use."""
+
+    order: tuple[str, ...]
+    successors: Mapping[str, tuple[str, ...]]
+    starts: tuple[str, ...]
+    won: frozenset[str]
+    lost: frozenset[str]
+    index: Mapping[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", {s: i for i, s in enumerate(self.order)})
+
+    @property
+    def terminal(self) -> frozenset[str]:
+        """Stages where a cycle ends."""
+        return self.won | self.lost
+
+    def is_open(self, stage: str) -> bool:
+        """Whether ``stage`` is a known non-terminal stage."""
+        return stage in self.index and stage not in self.terminal
+
+    @cached_property
+    def predecessors(self) -> Mapping[str, tuple[str, ...]]:
+        """Stage → stages with a declared move into it."""
+        preds: dict[str, list[str]] = {s: [] for s in self.order}
+        for source in self.order:
+            for target in self.successors[source]:
+                preds[target].append(source)
+        return {s: tuple(p) for s, p in preds.items()}
+
+    @cached_property
+    def reachable(self) -> frozenset[str]:
+        """Stages a deal can reach from some start stage."""
+        return reach(self.starts, self.successors)
+
+    @cached_property
+    def reaches_won(self) -> frozenset[str]:
+        """Stages from which a won stage can be reached (the won stages included)."""
+        return reach(self.won, self.predecessors)
+
+    @cached_property
+    def component(self) -> Mapping[str, int]:
+        """Stage → id of its strongly connected component."""
+        return strongly_connected(self.order, self.successors)
+
+
+def build_graph(ruleset: Ruleset) -> StageGraph:
+    """Build the stage graph; names that are not declared stages are left out of it."""
+    order: list[str] = []
+    for stage in ruleset.stages:
+        if stage.id not in order:
+            order.append(stage.id)
+    known = set(order)
+    won = {s.id for s in ruleset.stages if s.terminal == "won"}
+    won |= {r.name for r in ruleset.won if r.name in known}
+    lost = {s.id for s in ruleset.stages if s.terminal == "lost"}
+    lost |= {r.name for r in ruleset.lost if r.name in known}
+    lost -= won
+    terminal = won | lost
+    successors: dict[str, list[str]] = {s: [] for s in order}
+    for move in ruleset.transitions:
+        target = move.target.name
+        if target not in known:
+            continue
+        sources = ([s for s in order if s not in terminal] if move.any_source
+                   else [r.name for r in move.sources if r.name in known])
+        for source in sources:
+            if source != target and target not in successors[source]:
+                successors[source].append(target)
+    starts = tuple(dict.fromkeys(s.stage.name for s in ruleset.starts if s.stage.name in known))
+    return StageGraph(
+        order=tuple(order),
+        successors={s: tuple(t) for s, t in successors.items()},
+        starts=starts,
+        won=frozenset(won),
+        lost=frozenset(lost),
+    )
+
+
+def reach(roots: Iterable[str], edges: Mapping[str, Iterable[str]]) -> frozenset[str]:
+    """Every node reachable from ``roots`` (included) along ``edges``."""
+    seen = set(roots)
+    queue = deque(seen)
+    while queue:
+        for nxt in edges.get(queue.popleft(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return frozenset(seen)
+
+
+def strongly_connected(nodes: Iterable[str], edges: Mapping[str, Iterable[str]]) -> dict[str, int]:
+    """Tarjan's algorithm, iteratively: node → component id (ids in reverse topological order)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    component: dict[str, int] = {}
+    counter = 0
+    components = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(edges.get(root, ())))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(edges.get(child, ()))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component[member] = components
+                    if member == node:
+                        break
+                components += 1
+    return component

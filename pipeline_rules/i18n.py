@@ -1,0 +1,64 @@
+"""Message catalogs (English and Russian): every user-facing message is a key plus arguments.
+
+Catalogs live in ``pipeline_rules/messages/<lang>.json`` as ``{key: template}``; templates use
+``str.format`` fields. A key missing from a language falls back to English, so a new message never
+shows up as a bare key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+LANGUAGES = ("en", "ru")
+DEFAULT = "en"
+
+
+@cache
+def catalog(lang: str) -> Mapping[str, str]:
+    """The message catalog of one language."""
+    text = resources.files(__package__).joinpath(f"messages/{lang}.json").read_text("utf-8")
+    loaded: dict[str, str] = json.loads(text)
+    return loaded
+
+
+@dataclass(frozen=True)
+class Term:
+    """An argument that is itself translated: catalog keys, joined by the word for "or"."""
+
+    keys: tuple[str, ...]
+
+    def render(self, lang: str) -> str:
+        """The terms in ``lang``."""
+        return f" {_template('or', lang)} ".join(_template(k, lang) for k in self.keys)
+
+
+def _template(key: str, lang: str) -> str:
+    template = catalog(lang).get(key) if lang in LANGUAGES else None
+    return template if template is not None else catalog(DEFAULT).get(key, key)
+
+
+def render(key: str, args: Mapping[str, object], lang: str = DEFAULT) -> str:
+    """Render message ``key`` with ``args`` in ``lang``."""
+    template = _template(key, lang)
+    values = {k: v.render(lang) if isinstance(v, Term) else v for k, v in args.items()}
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        # A catalog/arguments mismatch must not hide the problem being reported.
+        return f"{template} {dict(args)}"
+
+
+def detect(environ: Mapping[str, str] | None = None) -> str:
+    """The language the user's locale asks for, if we have it; English otherwise."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(name, "")
+        if value:
+            lang = value.split(":")[0].split("_")[0].split(".")[0].lower()
+            return lang if lang in LANGUAGES else DEFAULT
+    return DEFAULT

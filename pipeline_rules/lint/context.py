@@ -1,0 +1,40 @@
+"""What a lint rule sees: the source, the parsed document, the model and derived facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from ..graph import StageGraph, build_graph
+from ..loader import Document
+from ..model import Ruleset
+from ..problems import DocumentError
+from ..source import Source
+
+
+@dataclass(frozen=True)
+class LintContext:
+    """Inputs of one lint run over one document; derived facts are computed once, on demand."""
+
+    source: Source
+    document: Document | None = None
+    fatal: DocumentError | None = None
+    model: Ruleset | None = None
+    gap_vocabulary: tuple[str, ...] = ()
+
+    @property
+    def ruleset(self) -> Ruleset:
+        """The ruleset model (ruleset-phase rules only run when there is one)."""
+        if self.model is None:
+            raise LookupError("no ruleset model in a document-phase lint context")
+        return self.model
+
+    @cached_property
+    def graph(self) -> StageGraph:
+        """The stage graph of the ruleset."""
+        return build_graph(self.ruleset)
+
+    @cached_property
+    def stage_ids(self) -> frozenset[str]:
+        """Every declared stage id."""
+        return frozenset(s.id for s in self.ruleset.stages)

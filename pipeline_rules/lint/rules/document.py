@@ -1,0 +1,168 @@
+"""Document rules: is this a readable, well-formed YAML document of the ruleset's shape?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ...problems import Problem, Severity
+from ...schema import validate
+from ...source import join
+from ...suggest import nearest
+from ..context import LintContext
+from ..registry import Phase, all_rules, rule
+
+
+def _fatal(ctx: LintContext, name: str) -> Iterator[Problem]:
+    if ctx.fatal is not None and ctx.fatal.rule == name:
+        yield ctx.fatal.problem
+
+
+@rule("yaml-syntax", Severity.ERROR, Phase.DOCUMENT)
+def yaml_syntax(ctx: LintContext) -> Iterator[Problem]:
+    """YAML that does not parse, at the parser's position.
+
+    ## What it finds
+    Text the YAML parser rejects: bad indentation, a tab used for indentation, an unclosed
+    quote or bracket, several documents in one file, a recursive alias, a mapping key that is
+    not a plain name, or a tag such as `!!python/object` (rulesets are data: no tag may name code).
+
+    ## Why it matters
+    Nothing else can be checked until the file parses; the position points at the first character
+    the parser could not accept.
+
+    ## Example
+    ```yaml
+    stages:
+    <TAB>- id: meeting        # a tab character before the dash
+    ```
+
+    ## Use instead
+    ```yaml
+    stages:
+      - id: meeting
+    ```
+    """
+    return _fatal(ctx, "yaml-syntax")
+
+
+@rule("encoding", Severity.ERROR, Phase.DOCUMENT)
+def encoding(ctx: LintContext) -> Iterator[Problem]:
+    """A file that is not UTF-8 text.
+
+    ## What it finds
+    Bytes that are not valid UTF-8 (a file saved as Windows-1251 or Latin-1, or a binary file),
+    at the line and column of the first bad byte.
+
+    ## Why it matters
+    Stage titles are often Russian; a file in a legacy encoding would turn them into garbage.
+
+    ## Example
+    A ruleset saved from an old editor in Windows-1251: `title: "\xc2\xf1\xf2\xf0\xe5\xf7\xe0"`.
+
+    ## Use instead
+    Save the file as UTF-8 (a byte-order mark is accepted).
+    """
+    return _fatal(ctx, "encoding")
+
+
+@rule("document-limit", Severity.ERROR, Phase.DOCUMENT)
+def document_limit(ctx: LintContext) -> Iterator[Problem]:
+    """A document over the size, alias-expansion or nesting limits.
+
+    ## What it finds
+    A file over 5 MB; aliases that expand to more than 20,000 nodes (a "billion laughs" alias
+    bomb); nesting deeper than 64 levels.
+
+    ## Why it matters
+    A regulation is a few hundred lines. These limits keep a hostile or broken file from eating
+    the memory and time of a CI runner or of the HTTP service.
+
+    ## Example
+    ```yaml
+    a: &a [x, x, x, x, x, x, x, x, x, x]
+    b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+    c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+    # ... and so on: each level multiplies the size by ten
+    ```
+
+    ## Use instead
+    Write the regulation out; use anchors only to share small blocks such as a condition map.
+    """
+    return _fatal(ctx, "document-limit")
+
+
+@rule("duplicate-key", Severity.ERROR, Phase.DOCUMENT)
+def duplicate_key(ctx: LintContext) -> Iterator[Problem]:
+    """The same key twice in one mapping.
+
+    ## What it finds
+    A mapping that gives one key two values. YAML parsers silently keep the last one.
+
+    ## Why it matters
+    The value an editor sees first is not the one that counts: a duplicated `limit:` or `when:`
+    changes the regulation without anyone noticing. pipeline-rules keeps the first value and
+    reports every later one.
+
+    ## Example
+    ```yaml
+    - id: meeting-stall
+      stage: meeting
+      limit: 7d
+      limit: 14d
+    ```
+
+    ## Use instead
+    ```yaml
+    - id: meeting-stall
+      stage: meeting
+      limit: 7d
+    ```
+    """
+    if ctx.document is not None:
+        yield from (p for name, p in ctx.document.problems if name == "duplicate-key")
+
+
+@rule("schema", Severity.ERROR, Phase.DOCUMENT)
+def schema(ctx: LintContext) -> Iterator[Problem]:
+    """A document that breaks `schemas/ruleset.schema.json`.
+
+    ## What it finds
+    An empty file, a top level that is not a mapping, an unknown key (with the nearest known key
+    suggested), a missing required key, a value of the wrong type, a word outside a fixed list
+    (`terminal: maybe`), an SLA with both `stage` and `from`/`to` or neither.
+
+    ## Why it matters
+    The schema is the format's contract: a key the engine does not know would otherwise be
+    ignored, and a misspelt `transitons:` would leave the pipeline with no moves at all.
+    Editors that read the `# yaml-language-server: $schema=` line show the same checks as you type.
+
+    ## Example
+    ```yaml
+    transitons:
+      - {from: meeting, to: proposal}
+    ```
+
+    ## Use instead
+    ```yaml
+    transitions:
+      - {from: meeting, to: proposal}
+    ```
+    """
+    if ctx.document is None:
+        return
+    yield from validate(ctx.document.data)
+    yield from _unknown_rule_names(ctx.document.data)
+
+
+def _unknown_rule_names(data: object) -> Iterator[Problem]:
+    lint = data.get("lint") if isinstance(data, dict) else None
+    rules = lint.get("rules") if isinstance(lint, dict) else None
+    if not isinstance(rules, dict):
+        return
+    known = all_rules()
+    for name in rules:
+        if name not in known:
+            suggestion = nearest(name, known)
+            yield Problem("schema.unknown-rule-suggest" if suggestion else "schema.unknown-rule",
+                          {"name": name, "suggestion": suggestion},
+                          path=join("/lint/rules", name), at_key=True)

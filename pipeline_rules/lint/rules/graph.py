@@ -1,0 +1,321 @@
+"""Graph rules: can every deal get from a start to an end, along one main path?
+
+All rules here run on the stage graph (stages as nodes, declared moves as edges, ``from: "*"``
+expanded to every non-terminal stage) in time linear in stages + transitions; `parallel-stages`
+repeats its linear pass once per distinct start stage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterator, Sequence
+
+from ...graph import StageGraph, reach
+from ...model import Stage
+from ...problems import Problem, Severity
+from ...source import join
+from ..context import LintContext
+from ..registry import rule
+
+#: Words and phrases that name a limbo stage. A trailing ``*`` matches any word ending, which
+#: covers English inflections and Russian cases (``отлож*``: отложено, отложен, отложить ...).
+GAP_VOCABULARY: tuple[str, ...] = (
+    "postpone*", "on hold", "hold", "paus*", "defer*", "delayed", "suspend*", "frozen", "freez*",
+    "limbo", "dormant", "conditional refusal", "conditionally refused", "conditional reject*",
+    "maybe later", "call back later", "not now", "no decision", "undecided", "think* it over",
+    "отлож*", "условн* отказ*", "пауз*", "на паузе", "заморож*", "на удержании", "перенес*",
+    "не сейчас", "позже", "подумают", "думают", "без решения",
+)
+
+
+def _stage_by_id(ctx: LintContext) -> dict[str, Stage]:
+    stages: dict[str, Stage] = {}
+    for stage in ctx.ruleset.stages:
+        stages.setdefault(stage.id, stage)
+    return stages
+
+
+@rule("unreachable-stage", Severity.ERROR)
+def unreachable_stage(ctx: LintContext) -> Iterator[Problem]:
+    """A stage that no start can reach.
+
+    ## What it finds
+    A stage to which there is no chain of declared moves from any start stage.
+
+    ## Why it matters
+    No deal can ever be in it by the rules: either a move is missing, or the stage is left over
+    from an old regulation and confuses the people who read it and the CRM that shows it.
+
+    ## Example
+    ```yaml
+    start: [{stage: request}]
+    transitions:
+      - {from: request, to: proposal}
+      - {from: demo, to: proposal}     # nothing leads to demo
+    ```
+
+    ## Use instead
+    ```yaml
+    transitions:
+      - {from: request, to: demo}
+      - {from: demo, to: proposal}
+    ```
+    """
+    graph = ctx.graph
+    if not graph.starts:
+        return
+    for stage_id, stage in _stage_by_id(ctx).items():
+        if stage_id not in graph.reachable:
+            yield Problem("unreachable-stage", {"stage": stage_id}, path=join(stage.path, "id"))
+
+
+@rule("dead-end", Severity.ERROR)
+def dead_end(ctx: LintContext) -> Iterator[Problem]:
+    """A non-terminal stage with no way out.
+
+    ## What it finds
+    A stage that is neither won nor lost and has no declared move out of it (a "trap state").
+
+    ## Why it matters
+    A deal that enters it can never be closed, won or lost; it stays open forever and breaks
+    every SLA and conversion figure. Even a stage with no way forward needs a way to lost.
+
+    ## Example
+    ```yaml
+    transitions:
+      - {from: proposal, to: invoice}
+      # nothing leaves invoice
+    ```
+
+    ## Use instead
+    ```yaml
+    transitions:
+      - {from: proposal, to: invoice}
+      - {from: invoice, to: paid}
+      - {from: "*", to: lost, require: [loss_reason]}
+    ```
+    """
+    graph = ctx.graph
+    for stage_id, stage in _stage_by_id(ctx).items():
+        if graph.is_open(stage_id) and not graph.successors[stage_id]:
+            yield Problem("dead-end", {"stage": stage_id}, path=join(stage.path, "id"))
+
+
+@rule("no-path-to-won", Severity.ERROR)
+def no_path_to_won(ctx: LintContext) -> Iterator[Problem]:
+    """A non-terminal stage from which the won end cannot be reached.
+
+    ## What it finds
+    An open stage with moves out of it, none of which leads, directly or through other stages,
+    to a won stage. (A stage with no moves at all is a `dead-end` and is reported only there.)
+
+    ## Why it matters
+    A deal there can only be lost. Either a move forward is missing, or the stage is a dressed-up
+    refusal and should be the lost end with a reason.
+
+    ## Example
+    ```yaml
+    transitions:
+      - {from: proposal, to: review}
+      - {from: review, to: lost}
+    ```
+
+    ## Use instead
+    ```yaml
+    transitions:
+      - {from: proposal, to: review}
+      - {from: review, to: invoice}
+      - {from: "*", to: lost, require: [loss_reason]}
+    ```
+    """
+    graph = ctx.graph
+    if not graph.won:
+        return
+    for stage_id, stage in _stage_by_id(ctx).items():
+        if (graph.is_open(stage_id) and graph.successors[stage_id]
+                and stage_id not in graph.reaches_won):
+            yield Problem("no-path-to-won", {"stage": stage_id}, path=join(stage.path, "id"))
+
+
+def _words(text: str) -> list[str]:
+    normal = text.lower().replace("ё", "е")
+    return re.findall(r"\w+", normal)
+
+
+def _phrase_matches(phrase: Sequence[str], words: Sequence[str]) -> bool:
+    size = len(phrase)
+    for start in range(len(words) - size + 1):
+        for want, got in zip(phrase, words[start:start + size], strict=True):
+            if want.endswith("*"):
+                if not got.startswith(want[:-1]):
+                    break
+            elif want != got:
+                break
+        else:
+            return True
+    return False
+
+
+def vocabulary_match(text: str, vocabulary: Sequence[str]) -> str | None:
+    """The first vocabulary entry found in ``text`` as whole words, or None."""
+    words = _words(text)
+    for entry in vocabulary:
+        phrase = entry.lower().replace("ё", "е").split()
+        if phrase and _phrase_matches(phrase, words):
+            return entry
+    return None
+
+
+def _limbo_by_shape(graph: StageGraph, stage: str) -> bool:
+    """From ``stage`` a deal can only go back (to an earlier stage of its cycle) or to lost."""
+    if not graph.is_open(stage) or stage in graph.starts or stage not in graph.reachable:
+        return False
+    component = graph.component
+    back = False
+    for target in graph.successors[stage]:
+        if target in graph.lost:
+            continue
+        if target in graph.won:
+            return False
+        same_cycle = component[target] == component[stage]
+        if not same_cycle or graph.index[target] > graph.index[stage]:
+            return False
+        back = True
+    return back
+
+
+@rule("gap-stage", Severity.ERROR)
+def gap_stage(ctx: LintContext) -> Iterator[Problem]:
+    """A limbo stage such as "Postponed", "On hold" or "Conditional refusal".
+
+    ## What it finds
+    A stage found either way:
+
+    * **by shape** — an open stage, not a start, from which a deal can only go *back* or *out*:
+      every move out of it leads to a lost stage or back to an earlier stage of the same loop
+      (a stage declared before it, from which it can be reached again), and at least one leads
+      back. No move leads forward (to won, to a later stage, or out of the loop);
+    * **by name** — its id or title contains a word of the limbo vocabulary, as whole words
+      (`ё` read as `е`, a trailing `*` matches any ending): postponed, on hold, paused, deferred,
+      frozen, conditional refusal, maybe later, отложено, условный отказ, пауза, заморожено,
+      перенесено, позже, ... Extend it with `lint: {gap_vocabulary: [...]}`.
+
+    ## Why it matters
+    The seed's rule S11: "gaps" hurt or kill the analytics. A deal parked in "Postponed" has
+    no owner of its next step; its real state (waiting for a budget, lost to a competitor) is
+    hidden, and stall figures stop meaning anything. To stop the clock honestly, record a pause
+    on the deal (with a reason) instead of moving it to a stage.
+
+    ## Example
+    ```yaml
+    stages:
+      - {id: proposal}
+      - {id: postponed, title: "Отложено"}
+    transitions:
+      - {from: proposal, to: postponed}
+      - {from: postponed, to: proposal}
+    ```
+
+    ## Use instead
+    ```yaml
+    stages:
+      - {id: proposal}
+    # the deal stays in proposal; a pause on the deal stops pausable SLAs:
+    # pauses: [{from: 2026-11-01T00:00:00+03:00, to: 2026-11-15T00:00:00+03:00,
+    #           reason: "budget approved in December"}]
+    ```
+    """
+    vocabulary = ctx.gap_vocabulary or GAP_VOCABULARY
+    graph = ctx.graph
+    for stage_id, stage in _stage_by_id(ctx).items():
+        if stage.terminal is not None or stage_id in graph.terminal:
+            continue
+        word = vocabulary_match(f"{stage.id} {stage.title}", vocabulary)
+        if word is not None:
+            yield Problem("gap-stage.word", {"stage": stage_id, "word": word},
+                          path=join(stage.path, "id"))
+        elif _limbo_by_shape(graph, stage_id):
+            yield Problem("gap-stage.shape", {"stage": stage_id}, path=join(stage.path, "id"))
+
+
+@rule("parallel-stages", Severity.ERROR)
+def parallel_stages(ctx: LintContext) -> Iterator[Problem]:
+    """Two open stages a deal could be in as alternatives, neither leading to the other.
+
+    ## What it finds
+    A fork on the main path. Take the open (non-terminal) stages reachable from one start stage,
+    with each loop of stages counted as one step; they must form a single chain in which every
+    stage leads to the next. Two of them are parallel when neither can be reached from the other.
+    Alternative start stages (cold and inbound) are not parallel: each start is checked on its
+    own. Skip moves are fine (`qualification → proposal` beside `qualification → meeting →
+    proposal`): they keep the order. Each pair is reported once, at the stage declared later.
+
+    ## Why it matters
+    The seed's rule S11: parallel stages kill the analytics. A deal can be in only one stage; if
+    "Legal review" and "Technical review" run side by side, the CRM shows one of them at random,
+    and dwell time and conversion per stage lose their meaning.
+
+    ## Example
+    ```yaml
+    transitions:
+      - {from: proposal, to: legal_review}
+      - {from: proposal, to: tech_review}
+      - {from: legal_review, to: invoice}
+      - {from: tech_review, to: invoice}
+    ```
+
+    ## Use instead
+    ```yaml
+    transitions:
+      - {from: proposal, to: review}      # one stage; the two reviews are tasks in it
+      - {from: review, to: invoice}
+    ```
+    """
+    graph = ctx.graph
+    stages = _stage_by_id(ctx)
+    reported: set[str] = set()
+    for start in graph.starts:
+        for first, second in _unordered_pairs(graph, start):
+            later, earlier = sorted((first, second), key=graph.index.__getitem__, reverse=True)
+            if later not in reported:
+                reported.add(later)
+                yield Problem("parallel-stages", {"stage": later, "other": earlier},
+                              path=join(stages[later].path, "id"))
+
+
+def _unordered_pairs(graph: StageGraph, start: str) -> Iterator[tuple[str, str]]:
+    """Pairs of stages (reachable from ``start``) with no order between them.
+
+    Kahn's topological sort on the loops-condensed graph: two components ready at the same
+    time have no path between them, and the sort is a single chain exactly when at most one
+    component is ready at every step.
+    """
+    members = [s for s in reach([start], graph.successors) if graph.is_open(s)]
+    component = graph.component
+    first_member: dict[int, str] = {}
+    for stage in sorted(members, key=graph.index.__getitem__):
+        first_member.setdefault(component[stage], stage)
+    indegree = dict.fromkeys(first_member, 0)
+    edges: dict[int, set[int]] = {c: set() for c in first_member}
+    for stage in members:
+        for target in graph.successors[stage]:
+            source_c, target_c = component[stage], component.get(target)
+            if target_c in edges and target_c != source_c and target_c not in edges[source_c]:
+                edges[source_c].add(target_c)
+                indegree[target_c] += 1
+
+    def order(c: int) -> int:
+        return graph.index[first_member[c]]
+
+    ready = deque(sorted((c for c, d in indegree.items() if d == 0), key=order))
+    while ready:
+        if len(ready) > 1:
+            head = first_member[ready[0]]
+            for other in list(ready)[1:]:
+                yield head, first_member[other]
+        current = ready.popleft()
+        for target_c in sorted(edges[current], key=order):
+            indegree[target_c] -= 1
+            if indegree[target_c] == 0:
+                ready.append(target_c)

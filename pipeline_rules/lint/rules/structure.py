@@ -1,0 +1,394 @@
+"""Structure rules: do the names in the ruleset fit together?"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ...model import CYCLE_END, CYCLE_START, Ref
+from ...problems import Problem, Severity
+from ...source import join
+from ...suggest import nearest
+from ..context import LintContext
+from ..registry import rule
+
+STAGE_ID = re.compile(r"[^\W][\w.-]*\Z")
+RESERVED_IDS = frozenset({"*", CYCLE_START, CYCLE_END, "default"})
+
+
+def _unknown(ref: Ref, known: frozenset[str], kind: str) -> Problem:
+    suggestion = nearest(ref.name, known)
+    return Problem("unknown-stage.suggest" if suggestion else "unknown-stage",
+                   {"name": ref.name, "kind": kind, "suggestion": suggestion}, path=ref.path)
+
+
+@rule("duplicate-stage", Severity.ERROR)
+def duplicate_stage(ctx: LintContext) -> Iterator[Problem]:
+    """Two stages with one id.
+
+    ## What it finds
+    A stage whose `id` was already used by an earlier stage.
+
+    ## Why it matters
+    Moves, SLAs and deal histories name stages by id; with two stages of one id nobody can tell
+    which one a deal is in, and analytics merge two different things.
+
+    ## Example
+    ```yaml
+    stages:
+      - {id: meeting, title: "Meeting scheduled"}
+      - {id: meeting, title: "Meeting held"}
+    ```
+
+    ## Use instead
+    ```yaml
+    stages:
+      - {id: meeting_scheduled, title: "Meeting scheduled"}
+      - {id: meeting_held, title: "Meeting held"}
+    ```
+    """
+    first: dict[str, str] = {}
+    for stage in ctx.ruleset.stages:
+        if stage.id in first:
+            line = ctx.ruleset.positions.value(first[stage.id]).line
+            yield Problem("duplicate-stage", {"stage": stage.id, "line": line},
+                          path=join(stage.path, "id"))
+        else:
+            first[stage.id] = join(stage.path, "id")
+
+
+@rule("invalid-stage-id", Severity.ERROR)
+def invalid_stage_id(ctx: LintContext) -> Iterator[Problem]:
+    """A stage id that is empty, has spaces or punctuation, or is a reserved word.
+
+    ## What it finds
+    Stage ids must be one word of letters, digits, `_`, `-` or `.` (not starting with `-` or
+    `.`). The words `start`, `end`, `default` and `*` are reserved: they have a meaning in SLA
+    spans, task gaps and moves.
+
+    ## Why it matters
+    Ids are what CRMs send and what histories store; a space or an empty id breaks CSV mappings,
+    URLs and command lines. Put the human wording in `title`.
+
+    ## Example
+    ```yaml
+    stages:
+      - id: "Meeting scheduled"
+    ```
+
+    ## Use instead
+    ```yaml
+    stages:
+      - id: meeting
+        title: "Meeting scheduled"
+    ```
+    """
+    for stage in ctx.ruleset.stages:
+        if stage.id in RESERVED_IDS:
+            yield Problem("invalid-stage-id.reserved", {"stage": stage.id},
+                          path=join(stage.path, "id"))
+        elif not STAGE_ID.match(stage.id):
+            yield Problem("invalid-stage-id", {"stage": stage.id}, path=join(stage.path, "id"))
+
+
+@rule("unknown-stage", Severity.ERROR)
+def unknown_stage(ctx: LintContext) -> Iterator[Problem]:
+    """A start, end, move, SLA, task gap or reminder that names a stage that does not exist.
+
+    ## What it finds
+    Every place a stage is named — `start[].stage`, `end.won`/`end.lost`, `transitions[].from`
+    and `.to`, `sla[].stage`/`.from`/`.to` (besides the words `start` and `end`), the keys of
+    `tasks.max_gap` (besides `default`) and `reminders[].stages` — checked against the declared
+    stage ids, with the nearest id suggested.
+
+    ## Why it matters
+    A misspelt stage name makes a move impossible or a timer that never runs, silently.
+
+    ## Example
+    ```yaml
+    transitions:
+      - {from: meting, to: proposal}
+    ```
+
+    ## Use instead
+    ```yaml
+    transitions:
+      - {from: meeting, to: proposal}
+    ```
+    """
+    rs = ctx.ruleset
+    known = ctx.stage_ids
+    refs: list[tuple[Ref, str]] = []
+    refs += [(s.stage, "start") for s in rs.starts]
+    refs += [(r, "end") for r in (*rs.won, *rs.lost)]
+    for move in rs.transitions:
+        refs += [(r, "transition") for r in move.sources]
+        refs.append((move.target, "transition"))
+    for sla in rs.slas:
+        refs += [(r, "sla") for r in (sla.stage,) if r is not None]
+        refs += [(r, "sla") for r in (sla.span_from,) if r is not None and r.name != CYCLE_START]
+        refs += [(r, "sla") for r in (sla.span_to,) if r is not None and r.name != CYCLE_END]
+    if rs.tasks is not None:
+        refs += [(Ref(g.stage, g.path), "tasks") for g in rs.tasks.max_gap
+                 if g.stage != "default"]
+    for reminder in rs.reminders:
+        refs += [(r, "reminder") for r in reminder.stages]
+    for ref, kind in refs:
+        if ref.name not in known:
+            yield _unknown(ref, known, kind)
+
+
+@rule("invalid-transition", Severity.ERROR)
+def invalid_transition(ctx: LintContext) -> Iterator[Problem]:
+    """A move from a stage to itself, or out of a terminal stage.
+
+    ## What it finds
+    A transition whose `to` is one of its `from` stages, or whose `from` names a won or lost
+    stage.
+
+    ## Why it matters
+    Staying in a stage is not a move: it would reset the stage's timers without progress.
+    Won and lost stages end the cycle; a move out of them reopens closed deals behind the
+    analytics' back — start a new deal (a new cycle) instead.
+
+    ## Example
+    ```yaml
+    transitions:
+      - {from: meeting, to: meeting}
+      - {from: lost, to: qualification}
+    ```
+
+    ## Use instead
+    ```yaml
+    transitions:
+      - {from: meeting, to: proposal}
+    ```
+    """
+    terminal = ctx.graph.terminal
+    for move in ctx.ruleset.transitions:
+        for source in move.sources:
+            if source.name == move.target.name:
+                yield Problem("invalid-transition.self", {"stage": source.name},
+                              path=move.target.path)
+            elif source.name in terminal:
+                yield Problem("invalid-transition.terminal", {"stage": source.name},
+                              path=source.path)
+
+
+@rule("no-start", Severity.ERROR)
+def no_start(ctx: LintContext) -> Iterator[Problem]:
+    """No start definition: nothing says where a deal's cycle begins.
+
+    ## What it finds
+    A ruleset without `start:` entries.
+
+    ## Why it matters
+    The seed's rule S9: cold sales start at searching the decision-maker, inbound ones at the
+    request. Without a start the engine cannot tell which stage a new deal may enter, which
+    stages are reachable, or when a whole-cycle SLA begins.
+
+    ## Example
+    ```yaml
+    stages: [{id: request}, {id: paid, terminal: won}, {id: lost, terminal: lost}]
+    ```
+
+    ## Use instead
+    ```yaml
+    start:
+      - {id: inbound, stage: request, when: {source: [web_form, inbound_call]}}
+    ```
+    """
+    if not ctx.ruleset.starts:
+        yield Problem("no-start", {}, path="/stages", at_key=True)
+
+
+@rule("invalid-start", Severity.ERROR)
+def invalid_start(ctx: LintContext) -> Iterator[Problem]:
+    """A start definition that can never apply or starts a cycle in a terminal stage.
+
+    ## What it finds
+    A start in a won or lost stage; a start whose `when` is the same as an earlier one's; any
+    start after one without `when` (the catch-all takes every deal first).
+
+    ## Why it matters
+    Start definitions are tried in order and the first that matches a deal wins; a shadowed one
+    is dead text that readers believe in.
+
+    ## Example
+    ```yaml
+    start:
+      - {id: any, stage: request}
+      - {id: cold, stage: find_dm, when: {source: cold}}
+    ```
+
+    ## Use instead
+    ```yaml
+    start:
+      - {id: cold, stage: find_dm, when: {source: cold}}
+      - {id: any, stage: request}
+    ```
+    """
+    terminal = ctx.graph.terminal
+    seen: dict[tuple[tuple[str, str, str], ...], str] = {}
+    catch_all: str | None = None
+    for start in ctx.ruleset.starts:
+        if start.stage.name in terminal:
+            yield Problem("invalid-start.terminal", {"stage": start.stage.name},
+                          path=start.stage.path)
+        if catch_all is not None:
+            yield Problem("invalid-start.after-catch-all", {"start": start.id, "other": catch_all},
+                          path=start.path)
+            continue
+        conditions = tuple(sorted((c.field, c.op, repr(c.value)) for c in start.when))
+        if not conditions:
+            catch_all = start.id
+        elif conditions in seen:
+            yield Problem("invalid-start.same-conditions",
+                          {"start": start.id, "other": seen[conditions]}, path=start.path)
+        else:
+            seen[conditions] = start.id
+
+
+@rule("no-end", Severity.ERROR)
+def no_end(ctx: LintContext) -> Iterator[Problem]:
+    """No won stage or no lost stage: the cycle has no defined end.
+
+    ## What it finds
+    A ruleset where no stage is won (`terminal: won` or listed in `end.won`) or none is lost.
+
+    ## Why it matters
+    The seed's rule S10: where the cycle ends (payment or shipment) is a decision to write down.
+    Without a won end no deal is ever finished; without a lost end a dead deal stays open forever
+    and pollutes SLA and conversion figures.
+
+    ## Example
+    ```yaml
+    stages: [{id: request}, {id: proposal}, {id: paid}]
+    ```
+
+    ## Use instead
+    ```yaml
+    stages: [{id: request}, {id: proposal}, {id: paid, terminal: won}, {id: lost, terminal: lost}]
+    end: {won: paid, lost: lost}
+    ```
+    """
+    graph = ctx.graph
+    path = "/end" if "/end" in ctx.ruleset.positions.nodes else "/stages"
+    if not graph.won:
+        yield Problem("no-end.won", {}, path=path, at_key=True)
+    if not graph.lost:
+        yield Problem("no-end.lost", {}, path=path, at_key=True)
+
+
+@rule("ambiguous-end", Severity.WARNING)
+def ambiguous_end(ctx: LintContext) -> Iterator[Problem]:
+    """A cycle with more than one won end, or stages whose terminal kind contradicts `end:`.
+
+    ## What it finds
+    More than one won stage; a stage marked `terminal: lost` but listed in `end.won` (or the
+    other way round).
+
+    ## Why it matters
+    The seed's rule S10: the cycle ends at payment (service takes over) *or* at shipment (the
+    manager stays with logistics) — a choice. Two won ends make cycle length, win rate and the
+    whole-cycle SLA depend on which one a manager happened to pick.
+
+    ## Example
+    ```yaml
+    stages:
+      - {id: paid, terminal: won}
+      - {id: shipped, terminal: won}
+    ```
+
+    ## Use instead
+    ```yaml
+    stages:
+      - {id: paid}
+      - {id: shipped, terminal: won}
+    ```
+    """
+    rs = ctx.ruleset
+    won = [s for s in rs.stages if s.id in ctx.graph.won]
+    if len(won) > 1:
+        names = ", ".join(s.id for s in won)
+        for stage in won[1:]:
+            yield Problem("ambiguous-end.won", {"stage": stage.id, "stages": names},
+                          path=join(stage.path, "id"))
+    marked = {s.id: s.terminal for s in rs.stages}
+    for kind, refs in (("won", rs.won), ("lost", rs.lost)):
+        for ref in refs:
+            declared = marked.get(ref.name)
+            if declared is not None and declared != kind:
+                yield Problem("ambiguous-end.contradiction",
+                              {"stage": ref.name, "declared": declared, "listed": kind},
+                              path=ref.path)
+
+
+@rule("unknown-action", Severity.ERROR)
+def unknown_action(ctx: LintContext) -> Iterator[Problem]:
+    """An SLA's `on_breach` naming an action that `actions:` does not define.
+
+    ## What it finds
+    Names in `sla[].on_breach` missing from the `actions:` map, with the nearest name suggested.
+
+    ## Why it matters
+    The seed's rule S8: the manager must learn of a stall at once. An escalation that names a
+    missing action is never sent.
+
+    ## Example
+    ```yaml
+    sla:
+      - {id: meeting-stall, stage: meeting, limit: 7d, on_breach: [escalte]}
+    actions:
+      escalate: {notify: manager}
+    ```
+
+    ## Use instead
+    ```yaml
+    sla:
+      - {id: meeting-stall, stage: meeting, limit: 7d, on_breach: [escalate]}
+    ```
+    """
+    known = frozenset(a.name for a in ctx.ruleset.actions)
+    for sla in ctx.ruleset.slas:
+        for ref in sla.on_breach:
+            if ref.name not in known:
+                suggestion = nearest(ref.name, known)
+                yield Problem("unknown-action.suggest" if suggestion else "unknown-action",
+                              {"name": ref.name, "suggestion": suggestion}, path=ref.path)
+
+
+@rule("unknown-calendar", Severity.ERROR)
+def unknown_calendar(ctx: LintContext) -> Iterator[Problem]:
+    """An SLA or task rule naming a calendar that `calendars:` does not define.
+
+    ## What it finds
+    `sla[].calendar` and `tasks.calendar` values missing from the `calendars:` map.
+
+    ## Why it matters
+    Business-day timers need their calendar; without it the engine cannot tell a weekend from a
+    working day.
+
+    ## Example
+    ```yaml
+    sla:
+      - {id: proposal-decision, stage: proposal, limit: 5 business days, calendar: workday}
+    calendars:
+      workdays: {week: [mon, tue, wed, thu, fri]}
+    ```
+
+    ## Use instead
+    ```yaml
+    sla:
+      - {id: proposal-decision, stage: proposal, limit: 5 business days, calendar: workdays}
+    ```
+    """
+    known = frozenset(c.name for c in ctx.ruleset.calendars)
+    refs = [s.calendar for s in ctx.ruleset.slas if s.calendar is not None]
+    if ctx.ruleset.tasks is not None and ctx.ruleset.tasks.calendar is not None:
+        refs.append(ctx.ruleset.tasks.calendar)
+    for ref in refs:
+        if ref.name not in known:
+            suggestion = nearest(ref.name, known)
+            yield Problem("unknown-calendar.suggest" if suggestion else "unknown-calendar",
+                          {"name": ref.name, "suggestion": suggestion}, path=ref.path)

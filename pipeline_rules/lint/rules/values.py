@@ -1,0 +1,182 @@
+"""Value rules: do durations, cron expressions, time zones and calendars parse?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ...calendars import calendar_problems
+from ...durations import DurationError, parse_duration
+from ...model import Ref
+from ...problems import Problem, Severity
+from ...schedules import CronError, parse_cron
+from ...source import join
+from ...timezones import TimezoneError, get_zone
+from ..context import LintContext
+from ..registry import rule
+
+
+def _durations(ctx: LintContext) -> Iterator[tuple[str, str, bool, Ref | None]]:
+    """Every duration in the ruleset: (text, path, may be zero, calendar it is measured on)."""
+    rs = ctx.ruleset
+    for sla in rs.slas:
+        yield sla.limit, sla.limit_path, False, sla.calendar
+    if rs.tasks is not None:
+        for gap in rs.tasks.max_gap:
+            yield gap.duration, gap.path, False, rs.tasks.calendar
+        if rs.tasks.overdue_grace is not None:
+            yield rs.tasks.overdue_grace, "/tasks/overdue_grace", True, rs.tasks.calendar
+    for reminder in rs.reminders:
+        yield reminder.before, join(reminder.path, "before"), False, None
+
+
+@rule("invalid-duration", Severity.ERROR)
+def invalid_duration(ctx: LintContext) -> Iterator[Problem]:
+    """A duration that does not parse, is zero where time must pass, or has no calendar.
+
+    ## What it finds
+    SLA limits, task gaps, the overdue grace and reminder lead times that are not durations:
+    `30m`, `2h`, `7d`, `1w`, `1d12h`, `5 business days`, `8 business hours` (also
+    `5 рабочих дней`, `8 рабочих часов`). Limits, gaps and lead times must be longer than zero.
+    Business time needs a calendar: the SLA's `calendar` (or `tasks.calendar`), or the ruleset's
+    only calendar when exactly one is defined.
+
+    ## Why it matters
+    A limit that does not parse is a timer that never fires; business days without a calendar
+    cannot tell Saturday from Monday.
+
+    ## Example
+    ```yaml
+    sla:
+      - {id: meeting-stall, stage: meeting, limit: 7 days}
+      # two calendars are defined and this SLA names neither:
+      - {id: proposal-decision, stage: proposal, limit: 5 business days}
+    ```
+
+    ## Use instead
+    ```yaml
+    sla:
+      - {id: meeting-stall, stage: meeting, limit: 7d}
+      - {id: proposal-decision, stage: proposal, limit: 5 business days, calendar: workdays}
+    ```
+    """
+    rs = ctx.ruleset
+    for text, path, zero_ok, calendar in _durations(ctx):
+        try:
+            duration = parse_duration(text)
+        except DurationError:
+            yield Problem("invalid-duration", {"value": text}, path=path)
+            continue
+        if duration.amount == 0 and not zero_ok:
+            yield Problem("invalid-duration.zero", {"value": text}, path=path)
+        elif duration.is_business and rs.calendar_name(calendar) is None:
+            key = "invalid-duration.no-calendars" if not rs.calendars \
+                else "invalid-duration.which-calendar"
+            yield Problem(key, {"value": text}, path=path)
+
+
+@rule("invalid-cron", Severity.ERROR)
+def invalid_cron(ctx: LintContext) -> Iterator[Problem]:
+    """A `schedule.evaluate` cron expression that does not parse or never fires.
+
+    ## What it finds
+    Expressions croniter rejects, expressions with other than five fields (minute, hour, day of
+    month, month, day of week), and dates that never come (`0 0 31 2 *`).
+
+    ## Why it matters
+    The schedule decides when reminders are emitted: an action due before the next run is sent by
+    the run before it. A schedule that never fires sends nothing.
+
+    ## Example
+    ```yaml
+    schedule:
+      evaluate: "*/15 8-19 * *"
+    ```
+
+    ## Use instead
+    ```yaml
+    schedule:
+      evaluate: "*/15 8-19 * * mon-fri"
+    ```
+    """
+    schedule = ctx.ruleset.schedule
+    if schedule is None or schedule.evaluate is None:
+        return
+    try:
+        zone = get_zone(ctx.ruleset.timezone)
+    except TimezoneError:
+        zone = get_zone("UTC")
+    try:
+        parse_cron(schedule.evaluate, zone)
+    except CronError as err:
+        yield Problem("invalid-cron", {"value": schedule.evaluate, "detail": str(err)},
+                      path=join(schedule.path, "evaluate"))
+
+
+@rule("invalid-timezone", Severity.ERROR)
+def invalid_timezone(ctx: LintContext) -> Iterator[Problem]:
+    """A `timezone` that is not an IANA time zone name.
+
+    ## What it finds
+    Names the IANA database does not know (`Europe/Moskow`, `MSK`, `+03:00`), with the nearest
+    name suggested.
+
+    ## Why it matters
+    Every local time in the regulation — working hours, holidays, the schedule, "2 hours before
+    the meeting" — is read in this zone. A fixed offset would be wrong for half the year in
+    countries with daylight saving time.
+
+    ## Example
+    ```yaml
+    timezone: "+03:00"
+    ```
+
+    ## Use instead
+    ```yaml
+    timezone: Europe/Moscow
+    ```
+    """
+    if "/timezone" not in ctx.ruleset.positions.nodes:
+        return
+    try:
+        get_zone(ctx.ruleset.timezone)
+    except TimezoneError as err:
+        yield Problem("invalid-timezone", {"value": ctx.ruleset.timezone, "detail": str(err)},
+                      path="/timezone")
+
+
+@rule("invalid-calendar", Severity.ERROR)
+def invalid_calendar(ctx: LintContext) -> Iterator[Problem]:
+    """A business calendar with a bad week day, hour range, holiday country or date.
+
+    ## What it finds
+    Unknown week days, hour ranges that are not `HH:MM-HH:MM`, end before start or overlap,
+    an empty week, a country or subdivision the `holidays` package does not know, dates that
+    are not `YYYY-MM-DD`.
+
+    ## Why it matters
+    Business-day SLAs and task gaps are counted on the calendar; a wrong one silently counts
+    weekends or holidays as working time.
+
+    ## Example
+    ```yaml
+    calendars:
+      workdays:
+        week: [mon, tue, wed, thu, fri]
+        hours: ["09:00-13:00", "12:00-18:00"]
+        holidays: {country: RUS}
+    ```
+
+    ## Use instead
+    ```yaml
+    calendars:
+      workdays:
+        week: [mon, tue, wed, thu, fri]
+        hours: ["09:00-13:00", "14:00-18:00"]
+        holidays: {country: RU}
+    ```
+    """
+    for calendar in ctx.ruleset.calendars:
+        for error in calendar_problems(calendar.spec):
+            path = join(calendar.path, *error.key.split("/")) if error.key else calendar.path
+            yield Problem("invalid-calendar", {"calendar": calendar.name, "detail": error.message},
+                          path=path)

@@ -1,0 +1,238 @@
+"""YAML text → plain data with a position for every node, loaded safely.
+
+PyYAML's own loaders lose positions and keep the last of two duplicate keys without a word, so
+this module composes the node graph (safe, C-accelerated when libyaml is present) and converts it
+itself. Conversion is where the guards live:
+
+* only plain data tags (str, int, float, bool, null; maps and lists); any other tag is refused,
+  so nothing in a ruleset can name Python code;
+* booleans are only ``true``/``false`` (YAML 1.2): ``country: NO`` stays the string "NO";
+* dates and times stay text, exactly as written (the schema and the value parsers read them);
+* duplicate keys are reported (the first one is kept);
+* aliases may expand to at most :data:`MAX_ALIAS_NODES` nodes in all, so an alias bomb is refused
+  after a bounded amount of work; recursive aliases and nesting deeper than :data:`MAX_DEPTH` are
+  refused too;
+* a document over :data:`MAX_BYTES` is refused before it is parsed.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import yaml
+
+from .problems import DocumentError, Problem
+from .source import NodePosition, Position, Source, SourceMap, join
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ALIAS_NODES = 20_000
+MAX_DEPTH = 64
+
+_YAML = "tag:yaml.org,2002:"
+_MERGE = _YAML + "merge"
+_TIMESTAMP = _YAML + "timestamp"
+_SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null")} | {_TIMESTAMP}
+_TRUE_FALSE = {"true": True, "True": True, "TRUE": True, "false": False, "False": False,
+               "FALSE": False}
+
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_constructor = yaml.constructor.SafeConstructor()
+
+
+class ReadError(Exception):
+    """A path that cannot be read at all (missing, a directory, no permission)."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed YAML document: its data, the position of every node and non-fatal problems."""
+
+    source: Source
+    data: object
+    positions: SourceMap
+    problems: tuple[tuple[str, Problem], ...] = ()
+
+
+def read_source(path: str | Path, stdin: BinaryIO | None = None) -> Source:
+    """Read a file (or ``-`` for stdin) as UTF-8 text, refusing files over the size cap."""
+    name = str(path)
+    if name == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        data = stream.read(MAX_BYTES + 1)
+        return decode(data, "<stdin>")
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+        if file.is_dir():
+            raise ReadError(f"{name}: is a directory")
+        if size > MAX_BYTES:
+            raise DocumentError("document-limit", Problem(
+                "document-limit.size", {"size": size, "limit": MAX_BYTES}))
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise ReadError(f"{name}: no such file") from None
+    except PermissionError:
+        raise ReadError(f"{name}: permission denied") from None
+    except IsADirectoryError:
+        raise ReadError(f"{name}: is a directory") from None
+    except OSError as err:
+        raise ReadError(f"{name}: {err.strerror or err}") from None
+    return decode(data, name)
+
+
+def decode(data: bytes, name: str) -> Source:
+    """Decode UTF-8 bytes (a BOM is allowed), reporting the position of the first bad byte."""
+    if len(data) > MAX_BYTES:
+        raise DocumentError("document-limit", Problem(
+            "document-limit.size", {"size": len(data), "limit": MAX_BYTES}))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        before = data[: err.start]
+        line = before.count(b"\n") + 1
+        line_start = before.rfind(b"\n") + 1
+        column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+        raise DocumentError("encoding", Problem(
+            "encoding.utf8", {"byte": f"0x{data[err.start]:02x}"},
+            position=Position(line, column))) from None
+    return Source(name, text)
+
+
+def load_document(source: Source) -> Document:
+    """Parse one YAML document into plain data and a source map."""
+    try:
+        root = yaml.compose(source.text, Loader=_Loader)
+    except yaml.MarkedYAMLError as err:
+        raise DocumentError("yaml-syntax", _syntax_problem(err, source)) from None
+    except yaml.YAMLError as err:
+        raise DocumentError("yaml-syntax", Problem("yaml-syntax.parse", {"problem": str(err)})) \
+            from None
+    if root is None:
+        return Document(source, None, SourceMap({"": NodePosition(Position(1, 1))}))
+    converter = _Converter()
+    data = converter.convert(root, "", None, depth=0)
+    return Document(source, data, SourceMap(converter.positions), tuple(converter.problems))
+
+
+def _syntax_problem(err: yaml.MarkedYAMLError, source: Source) -> Problem:
+    mark = err.problem_mark or err.context_mark
+    position = Position(mark.line + 1, mark.column + 1) if mark else None
+    problem = err.problem or "invalid YAML"
+    if position is not None and source.line(position.line)[position.column - 1:][:1] == "\t":
+        return Problem("yaml-syntax.tab", {}, position=position)
+    if err.context and err.context not in problem:
+        problem = f"{err.context}: {problem}"
+    return Problem("yaml-syntax.parse", {"problem": problem}, position=position)
+
+
+def _position(node: yaml.Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Converter:
+    """Turns a composed node graph into plain data, recording positions and guarding limits."""
+
+    def __init__(self) -> None:
+        self.positions: dict[str, NodePosition] = {}
+        self.problems: list[tuple[str, Problem]] = []
+        self._converted: set[int] = set()
+        self._active: set[int] = set()
+        self._alias_nodes = 0
+        self._expanding = 0
+
+    def convert(self, node: yaml.Node, pointer: str, key: Position | None, depth: int) -> object:
+        self.positions[pointer] = NodePosition(_position(node), key)
+        if isinstance(node, yaml.ScalarNode):
+            self._count(node)
+            return self._scalar(node)
+        if depth >= MAX_DEPTH:
+            raise DocumentError("document-limit", Problem(
+                "document-limit.depth", {"limit": MAX_DEPTH}, position=_position(node)))
+        if id(node) in self._active:
+            raise DocumentError("yaml-syntax", Problem(
+                "yaml-syntax.recursive-alias", {}, position=_position(node)))
+        again = id(node) in self._converted
+        self._converted.add(id(node))
+        self._active.add(id(node))
+        self._expanding += again
+        try:
+            self._count(node)
+            if isinstance(node, yaml.SequenceNode):
+                self._check_tag(node, _YAML + "seq")
+                return [self.convert(item, join(pointer, i), None, depth + 1)
+                        for i, item in enumerate(node.value)]
+            assert isinstance(node, yaml.MappingNode)
+            self._check_tag(node, _YAML + "map")
+            return self._mapping(node, pointer, depth)
+        finally:
+            self._expanding -= again
+            self._active.discard(id(node))
+
+    def _count(self, node: yaml.Node) -> None:
+        if self._expanding:
+            self._alias_nodes += 1
+            if self._alias_nodes > MAX_ALIAS_NODES:
+                raise DocumentError("document-limit", Problem(
+                    "document-limit.aliases", {"limit": MAX_ALIAS_NODES},
+                    position=_position(node)))
+
+    def _mapping(self, node: yaml.MappingNode, pointer: str, depth: int) -> dict[str, object]:
+        result: dict[str, object] = {}
+        merged: dict[str, object] = {}
+        first_seen: dict[str, Position] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merged.update(self._merge(value_node, pointer, depth))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise DocumentError("yaml-syntax", Problem(
+                    "yaml-syntax.complex-key", {}, position=_position(key_node)))
+            name = str(key_node.value)
+            key_position = _position(key_node)
+            if name in first_seen:
+                first = first_seen[name]
+                self.problems.append(("duplicate-key", Problem(
+                    "duplicate-key", {"key": name, "line": first.line},
+                    position=key_position)))
+                continue
+            first_seen[name] = key_position
+            result[name] = self.convert(value_node, join(pointer, name), key_position, depth + 1)
+        if merged:
+            # Explicit keys win over merged ones, as YAML's merge-key spec says.
+            return {**merged, **result}
+        return result
+
+    def _merge(self, node: yaml.Node, pointer: str, depth: int) -> dict[str, object]:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        merged: dict[str, object] = {}
+        for source in reversed(sources):
+            if not isinstance(source, yaml.MappingNode):
+                raise DocumentError("yaml-syntax", Problem(
+                    "yaml-syntax.bad-merge", {}, position=_position(source)))
+            value = self.convert(source, pointer, None, depth)
+            assert isinstance(value, dict)
+            merged.update(value)
+        return merged
+
+    def _check_tag(self, node: yaml.Node, expected: str) -> None:
+        if node.tag != expected:
+            raise DocumentError("yaml-syntax", Problem(
+                "yaml-syntax.tag", {"tag": node.tag}, position=_position(node)))
+
+    def _scalar(self, node: yaml.ScalarNode) -> object:
+        tag = node.tag
+        if tag not in _SCALAR_TAGS:
+            raise DocumentError("yaml-syntax", Problem(
+                "yaml-syntax.tag", {"tag": tag}, position=_position(node)))
+        if tag == _YAML + "bool":
+            return _TRUE_FALSE.get(node.value, node.value)
+        if tag == _YAML + "int":
+            return _constructor.construct_yaml_int(node)
+        if tag == _YAML + "float":
+            return _constructor.construct_yaml_float(node)
+        if tag == _YAML + "null":
+            return None
+        return node.value

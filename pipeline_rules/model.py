@@ -1,0 +1,353 @@
+"""The ruleset model: frozen dataclasses built from a schema-valid document.
+
+Values that need parsing (durations, cron, time zones, calendars) are kept as written here; the
+linter reports the ones that do not parse, and the compiled ruleset holds their parsed form. Each
+element keeps the JSON pointer of its node, so anything said about it can point at the YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .loader import Document
+from .source import Source, SourceMap, join
+
+ANY_STAGE = "*"
+CYCLE_START = "start"
+CYCLE_END = "end"
+
+Terminal = Literal["won", "lost"]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name given in the YAML (a stage, action or calendar) and where it was given."""
+
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the pipeline."""
+
+    id: str
+    title: str
+    description: str
+    terminal: Terminal | None
+    path: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on a deal field: ``field op value`` (``op`` as in the YAML operator object)."""
+
+    field: str
+    op: str
+    value: object
+    path: str
+
+
+@dataclass(frozen=True)
+class StartDef:
+    """Where a new deal's cycle starts, for the deals its conditions match."""
+
+    id: str
+    stage: Ref
+    when: tuple[Condition, ...]
+    path: str
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    """A declared move; ``sources`` is empty when it was declared ``from: "*"``."""
+
+    sources: tuple[Ref, ...]
+    any_source: bool
+    target: Ref
+    require: tuple[str, ...]
+    when: tuple[Condition, ...]
+    unless: tuple[Condition, ...]
+    path: str
+
+
+@dataclass(frozen=True)
+class SlaDef:
+    """A timer: time in one stage, or a span between two points of the cycle."""
+
+    id: str
+    stage: Ref | None
+    span_from: Ref | None
+    span_to: Ref | None
+    limit: str
+    calendar: Ref | None
+    warn: tuple[float, ...]
+    on_breach: tuple[Ref, ...]
+    pausable: bool
+    path: str
+
+    @property
+    def limit_path(self) -> str:
+        """Pointer of the ``limit`` value."""
+        return join(self.path, "limit")
+
+
+@dataclass(frozen=True)
+class GapLimit:
+    """The longest allowed gap to the next task, for one stage or by ``default``."""
+
+    stage: str
+    duration: str
+    path: str
+
+
+@dataclass(frozen=True)
+class TaskPolicy:
+    """Task control: a next task required, how far away it may be, grace for overdue tasks."""
+
+    require_next: bool
+    max_gap: tuple[GapLimit, ...]
+    overdue_grace: str | None
+    calendar: Ref | None
+    path: str
+
+
+@dataclass(frozen=True)
+class ReminderDef:
+    """Remind someone a fixed time before a deal event."""
+
+    id: str
+    event: str
+    before: str
+    notify: str
+    channel: str | None
+    stages: tuple[Ref, ...]
+    path: str
+
+
+@dataclass(frozen=True)
+class ActionDef:
+    """A named action that SLA breaches trigger."""
+
+    name: str
+    notify: str | None
+    channel: str | None
+    path: str
+
+
+@dataclass(frozen=True)
+class CalendarDef:
+    """A named business calendar, its spec kept as written."""
+
+    name: str
+    spec: Mapping[str, Any]
+    path: str
+
+
+@dataclass(frozen=True)
+class ScheduleDef:
+    """When the evaluator runs (a cron expression)."""
+
+    evaluate: str | None
+    path: str
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """Per-ruleset lint configuration (the ``lint:`` block)."""
+
+    rules: Mapping[str, str] = field(default_factory=dict)
+    gap_vocabulary: tuple[str, ...] = ()
+    path: str = "/lint"
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """A regulation as written: stages, moves, timers, task rules, reminders and actions."""
+
+    version: int
+    id: str
+    title: str
+    description: str
+    timezone: str
+    calendars: tuple[CalendarDef, ...]
+    stages: tuple[Stage, ...]
+    starts: tuple[StartDef, ...]
+    won: tuple[Ref, ...]
+    lost: tuple[Ref, ...]
+    transitions: tuple[TransitionDef, ...]
+    slas: tuple[SlaDef, ...]
+    tasks: TaskPolicy | None
+    reminders: tuple[ReminderDef, ...]
+    actions: tuple[ActionDef, ...]
+    schedule: ScheduleDef | None
+    lint: LintSettings
+    plugins: tuple[str, ...]
+    source: Source
+    positions: SourceMap
+
+    def calendar_name(self, given: Ref | None) -> str | None:
+        """The calendar business time is measured on: the one named, else the only one defined."""
+        if given is not None:
+            return given.name
+        if len(self.calendars) == 1:
+            return self.calendars[0].name
+        return None
+
+
+def build_ruleset(document: Document) -> Ruleset:
+    """Build the model from a document that passed the ruleset schema."""
+    data = _mapping(document.data)
+    lint = _mapping(data.get("lint"))
+    return Ruleset(
+        version=int(data.get("version", 1)),
+        id=str(data.get("id", "")),
+        title=str(data.get("title", "")),
+        description=str(data.get("description", "")),
+        timezone=str(data.get("timezone", "UTC")),
+        calendars=tuple(CalendarDef(str(name), _mapping(spec), join("/calendars", name))
+                        for name, spec in _mapping(data.get("calendars")).items()),
+        stages=tuple(_stage(item, join("/stages", i))
+                     for i, item in enumerate(_list(data.get("stages")))),
+        starts=tuple(_start(item, join("/start", i))
+                     for i, item in enumerate(_list(data.get("start")))),
+        won=_refs(_mapping(data.get("end")).get("won"), "/end/won"),
+        lost=_refs(_mapping(data.get("end")).get("lost"), "/end/lost"),
+        transitions=tuple(_transition(item, join("/transitions", i))
+                          for i, item in enumerate(_list(data.get("transitions")))),
+        slas=tuple(_sla(item, join("/sla", i)) for i, item in enumerate(_list(data.get("sla")))),
+        tasks=_tasks(data["tasks"]) if isinstance(data.get("tasks"), dict) else None,
+        reminders=tuple(_reminder(item, join("/reminders", i))
+                        for i, item in enumerate(_list(data.get("reminders")))),
+        actions=tuple(_action(str(name), _mapping(spec), join("/actions", name))
+                      for name, spec in _mapping(data.get("actions")).items()),
+        schedule=(ScheduleDef(_opt_str(_mapping(data["schedule"]).get("evaluate")), "/schedule")
+                  if isinstance(data.get("schedule"), dict) else None),
+        lint=LintSettings(
+            rules={str(k): str(v) for k, v in _mapping(lint.get("rules")).items()},
+            gap_vocabulary=tuple(str(w) for w in _list(lint.get("gap_vocabulary"))),
+        ),
+        plugins=tuple(str(p) for p in _list(data.get("plugins"))),
+        source=document.source,
+        positions=document.positions,
+    )
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _refs(value: object, path: str) -> tuple[Ref, ...]:
+    if isinstance(value, list):
+        return tuple(Ref(str(v), join(path, i)) for i, v in enumerate(value))
+    if value is None:
+        return ()
+    return (Ref(str(value), path),)
+
+
+def _ref(item: Mapping[str, Any], key: str, path: str) -> Ref | None:
+    value = item.get(key)
+    return None if value is None else Ref(str(value), join(path, key))
+
+
+def _stage(item: Mapping[str, Any], path: str) -> Stage:
+    terminal = item.get("terminal")
+    return Stage(
+        id=str(item.get("id", "")),
+        title=str(item.get("title") or item.get("id", "")),
+        description=str(item.get("description", "")),
+        terminal=terminal if terminal in ("won", "lost") else None,
+        path=path,
+    )
+
+
+def conditions(value: object, path: str) -> tuple[Condition, ...]:
+    """Normalise a ``when``/``unless`` map: a scalar means ``eq``, a list means ``in``."""
+    result: list[Condition] = []
+    for name, test in _mapping(value).items():
+        at = join(path, name)
+        if isinstance(test, dict):
+            result.extend(Condition(str(name), str(op), arg, join(at, op))
+                          for op, arg in test.items())
+        elif isinstance(test, list):
+            result.append(Condition(str(name), "in", tuple(test), at))
+        else:
+            result.append(Condition(str(name), "eq", test, at))
+    return tuple(result)
+
+
+def _start(item: Mapping[str, Any], path: str) -> StartDef:
+    stage = _ref(item, "stage", path) or Ref("", path)
+    return StartDef(
+        id=str(item.get("id") or stage.name),
+        stage=stage,
+        when=conditions(item.get("when"), join(path, "when")),
+        path=path,
+    )
+
+
+def _transition(item: Mapping[str, Any], path: str) -> TransitionDef:
+    source = item.get("from")
+    any_source = source == ANY_STAGE
+    return TransitionDef(
+        sources=() if any_source else _refs(source, join(path, "from")),
+        any_source=any_source,
+        target=_ref(item, "to", path) or Ref("", path),
+        require=tuple(str(f) for f in _list(item.get("require"))),
+        when=conditions(item.get("when"), join(path, "when")),
+        unless=conditions(item.get("unless"), join(path, "unless")),
+        path=path,
+    )
+
+
+def _sla(item: Mapping[str, Any], path: str) -> SlaDef:
+    return SlaDef(
+        id=str(item.get("id", "")),
+        stage=_ref(item, "stage", path),
+        span_from=_ref(item, "from", path),
+        span_to=_ref(item, "to", path),
+        limit=str(item.get("limit", "")),
+        calendar=_ref(item, "calendar", path),
+        warn=tuple(float(w) for w in _list(item.get("warn"))),
+        on_breach=_refs(item.get("on_breach"), join(path, "on_breach")),
+        pausable=bool(item.get("pausable", False)),
+        path=path,
+    )
+
+
+def _tasks(item: Mapping[str, Any]) -> TaskPolicy:
+    gaps = _mapping(item.get("max_gap"))
+    return TaskPolicy(
+        require_next=bool(item.get("require_next", False)),
+        max_gap=tuple(GapLimit(str(stage), str(value), join("/tasks/max_gap", stage))
+                      for stage, value in gaps.items()),
+        overdue_grace=_opt_str(item.get("overdue_grace")),
+        calendar=_ref(item, "calendar", "/tasks"),
+        path="/tasks",
+    )
+
+
+def _reminder(item: Mapping[str, Any], path: str) -> ReminderDef:
+    return ReminderDef(
+        id=str(item.get("id", "")),
+        event=str(item.get("event", "")),
+        before=str(item.get("before", "")),
+        notify=str(item.get("notify", "owner")),
+        channel=_opt_str(item.get("channel")),
+        stages=_refs(item.get("stages"), join(path, "stages")),
+        path=path,
+    )
+
+
+def _action(name: str, spec: Mapping[str, Any], path: str) -> ActionDef:
+    return ActionDef(name, _opt_str(spec.get("notify")), _opt_str(spec.get("channel")), path)

@@ -1,0 +1,94 @@
+"""Cron schedules (five-field crontab syntax) evaluated by croniter in a ruleset's zone.
+
+Validation uses croniter's strict mode, so day/month pairs that can never fire ("0 0 31 2 *")
+are refused. Only the classic five fields are accepted: croniter's optional sixth (seconds)
+and seventh (year) fields and `@daily`-style shorthands are not part of the ruleset format.
+
+Daylight-saving behaviour is croniter's (7.x, measured on Europe/Berlin):
+
+* spring forward: a run whose local time is skipped fires at the first valid time after
+  the jump ("30 2 * * *" fires at 03:00+02:00 on the last Sunday of March);
+* fall back: a run whose local time occurs twice fires twice, once for each offset
+  ("30 2 * * *" fires at 02:30+02:00 and again at 02:30+01:00).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from croniter import CroniterError, croniter
+
+__all__ = ["CronError", "CronSchedule", "parse_cron"]
+
+_FIELD_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
+
+
+class CronError(ValueError):
+    """A cron expression that is malformed or can never fire."""
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """A validated five-field cron expression (as written) read in the zone `tz`."""
+
+    expr: str
+    tz: ZoneInfo
+
+    def next_run(self, after: datetime) -> datetime:
+        """Return the first run strictly after `after` (aware), as an aware datetime in tz."""
+        if after.tzinfo is None or after.utcoffset() is None:
+            raise ValueError(f"expected a timezone-aware datetime, got naive {after.isoformat()}")
+        # croniter reads the start in its own zone, so the start must carry ours.
+        runs = croniter(self.expr, after.astimezone(self.tz))
+        result: datetime = runs.get_next(datetime)
+        return result.astimezone(self.tz)
+
+
+def _reason(expr: str, exc: CroniterError) -> str:
+    lines = str(exc).strip().splitlines()
+    # croniter wraps unexpected ValueErrors with the whole traceback; the last line says why.
+    text = lines[-1] if lines else ""
+    if "hash_id" in text:
+        return "hashed 'H' values are not supported"
+    for echo in (f"[{expr}]", expr):
+        text = text.replace(echo, "")
+    text = text.strip(" ,.:").removeprefix("is not acceptable").strip(" ,.:")
+    text = text.removeprefix("is ")
+    if "can never occur" in text:
+        return f"it can never fire ({text})"
+    return text or "not acceptable"
+
+
+def _culprit(fields: list[str]) -> str:
+    """Explain the first field that is invalid on its own, when there is one."""
+    for i, value in enumerate(fields):
+        alone = " ".join(value if j == i else "*" for j in range(len(fields)))
+        try:
+            croniter.expand(alone, strict=True)
+        except CroniterError as exc:
+            return f"the {_FIELD_NAMES[i]} field '{value}' is invalid: {_reason(alone, exc)}"
+    return ""
+
+
+def parse_cron(expr: object, tz: ZoneInfo) -> CronSchedule:
+    """Validate a five-field cron expression and return its schedule in tz; raise CronError."""
+    if not isinstance(expr, str):
+        raise CronError(
+            f"expected a cron expression string like '*/15 9-18 * * mon-fri', got {expr!r}"
+        )
+    fields = expr.split()
+    if len(fields) != 5:
+        extra = "; seconds and year fields are not supported" if len(fields) in (6, 7) else ""
+        raise CronError(
+            f"invalid cron expression '{expr}': expected 5 fields (minute hour day-of-month "
+            f"month day-of-week), got {len(fields)}{extra}"
+        )
+    normal = " ".join(fields)
+    try:
+        croniter.expand(normal, strict=True)
+    except CroniterError as exc:
+        detail = _culprit(fields) or _reason(normal, exc)
+        raise CronError(f"invalid cron expression '{expr}': {detail}") from None
+    return CronSchedule(expr, tz)

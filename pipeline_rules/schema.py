@@ -1,0 +1,122 @@
+"""The ruleset JSON Schema: loading it, validating a document, and explaining its errors.
+
+The schema checks a document's shape (types, allowed and required keys, fixed words). jsonschema's
+messages talk about JSON; users edit YAML, so each error is turned into a problem at the
+offending node with a plain message, and an unknown key or word gets the nearest known one as a
+suggestion ("did you mean transitions?").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from .i18n import Term
+from .problems import Problem
+from .source import join
+from .suggest import nearest
+
+SCHEMAS = ("ruleset",)
+
+
+
+def schema_text(name: str) -> str:
+    """The JSON text of a packaged schema (``ruleset``)."""
+    if name not in SCHEMAS:
+        raise KeyError(name)
+    path = resources.files(__package__).joinpath(f"schemas/{name}.schema.json")
+    return path.read_text("utf-8")
+
+
+@cache
+def schema(name: str) -> Mapping[str, Any]:
+    """A packaged schema, parsed."""
+    loaded: dict[str, Any] = json.loads(schema_text(name))
+    return loaded
+
+
+@cache
+def _validator(name: str) -> Any:
+    # Imported here: jsonschema costs ~0.1 s at start-up and only this path needs it.
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema(name))
+
+
+def validate(data: object, name: str = "ruleset") -> list[Problem]:
+    """Every schema problem of ``data``, one per node and cause, in document order."""
+    if data is None:
+        return [Problem("schema.empty")]
+    problems: dict[tuple[str, str, str], Problem] = {}
+    for error in _validator(name).iter_errors(data):
+        for problem in _explain(error):
+            problems.setdefault((problem.path, problem.message, str(problem.args)), problem)
+    return list(problems.values())
+
+
+def _pointer(parts: Iterable[object]) -> str:
+    return join("", *(p if isinstance(p, int) else str(p) for p in parts))
+
+
+def _type_name(value: object) -> Term:
+    for name, kind in (("boolean", bool), ("object", dict), ("array", list), ("string", str),
+                       ("integer", int), ("number", float)):
+        if isinstance(value, kind):
+            return Term((f"type.{name}",))
+    return Term(("type.null",))
+
+
+def _explain(error: Any) -> Iterator[Problem]:
+    path = _pointer(error.absolute_path)
+    kind = error.validator
+    instance = error.instance
+    subschema = error.schema if isinstance(error.schema, dict) else {}
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        known = list(subschema.get("properties", {}))
+        for key in instance:
+            if key not in known:
+                suggestion = nearest(str(key), known)
+                yield Problem("schema.unknown-key-suggest" if suggestion else "schema.unknown-key",
+                              {"key": key, "suggestion": suggestion,
+                               "known": ", ".join(known)},
+                              path=join(path, key), at_key=True)
+    elif kind == "required" and isinstance(instance, dict):
+        for key in error.validator_value:
+            if key not in instance:
+                yield Problem("schema.required", {"key": key}, path=path, at_key=bool(path))
+    elif kind == "type":
+        expected = error.validator_value
+        names = tuple(f"type.{t}" for t in (expected if isinstance(expected, list)
+                                            else [expected]))
+        key = "schema.top-level" if not path and expected == "object" else "schema.type"
+        yield Problem(key, {"expected": Term(names), "found": _type_name(instance)}, path=path)
+    elif kind == "enum":
+        allowed = [str(v) for v in error.validator_value]
+        suggestion = nearest(str(instance), allowed)
+        yield Problem("schema.enum-suggest" if suggestion else "schema.enum",
+                      {"value": instance, "allowed": ", ".join(allowed),
+                       "suggestion": suggestion}, path=path)
+    elif kind == "const":
+        yield Problem("schema.const", {"value": instance, "expected": error.validator_value},
+                      path=path)
+    elif kind in ("oneOf", "anyOf", "not"):
+        description = subschema.get("description", "")
+        yield Problem("schema.form", {"description": description or error.message}, path=path)
+    elif kind == "dependentRequired":
+        for key, needs in error.validator_value.items():
+            if key in instance:
+                for other in needs:
+                    if other not in instance:
+                        yield Problem("schema.depends", {"key": key, "other": other},
+                                      path=join(path, key), at_key=True)
+    elif kind == "minItems":
+        yield Problem("schema.min-items", {"count": error.validator_value}, path=path)
+    elif kind == "uniqueItems":
+        yield Problem("schema.unique", {}, path=path)
+    elif kind == "minProperties":
+        yield Problem("schema.min-properties", {}, path=path)
+    else:
+        yield Problem("schema.generic", {"detail": error.message}, path=path)
