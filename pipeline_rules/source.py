@@ -7,13 +7,13 @@ jsonschema and SARIF use, so a problem found anywhere downstream can be turned b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True, order=True)
-class Position:
-    """A 1-based line and column in a source text."""
+class Position(NamedTuple):
+    """A 1-based line and column in a source text (a tuple: a document has one per node)."""
 
     line: int
     column: int
@@ -41,42 +41,28 @@ class Source:
         return ""
 
 
-@dataclass(frozen=True)
-class NodePosition:
-    """Where a node's value starts and, for a mapping entry, where its key starts."""
-
-    value: Position
-    key: Position | None = None
-
-
-@dataclass(frozen=True)
-class SourceMap:
-    """JSON pointer → position of every node in a document."""
-
-    nodes: dict[str, NodePosition] = field(default_factory=dict)
+class SourceMap(Protocol):
+    """JSON pointer → position of the node it addresses in a document."""
 
     def value(self, pointer: str) -> Position:
-        """Position of the value at ``pointer``, or of its nearest ancestor that has one."""
-        return self._nearest(pointer).value
+        """Position of the value at ``pointer``, or of its nearest ancestor that exists."""
+        ...
 
     def key(self, pointer: str) -> Position:
         """Position of the key of the entry at ``pointer`` (its value's when it has no key)."""
-        found = self._nearest(pointer)
-        return found.key or found.value
+        ...
 
-    def _nearest(self, pointer: str) -> NodePosition:
-        while True:
-            found = self.nodes.get(pointer)
-            if found is not None:
-                return found
-            if not pointer:
-                return NodePosition(START)
-            pointer = pointer.rsplit("/", 1)[0]
+    def has(self, pointer: str) -> bool:
+        """Whether ``pointer`` addresses a node of the document."""
+        ...
 
 
 def escape_token(token: str | int) -> str:
     """Escape one JSON pointer reference token."""
-    return str(token).replace("~", "~0").replace("/", "~1")
+    text = str(token)
+    if "~" in text or "/" in text:
+        return text.replace("~", "~0").replace("/", "~1")
+    return text
 
 
 def unescape_token(token: str) -> str:
@@ -86,7 +72,9 @@ def unescape_token(token: str) -> str:
 
 def join(pointer: str, *tokens: str | int) -> str:
     """Extend a JSON pointer by reference tokens."""
-    return pointer + "".join("/" + escape_token(t) for t in tokens)
+    for token in tokens:
+        pointer = f"{pointer}/{escape_token(token)}"
+    return pointer
 
 
 def split(pointer: str) -> list[str]:

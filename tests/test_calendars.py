@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import random
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,12 +47,16 @@ SPRING_JUMP = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)  # 02:00 CET -> 03:00 CEST
 AUTUMN_JUMP = datetime(2026, 10, 25, 1, 0, tzinfo=UTC)  # 03:00 CEST -> 02:00 CET
 
 
-def msk(*args: int) -> datetime:
-    return datetime(*args, tzinfo=MOSCOW)  # type: ignore[misc]
+def msk(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> datetime:
+    """A Moscow time."""
+    return datetime(year, month, day, hour, minute, second, us, tzinfo=MOSCOW)
 
 
-def ber(*args: int, fold: int = 0) -> datetime:
-    return datetime(*args, tzinfo=BERLIN, fold=fold)  # type: ignore[misc]
+def ber(year: int, month: int, day: int, hour: int = 0, minute: int = 0, fold: int = 0) -> datetime:
+    """A Berlin time; fold=1 picks the second of two repeated wall-clock times."""
+    return datetime(year, month, day, hour, minute, tzinfo=BERLIN, fold=fold)
 
 
 def utc(t: datetime) -> datetime:
@@ -312,9 +317,16 @@ def _brute_is_working(day: date) -> bool:
     return day.weekday() < 5 or day in transferred
 
 
-def brute_working_minutes(start_wall: datetime, end_wall: datetime) -> int:
-    """Count reference-calendar working minutes in [start, end) one wall-clock minute at a time."""
-    periods = ((9 * 60, 13 * 60), (14 * 60, 18 * 60))
+REF_MINUTES = ((9 * 60, 13 * 60), (14 * 60, 18 * 60))
+
+
+def brute_working_minutes(
+    start_wall: datetime,
+    end_wall: datetime,
+    periods: tuple[tuple[int, int], ...] = REF_MINUTES,
+    is_working: Callable[[date], bool] = _brute_is_working,
+) -> int:
+    """Count working minutes in [start, end) one local wall-clock minute at a time."""
     base = datetime.combine(start_wall.date(), time())
     first = int((start_wall - base).total_seconds()) // 60
     last = int((end_wall - base).total_seconds()) // 60
@@ -324,7 +336,7 @@ def brute_working_minutes(start_wall: datetime, end_wall: datetime) -> int:
     for minute in range(first, last):
         day, clock = divmod(minute, 1440)
         if day not in status:
-            status[day] = _brute_is_working(date.fromordinal(ordinal + day))
+            status[day] = is_working(date.fromordinal(ordinal + day))
         if status[day] and any(lo <= clock < hi for lo, hi in periods):
             worked += 1
     return worked
@@ -347,6 +359,14 @@ def test_random_spans_match_brute_force(seed: int) -> None:
     start_at, end_at = start.replace(tzinfo=MOSCOW), end.replace(tzinfo=MOSCOW)
     assert REF.working_time(start_at, end_at) == timedelta(minutes=expected)
     assert REF.add_working_time(start_at, timedelta(minutes=expected)) <= end_at
+
+
+def test_night_calendar_across_both_clock_changes_matches_brute_force() -> None:
+    # Walking the wall clock minute by minute is exactly "working time is clock length".
+    start, end = datetime(2026, 3, 20, 4, 13), datetime(2026, 11, 5, 23, 1)
+    expected = brute_working_minutes(start, end, ((0, 360), (1320, 1440)), lambda _: True)
+    got = NIGHT.working_time(start.replace(tzinfo=BERLIN), end.replace(tzinfo=BERLIN))
+    assert got == timedelta(minutes=expected)
 
 
 # --------------------------------------------------------------------------- properties

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import i18n
+from ..gcpause import paused
 from ..loader import Document, load_document, read_source
 from ..model import build_ruleset
 from ..problems import DocumentError, Problem, Severity
@@ -40,7 +41,13 @@ class Diagnostic:
 def lint(source: Source, config: LintConfig | None = None, lang: str = i18n.DEFAULT,
          document: Document | None = None) -> Iterator[Diagnostic]:
     """Lint one ruleset source, yielding diagnostics in file order."""
-    config = config or LintConfig()
+    with paused():
+        diagnostics = _lint(source, config or LintConfig(), lang, document)
+    yield from diagnostics
+
+
+def _lint(source: Source, config: LintConfig, lang: str,
+          document: Document | None) -> list[Diagnostic]:
     fatal: DocumentError | None = None
     if document is None:
         try:
@@ -65,7 +72,7 @@ def lint(source: Source, config: LintConfig | None = None, lang: str = i18n.DEFA
                 found.extend((rule, p) for p in rule.check(ctx))
     diagnostics = list(_diagnostics(found, ctx, config, lang))
     # Stable sort: rules report in a meaningful order, kept among findings at one position.
-    yield from sorted(diagnostics, key=lambda d: (d.line, d.column, d.rule))
+    return sorted(diagnostics, key=lambda d: (d.line, d.column, d.rule))
 
 
 def _vocabulary(config: LintConfig) -> tuple[str, ...]:

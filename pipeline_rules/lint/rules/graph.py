@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 
 from ...graph import StageGraph, reach
 from ...model import Stage
@@ -138,33 +139,34 @@ def no_path_to_won(ctx: LintContext) -> Iterator[Problem]:
             yield Problem("no-path-to-won", {"stage": stage_id}, path=join(stage.path, "id"))
 
 
-def _words(text: str) -> list[str]:
-    normal = text.lower().replace("ё", "е")
-    return re.findall(r"\w+", normal)
+def _normal(text: str) -> str:
+    """Lower-case words separated by single spaces; ``_``, ``-`` and ``.`` separate words."""
+    return " ".join(re.findall(r"[^\W_]+", text.lower().replace("ё", "е")))
 
 
-def _phrase_matches(phrase: Sequence[str], words: Sequence[str]) -> bool:
-    size = len(phrase)
-    for start in range(len(words) - size + 1):
-        for want, got in zip(phrase, words[start:start + size], strict=True):
-            if want.endswith("*"):
-                if not got.startswith(want[:-1]):
-                    break
-            elif want != got:
-                break
-        else:
-            return True
-    return False
+@lru_cache(maxsize=16)
+def _vocabulary_pattern(vocabulary: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for the whole vocabulary; group ``e<i>`` is entry ``i``."""
+    alternatives = []
+    for i, entry in enumerate(vocabulary):
+        words = []
+        for word in entry.split():
+            core = re.escape(_normal(word.rstrip("*"))).replace(r"\ ", " ")
+            if core:
+                words.append(core + r"\w*" if word.endswith("*") else core)
+        if words:
+            alternatives.append(f"(?P<e{i}>{' '.join(words)})")
+    if not alternatives:
+        return re.compile(r"(?!)")
+    return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b")
 
 
 def vocabulary_match(text: str, vocabulary: Sequence[str]) -> str | None:
     """The first vocabulary entry found in ``text`` as whole words, or None."""
-    words = _words(text)
-    for entry in vocabulary:
-        phrase = entry.lower().replace("ё", "е").split()
-        if phrase and _phrase_matches(phrase, words):
-            return entry
-    return None
+    found = _vocabulary_pattern(tuple(vocabulary)).search(_normal(text))
+    if found is None or found.lastgroup is None:
+        return None
+    return vocabulary[int(found.lastgroup[1:])]
 
 
 def _limbo_by_shape(graph: StageGraph, stage: str) -> bool:

@@ -273,7 +273,7 @@ def no_end(ctx: LintContext) -> Iterator[Problem]:
     ```
     """
     graph = ctx.graph
-    path = "/end" if "/end" in ctx.ruleset.positions.nodes else "/stages"
+    path = "/end" if ctx.ruleset.positions.has("/end") else "/stages"
     if not graph.won:
         yield Problem("no-end.won", {}, path=path, at_key=True)
     if not graph.lost:

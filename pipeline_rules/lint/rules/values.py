@@ -135,7 +135,7 @@ def invalid_timezone(ctx: LintContext) -> Iterator[Problem]:
     timezone: Europe/Moscow
     ```
     """
-    if "/timezone" not in ctx.ruleset.positions.nodes:
+    if not ctx.ruleset.positions.has("/timezone"):
         return
     try:
         get_zone(ctx.ruleset.timezone)

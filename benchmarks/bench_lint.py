@@ -1,0 +1,130 @@
+"""Lint speed: a seeded 2,000-stage / 10,000-transition ruleset, and the CLI on the reference.
+
+    python benchmarks/bench_lint.py [--runs 7] [--stages 2000] [--transitions 10000]
+
+Prints medians of repeated runs measured in this one process (the machines are noisy):
+1. linting the generated ruleset in-process (parse, schema, model, every rule), with the time of
+   each phase;
+2. the CLI as a fresh process on the generated file and on ``rulesets/b2b_sales.yaml``, against
+   ``python -c pass`` measured alternately in the same run, and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline_rules.gcpause import paused  # noqa: E402
+from pipeline_rules.lint import lint  # noqa: E402
+from pipeline_rules.loader import load_document  # noqa: E402
+from pipeline_rules.model import build_ruleset  # noqa: E402
+from pipeline_rules.schema import validate  # noqa: E402
+from pipeline_rules.source import Source  # noqa: E402
+
+
+def generate(stages: int, transitions: int, seed: int = 20261127) -> str:
+    """A large, plausible regulation: a main chain with skips, loops back, and SLAs."""
+    rng = random.Random(seed)
+    ids = [f"stage_{i:04d}" for i in range(stages)]
+    lines = [
+        "version: 1", "id: generated", "timezone: Europe/Moscow",
+        "calendars:", "  workdays:", "    week: [mon, tue, wed, thu, fri]",
+        '    hours: ["09:00-13:00", "14:00-18:00"]', "    holidays: {country: RU}",
+        "stages:",
+    ]
+    lines += [f'  - {{id: {s}, title: "Stage {i}"}}' for i, s in enumerate(ids)]
+    lines += ["  - {id: won, terminal: won}", "  - {id: lost, terminal: lost}"]
+    lines += ["start:", f"  - {{id: cold, stage: {ids[0]}, when: {{source: cold}}}}",
+              f"  - {{id: inbound, stage: {ids[1]}, when: {{source: [web, call]}}}}"]
+    edges: set[tuple[int, int]] = {(i, i + 1) for i in range(stages - 1)}
+    while len(edges) < transitions - 2:
+        source = rng.randrange(stages - 1)
+        if rng.random() < 0.8:
+            target = min(stages - 1, source + rng.randint(2, 6))
+        else:
+            target = max(0, source - rng.randint(1, 3))
+        if target != source:
+            edges.add((source, target))
+    lines.append("transitions:")
+    lines += [f"  - {{from: {ids[a]}, to: {ids[b]}}}" for a, b in sorted(edges)]
+    lines += [f"  - {{from: {ids[-1]}, to: won, require: [amount]}}",
+              '  - {from: "*", to: lost, require: [loss_reason]}']
+    lines.append("sla:")
+    for i in range(0, stages, 10):
+        limit = rng.choice(["3d", "7d", "5 business days", "16 business hours"])
+        lines.append(f"  - {{id: sla-{i}, stage: {ids[i]}, limit: {limit}, warn: [50, 80], "
+                     "calendar: workdays, on_breach: [escalate]}")
+    lines += ["  - {id: whole-cycle, from: start, to: end, limit: 365d}",
+              "actions:", "  escalate: {notify: manager, channel: crm_task}",
+              'schedule: {evaluate: "*/15 8-19 * * mon-fri"}']
+    return "\n".join(lines) + "\n"
+
+
+def median_time(action: Callable[[], object], runs: int) -> float:
+    """Median wall time of ``action``, with the collector paused as lint() itself runs."""
+    times = []
+    for _ in range(runs):
+        with paused():
+            started = time.perf_counter()
+            action()
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def median_process(commands: list[list[str]], runs: int) -> list[float]:
+    """Median wall time of each command as a fresh process, the commands run alternately."""
+    times: list[list[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for command, spent in zip(commands, times, strict=True):
+            started = time.perf_counter()
+            subprocess.run(command, check=False, capture_output=True)
+            spent.append(time.perf_counter() - started)
+    return [statistics.median(t) * 1000 for t in times]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--stages", type=int, default=2000)
+    parser.add_argument("--transitions", type=int, default=10000)
+    args = parser.parse_args()
+
+    text = generate(args.stages, args.transitions)
+    source = Source("generated.yaml", text)
+    diagnostics = list(lint(source))
+    document = load_document(source)
+    print(f"generated ruleset: {args.stages} stages, {args.transitions} transitions, "
+          f"{len(text) / 1024:.0f} KiB, {len(diagnostics)} diagnostics")
+    parse = median_time(lambda: load_document(source), args.runs)
+    check = median_time(lambda: validate(document.data), args.runs)
+    model = median_time(lambda: build_ruleset(document), args.runs)
+    total = median_time(lambda: list(lint(source)), args.runs)
+    print(f"  lint in-process, median of {args.runs}: {total * 1000:.0f} ms "
+          f"(parse {parse * 1000:.0f} ms, schema {check * 1000:.0f} ms, "
+          f"model {model * 1000:.0f} ms, rules {(total - parse - check - model) * 1000:.0f} ms)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "generated.yaml"
+        big.write_text(text, encoding="utf-8")
+        lint_cli = [sys.executable, "-m", "pipeline_rules", "lint"]
+        runs = max(args.runs, 11)
+        big_ms, b2b_ms, pass_ms = median_process(
+            [[*lint_cli, str(big)], [*lint_cli, str(ROOT / "rulesets/b2b_sales.yaml")],
+             [sys.executable, "-c", "pass"]], runs)
+    print(f"  pipeline-rules lint generated.yaml: {big_ms:.0f} ms wall (median of {runs})")
+    print(f"  pipeline-rules lint rulesets/b2b_sales.yaml: {b2b_ms:.0f} ms wall; "
+          f"python -c pass: {pass_ms:.0f} ms; ratio {b2b_ms / pass_ms:.1f}x (medians of {runs})")
+
+
+if __name__ == "__main__":
+    main()
