@@ -196,18 +196,15 @@ def _parse_dates(value: object, key: str, problems: list[CalendarError]) -> froz
         if isinstance(item, date) and not isinstance(item, datetime):
             dates.add(item)
             continue
-        parsed = None
-        if isinstance(item, str) and _DATE_RE.fullmatch(item.strip()):
-            try:
-                parsed = date.fromisoformat(item.strip())
-            except ValueError:
-                parsed = None
-        if parsed is None:
+        if not (isinstance(item, str) and _DATE_RE.fullmatch(item.strip())):
             problems.append(
                 CalendarError(f"expected a date YYYY-MM-DD, got {item!r}", f"{key}/{i}")
             )
-        else:
-            dates.add(parsed)
+            continue
+        try:
+            dates.add(date.fromisoformat(item.strip()))
+        except ValueError:
+            problems.append(CalendarError(f"'{item.strip()}' is not a real date", f"{key}/{i}"))
     return frozenset(dates)
 
 

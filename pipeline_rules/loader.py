@@ -134,6 +134,10 @@ def _syntax_problem(err: yaml.MarkedYAMLError, source: Source) -> Problem:
     return Problem("yaml-syntax.parse", {"problem": problem}, position=position)
 
 
+def _tag_as_written(tag: str) -> str:
+    return "!!" + tag.removeprefix(_YAML) if tag.startswith(_YAML) else tag
+
+
 def _position(node: yaml.Node) -> Position:
     mark = node.start_mark
     return Position(mark.line + 1, mark.column + 1)
@@ -206,6 +210,9 @@ class _Converter:
         self._active: set[int] = set()
         self._alias_nodes = 0
         self._expanding = 0
+        # The innermost container written out in the text (not reached through an alias):
+        # where an alias that expands too far is, since composed nodes keep no alias positions.
+        self._written: yaml.Node | None = None
 
     def convert(self, node: yaml.Node, depth: int) -> object:
         if isinstance(node, yaml.ScalarNode):
@@ -223,6 +230,9 @@ class _Converter:
         self._converted.add(ident)
         self._active.add(ident)
         self._expanding += again
+        written = self._written
+        if not self._expanding:
+            self._written = node
         try:
             if self._expanding:
                 self._count(node)
@@ -235,12 +245,14 @@ class _Converter:
         finally:
             self._expanding -= again
             self._active.discard(ident)
+            self._written = written
 
     def _count(self, node: yaml.Node) -> None:
         self._alias_nodes += 1
         if self._alias_nodes > MAX_ALIAS_NODES:
+            where = self._written if self._written is not None else node
             raise DocumentError("document-limit", Problem(
-                "document-limit.aliases", {"limit": MAX_ALIAS_NODES}, position=_position(node)))
+                "document-limit.aliases", {"limit": MAX_ALIAS_NODES}, position=_position(where)))
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, object]:
         result: dict[str, object] = {}
@@ -281,7 +293,8 @@ class _Converter:
     def _check_tag(self, node: yaml.Node, expected: str) -> None:
         if node.tag != expected:
             raise DocumentError("yaml-syntax", Problem(
-                "yaml-syntax.tag", {"tag": node.tag}, position=_position(node)))
+                "yaml-syntax.tag", {"tag": _tag_as_written(node.tag)},
+                position=_position(node)))
 
     def _scalar(self, node: yaml.ScalarNode) -> object:
         tag = node.tag
@@ -289,7 +302,7 @@ class _Converter:
             return node.value
         if tag not in _SCALAR_TAGS:
             raise DocumentError("yaml-syntax", Problem(
-                "yaml-syntax.tag", {"tag": tag}, position=_position(node)))
+                "yaml-syntax.tag", {"tag": _tag_as_written(tag)}, position=_position(node)))
         if tag == _YAML + "bool":
             return _TRUE_FALSE.get(node.value, node.value)
         if tag == _YAML + "int":

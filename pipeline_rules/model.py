@@ -124,6 +124,7 @@ class ReminderDef:
     notify: str
     channel: str | None
     stages: tuple[Ref, ...]
+    calendar: Ref | None
     path: str
 
 
@@ -345,6 +346,7 @@ def _reminder(item: Mapping[str, Any], path: str) -> ReminderDef:
         notify=str(item.get("notify", "owner")),
         channel=_opt_str(item.get("channel")),
         stages=_refs(item.get("stages"), join(path, "stages")),
+        calendar=_ref(item, "calendar", path),
         path=path,
     )
 

@@ -26,7 +26,11 @@ _FIELD_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
 
 
 class CronError(ValueError):
-    """A cron expression that is malformed or can never fire."""
+    """A cron expression that is malformed or can never fire; ``reason`` says why."""
+
+    def __init__(self, expr: object, reason: str) -> None:
+        super().__init__(f"invalid cron expression {expr!r}: {reason}")
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -75,20 +79,19 @@ def _culprit(fields: list[str]) -> str:
 def parse_cron(expr: object, tz: ZoneInfo) -> CronSchedule:
     """Validate a five-field cron expression and return its schedule in tz; raise CronError."""
     if not isinstance(expr, str):
-        raise CronError(
-            f"expected a cron expression string like '*/15 9-18 * * mon-fri', got {expr!r}"
-        )
+        raise CronError(expr, "expected a cron expression string like '*/15 9-18 * * mon-fri'")
     fields = expr.split()
     if len(fields) != 5:
         extra = "; seconds and year fields are not supported" if len(fields) in (6, 7) else ""
         raise CronError(
-            f"invalid cron expression '{expr}': expected 5 fields (minute hour day-of-month "
-            f"month day-of-week), got {len(fields)}{extra}"
+            expr,
+            f"expected 5 fields (minute hour day-of-month month day-of-week), "
+            f"got {len(fields)}{extra}",
         )
     normal = " ".join(fields)
     try:
         croniter.expand(normal, strict=True)
     except CroniterError as exc:
         detail = _culprit(fields) or _reason(normal, exc)
-        raise CronError(f"invalid cron expression '{expr}': {detail}") from None
+        raise CronError(expr, detail) from None
     return CronSchedule(expr, tz)

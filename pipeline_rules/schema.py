@@ -125,8 +125,10 @@ def _explain(error: Any) -> Iterator[Problem]:
                       {"value": instance, "allowed": ", ".join(allowed),
                        "suggestion": suggestion}, path=path)
     elif kind == "const":
-        yield Problem("schema.const", {"value": instance, "expected": error.validator_value},
-                      path=path)
+        expected = error.validator_value
+        key = "schema.const" if type(instance) is type(expected) else "schema.const-type"
+        yield Problem(key, {"value": instance, "expected": json.dumps(expected),
+                            "found": _type_name(instance)}, path=path)
     elif kind in ("oneOf", "anyOf", "not"):
         description = subschema.get("description", "")
         yield Problem("schema.form", {"description": description or error.message}, path=path)

@@ -520,7 +520,7 @@ def _problems(spec: object) -> list[tuple[str, str]]:
         ),
         ({"holidays": {"country": "RU", "subdiv": "MOW"}}, "holidays/subdiv", "no subdivisions"),
         ({"holidays": {"subdiv": "CA"}}, "holidays/subdiv", "needs a 'country'"),
-        ({"holidays": {"dates": ["2026-13-01"]}}, "holidays/dates/0", "YYYY-MM-DD"),
+        ({"holidays": {"dates": ["2026-13-01"]}}, "holidays/dates/0", "not a real date"),
         ({"holidays": {"dates": ["2026-12-31", "31.12.2026"]}}, "holidays/dates/1", "YYYY-MM-DD"),
         ({"holidays": {"dates": [datetime(2026, 12, 31, 10)]}}, "holidays/dates/0", "YYYY-MM-DD"),
         ({"holidays": {"dates": "2026-12-31"}}, "holidays/dates", "list of dates"),

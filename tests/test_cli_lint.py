@@ -190,3 +190,67 @@ def test_console_script_never_shows_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"{bad}:2:8: error [encoding]" in result.stdout
+
+
+MINIMAL = """\
+version: 1
+id: minimal
+stages:
+  - {id: request}
+  - {id: paid, terminal: won}
+  - {id: lost, terminal: lost}
+start: [{stage: request}]
+transitions:
+  - {from: request, to: paid}
+  - {from: "*", to: lost}
+"""
+
+
+def _alias_bomb() -> str:
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 10)]
+    return "\n".join(lines) + "\n"
+
+
+BAD_INPUTS: dict[str, tuple[bytes, str]] = {
+    # name: (file content, the expected start of the first diagnostic after "file:")
+    "empty": (b"", "1:1: error [schema] the document is empty"),
+    "top-level-list": (b"- a\n- b\n", "1:1: error [schema] a ruleset must be a mapping"),
+    "not-utf8": (b"version: 1\nid: x\ntitle: \xc2\xf1\xf2\n", "3:8: error [encoding]"),
+    "tab-indent": (b"version: 1\nstages:\n\t- id: a\n", "3:1: error [yaml-syntax] a tab"),
+    "duplicate-key": (MINIMAL.replace("id: minimal", "id: minimal\nid: again").encode(),
+                      "3:1: error [duplicate-key] key 'id' is repeated"),
+    "unknown-key": (MINIMAL.replace("transitions:", "transitons:").encode(),
+                    "8:1: error [schema] unknown key 'transitons' (did you mean 'transitions'?)"),
+    "alias-bomb": (_alias_bomb().encode(), "error [document-limit] the aliases here bring"),
+    "stage-id-with-spaces": (MINIMAL.replace("{id: request}", '{id: "new request"}').encode(),
+                             "4:10: error [invalid-stage-id] stage id 'new request'"),
+    "empty-stage-id": (MINIMAL.replace("{id: request}", '{id: ""}').encode(),
+                       "4:10: error [invalid-stage-id] stage id ''"),
+    "self-transition": (MINIMAL.replace("{from: request, to: paid}",
+                                        "{from: request, to: request}").encode(),
+                        "9:29: error [invalid-transition] a move from 'request' to itself"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_input_gets_a_positioned_message_and_exit_1(name: str, tmp_path: Path) -> None:
+    content, expected = BAD_INPUTS[name]
+    path = tmp_path / f"{name}.yaml"
+    path.write_bytes(content)
+    result = CliRunner().invoke(main, ["lint", "--no-source", str(path)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # not a crash
+    first = result.stdout.splitlines()[0]
+    assert first.startswith(f"{path}:")
+    assert expected in first
+
+
+def test_a_50_mb_file_is_refused_with_a_message(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with open(path, "wb") as out:
+        out.write(b"# filler\n" * (50 * 1024 * 1024 // 9))
+    code, out, _ = run("lint", "--no-source", str(path))
+    assert code == 1
+    assert out.startswith(f"{path}:1:1: error [document-limit] file is ")
+    assert "rulesets are limited to 5242880 bytes" in out

@@ -23,7 +23,7 @@ OFF = "off"
 ALL = "*"
 
 _DIRECTIVE = re.compile(
-    r"(?:^|\s)#\s*pipeline-rules:\s*(disable-next-line|disable-file|disable)\b"
+    r"#\s*pipeline-rules:\s*(disable-next-line|disable-file|disable)\b"
     r"(?:\s*=\s*([\w\-]+(?:\s*,\s*[\w\-]+)*))?")
 
 
@@ -88,6 +88,31 @@ class Suppressions:
         return bool({rule, ALL} & (here | self.file))
 
 
+def comment_start(line: str) -> int | None:
+    """Index of the ``#`` that starts a YAML comment on ``line``, or None.
+
+    A ``#`` starts a comment at the start of a line or after whitespace, outside quotes; a
+    ``#`` inside ``"Postponed #2"`` is text. (A quoted scalar continued over several lines is
+    not followed across lines.)
+    """
+    quote = ""
+    i = 0
+    while i < len(line):
+        char = line[i]
+        if quote == '"' and char == "\\":
+            i += 1  # the escaped character cannot end the string
+        elif quote == "'" and char == "'" and line[i + 1:i + 2] == "'":
+            i += 1  # '' is a quote inside a single-quoted string
+        elif quote and char == quote:
+            quote = ""
+        elif not quote and char in "'\"" and (i == 0 or line[i - 1] in " \t[{,:-"):
+            quote = char
+        elif not quote and char == "#" and (i == 0 or line[i - 1] in " \t"):
+            return i
+        i += 1
+    return None
+
+
 def suppressions(source: Source) -> Suppressions:
     """Find the suppression comments of a source."""
     lines: dict[int, frozenset[str]] = {}
@@ -95,7 +120,8 @@ def suppressions(source: Source) -> Suppressions:
     if "pipeline-rules:" not in source.text:
         return Suppressions({}, frozenset())
     for number, text in enumerate(source.lines, start=1):
-        found = _DIRECTIVE.search(text)
+        start = comment_start(text) if "pipeline-rules:" in text else None
+        found = _DIRECTIVE.search(text, start) if start is not None else None
         if found is None:
             continue
         kind, names = found.groups()

@@ -162,11 +162,9 @@ def _vocabulary_pattern(vocabulary: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def vocabulary_match(text: str, vocabulary: Sequence[str]) -> str | None:
-    """The first vocabulary entry found in ``text`` as whole words, or None."""
+    """The words of ``text`` (normalised) that a vocabulary entry matches, or None."""
     found = _vocabulary_pattern(tuple(vocabulary)).search(_normal(text))
-    if found is None or found.lastgroup is None:
-        return None
-    return vocabulary[int(found.lastgroup[1:])]
+    return found.group(0) if found is not None else None
 
 
 def _limbo_by_shape(graph: StageGraph, stage: str) -> bool:
@@ -251,7 +249,8 @@ def parallel_stages(ctx: LintContext) -> Iterator[Problem]:
     stage leads to the next. Two of them are parallel when neither can be reached from the other.
     Alternative start stages (cold and inbound) are not parallel: each start is checked on its
     own. Skip moves are fine (`qualification → proposal` beside `qualification → meeting →
-    proposal`): they keep the order. Each pair is reported once, at the stage declared later.
+    proposal`): they keep the order. Each stage is reported once, at its id, naming one stage
+    declared before it that it is parallel to (a three-way fork gives two findings).
 
     ## Why it matters
     The seed's rule S11: parallel stages kill the analytics. A deal can be in only one stage; if

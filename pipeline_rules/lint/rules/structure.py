@@ -12,14 +12,14 @@ from ...suggest import nearest
 from ..context import LintContext
 from ..registry import rule
 
-STAGE_ID = re.compile(r"[^\W][\w.-]*\Z")
+STAGE_ID = re.compile(r"[\w.-]+\Z")
 RESERVED_IDS = frozenset({"*", CYCLE_START, CYCLE_END, "default"})
 
 
-def _unknown(ref: Ref, known: frozenset[str], kind: str) -> Problem:
+def _unknown(ref: Ref, known: frozenset[str], at_key: bool) -> Problem:
     suggestion = nearest(ref.name, known)
     return Problem("unknown-stage.suggest" if suggestion else "unknown-stage",
-                   {"name": ref.name, "kind": kind, "suggestion": suggestion}, path=ref.path)
+                   {"name": ref.name, "suggestion": suggestion}, path=ref.path, at_key=at_key)
 
 
 @rule("duplicate-stage", Severity.ERROR)
@@ -89,6 +89,9 @@ def invalid_stage_id(ctx: LintContext) -> Iterator[Problem]:
                           path=join(stage.path, "id"))
         elif not STAGE_ID.match(stage.id):
             yield Problem("invalid-stage-id", {"stage": stage.id}, path=join(stage.path, "id"))
+        elif stage.id[0] in "-.":
+            yield Problem("invalid-stage-id.start", {"stage": stage.id},
+                          path=join(stage.path, "id"))
 
 
 @rule("unknown-stage", Severity.ERROR)
@@ -118,24 +121,24 @@ def unknown_stage(ctx: LintContext) -> Iterator[Problem]:
     """
     rs = ctx.ruleset
     known = ctx.stage_ids
-    refs: list[tuple[Ref, str]] = []
-    refs += [(s.stage, "start") for s in rs.starts]
-    refs += [(r, "end") for r in (*rs.won, *rs.lost)]
+    refs: list[Ref] = [s.stage for s in rs.starts]
+    refs += [*rs.won, *rs.lost]
     for move in rs.transitions:
-        refs += [(r, "transition") for r in move.sources]
-        refs.append((move.target, "transition"))
+        refs += [*move.sources, move.target]
     for sla in rs.slas:
-        refs += [(r, "sla") for r in (sla.stage,) if r is not None]
-        refs += [(r, "sla") for r in (sla.span_from,) if r is not None and r.name != CYCLE_START]
-        refs += [(r, "sla") for r in (sla.span_to,) if r is not None and r.name != CYCLE_END]
-    if rs.tasks is not None:
-        refs += [(Ref(g.stage, g.path), "tasks") for g in rs.tasks.max_gap
-                 if g.stage != "default"]
+        refs += [r for r in (sla.stage,) if r is not None]
+        refs += [r for r in (sla.span_from,) if r is not None and r.name != CYCLE_START]
+        refs += [r for r in (sla.span_to,) if r is not None and r.name != CYCLE_END]
     for reminder in rs.reminders:
-        refs += [(r, "reminder") for r in reminder.stages]
-    for ref, kind in refs:
+        refs += reminder.stages
+    for ref in refs:
         if ref.name not in known:
-            yield _unknown(ref, known, kind)
+            yield _unknown(ref, known, at_key=False)
+    if rs.tasks is not None:
+        # A task gap names its stage by the key of the entry: point at the key.
+        for gap in rs.tasks.max_gap:
+            if gap.stage != "default" and gap.stage not in known:
+                yield _unknown(Ref(gap.stage, gap.path), known, at_key=True)
 
 
 @rule("invalid-transition", Severity.ERROR)
@@ -199,7 +202,8 @@ def no_start(ctx: LintContext) -> Iterator[Problem]:
     ```
     """
     if not ctx.ruleset.starts:
-        yield Problem("no-start", {}, path="/stages", at_key=True)
+        where = "/start" if ctx.ruleset.positions.has("/start") else "/stages"
+        yield Problem("no-start", {}, path=where, at_key=True)
 
 
 @rule("invalid-start", Severity.ERROR)
@@ -360,10 +364,11 @@ def unknown_action(ctx: LintContext) -> Iterator[Problem]:
 
 @rule("unknown-calendar", Severity.ERROR)
 def unknown_calendar(ctx: LintContext) -> Iterator[Problem]:
-    """An SLA or task rule naming a calendar that `calendars:` does not define.
+    """An SLA, task rule or reminder naming a calendar that `calendars:` does not define.
 
     ## What it finds
-    `sla[].calendar` and `tasks.calendar` values missing from the `calendars:` map.
+    `sla[].calendar`, `tasks.calendar` and `reminders[].calendar` values missing from the
+    `calendars:` map, with the nearest name suggested.
 
     ## Why it matters
     Business-day timers need their calendar; without it the engine cannot tell a weekend from a
@@ -387,6 +392,7 @@ def unknown_calendar(ctx: LintContext) -> Iterator[Problem]:
     refs = [s.calendar for s in ctx.ruleset.slas if s.calendar is not None]
     if ctx.ruleset.tasks is not None and ctx.ruleset.tasks.calendar is not None:
         refs.append(ctx.ruleset.tasks.calendar)
+    refs += [r.calendar for r in ctx.ruleset.reminders if r.calendar is not None]
     for ref in refs:
         if ref.name not in known:
             suggestion = nearest(ref.name, known)

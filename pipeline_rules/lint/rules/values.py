@@ -26,7 +26,7 @@ def _durations(ctx: LintContext) -> Iterator[tuple[str, str, bool, Ref | None]]:
         if rs.tasks.overdue_grace is not None:
             yield rs.tasks.overdue_grace, "/tasks/overdue_grace", True, rs.tasks.calendar
     for reminder in rs.reminders:
-        yield reminder.before, join(reminder.path, "before"), False, None
+        yield reminder.before, join(reminder.path, "before"), False, reminder.calendar
 
 
 @rule("invalid-duration", Severity.ERROR)
@@ -37,8 +37,8 @@ def invalid_duration(ctx: LintContext) -> Iterator[Problem]:
     SLA limits, task gaps, the overdue grace and reminder lead times that are not durations:
     `30m`, `2h`, `7d`, `1w`, `1d12h`, `5 business days`, `8 business hours` (also
     `5 рабочих дней`, `8 рабочих часов`). Limits, gaps and lead times must be longer than zero.
-    Business time needs a calendar: the SLA's `calendar` (or `tasks.calendar`), or the ruleset's
-    only calendar when exactly one is defined.
+    Business time needs a calendar: the `calendar` of the SLA, of `tasks` or of the reminder,
+    or the ruleset's only calendar when exactly one is defined.
 
     ## Why it matters
     A limit that does not parse is a timer that never fires; business days without a calendar
@@ -108,7 +108,7 @@ def invalid_cron(ctx: LintContext) -> Iterator[Problem]:
     try:
         parse_cron(schedule.evaluate, zone)
     except CronError as err:
-        yield Problem("invalid-cron", {"value": schedule.evaluate, "detail": str(err)},
+        yield Problem("invalid-cron", {"value": schedule.evaluate, "detail": err.reason},
                       path=join(schedule.path, "evaluate"))
 
 
@@ -149,9 +149,10 @@ def invalid_calendar(ctx: LintContext) -> Iterator[Problem]:
     """A business calendar with a bad week day, hour range, holiday country or date.
 
     ## What it finds
-    Unknown week days, hour ranges that are not `HH:MM-HH:MM`, end before start or overlap,
-    an empty week, a country or subdivision the `holidays` package does not know, dates that
-    are not `YYYY-MM-DD`.
+    Hour ranges that are not `HH:MM-HH:MM`, that end before they start or overlap; an empty
+    week; a country or subdivision the `holidays` package does not know (a country's name gets
+    its code suggested); dates that are not `YYYY-MM-DD` or do not exist (`2026-02-30`).
+    (Misspelt week days are already reported by `schema`.)
 
     ## Why it matters
     Business-day SLAs and task gaps are counted on the calendar; a wrong one silently counts
@@ -163,7 +164,7 @@ def invalid_calendar(ctx: LintContext) -> Iterator[Problem]:
       workdays:
         week: [mon, tue, wed, thu, fri]
         hours: ["09:00-13:00", "12:00-18:00"]
-        holidays: {country: RUS}
+        holidays: {country: Russia}
     ```
 
     ## Use instead
