@@ -64,7 +64,7 @@ def test_errors_exit_1_with_position_source_and_caret(gap_file: Path) -> None:
     assert code == 1
     lines = out.splitlines()
     assert lines[0] == (f"{gap_file}:6:10: error [gap-stage] stage 'postponed' looks like a limbo "
-                        "stage ('postpone*'); keep the deal in its real stage and record a pause "
+                        "stage ('postponed'); keep the deal in its real stage and record a pause "
                         "with a reason instead")
     assert lines[1] == ' 6 |   - {id: postponed, title: "Отложено"}'
     assert lines[2] == "   |          ^"
@@ -125,7 +125,7 @@ def test_config_file_changes_severity_and_vocabulary(tmp_path: Path, gap_file: P
     assert code == 0
     assert out.splitlines() == [
         f"{gap_file}:6:10: warning [gap-stage] stage 'postponed' looks like a limbo stage "
-        "('postpone*'); keep the deal in its real stage and record a pause with a reason instead"]
+        "('postponed'); keep the deal in its real stage and record a pause with a reason instead"]
 
 
 def test_bad_config_file_is_a_usage_error(tmp_path: Path, gap_file: Path) -> None:
@@ -213,7 +213,7 @@ def _alias_bomb() -> str:
 
 
 BAD_INPUTS: dict[str, tuple[bytes, str]] = {
-    # name: (file content, the expected start of the first diagnostic after "file:")
+    # name: (file content, a diagnostic expected among those printed, after "file:")
     "empty": (b"", "1:1: error [schema] the document is empty"),
     "top-level-list": (b"- a\n- b\n", "1:1: error [schema] a ruleset must be a mapping"),
     "not-utf8": (b"version: 1\nid: x\ntitle: \xc2\xf1\xf2\n", "3:8: error [encoding]"),
@@ -229,7 +229,7 @@ BAD_INPUTS: dict[str, tuple[bytes, str]] = {
                        "4:10: error [invalid-stage-id] stage id ''"),
     "self-transition": (MINIMAL.replace("{from: request, to: paid}",
                                         "{from: request, to: request}").encode(),
-                        "9:29: error [invalid-transition] a move from 'request' to itself"),
+                        "9:25: error [invalid-transition] a move from 'request' to itself"),
 }
 
 
@@ -241,9 +241,9 @@ def test_bad_input_gets_a_positioned_message_and_exit_1(name: str, tmp_path: Pat
     result = CliRunner().invoke(main, ["lint", "--no-source", str(path)])
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)  # not a crash
-    first = result.stdout.splitlines()[0]
-    assert first.startswith(f"{path}:")
-    assert expected in first
+    lines = result.stdout.splitlines()
+    assert all(line.startswith(f"{path}:") for line in lines)
+    assert any(expected in line for line in lines), lines
 
 
 def test_a_50_mb_file_is_refused_with_a_message(tmp_path: Path) -> None:
