@@ -3,7 +3,8 @@
 Grammar (case-insensitive, surrounding spaces ignored):
 
 * wall-clock: one or more `<int><unit>` parts, units `w d h m s` in that order, each at most
-  once, optionally separated by spaces: `30m`, `2h`, `1w`, `1d12h`, `1d 12h`, `90m`;
+  once, optionally separated by spaces: `30m`, `2h`, `1w`, `1d12h`, `1d 12h`, `90m`; or one
+  spelled-out unit: `7 days`, `2 hours`, `1 week`, `30 minutes`, `7 дней`, `2 часа`;
 * business days: `5 business days`, `1 business day`, `5 рабочих дней`, `1 рабочий день`;
 * business time: `8 business hours`, `30 business minutes`, `8 рабочих часов`,
   `30 рабочих минут`.
@@ -46,6 +47,21 @@ _BUSINESS_RE = re.compile(
     r"|рабоч(?:ий|их|его)\s+(?P<ru>день|дня|дней|час|часа|часов|минута|минуты|минут))",
     re.IGNORECASE,
 )
+
+
+# One spelled-out unit: "7 days", "2 hours", "1 неделя", "30 минут".
+_SPELLED_RE = re.compile(
+    r"(?P<n>[0-9]+)\s+(?P<unit>weeks?|days?|hours?|minutes?|seconds?"
+    r"|недел[яиь]|день|дня|дней|час|часа|часов|минута|минуты|минут|секунд[аы]?)",
+    re.IGNORECASE,
+)
+_SPELLED_UNITS = {
+    **dict.fromkeys(("week", "weeks", "неделя", "недели", "недель"), _WEEK),
+    **dict.fromkeys(("day", "days", "день", "дня", "дней"), _DAY),
+    **dict.fromkeys(("hour", "hours", "час", "часа", "часов"), _HOUR),
+    **dict.fromkeys(("minute", "minutes", "минута", "минуты", "минут"), _MINUTE),
+    **dict.fromkeys(("second", "seconds", "секунда", "секунды", "секунд"), 1),
+}
 
 
 class DurationError(ValueError):
@@ -155,6 +171,13 @@ def parse_duration(text: object) -> Duration:
         if reach > _MAX_SECONDS:
             raise _too_long(text)
         return Duration(kind, amount if kind is DurationKind.BUSINESS_DAYS else reach, text)
+
+    spelled = _SPELLED_RE.fullmatch(body)
+    if spelled is not None:
+        seconds = _number(spelled["n"], text) * _SPELLED_UNITS[spelled["unit"].lower()]
+        if seconds > _MAX_SECONDS:
+            raise _too_long(text)
+        return Duration(DurationKind.WALL, seconds, text)
 
     wall = _WALL_RE.fullmatch(body)
     if wall is None or not any(wall.groupdict().values()):

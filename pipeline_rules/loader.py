@@ -129,8 +129,13 @@ def _syntax_problem(err: yaml.MarkedYAMLError, source: Source) -> Problem:
     problem = err.problem or "invalid YAML"
     if position is not None and source.line(position.line)[position.column - 1:][:1] == "\t":
         return Problem("yaml-syntax.tab", {}, position=position)
-    if err.context and err.context not in problem:
-        problem = f"{err.context}: {problem}"
+    context = err.context or ""
+    if context and context not in problem:
+        start = err.context_mark
+        if (context.startswith("while") and start is not None and mark is not None
+                and (start.line, start.column) != (mark.line, mark.column)):
+            context += f" (opened at line {start.line + 1}, column {start.column + 1})"
+        problem = f"{context}: {problem}"
     return Problem("yaml-syntax.parse", {"problem": problem}, position=position)
 
 

@@ -94,6 +94,25 @@ def _type_name(value: object) -> Term:
     return Term(("type.null",))
 
 
+def _required_branches(branches: Any) -> list[list[str]]:
+    """The key sets of a ``oneOf`` whose branches only list required keys (else [])."""
+    if not all(isinstance(b, dict) and set(b) == {"required"} for b in branches):
+        return []
+    return [list(b["required"]) for b in branches]
+
+
+def _one_of_required(branches: Any, instance: dict[str, Any], path: str) -> Iterator[Problem]:
+    """Explain "give exactly one of these groups of keys" in words."""
+    groups = _required_branches(branches)
+    options = Term(tuple(" + ".join(f"'{k}'" for k in group) for group in groups))
+    complete = [g for g in groups if all(k in instance for k in g)]
+    if len(complete) > 1:
+        yield Problem("schema.one-of-many", {"options": options}, path=path)
+    elif not complete and not any(k in instance for g in groups for k in g):
+        yield Problem("schema.one-of-none", {"options": options}, path=path)
+    # A group given in part is reported by dependentRequired ("'from' also needs 'to'").
+
+
 def _explain(error: Any) -> Iterator[Problem]:
     path = _pointer(error.absolute_path)
     kind = error.validator
@@ -129,6 +148,9 @@ def _explain(error: Any) -> Iterator[Problem]:
         key = "schema.const" if type(instance) is type(expected) else "schema.const-type"
         yield Problem(key, {"value": instance, "expected": json.dumps(expected),
                             "found": _type_name(instance)}, path=path)
+    elif kind == "oneOf" and _required_branches(error.validator_value) and \
+            isinstance(instance, dict):
+        yield from _one_of_required(error.validator_value, instance, path)
     elif kind in ("oneOf", "anyOf", "not"):
         description = subschema.get("description", "")
         yield Problem("schema.form", {"description": description or error.message}, path=path)

@@ -194,3 +194,29 @@ def test_wall_parts_add_up(w: int, d: int, h: int, m: int, spaced: bool) -> None
     parts = [f"{n}{u}" for n, u in ((w, "w"), (d, "d"), (h, "h"), (m, "m")) if n]
     text = (" " if spaced else "").join(parts) or "0m"
     assert parse_duration(text).amount == ((w * 7 + d) * 24 + h) * 3600 + m * 60
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("7 days", 7 * 86400),
+        ("1 day", 86400),
+        ("2 hours", 7200),
+        ("1 Week", 604800),
+        ("30 minutes", 1800),
+        ("7 дней", 7 * 86400),
+        ("2 часа", 7200),
+        ("1 неделя", 604800),
+        ("30 минут", 1800),
+    ],
+)
+def test_one_spelled_out_unit_is_wall_clock_time(text: str, seconds: int) -> None:
+    duration = parse_duration(text)
+    assert duration.kind is DurationKind.WALL
+    assert duration.amount == seconds
+
+
+@pytest.mark.parametrize("text", ["7 daze", "7days", "1 day 12 hours", "2 hour s"])
+def test_spelled_out_forms_are_strict(text: str) -> None:
+    with pytest.raises(DurationError):
+        parse_duration(text)

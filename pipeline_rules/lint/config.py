@@ -63,8 +63,10 @@ def config_from_mapping(data: object, where: str) -> LintConfig:
     if unknown:
         raise ConfigError(f"{where}: unknown key '{unknown[0]}' "
                           "(expected 'rules' or 'gap_vocabulary')")
-    rules = data.get("rules") or {}
-    words = data.get("gap_vocabulary") or []
+    rules = data.get("rules")
+    words = data.get("gap_vocabulary")
+    rules = {} if rules is None else rules
+    words = [] if words is None else words
     if not isinstance(rules, dict) or not isinstance(words, list):
         raise ConfigError(f"{where}: 'rules' must be a mapping and 'gap_vocabulary' a list")
     allowed = {s.value for s in Severity} | {OFF}
@@ -76,11 +78,20 @@ def config_from_mapping(data: object, where: str) -> LintConfig:
 
 
 @dataclass(frozen=True)
+class Directive:
+    """One suppression comment: where each rule name in it is written."""
+
+    line: int
+    names: tuple[tuple[str, int], ...]  # (rule name, column)
+
+
+@dataclass(frozen=True)
 class Suppressions:
     """Rules silenced by comments: per line, and for the whole file."""
 
     lines: Mapping[int, frozenset[str]]
     file: frozenset[str]
+    directives: tuple[Directive, ...] = ()
 
     def silenced(self, rule: str, line: int) -> bool:
         """Whether ``rule`` is silenced at ``line``."""
@@ -117,6 +128,7 @@ def suppressions(source: Source) -> Suppressions:
     """Find the suppression comments of a source."""
     lines: dict[int, frozenset[str]] = {}
     whole: set[str] = set()
+    directives: list[Directive] = []
     if "pipeline-rules:" not in source.text:
         return Suppressions({}, frozenset())
     for number, text in enumerate(source.lines, start=1):
@@ -124,11 +136,14 @@ def suppressions(source: Source) -> Suppressions:
         found = _DIRECTIVE.search(text, start) if start is not None else None
         if found is None:
             continue
-        kind, names = found.groups()
-        rules = frozenset(n.strip() for n in (names or ALL).split(",") if n.strip())
+        kind = found.group(1)
+        names = tuple((m.group(0), found.start(2) + m.start() + 1)
+                      for m in re.finditer(r"[\w\-]+", found.group(2) or ""))
+        directives.append(Directive(number, names))
+        rules = frozenset(name for name, _ in names) or frozenset({ALL})
         if kind == "disable-file":
             whole |= rules
         else:
             target = number + 1 if kind == "disable-next-line" else number
             lines[target] = lines.get(target, frozenset()) | rules
-    return Suppressions(lines, frozenset(whole))
+    return Suppressions(lines, frozenset(whole), tuple(directives))

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 from ...problems import Problem, Severity
 from ...schema import validate
-from ...source import join
+from ...source import Position, join
 from ...suggest import nearest
+from ..config import suppressions
 from ..context import LintContext
 from ..registry import Phase, all_rules, rule
 
@@ -166,3 +167,36 @@ def _unknown_rule_names(data: object) -> Iterator[Problem]:
             yield Problem("schema.unknown-rule-suggest" if suggestion else "schema.unknown-rule",
                           {"name": name, "suggestion": suggestion},
                           path=join("/lint/rules", name), at_key=True)
+
+
+@rule("invalid-suppression", Severity.WARNING, Phase.DOCUMENT)
+def invalid_suppression(ctx: LintContext) -> Iterator[Problem]:
+    """A suppression comment that names a rule that does not exist.
+
+    ## What it finds
+    `# pipeline-rules: disable=...`, `disable-next-line=...` and `disable-file=...` comments
+    naming an unknown rule, with the nearest rule name suggested.
+
+    ## Why it matters
+    A misspelt name silences nothing, so the finding the comment meant to accept stays — or,
+    worse, the author believes a rule is silenced that later fires in CI.
+
+    ## Example
+    ```yaml
+      - id: on_hold            # pipeline-rules: disable=gap-stages
+    ```
+
+    ## Use instead
+    ```yaml
+      - id: on_hold            # pipeline-rules: disable=gap-stage
+    ```
+    """
+    known = all_rules()
+    for directive in suppressions(ctx.source).directives:
+        for name, column in directive.names:
+            if name not in known:
+                suggestion = nearest(name, known)
+                yield Problem("invalid-suppression.suggest" if suggestion
+                              else "invalid-suppression",
+                              {"name": name, "suggestion": suggestion},
+                              position=Position(directive.line, column))

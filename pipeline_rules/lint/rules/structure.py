@@ -57,6 +57,47 @@ def duplicate_stage(ctx: LintContext) -> Iterator[Problem]:
             first[stage.id] = join(stage.path, "id")
 
 
+@rule("duplicate-id", Severity.ERROR)
+def duplicate_id(ctx: LintContext) -> Iterator[Problem]:
+    """Two SLAs, reminders or start definitions with one id.
+
+    ## What it finds
+    An `id` already used by an earlier SLA or reminder (they share one namespace: findings name
+    the rule that caused them by this id), or by an earlier start definition.
+
+    ## Why it matters
+    Every finding and action carries the id of the rule that caused it, and actions are keyed by
+    it so a CRM never sends one twice. Two rules with one id make findings ambiguous and can make
+    two different reminders share a key, so one of them is never sent.
+
+    ## Example
+    ```yaml
+    sla:
+      - {id: stall, stage: meeting, limit: 7d}
+      - {id: stall, stage: proposal, limit: 5 business days}
+    ```
+
+    ## Use instead
+    ```yaml
+    sla:
+      - {id: meeting-stall, stage: meeting, limit: 7d}
+      - {id: proposal-stall, stage: proposal, limit: 5 business days}
+    ```
+    """
+    rs = ctx.ruleset
+    groups = [[(s.id, s.path) for s in rs.slas] + [(r.id, r.path) for r in rs.reminders],
+              [(s.id, s.path) for s in rs.starts if rs.positions.has(join(s.path, "id"))]]
+    for group in groups:
+        first: dict[str, str] = {}
+        for ident, path in group:
+            at = join(path, "id")
+            if ident in first:
+                line = rs.positions.value(first[ident]).line
+                yield Problem("duplicate-id", {"id": ident, "line": line}, path=at)
+            else:
+                first[ident] = at
+
+
 @rule("invalid-stage-id", Severity.ERROR)
 def invalid_stage_id(ctx: LintContext) -> Iterator[Problem]:
     """A stage id that is empty, has spaces or punctuation, or is a reserved word.
@@ -312,20 +353,23 @@ def ambiguous_end(ctx: LintContext) -> Iterator[Problem]:
     ```
     """
     rs = ctx.ruleset
-    won = [s for s in rs.stages if s.id in ctx.graph.won]
+    marked = {s.id: s.terminal for s in rs.stages}
+    contradicted: set[str] = set()
+    for kind, refs in (("won", rs.won), ("lost", rs.lost)):
+        for ref in refs:
+            declared = marked.get(ref.name)
+            if declared is not None and declared != kind:
+                contradicted.add(ref.name)
+                yield Problem("ambiguous-end.contradiction",
+                              {"stage": ref.name, "declared": declared, "listed": kind},
+                              path=ref.path)
+    # A contradicted stage is reported once, above, not again as a second won end.
+    won = [s for s in rs.stages if s.id in ctx.graph.won and s.id not in contradicted]
     if len(won) > 1:
         names = ", ".join(s.id for s in won)
         for stage in won[1:]:
             yield Problem("ambiguous-end.won", {"stage": stage.id, "stages": names},
                           path=join(stage.path, "id"))
-    marked = {s.id: s.terminal for s in rs.stages}
-    for kind, refs in (("won", rs.won), ("lost", rs.lost)):
-        for ref in refs:
-            declared = marked.get(ref.name)
-            if declared is not None and declared != kind:
-                yield Problem("ambiguous-end.contradiction",
-                              {"stage": ref.name, "declared": declared, "listed": kind},
-                              path=ref.path)
 
 
 @rule("unknown-action", Severity.ERROR)

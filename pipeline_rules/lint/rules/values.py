@@ -35,8 +35,9 @@ def invalid_duration(ctx: LintContext) -> Iterator[Problem]:
 
     ## What it finds
     SLA limits, task gaps, the overdue grace and reminder lead times that are not durations:
-    `30m`, `2h`, `7d`, `1w`, `1d12h`, `5 business days`, `8 business hours` (also
-    `5 рабочих дней`, `8 рабочих часов`). Limits, gaps and lead times must be longer than zero.
+    `30m`, `2h`, `7d`, `1w`, `1d12h`, `7 days`, `2 hours`, `5 business days`,
+    `8 business hours` (also `7 дней`, `5 рабочих дней`, `8 рабочих часов`). Limits, gaps
+    and lead times must be longer than zero.
     Business time needs a calendar: the `calendar` of the SLA, of `tasks` or of the reminder,
     or the ruleset's only calendar when exactly one is defined.
 
@@ -47,7 +48,7 @@ def invalid_duration(ctx: LintContext) -> Iterator[Problem]:
     ## Example
     ```yaml
     sla:
-      - {id: meeting-stall, stage: meeting, limit: 7 days}
+      - {id: meeting-stall, stage: meeting, limit: a week}
       # two calendars are defined and this SLA names neither:
       - {id: proposal-decision, stage: proposal, limit: 5 business days}
     ```
