@@ -11,13 +11,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from helpers import SHARED
 
 from pipeline_rules.cli import main
 from pipeline_rules.lint import all_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"
-SARIF_SCHEMA = ROOT.parent / "shared" / "data" / "sarif" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = SHARED / "data" / "sarif" / "sarif-schema-2.1.0.json"
 
 GAP = """\
 version: 1

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import SHARED
 from jsonschema import Draft202012Validator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +21,7 @@ RULESETS = sorted((ROOT / "rulesets").glob("*.yaml"))
 SHIPPED = {"b2b_sales.yaml", "inbound_only.yaml", "cold_only.yaml", "manufacturing.yaml",
            "retail.yaml"}
 SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/ruleset.schema.json"
-REFERENCE = Path("/work/shared/examples/b2b_sales.yaml")
+REFERENCE = SHARED / "examples" / "b2b_sales.yaml"
 
 # Keywords whose value is one subschema, a mapping of subschemas, or a list of subschemas.
 ONE = ("additionalProperties", "items", "not", "if", "then", "else", "contains",
