@@ -147,7 +147,7 @@ def invalid_timezone(ctx: LintContext) -> Iterator[Problem]:
 
 @rule("invalid-calendar", Severity.ERROR)
 def invalid_calendar(ctx: LintContext) -> Iterator[Problem]:
-    """A business calendar with a bad week day, hour range, holiday country or date.
+    """A business calendar with a bad hour range, holiday country or date.
 
     ## What it finds
     Hour ranges that are not `HH:MM-HH:MM`, that end before they start or overlap; an empty
