@@ -15,6 +15,8 @@ import click
 from . import __version__, i18n
 
 if TYPE_CHECKING:
+    from .compiled import CompiledRuleset
+    from .deals import Deal
     from .lint import LintConfig
 
 EXIT_OK = 0
@@ -147,6 +149,85 @@ def schema_command(name: str) -> None:
     from .schema import schema_text
 
     click.echo(schema_text(name), nl=False)
+
+
+def _compiled(path: str, lang: str) -> CompiledRuleset:
+    """Load and compile a ruleset for use, or explain on stderr why not and exit 2."""
+    from .lint.formats import LintReport, text
+    from .loader import ReadError
+    from .rulesets import RulesetError, compile_path
+
+    try:
+        return compile_path(path, lang)
+    except ReadError as err:
+        _fail(str(err))
+    except RulesetError as err:
+        click.echo(text(LintReport(err.diagnostics, [path])), err=True, nl=False)
+        _fail(f"{path}: the ruleset has errors; see above, or run 'pipeline-rules lint {path}'")
+
+
+def _read_deal(path: str, compiled: CompiledRuleset) -> Deal:
+    """Read one deal (a JSON object) from a file or stdin, or explain and exit 2."""
+    import json
+
+    from .deals import DealError, parse_deal
+    from .loader import ReadError, read_source
+    from .problems import DocumentError
+
+    try:
+        source = read_source(path)
+    except (ReadError, DocumentError) as err:
+        detail = str(err) if isinstance(err, ReadError) else i18n.render(
+            err.problem.message, err.problem.args)
+        _fail(f"{path}: {detail}")
+    try:
+        data = json.loads(source.text)
+    except json.JSONDecodeError as err:
+        _fail(f"{source.name}:{err.lineno}:{err.colno}: malformed JSON: {err.msg}")
+    try:
+        return parse_deal(data, compiled.zone)
+    except DealError as err:
+        _fail(f"{source.name}: bad deal record at {err.path or '/'}: {err.message}")
+
+
+@main.command("check")
+@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.option("--deal", "deal_file", required=True,
+              help="A JSON file with one deal (schemas/deal.schema.json), or - for stdin.")
+@click.option("--to", "target", required=True, help="The stage the deal should move to.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--lang", type=_LANG, default=None, help="Message language (default: from locale).")
+def check_command(ruleset: str, deal_file: str, target: str, fmt: str,
+                  lang: str | None) -> None:
+    """May this deal move to that stage? Exit 0 allowed, 1 rejected, 2 usage error."""
+    import json
+
+    from .machine import PipelineMachine
+
+    language = lang or i18n.detect()
+    compiled = _compiled(ruleset, language)
+    deal = _read_deal(deal_file, compiled)
+    decision = PipelineMachine(compiled).check(deal, target)
+    if fmt == "json":
+        click.echo(json.dumps(decision.to_dict(language), ensure_ascii=False, indent=2))
+    else:
+        verdict = "allowed" if decision.allowed else "rejected"
+        click.echo(f"{verdict}: {deal.id} {decision.from_stage or '(new deal)'} -> {target}")
+        for reason in decision.reasons:
+            click.echo(f"  - [{reason.code}] {reason.message(language)}")
+    sys.exit(EXIT_OK if decision.allowed else EXIT_FINDINGS)
+
+
+@main.command("graph")
+@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
+              show_default=True)
+def graph_command(ruleset: str, fmt: str) -> None:
+    """Draw the pipeline as a Mermaid flowchart or a Graphviz DOT graph."""
+    from .diagram import FORMATS
+
+    click.echo(FORMATS[fmt](_compiled(ruleset, i18n.detect())), nl=False)
 
 
 def run() -> None:

@@ -33,3 +33,22 @@ def test_rule_names_are_kebab_case() -> None:
     for name in all_rules():
         assert name == name.lower()
         assert all(part.isalnum() for part in name.split("-")), name
+
+
+def test_public_names_are_exported() -> None:
+    import pipeline_rules
+
+    for name in pipeline_rules.__all__:
+        assert getattr(pipeline_rules, name) is not None, name
+
+
+@pytest.mark.parametrize("name", ["enforce.md"])
+def test_python_examples_in_docs_run(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    monkeypatch.chdir(DOCS.parent)
+    text = (DOCS / name).read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert blocks, f"docs/{name} has no python example"
+    for block in blocks:
+        exec(compile(block, f"docs/{name}", "exec"), {})

@@ -1,0 +1,166 @@
+"""Conditions on deal fields (``when`` / ``unless``), compiled to predicates that explain failure.
+
+A condition names a deal attribute (``id``, ``stage``, ``source``, ``owner``, ``manager``) or a
+key of the deal's ``fields`` mapping, and tests it with one operator:
+
+* ``eq`` / ``ne`` — equal / not equal (a number equals the same number written as text: ``5``
+  and ``"5"`` are equal, because CRMs export numbers either way);
+* ``in`` / ``not_in`` — one of / none of a list;
+* ``gt``, ``gte``, ``lt``, ``lte`` — numbers compare as numbers, other values as text (so ISO
+  dates compare in date order); a missing field or a number compared with a word fails;
+* ``exists`` — ``true``: the field is present and not empty (not null, ``""``, ``[]`` or
+  ``{}``); ``false``: it is missing or empty.
+
+A missing field fails every test except ``ne``, ``not_in`` and ``exists: false``. A map of
+several conditions matches when all of them hold: ``when`` allows a move if its map matches,
+``unless`` forbids it if its map matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from .model import Condition
+
+
+class HasFields(Protocol):
+    """What a condition reads: a deal's attributes and its ``fields`` mapping."""
+
+    @property
+    def fields(self) -> Mapping[str, object]:
+        """Custom fields of the deal."""
+        ...
+
+
+ATTRIBUTES = ("id", "stage", "source", "owner", "manager")
+_SYMBOLS = {"eq": "=", "ne": "≠", "in": "in", "not_in": "not in", "gt": ">", "gte": "≥",
+            "lt": "<", "lte": "≤"}
+_MISSING = object()
+
+
+def field_value(deal: HasFields, name: str) -> object:
+    """The value a condition on ``name`` reads from ``deal``, or a sentinel when missing."""
+    if name in ATTRIBUTES:
+        value = getattr(deal, name, None)
+        return _MISSING if value is None else value
+    return deal.fields.get(name, _MISSING)
+
+
+def is_missing(value: object) -> bool:
+    """Whether a field read by :func:`field_value` is absent or empty."""
+    return value is _MISSING or value is None or value in ("", [], {})
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _compare(actual: object, expected: object, op: str) -> bool:
+    a, e = _number(actual), _number(expected)
+    if a is not None and e is not None:
+        left: float | str = a
+        right: float | str = e
+    elif isinstance(actual, str) and isinstance(expected, str):
+        left, right = actual, expected
+    else:
+        return False
+    return {"gt": left > right, "gte": left >= right,  # type: ignore[operator]
+            "lt": left < right, "lte": left <= right}[op]  # type: ignore[operator]
+
+
+def _as_list(value: object) -> Sequence[object]:
+    return value if isinstance(value, list | tuple) else [value]
+
+
+def _one_of(options: Sequence[object]) -> Callable[[object], bool]:
+    """Whether a value equals one of ``options``, by set lookups (conditions run per deal).
+
+    Equal means the same value, or the same number however written (``5``, ``5.0``, ``"5"``);
+    ``true``/``false`` equal only themselves, never ``1``/``0``.
+    """
+    bools = frozenset(o for o in options if isinstance(o, bool))
+    exact = frozenset(o for o in options
+                      if not isinstance(o, bool | list | dict))
+    numbers = frozenset(n for n in map(_number, options) if n is not None)
+
+    def test(value: object) -> bool:
+        if isinstance(value, bool):
+            return value in bools
+        try:
+            if value in exact:
+                return True
+        except TypeError:  # an unhashable field value (a list) equals no scalar option
+            return False
+        number = _number(value) if numbers else None
+        return number is not None and number in numbers
+
+    return test
+
+
+def _test(op: str, expected: object) -> Callable[[object], bool]:
+    """The test ``op expected`` on a field value (possibly the missing sentinel)."""
+    if op in ("eq", "in"):
+        member = _one_of(_as_list(expected))
+        return lambda v: v is not _MISSING and member(v)
+    if op in ("ne", "not_in"):
+        member = _one_of(_as_list(expected))
+        return lambda v: v is _MISSING or not member(v)
+    if op in ("gt", "gte", "lt", "lte"):
+        return lambda v: v is not _MISSING and _compare(v, expected, op)
+    if op == "exists":
+        want = bool(expected)
+        return lambda v: is_missing(v) != want
+    raise ValueError(f"unknown condition operator {op!r}")
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    """One condition ready to run on a deal."""
+
+    condition: Condition
+    test: Callable[[object], bool]
+
+    @property
+    def field(self) -> str:
+        """The deal field the condition reads."""
+        return self.condition.field
+
+    def holds(self, deal: HasFields) -> bool:
+        """Whether the deal passes the condition."""
+        return self.test(field_value(deal, self.condition.field))
+
+    def describe(self) -> str:
+        """The condition in short, e.g. ``source in [web_form, email]`` or ``amount ≥ 5000``."""
+        c = self.condition
+        if c.op == "exists":
+            return f"{c.field} is set" if c.value else f"{c.field} is empty"
+        value = (f"[{', '.join(str(v) for v in c.value)}]" if isinstance(c.value, list | tuple)
+                 else str(c.value))
+        return f"{c.field} {_SYMBOLS.get(c.op, c.op)} {value}"
+
+
+def compile_conditions(conditions: Sequence[Condition]) -> tuple[CompiledCondition, ...]:
+    """Compile a condition map (all of them must hold for the map to match)."""
+    return tuple(CompiledCondition(c, _test(c.op, c.value)) for c in conditions)
+
+
+def matches(conditions: Sequence[CompiledCondition], deal: HasFields) -> bool:
+    """Whether every condition holds (an empty map matches every deal)."""
+    return all(c.holds(deal) for c in conditions)
+
+
+def shown(value: object) -> str:
+    """A field value for a message: ``(missing)`` for an absent field."""
+    return "(missing)" if value is _MISSING else repr(value) if isinstance(value, str) \
+        else str(value)

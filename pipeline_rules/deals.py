@@ -1,0 +1,201 @@
+"""The deal model: what a CRM tells us about one deal, as plain immutable data.
+
+Deals are parsed from JSON-shaped mappings (see ``schemas/deal.schema.json``). Times are ISO 8601;
+a time written without an offset is read in the ruleset's time zone, and a bare date is midnight
+there. The small records are named tuples: an evaluation run makes millions of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, tzinfo
+from typing import Any, NamedTuple
+
+DEAL_ATTRIBUTES = ("id", "stage", "source", "owner", "manager")
+
+
+class DealError(ValueError):
+    """A deal record that cannot be used; ``path`` is a JSON pointer into the record."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.message = message
+        self.path = path
+
+
+class HistoryEntry(NamedTuple):
+    """The deal entered ``stage`` at ``at``; ``override`` holds the reason of a forced move."""
+
+    stage: str
+    at: datetime
+    override: str | None = None
+
+
+class Task(NamedTuple):
+    """A task on the deal (a call, a meeting to arrange, ...)."""
+
+    id: str
+    due: datetime | None
+    done: bool
+
+
+class Event(NamedTuple):
+    """Something scheduled on the deal, such as a ``meeting``."""
+
+    type: str
+    at: datetime
+
+
+class Pause(NamedTuple):
+    """Time during which pausable SLAs stop counting; ``end`` None means still paused."""
+
+    start: datetime
+    end: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    """One deal: where it is, its fields, how it got there, and what is planned."""
+
+    id: str
+    stage: str | None
+    source: str | None = None
+    owner: str | None = None
+    manager: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    history: tuple[HistoryEntry, ...] = ()
+    tasks: tuple[Task, ...] = ()
+    events: tuple[Event, ...] = ()
+    pauses: tuple[Pause, ...] = ()
+
+    def moved(self, entry: HistoryEntry) -> Deal:
+        """The deal after entering ``entry.stage``."""
+        return replace(self, stage=entry.stage, history=(*self.history, entry))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The deal as JSON-ready data, in the shape it is read from."""
+        data: dict[str, Any] = {"id": self.id, "stage": self.stage}
+        for name in ("source", "owner", "manager"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        data["fields"] = dict(self.fields)
+        data["history"] = [{"stage": h.stage, "at": h.at.isoformat(),
+                            **({"override": h.override} if h.override is not None else {})}
+                           for h in self.history]
+        data["tasks"] = [{"id": t.id, "due": t.due.isoformat() if t.due else None,
+                          "done": t.done} for t in self.tasks]
+        data["events"] = [{"type": e.type, "at": e.at.isoformat()} for e in self.events]
+        if self.pauses:
+            data["pauses"] = [{"from": p.start.isoformat(),
+                               "to": p.end.isoformat() if p.end else None,
+                               "reason": p.reason} for p in self.pauses]
+        return data
+
+
+def parse_time(value: object, zone: tzinfo, path: str) -> datetime:
+    """An ISO 8601 time (or date) as an aware datetime; no offset means the ruleset's zone."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise DealError(f"'{value}' is not an ISO 8601 time (e.g. 2026-11-20T09:05:00+03:00)",
+                            path) from None
+        if len(text) == 10:  # a bare date
+            parsed = datetime.combine(date.fromisoformat(text), time())
+    else:
+        raise DealError(f"expected an ISO 8601 time, got {type(value).__name__}", path)
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed
+
+
+def _text(value: object, path: str, required: bool = False) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise DealError("is missing", path)
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise DealError(f"expected text, got {type(value).__name__}", path)
+    return str(value)
+
+
+def _list(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise DealError(f"expected a list, got {type(value).__name__}", f"/{key}")
+    return value
+
+
+def _record(item: object, path: str) -> Mapping[str, Any]:
+    if not isinstance(item, dict):
+        raise DealError(f"expected an object, got {type(item).__name__}", path)
+    return item
+
+
+def parse_deal(data: object, zone: tzinfo) -> Deal:
+    """Build a deal from its JSON-shaped record; raise :class:`DealError` naming the bad part."""
+    record = _record(data, "")
+    deal_id = _text(record.get("id"), "/id", required=True)
+    assert deal_id is not None
+    history = []
+    for i, item in enumerate(_list(record, "history")):
+        entry = _record(item, f"/history/{i}")
+        stage = _text(entry.get("stage"), f"/history/{i}/stage", required=True)
+        assert stage is not None
+        history.append(HistoryEntry(stage, parse_time(entry.get("at"), zone, f"/history/{i}/at"),
+                                    _text(entry.get("override"), f"/history/{i}/override")))
+    for i in range(1, len(history)):
+        if history[i].at < history[i - 1].at:
+            raise DealError(f"history is out of time order: entry {i} ({history[i].at}) is "
+                            f"before entry {i - 1} ({history[i - 1].at})", f"/history/{i}/at")
+    stage = _text(record.get("stage"), "/stage")
+    if stage is None and history:
+        stage = history[-1].stage
+    elif history and stage != history[-1].stage:
+        raise DealError(f"stage '{stage}' is not the last stage of its history "
+                        f"('{history[-1].stage}')", "/stage")
+    fields = record.get("fields") or {}
+    if not isinstance(fields, dict):
+        raise DealError(f"expected an object, got {type(fields).__name__}", "/fields")
+    tasks = []
+    for i, item in enumerate(_list(record, "tasks")):
+        task = _record(item, f"/tasks/{i}")
+        due = task.get("due")
+        done = task.get("done", False)
+        if not isinstance(done, bool):
+            raise DealError("expected true or false", f"/tasks/{i}/done")
+        tasks.append(Task(_text(task.get("id"), f"/tasks/{i}/id") or f"{deal_id}#{i}",
+                          None if due is None else parse_time(due, zone, f"/tasks/{i}/due"),
+                          done))
+    events = []
+    for i, item in enumerate(_list(record, "events")):
+        event = _record(item, f"/events/{i}")
+        kind = _text(event.get("type"), f"/events/{i}/type", required=True)
+        assert kind is not None
+        events.append(Event(kind, parse_time(event.get("at"), zone, f"/events/{i}/at")))
+    pauses = []
+    for i, item in enumerate(_list(record, "pauses")):
+        pause = _record(item, f"/pauses/{i}")
+        start = parse_time(pause.get("from"), zone, f"/pauses/{i}/from")
+        end = pause.get("to")
+        finish = None if end is None else parse_time(end, zone, f"/pauses/{i}/to")
+        if finish is not None and finish < start:
+            raise DealError("a pause cannot end before it starts", f"/pauses/{i}/to")
+        reason = _text(pause.get("reason"), f"/pauses/{i}/reason", required=True)
+        assert reason is not None
+        pauses.append(Pause(start, finish, reason))
+    return Deal(
+        id=deal_id, stage=stage,
+        source=_text(record.get("source"), "/source"),
+        owner=_text(record.get("owner"), "/owner"),
+        manager=_text(record.get("manager"), "/manager"),
+        fields=fields, history=tuple(history), tasks=tuple(tasks), events=tuple(events),
+        pauses=tuple(pauses),
+    )

@@ -1,0 +1,139 @@
+"""Drawing a pipeline: Mermaid (renders on code hosts) and Graphviz DOT.
+
+Drawn from the compiled ruleset rather than with ``transitions``' GraphMachine: that needs a
+model attached (``get_graph()`` on a shared ``model=None`` machine raises IndexError), labels
+guards with Python function names, styles "active" states, and its Mermaid output writes
+``Class`` where Mermaid expects ``class``. Here stages keep their titles, start definitions
+appear as entry points with their conditions, won and lost ends are styled apart, guards are
+written as in the YAML, and the main path is declared first so layouts follow it. A move
+declared ``from: "*"`` is drawn once, from an "any open stage" node, instead of an edge from
+every stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .compiled import CompiledRuleset, Move
+
+ANY = "any open stage"
+
+
+def _guard_label(move: Move) -> str:
+    parts = []
+    if move.require:
+        parts.append("require: " + ", ".join(move.require))
+    parts += ["when: " + c.describe() for c in move.when]
+    if move.unless:
+        parts.append("unless: " + " and ".join(c.describe() for c in move.unless))
+    return "; ".join(parts)
+
+
+def _ordered(compiled: CompiledRuleset) -> list[str]:
+    """Stages with the main path first: open stages in declared order, then won, then lost."""
+    graph = compiled.graph
+    return ([s for s in graph.order if graph.is_open(s)]
+            + [s for s in graph.order if s in graph.won]
+            + [s for s in graph.order if s in graph.lost])
+
+
+def _edges(compiled: CompiledRuleset) -> Iterator[tuple[str | None, str, str]]:
+    """(source or None for "*", target, guard label), main-path moves first, once each."""
+    graph = compiled.graph
+    seen: set[tuple[str | None, str, str]] = set()
+    any_moves = [m for m in compiled.moves if m.definition.any_source]
+    plain = [m for m in compiled.moves if not m.definition.any_source]
+    rank = {s: i for i, s in enumerate(_ordered(compiled))}
+    forward = sorted(plain, key=lambda m: (rank[m.source] >= rank[m.target], rank[m.source],
+                                           rank[m.target]))
+    edges: list[tuple[str | None, str, str]] = [
+        (m.source, m.target, _guard_label(m)) for m in forward]
+    edges += [(None, m.target, _guard_label(m)) for m in any_moves if m.target in graph.index]
+    for edge in edges:
+        if edge not in seen:
+            seen.add(edge)
+            yield edge
+
+
+def _mermaid_text(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+def mermaid(compiled: CompiledRuleset) -> str:
+    """A Mermaid flowchart of the pipeline."""
+    graph = compiled.graph
+    stages = {s.id: s for s in compiled.ruleset.stages}
+    node = {stage: f"s{i}" for i, stage in enumerate(_ordered(compiled))}
+    lines = ["flowchart LR", f"  %% {compiled.ruleset.id}: {compiled.ruleset.title}"]
+    for i, start in enumerate(compiled.starts):
+        label = start.id + ("<br/>" + "<br/>".join(c.describe() for c in start.when)
+                            if start.when else "")
+        lines.append(f'  start{i}(("{_mermaid_text(label)}")):::entry')
+    for stage, ident in node.items():
+        title = stages[stage].title
+        label = title if title == stage else f"{title}<br/><small>{stage}</small>"
+        shape = ('(["', '"])') if stage in graph.terminal else ('["', '"]')
+        style = ("won" if stage in graph.won else "lost" if stage in graph.lost
+                 else "start" if stage in graph.starts else "stage")
+        lines.append(f"  {ident}{shape[0]}{_mermaid_text(label)}{shape[1]}:::{style}")
+    if any(m.definition.any_source for m in compiled.moves):
+        lines.append(f'  anystage{{{{"{ANY}"}}}}:::any')
+    for i, start in enumerate(compiled.starts):
+        lines.append(f"  start{i} --> {node[start.stage]}")
+    for source, target, label in _edges(compiled):
+        arrow = "-.->" if source is None else "-->"
+        text = f'|"{_mermaid_text(label)}"|' if label else ""
+        lines.append(f"  {'anystage' if source is None else node[source]} {arrow}{text} "
+                     f"{node[target]}")
+    lines += [
+        "  classDef entry fill:#fff8e1,stroke:#f9a825",
+        "  classDef start fill:#e3f2fd,stroke:#1e88e5",
+        "  classDef stage fill:#ffffff,stroke:#607d8b",
+        "  classDef won fill:#e8f5e9,stroke:#2e7d32,stroke-width:2px",
+        "  classDef lost fill:#ffebee,stroke:#c62828,stroke-width:2px",
+        "  classDef any fill:#f5f5f5,stroke:#9e9e9e,stroke-dasharray:4",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _dot_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def dot(compiled: CompiledRuleset) -> str:
+    """A Graphviz DOT digraph of the pipeline."""
+    graph = compiled.graph
+    stages = {s.id: s for s in compiled.ruleset.stages}
+    fills = {"start": "#e3f2fd", "stage": "#ffffff", "won": "#e8f5e9", "lost": "#ffebee"}
+    lines = [f'digraph "{_dot_text(compiled.ruleset.id)}" {{',
+             f'  label="{_dot_text(compiled.ruleset.title or compiled.ruleset.id)}";',
+             "  rankdir=LR;",
+             '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
+             '  edge [fontname="Helvetica", fontsize=10];']
+    for i, start in enumerate(compiled.starts):
+        label = "\\n".join([start.id, *(_dot_text(c.describe()) for c in start.when)])
+        lines.append(f'  "start:{i}" [label="{label}", shape=circle, fillcolor="#fff8e1"];')
+    for stage in _ordered(compiled):
+        style = ("won" if stage in graph.won else "lost" if stage in graph.lost
+                 else "start" if stage in graph.starts else "stage")
+        title = stages[stage].title
+        label = _dot_text(title if title == stage else f"{title}\n({stage})").replace(
+            "\n", "\\n")
+        extra = ", peripheries=2" if stage in graph.terminal else ""
+        lines.append(f'  "{_dot_text(stage)}" [label="{label}", fillcolor="{fills[style]}"'
+                     f"{extra}];")
+    if any(m.definition.any_source for m in compiled.moves):
+        lines.append(f'  "*" [label="{ANY}", shape=hexagon, style="dashed"];')
+    for i, start in enumerate(compiled.starts):
+        lines.append(f'  "start:{i}" -> "{_dot_text(start.stage)}";')
+    for source, target, label in _edges(compiled):
+        attributes = [f'label="{_dot_text(label)}"'] if label else []
+        if source is None:
+            attributes.append("style=dashed")
+        suffix = f" [{', '.join(attributes)}]" if attributes else ""
+        lines.append(f'  "{_dot_text(source or "*")}" -> "{_dot_text(target)}"{suffix};')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = {"mermaid": mermaid, "dot": dot}

@@ -1,0 +1,69 @@
+"""Loading a ruleset for use (not just for linting): read, check, build, compile.
+
+A ruleset is usable when it parses, fits the schema, names only stages, actions and calendars it
+declares, and its values parse. Design advice (a limbo stage, a parallel fork, a shaky SLA) does
+not stop it from running — ``pipeline-rules lint`` is where that is judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from .compiled import CompiledRuleset, CompileError, compile_ruleset
+from .lint import Diagnostic, lint, lint_file
+from .loader import load_document, read_source
+from .model import Ruleset, build_ruleset
+from .problems import DocumentError, Severity
+from .source import Source
+
+#: Lint families whose errors make a ruleset unusable; the others are design advice.
+BLOCKING_FAMILIES = frozenset({"document", "structure", "values"})
+
+
+class RulesetError(ValueError):
+    """A ruleset that cannot be used, with the diagnostics that say why."""
+
+    def __init__(self, name: str, diagnostics: Sequence[Diagnostic]) -> None:
+        self.name = name
+        self.diagnostics = tuple(diagnostics)
+        first = diagnostics[0] if diagnostics else None
+        where = f"{first.file}:{first.line}:{first.column}: [{first.rule}] {first.message}" \
+            if first else name
+        more = f" (and {len(diagnostics) - 1} more)" if len(diagnostics) > 1 else ""
+        super().__init__(f"unusable ruleset: {where}{more}")
+
+
+def load_ruleset_source(source: Source, lang: str = "en") -> Ruleset:
+    """Build the model of a ruleset text, or raise :class:`RulesetError`."""
+    from .lint.registry import all_rules
+
+    rules = all_rules()
+    try:
+        document = load_document(source)
+    except DocumentError:
+        document = None
+    diagnostics = list(lint(source, lang=lang, document=document))
+    blocking = [d for d in diagnostics if d.severity is Severity.ERROR
+                and rules[d.rule].family in BLOCKING_FAMILIES]
+    if blocking or document is None:
+        raise RulesetError(source.name, blocking or diagnostics)
+    return build_ruleset(document)
+
+
+def load_ruleset(path: str | Path, lang: str = "en") -> Ruleset:
+    """Read and build the ruleset at ``path``; raise :class:`RulesetError` if it is unusable."""
+    try:
+        source = read_source(path)
+    except DocumentError:
+        raise RulesetError(str(path), lint_file(str(path), lang=lang)) from None
+    return load_ruleset_source(source, lang)
+
+
+def compile_path(path: str | Path, lang: str = "en") -> CompiledRuleset:
+    """Load and compile the ruleset at ``path``."""
+    ruleset = load_ruleset(path, lang)
+    try:
+        return compile_ruleset(ruleset)
+    except CompileError as err:  # pragma: no cover - lint's value rules catch these first
+        raise RulesetError(str(path), []) from err
