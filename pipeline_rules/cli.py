@@ -8,6 +8,8 @@ fast paths start quickly.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, NoReturn
 
 import click
@@ -17,6 +19,8 @@ from . import __version__, i18n
 if TYPE_CHECKING:
     from .compiled import CompiledRuleset
     from .deals import Deal
+    from .evaluate import Evaluator
+    from .evaluate.batch import Totals
     from .lint import LintConfig
 
 EXIT_OK = 0
@@ -228,6 +232,155 @@ def graph_command(ruleset: str, fmt: str) -> None:
     from .diagram import FORMATS
 
     click.echo(FORMATS[fmt](_compiled(ruleset, i18n.detect())), nl=False)
+
+
+def _parse_now(value: str | None, compiled: CompiledRuleset) -> datetime:
+    from .deals import DealError, parse_time
+
+    if value is None:
+        return datetime.now(compiled.zone)
+    try:
+        return parse_time(value, compiled.zone, "--now")
+    except DealError as err:
+        raise click.BadParameter(err.message, param_hint="--now") from None
+
+
+def _load_for_workers(path: str, lang: str, horizon_seconds: float) -> Evaluator:
+    """Build an evaluator from a ruleset path (picklable: workers call it to start)."""
+    from datetime import timedelta
+
+    from .evaluate import Evaluator
+    from .rulesets import compile_path
+
+    return Evaluator(compile_path(path, lang), lang, timedelta(seconds=horizon_seconds))
+
+
+@main.command("evaluate")
+@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.argument("deals")
+@click.option("--now", "now_text", default=None,
+              help="Evaluation time, ISO 8601 (default: now). Without an offset: the ruleset's "
+                   "time zone.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "table"]), default=None,
+              help="Output format (default: table on a terminal, jsonl otherwise).")
+@click.option("--input-format", type=click.Choice(["auto", "jsonl", "json", "csv"]),
+              default="auto", show_default=True, help="Format of DEALS (auto: by extension).")
+@click.option("--mapping", type=click.Path(dir_okay=False),
+              help="Mapping file for CSV input (change log or wide table; docs/input.md).")
+@click.option("--horizon", default="0m", show_default=True,
+              help="Without a schedule: emit reminders due within this time from now.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes (output is identical to --jobs 1).")
+@click.option("--lang", type=_LANG, default=None, help="Message language (default: from locale).")
+@click.option("--strict", is_flag=True, help="Exit 1 at the end if any record was bad.")
+def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | None,
+                     input_format: str, mapping: str | None, horizon: str, jobs: int,
+                     lang: str | None, strict: bool) -> None:
+    """Evaluate deals (JSONL, JSON or CSV; - for stdin) into violations and actions."""
+    from functools import partial
+
+    from .durations import DurationError, parse_duration
+    from .evaluate.batch import Totals, run_records
+    from .loader import ReadError
+    from .readers import InputError, read_records
+
+    language = lang or i18n.detect()
+    compiled = _compiled(ruleset, language)
+    now = _parse_now(now_text, compiled)
+    try:
+        lead = parse_duration(horizon)
+    except DurationError as err:
+        raise click.BadParameter(str(err), param_hint="--horizon") from None
+    if lead.is_business:
+        raise click.BadParameter("use wall-clock time, e.g. 2h", param_hint="--horizon")
+    try:
+        records = read_records(deals, input_format, mapping, compiled.zone)
+    except InputError as err:
+        _fail(str(err))
+    except ReadError as err:
+        _fail(str(err))
+    output = fmt or ("table" if sys.stdout.isatty() else "jsonl")
+    totals = Totals()
+    factory = partial(_load_for_workers, ruleset, language, float(lead.amount))
+    show = _progress() if sys.stderr.isatty() else None
+    try:
+        lines = run_records(factory, records, now, jobs, totals, show)
+        _write(lines, output, language)
+    except ReadError as err:
+        _fail(str(err))
+    except _mapping_error() as err:
+        _fail(str(err))
+    if show is not None:
+        click.echo("\r\033[K", err=True, nl=False)
+    click.echo(_summary(totals), err=True)
+    sys.exit(EXIT_FINDINGS if strict and totals.codes["bad-record"] else EXIT_OK)
+
+
+def _mapping_error() -> type[Exception]:
+    try:
+        from .readers.csvmap import MappingError
+    except ImportError:  # pragma: no cover - the module ships with the package
+        return ValueError
+    return MappingError
+
+
+def _progress() -> Callable[[int], None]:
+    """A counter on stderr, refreshed at most five times a second."""
+    import time
+
+    last = [0.0]
+
+    def show(done: int) -> None:
+        moment = time.monotonic()
+        if moment - last[0] >= 0.2:
+            last[0] = moment
+            click.echo(f"\revaluated {done:,} records", err=True, nl=False)
+
+    return show
+
+
+def _write(lines: Iterator[bytes], output: str, lang: str) -> None:
+    out = sys.stdout.buffer
+    if output == "jsonl":
+        for line in lines:
+            out.write(line + b"\n")
+    elif output == "json":
+        out.write(b"[")
+        for i, line in enumerate(lines):
+            out.write((b"\n  " if i == 0 else b",\n  ") + line)
+        out.write(b"\n]\n")
+    else:
+        import orjson
+
+        rows = [orjson.loads(line) for line in lines]
+        click.echo(_table(rows))
+        sys.stdout.flush()
+    out.flush()
+
+
+def _table(rows: list[dict[str, object]]) -> str:
+    """Findings as an aligned text table for people."""
+    headers = ("deal", "kind", "code", "rule", "at", "notify", "message")
+    cells = [[str(r.get(h) or "") if h != "at" else str(r.get("at", ""))[:16].replace("T", " ")
+              for h in headers] for r in rows]
+    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(headers[:-1])]
+    def line(values: list[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=False)) + \
+            "  " + values[-1]
+    return "\n".join([line(list(headers)), *(line(c) for c in cells)]) if rows \
+        else "no findings"
+
+
+def _summary(totals: Totals) -> str:
+    from .findings import VIOLATION_CODES
+
+    violations = {c: n for c, n in totals.codes.items() if c in VIOLATION_CODES}
+    actions = {c: n for c, n in totals.codes.items() if c not in VIOLATION_CODES}
+    def part(counts: dict[str, int]) -> str:
+        return ", ".join(f"{code} {count}" for code, count in sorted(counts.items()))
+    return (f"{totals.records:,} records: {sum(violations.values()):,} violations"
+            f"{' (' + part(violations) + ')' if violations else ''}, "
+            f"{sum(actions.values()):,} actions{' (' + part(actions) + ')' if actions else ''}")
 
 
 def run() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any, NamedTuple
 
 DEAL_ATTRIBUTES = ("id", "stage", "source", "owner", "manager")
@@ -94,8 +94,19 @@ class Deal:
         return data
 
 
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One input record before parsing: where it came from (``deals.jsonl:12``), and its
+    JSON-shaped data or why it could not be read (``deal`` is its id when a reader could tell)."""
+
+    origin: str
+    data: object = None
+    error: str | None = None
+    deal: str | None = None
+
+
 def parse_time(value: object, zone: tzinfo, path: str) -> datetime:
-    """An ISO 8601 time (or date) as an aware datetime; no offset means the ruleset's zone."""
+    """An ISO 8601 time (or date) as an aware UTC datetime (no offset: read in ``zone``)."""
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
@@ -111,7 +122,9 @@ def parse_time(value: object, zone: tzinfo, path: str) -> datetime:
         raise DealError(f"expected an ISO 8601 time, got {type(value).__name__}", path)
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         parsed = parsed.replace(tzinfo=zone)
-    return parsed
+    # Carried in UTC: Python subtracts and compares two datetimes that share a ZoneInfo by
+    # their wall clocks, which is wrong across a DST change. Output shows the ruleset's zone.
+    return parsed.astimezone(UTC)
 
 
 def _text(value: object, path: str, required: bool = False) -> str | None:
@@ -153,8 +166,9 @@ def parse_deal(data: object, zone: tzinfo) -> Deal:
                                     _text(entry.get("override"), f"/history/{i}/override")))
     for i in range(1, len(history)):
         if history[i].at < history[i - 1].at:
-            raise DealError(f"history is out of time order: entry {i} ({history[i].at}) is "
-                            f"before entry {i - 1} ({history[i - 1].at})", f"/history/{i}/at")
+            later, earlier = history[i].at.astimezone(zone), history[i - 1].at.astimezone(zone)
+            raise DealError(f"history is out of time order: entry {i} ({later}) is "
+                            f"before entry {i - 1} ({earlier})", f"/history/{i}/at")
     stage = _text(record.get("stage"), "/stage")
     if stage is None and history:
         stage = history[-1].stage

@@ -1,0 +1,141 @@
+"""The evaluator: deals and a moment in, violations and actions out.
+
+``Evaluator(ruleset).evaluate(deals, now)`` is a lazy iterator of findings, in input order and,
+within a deal, by time then code; ``evaluate_one(deal, now)`` is the same for one deal (a CRM
+hook). Evaluation is a pure function of (ruleset, deals, now).
+
+Check families, one module each: :mod:`.sla` (stage and span SLAs, warnings, escalations),
+:mod:`.tasks`, :mod:`.history` (the state machine's replay), :mod:`.reminders`. Won and lost
+deals get only the history check.
+
+A record that cannot be evaluated — unreadable, no id, no stage, an unknown stage, a bad time,
+a history out of order, an id seen before — becomes one ``bad-record`` finding naming the record,
+and the run goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from .. import i18n
+from ..compiled import CompiledRuleset, compile_ruleset
+from ..deals import Deal, DealError, Record, parse_deal
+from ..findings import Finding, order_key
+from ..machine import PipelineMachine
+from ..model import Ruleset
+from .context import Run
+from .history import check_history
+from .reminders import check_reminders
+from .sla import check_slas
+from .tasks import check_tasks
+
+Check = Callable[[Deal, Run], Iterable[Finding]]
+
+#: Checks for open deals, in the order their findings are produced (then sorted by time).
+OPEN_DEAL_CHECKS: tuple[Check, ...] = (check_slas, check_tasks, check_history, check_reminders)
+CLOSED_DEAL_CHECKS: tuple[Check, ...] = (check_history,)
+
+
+class Evaluator:
+    """Evaluates deals against one ruleset; one instance serves any number of runs."""
+
+    def __init__(self, ruleset: Ruleset | CompiledRuleset, lang: str = i18n.DEFAULT,
+                 horizon: timedelta = timedelta(0)) -> None:
+        self.compiled = ruleset if isinstance(ruleset, CompiledRuleset) \
+            else compile_ruleset(ruleset)
+        self.machine = PipelineMachine(self.compiled)
+        self.lang = lang
+        self.horizon = horizon
+
+    def run(self, now: datetime) -> Run:
+        """The per-run context for evaluating at ``now``."""
+        return Run.start(self.compiled, self.machine, now, self.lang, self.horizon)
+
+    def evaluate(self, deals: Iterable[Deal | Mapping[str, Any] | Record],
+                 now: datetime) -> Iterator[Finding]:
+        """Findings for every deal, lazily, in input order."""
+        run = self.run(now)
+        seen: set[int] = set()
+        for number, item in enumerate(deals, start=1):
+            yield from self.evaluate_item(item, run, seen, f"record {number}")
+
+    def evaluate_one(self, deal: Deal | Mapping[str, Any], now: datetime) -> list[Finding]:
+        """Findings for one deal (a deal or its JSON-shaped record)."""
+        return list(self.evaluate_item(deal, self.run(now), set(), "record 1"))
+
+    def evaluate_item(self, item: Deal | Mapping[str, Any] | Record, run: Run,
+                      seen: set[int], origin: str) -> list[Finding]:
+        """Findings for one input item; an id already in ``seen`` makes it a bad record.
+
+        ``seen`` holds hashes of deal ids: Python's 64-bit string hash stands for the id,
+        8 bytes a deal instead of the id itself (a collision among a million ids has a
+        probability of about 3e-8).
+        """
+        record = item if isinstance(item, Record) else Record(origin, item)
+        deal_id, found = self.outcome(record, run)
+        if deal_id is not None:
+            ident = hash(deal_id)
+            if ident in seen:
+                return [self.duplicate(run, record, deal_id)]
+            seen.add(ident)
+        return found
+
+    def outcome(self, record: Record, run: Run) -> tuple[str | None, list[Finding]]:
+        """Findings for one record, and its deal id when it was evaluated (None for a bad
+        record). Duplicates are the caller's to judge."""
+        if record.error is not None:
+            return None, [self.bad_record(run, record.origin, record.deal, record.error)]
+        if isinstance(record.data, Deal):
+            deal = record.data
+        else:
+            try:
+                deal = parse_deal(record.data, self.compiled.zone)
+            except DealError as err:
+                hint = record.deal
+                if hint is None and isinstance(record.data, Mapping) and \
+                        record.data.get("id") is not None:
+                    hint = str(record.data["id"])
+                return None, [self.bad_record(run, record.origin, hint, err.message, err.path)]
+        problem = self.unusable(deal)
+        if problem is not None:
+            return None, [self.bad_record(run, record.origin, deal.id, *problem)]
+        return deal.id, self.findings(deal, run)
+
+    def duplicate(self, run: Run, record: Record, deal_id: str) -> Finding:
+        """The finding for a record whose deal id appeared earlier in the input."""
+        message = i18n.render("bad-record.duplicate", {"deal": deal_id}, run.lang)
+        return self.bad_record(run, record.origin, deal_id, message, "/id")
+
+    def findings(self, deal: Deal, run: Run) -> list[Finding]:
+        """Every finding for one well-formed deal, ordered by time, code and rule."""
+        graph = self.compiled.graph
+        checks = CLOSED_DEAL_CHECKS if deal.stage in graph.terminal else OPEN_DEAL_CHECKS
+        found = [f for check in checks for f in check(deal, run)]
+        found.sort(key=order_key)
+        return found
+
+    def unusable(self, deal: Deal) -> tuple[str, str] | None:
+        """Why a parsed deal cannot be evaluated (message, JSON pointer), or None."""
+        index = self.compiled.graph.index
+        lang = self.lang
+        if deal.stage is None:
+            return i18n.render("bad-record.no-stage", {}, lang), "/stage"
+        if deal.stage not in index:
+            return i18n.render("bad-record.unknown-stage", {"stage": deal.stage}, lang), "/stage"
+        for i, entry in enumerate(deal.history):
+            if entry.stage not in index:
+                return (i18n.render("bad-record.unknown-stage", {"stage": entry.stage}, lang),
+                        f"/history/{i}/stage")
+        return None
+
+    def bad_record(self, run: Run, origin: str, deal: str | None, reason: str,
+                   path: str = "") -> Finding:
+        """The finding for a record that could not be evaluated."""
+        return run.violation("bad-record", None, deal, None, run.now,
+                             {"record": origin, "reason": reason}, record=origin,
+                             **({"path": path} if path else {}))
+
+
+__all__ = ["CLOSED_DEAL_CHECKS", "OPEN_DEAL_CHECKS", "Evaluator", "Record"]

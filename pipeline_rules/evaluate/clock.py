@@ -1,0 +1,123 @@
+"""How an SLA counts time: on the wall clock or a business calendar, minus paused time.
+
+A :class:`Clock` measures time between two instants and finds the instant at which a given
+amount has been counted. A :class:`Timer` is an SLA running on a clock from a start instant with
+a limit: its deadline, the share of the limit used at a moment, and the moment a share was
+reached. Nothing here loops over days or minutes: the calendar does its arithmetic in
+logarithmic time, and pauses are visited once each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from ..calendars import BusinessCalendar
+from ..deals import Pause
+from ..durations import Duration, DurationKind
+
+
+def merge_pauses(pauses: Sequence[Pause]) -> tuple[tuple[datetime, datetime | None], ...]:
+    """Pauses as sorted, non-overlapping intervals (``None`` end: still paused)."""
+    merged: list[tuple[datetime, datetime | None]] = []
+    for pause in sorted(pauses, key=lambda p: p.start):
+        if merged:
+            last_start, last_end = merged[-1]
+            if last_end is None:
+                break  # an open pause swallows everything after it
+            if pause.start <= last_end:
+                end = None if pause.end is None else max(last_end, pause.end)
+                merged[-1] = (last_start, end)
+                continue
+        merged.append((pause.start, pause.end))
+    return tuple(merged)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Counts time on a calendar (working time) or the wall clock, skipping paused intervals."""
+
+    calendar: BusinessCalendar | None = None
+    pauses: tuple[tuple[datetime, datetime | None], ...] = ()
+
+    def _measure(self, start: datetime, end: datetime) -> float:
+        if end <= start:
+            return 0.0
+        if self.calendar is None:
+            return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
+        return self.calendar.working_time(start, end).total_seconds()
+
+    def _advance(self, start: datetime, seconds: float) -> datetime:
+        if self.calendar is None:
+            return start.astimezone(UTC) + timedelta(seconds=seconds)
+        return self.calendar.add_working_time(start, timedelta(seconds=seconds))
+
+    def measure(self, start: datetime, end: datetime) -> float:
+        """Seconds counted in [start, end)."""
+        total = self._measure(start, end)
+        for p_start, p_end in self.pauses:
+            if p_start >= end:
+                break
+            stop = end if p_end is None else min(end, p_end)
+            total -= self._measure(max(start, p_start), stop)
+        return max(total, 0.0)
+
+    def advance(self, start: datetime, seconds: float) -> datetime | None:
+        """The instant by which ``seconds`` have been counted since ``start`` (None: never —
+        an open pause stops the clock before)."""
+        moment = self._advance(start, seconds)
+        for p_start, p_end in self.pauses:
+            if p_start >= moment:
+                break
+            if p_end is None:
+                return None
+            if p_end <= start:
+                continue
+            # The paused part before the moment did not count: push the moment on by it.
+            moment = self._advance(moment, self._measure(max(start, p_start), p_end))
+        return moment
+
+
+@dataclass(frozen=True)
+class Timer:
+    """An SLA running from ``start``: how much of the limit is used, and when it runs out."""
+
+    clock: Clock
+    start: datetime
+    budget: float  # seconds to count before the deadline
+    deadline: datetime | None  # None: a pause stopped the clock for good
+
+    def used(self, now: datetime) -> float:
+        """Share of the limit used by ``now`` (1.0 = at the deadline)."""
+        if self.budget <= 0:
+            return 1.0
+        return self.clock.measure(self.start, now) / self.budget
+
+    def reached(self, share: float) -> datetime | None:
+        """When ``share`` of the limit was (or will be) used."""
+        return self.clock.advance(self.start, self.budget * share)
+
+
+def start_timer(start: datetime, limit: Duration, calendar: BusinessCalendar | None,
+                pauses: Sequence[Pause] = ()) -> Timer:
+    """An SLA timer of ``limit`` from ``start``.
+
+    ``N business days`` ends at the same working-clock time on the N-th working day after the
+    start (a start outside working hours counts from the next working period); its budget is the
+    working time between the two, so percentages are shares of working time. Without a calendar,
+    time is wall-clock time. Paused time does not count, so pauses push the deadline later.
+    """
+    merged = merge_pauses(pauses)
+    clock = Clock(calendar, merged)
+    if limit.kind is DurationKind.BUSINESS_DAYS:
+        if calendar is None:
+            raise ValueError(f"'{limit.text}' needs a business calendar")
+        plain_deadline = calendar.add_business_days(start, limit.amount)
+        budget = calendar.working_time(start, plain_deadline).total_seconds()
+        deadline = plain_deadline if not merged else clock.advance(start, budget)
+        return Timer(clock, start, budget, deadline)
+    if limit.kind is DurationKind.BUSINESS_TIME and calendar is None:
+        raise ValueError(f"'{limit.text}' needs a business calendar")
+    budget = float(limit.amount)
+    return Timer(clock, start, budget, clock.advance(start, budget))

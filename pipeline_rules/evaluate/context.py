@@ -1,0 +1,92 @@
+"""What every check sees in one evaluation run: the ruleset, the time, and per-run facts.
+
+Facts that depend only on the run — the next scheduled run after ``now``, the latest allowed due
+time of a next task for each gap — are computed once per run, never per deal (croniter costs
+tens of microseconds a call; a business-day gap a few more).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .. import i18n
+from ..calendars import BusinessCalendar
+from ..compiled import CompiledRuleset
+from ..durations import Duration, DurationKind
+from ..findings import Finding, action, violation
+from ..machine import PipelineMachine
+
+
+def shift(calendar: BusinessCalendar | None, start: datetime, duration: Duration) -> datetime:
+    """``start`` plus a duration on its calendar (business time) or the wall clock."""
+    if duration.kind is DurationKind.WALL or calendar is None:
+        return start.astimezone(UTC) + timedelta(seconds=duration.amount)
+    if duration.kind is DurationKind.BUSINESS_DAYS:
+        return calendar.add_business_days(start, duration.amount)
+    return calendar.add_working_time(start, timedelta(seconds=duration.amount))
+
+
+@dataclass
+class Run:
+    """One evaluation run at ``now`` (mutable only for its own per-run caches)."""
+
+    compiled: CompiledRuleset
+    machine: PipelineMachine
+    now: datetime
+    lang: str = i18n.DEFAULT
+    horizon: timedelta = timedelta(0)
+    next_run: datetime | None = None
+    _shifted: dict[tuple[str, str | None], datetime] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
+              lang: str = i18n.DEFAULT, horizon: timedelta = timedelta(0)) -> Run:
+        """Prepare a run at ``now`` (carried in UTC) and find the next scheduled run."""
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("'now' must be a timezone-aware datetime")
+        schedule = compiled.schedule
+        next_run = (schedule.next_run(now).astimezone(UTC) if schedule is not None else None)
+        return cls(compiled, machine, now.astimezone(UTC), lang, horizon, next_run)
+
+    @property
+    def ruleset_id(self) -> str:
+        """The ruleset's id, stamped on every finding."""
+        return self.compiled.id
+
+    def from_now(self, text: str, calendar: BusinessCalendar | None) -> datetime:
+        """``now`` plus a duration, cached per run."""
+        key = (text, calendar.name if calendar else None)
+        found = self._shifted.get(key)
+        if found is None:
+            found = self._shifted[key] = shift(calendar, self.now, self.compiled.duration(text))
+        return found
+
+    def time(self, moment: datetime) -> str:
+        """A time for a message, in the ruleset's zone."""
+        return moment.astimezone(self.compiled.zone).strftime("%Y-%m-%d %H:%M")
+
+    def local(self, moment: datetime) -> datetime:
+        """A time for output, in the ruleset's zone."""
+        return moment.astimezone(self.compiled.zone)
+
+    def iso(self, moment: datetime | None) -> str | None:
+        """A time for output details, ISO 8601 in the ruleset's zone."""
+        return None if moment is None else self.local(moment).isoformat()
+
+    def violation(self, code: str, rule: str | None, deal: str | None, stage: str | None,
+                  at: datetime, message_args: dict[str, Any], template: str | None = None,
+                  **details: Any) -> Finding:
+        """A violation with its message (``finding.<code>`` unless a template is named)."""
+        message = i18n.render(template or f"finding.{code}", message_args, self.lang)
+        return violation(self.ruleset_id, code, rule, deal, stage, self.local(at), message,
+                         **details)
+
+    def action(self, code: str, rule: str, deal: str, stage: str | None, due: datetime,
+               message_key: str, message_args: dict[str, Any], notify: str | None,
+               channel: str | None, **details: Any) -> Finding:
+        """An action with its message rendered in the run's language."""
+        message = i18n.render(message_key, message_args, self.lang)
+        return action(self.ruleset_id, code, rule, deal, stage, self.local(due), message, notify,
+                      channel, **details)

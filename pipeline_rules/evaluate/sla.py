@@ -1,0 +1,129 @@
+"""SLA checks: time in a stage, spans of the cycle, warnings before a breach, escalations on it.
+
+* A stage SLA counts from the deal's **last entry** into its current stage — the stage date,
+  whatever its tasks say (seed S7).
+* A span SLA (``from``/``to``) counts from the first entry into ``from`` (``start``: the first
+  history entry) while the deal has not reached ``to`` (``end``: a won or lost stage); the
+  whole-cycle SLA (``start`` → ``end``) reports ``cycle-breach``, other spans ``sla-breach``.
+* ``warn: [50, 80]`` yields one ``sla-warning`` naming the highest threshold passed; once
+  breached, only the breach is reported. Each breach emits its ``on_breach`` actions, due at
+  the moment of the breach, addressed to the deal's owner or manager as the action says.
+* ``pausable: true`` SLAs do not count time inside the deal's pauses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from ..deals import Deal
+from ..findings import Finding
+from ..model import CYCLE_END, CYCLE_START, SlaDef
+from .clock import start_timer
+from .context import Run
+
+
+def recipient(deal: Deal, notify: str | None) -> str | None:
+    """Who an action addressed to ``notify`` reaches on this deal (None for the client)."""
+    if notify == "owner":
+        return deal.owner
+    if notify == "manager":
+        return deal.manager
+    return None
+
+
+def _span_start(deal: Deal, sla: SlaDef) -> datetime | None:
+    """When the span of a from/to SLA began, or None while it has not begun or has ended."""
+    assert sla.span_from is not None and sla.span_to is not None
+    history = deal.history
+    if sla.span_from.name == CYCLE_START:
+        begin = 0
+    else:
+        begin = next((i for i, h in enumerate(history) if h.stage == sla.span_from.name), -1)
+        if begin < 0:
+            return None
+    if sla.span_to.name != CYCLE_END and any(
+            h.stage == sla.span_to.name for h in history[begin + 1:]):
+        return None
+    return history[begin].at
+
+
+def _stage_start(deal: Deal) -> datetime | None:
+    """The deal's last entry into its current stage."""
+    for entry in reversed(deal.history):
+        if entry.stage == deal.stage:
+            return entry.at
+    return None
+
+
+def check_slas(deal: Deal, run: Run) -> Iterator[Finding]:
+    """SLA warnings, breaches and their escalations for an open deal."""
+    compiled = run.compiled
+    rs = compiled.ruleset
+    missing_date = False
+    for sla in rs.slas:
+        if sla.stage is not None:
+            if sla.stage.name != deal.stage:
+                continue
+            since = _stage_start(deal)
+            if since is None:
+                missing_date = True
+                continue
+        else:
+            if not deal.history:
+                missing_date = True
+                continue
+            since = _span_start(deal, sla)
+            if since is None:
+                continue
+        yield from _judge(deal, run, sla, since)
+    if missing_date:
+        yield run.violation("no-stage-date", None, deal.id, deal.stage, run.now,
+                            {"stage": deal.stage})
+
+
+def _judge(deal: Deal, run: Run, sla: SlaDef, since: datetime) -> Iterator[Finding]:
+    compiled = run.compiled
+    limit = compiled.duration(sla.limit)
+    calendar = compiled.calendar(compiled.ruleset.calendar_name(sla.calendar)) \
+        if limit.is_business else None
+    timer = start_timer(since, limit, calendar, deal.pauses if sla.pausable else ())
+    deadline = timer.deadline
+    cycle = sla.span_from is not None and sla.span_from.name == CYCLE_START \
+        and sla.span_to is not None and sla.span_to.name == CYCLE_END
+    args = {"rule": sla.id, "limit": sla.limit, "stage": deal.stage, "since": run.time(since)}
+    if deadline is not None and run.now >= deadline:
+        code = "cycle-breach" if cycle else "sla-breach"
+        template = None if cycle or sla.stage is not None else "finding.sla-breach-span"
+        yield run.violation(code, sla.id, deal.id, deal.stage, deadline,
+                            {**args, "deadline": run.time(deadline)}, template,
+                            since=run.iso(since), deadline=run.iso(deadline),
+                            limit=sla.limit)
+        yield from _escalate(deal, run, sla, deadline)
+        return
+    used = timer.used(run.now)
+    passed = [w for w in sla.warn if used * 100 >= w]
+    if not passed:
+        return
+    threshold = max(passed)
+    at = timer.reached(threshold / 100) or run.now
+    yield run.violation("sla-warning", sla.id, deal.id, deal.stage, at,
+                        {**args, "percent": int(used * 100), "threshold": f"{threshold:g}",
+                         "deadline": run.time(deadline) if deadline else "—"},
+                        since=run.iso(since), threshold=threshold,
+                        used_percent=round(used * 100, 1),
+                        deadline=run.iso(deadline))
+
+
+def _escalate(deal: Deal, run: Run, sla: SlaDef, deadline: datetime) -> Iterator[Finding]:
+    actions = {a.name: a for a in run.compiled.ruleset.actions}
+    for ref in sla.on_breach:
+        definition = actions.get(ref.name)
+        if definition is None:  # lint reports it; a ruleset in use may still carry it
+            continue
+        yield run.action(
+            ref.name, sla.id, deal.id, deal.stage, deadline, "finding.escalate",
+            {"rule": sla.id, "deadline": run.time(deadline), "action": ref.name,
+             "notify": definition.notify or "owner"},
+            definition.notify, definition.channel,
+            recipient=recipient(deal, definition.notify), deadline=run.iso(deadline))

@@ -1,0 +1,103 @@
+"""Findings: what evaluating a deal reports — violations to look at and actions to take.
+
+Every finding carries the contract fields of DESIGN.md §5. ``at`` is when the situation began
+(a breach at its deadline, a warning when its threshold was passed, an overdue task when its
+grace ran out, an illegal move when it was made) or, for an action, when it is due; findings
+whose start is not knowable (a missing next task, a bad record) are dated at the evaluation
+time. Because ``at`` and ``due`` do not depend on when the evaluator runs, the same deal gives
+the same findings, and every action the same ``key``, run after run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+VIOLATION = "violation"
+ACTION = "action"
+
+#: Violation codes (contract, DESIGN.md §5), with the severity each is reported at.
+VIOLATION_SEVERITY = {
+    "sla-warning": "warning",
+    "sla-breach": "error",
+    "cycle-breach": "error",
+    "no-next-task": "warning",
+    "next-task-too-far": "warning",
+    "task-overdue": "error",
+    "illegal-transition": "error",
+    "skipped-stage": "error",
+    "no-stage-date": "warning",
+    "bad-record": "error",
+}
+VIOLATION_CODES = tuple(VIOLATION_SEVERITY)
+#: Action codes: a reminder before an event, and the actions an SLA breach triggers.
+ACTION_CODES = ("remind", "escalate")
+
+
+def action_key(ruleset: str, rule: str, deal: str, action: str, due: datetime) -> str:
+    """The idempotency key of an action: the same inputs give the same key in every run."""
+    instant = due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = "\x1f".join((ruleset, rule, deal, action, instant))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A violation or an action about one deal."""
+
+    kind: str
+    code: str
+    rule: str | None
+    deal: str | None
+    stage: str | None
+    at: datetime
+    message: str
+    ruleset: str
+    severity: str | None = None
+    action: str | None = None
+    notify: str | None = None
+    channel: str | None = None
+    due: datetime | None = None
+    key: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: contract fields first, ``details`` last; absent fields omitted."""
+        data: dict[str, Any] = {"kind": self.kind, "code": self.code, "rule": self.rule,
+                                "deal": self.deal, "stage": self.stage}
+        if self.severity is not None:
+            data["severity"] = self.severity
+        data["at"] = self.at.isoformat()
+        data["message"] = self.message
+        if self.kind == ACTION:
+            data["action"] = self.action
+            data["notify"] = self.notify
+            data["channel"] = self.channel
+            data["due"] = self.due.isoformat() if self.due else None
+            data["key"] = self.key
+        data["ruleset"] = self.ruleset
+        if self.details:
+            data["details"] = self.details
+        return data
+
+
+def violation(ruleset: str, code: str, rule: str | None, deal: str | None, stage: str | None,
+              at: datetime, message: str, **details: Any) -> Finding:
+    """A violation with the severity of its code."""
+    return Finding(VIOLATION, code, rule, deal, stage, at, message, ruleset,
+                   severity=VIOLATION_SEVERITY[code], details=details)
+
+
+def action(ruleset: str, code: str, rule: str, deal: str, stage: str | None, due: datetime,
+           message: str, notify: str | None, channel: str | None, **details: Any) -> Finding:
+    """An action due at ``due``, keyed for exactly-once delivery."""
+    return Finding(ACTION, code, rule, deal, stage, due, message, ruleset, action=code,
+                   notify=notify, channel=channel, due=due,
+                   key=action_key(ruleset, rule, deal, code, due), details=details)
+
+
+def order_key(finding: Finding) -> tuple[datetime, str, str]:
+    """Within one deal: by time, then code, then rule."""
+    return (finding.at, finding.code, finding.rule or "")

@@ -1,0 +1,60 @@
+"""Deal readers: files (or stdin) in, :class:`~pipeline_rules.deals.Record` objects out.
+
+* ``jsonl`` — one JSON deal per line, streamed in constant memory (``-`` is stdin);
+* ``json`` — a JSON array of deals (or one deal object);
+* ``csv`` — a CRM export described by a mapping file (``--mapping``): a change log (one row per
+  stage change) or a wide table (one row per deal, a date column per stage); see
+  :mod:`.csvmap`.
+
+A record that cannot be read is yielded with its ``error`` set and its position in ``origin``
+(``deals.jsonl:12``), so one bad line never stops the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ..deals import Record
+from .jsonl import read_json, read_jsonl
+
+FORMATS = ("auto", "jsonl", "json", "csv")
+
+
+class InputError(ValueError):
+    """Input that cannot be read at all (a missing mapping for CSV, an unknown format)."""
+
+
+def detect_format(path: str) -> str:
+    """The input format a path's name suggests (stdin is JSONL)."""
+    suffix = Path(path).suffix.lower()
+    if path == "-" or suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".json":
+        return "json"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    return "jsonl"
+
+
+def read_records(path: str, input_format: str = "auto", mapping: str | None = None,
+                 zone: ZoneInfo | None = None) -> Iterator[Record]:
+    """Records from ``path`` in the given (or detected) format."""
+    kind = detect_format(path) if input_format == "auto" else input_format
+    if kind == "jsonl":
+        return read_jsonl(path)
+    if kind == "json":
+        return read_json(path)
+    if kind == "csv":
+        if mapping is None:
+            raise InputError(f"{path}: CSV input needs a mapping file (--mapping); "
+                             "see docs/input.md")
+        from .csvmap import load_mapping, read_csv
+
+        return read_csv(path, load_mapping(mapping), zone or ZoneInfo("UTC"))
+    raise InputError(f"unknown input format '{input_format}' (one of {', '.join(FORMATS)})")
+
+
+__all__ = ["FORMATS", "InputError", "Record", "detect_format", "read_json", "read_jsonl",
+           "read_records"]
