@@ -82,6 +82,8 @@ _RANGE_RE = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2}
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Searching further than this for a working day means the calendar has none left.
 _MAX_SEARCH_DAYS = 400 * 366
+# Days remembered per calendar: a few decades, a few hundred KB at most.
+_DAY_CACHE = 20_000
 
 
 class CalendarError(ValueError):
@@ -410,6 +412,9 @@ class BusinessCalendar:
     _years: dict[int, _YearIndex] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
+    # ordinal -> working days in [base, ordinal) (negative before the base): a per-day cache, so
+    # an evaluation run pays the year-index lookups once per distinct day, not once per deal.
+    _before: dict[int, int] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.week or not self.periods:
@@ -476,6 +481,23 @@ class BusinessCalendar:
         in_week = day.weekday() in self.week
         return in_week != self._year(day.year).is_exception(day.toordinal())
 
+    def _days_before(self, ordinal: int) -> int:
+        """Working days from a fixed base day up to (not including) day ``ordinal``."""
+        found = self._before.get(ordinal)
+        if found is None:
+            if not self._before:
+                self._before[ordinal] = 0  # the first day asked is the base
+                return 0
+            base = next(iter(self._before))
+            if ordinal >= base:
+                found = self._count_working_days(date.fromordinal(base), date.fromordinal(ordinal))
+            else:
+                found = -self._count_working_days(date.fromordinal(ordinal),
+                                                  date.fromordinal(base))
+            if len(self._before) < _DAY_CACHE:
+                self._before[ordinal] = found
+        return found
+
     def _count_working_days(self, first: date, stop: date) -> int:
         """Working days in [first, stop)."""
         n = (stop - first).days
@@ -492,21 +514,22 @@ class BusinessCalendar:
 
     def _nth_working_day_after(self, day: date, n: int) -> date:
         """The n-th (n >= 1) working day strictly after `day`."""
-        first = day + timedelta(days=1)
+        first = day.toordinal() + 1
+        start = self._days_before(first)
         # Exponential then binary search for the smallest span holding n working days.
         span = n * 7 // len(self.week) + 7
-        while self._count_working_days(first, first + timedelta(days=span)) < n:
+        while self._days_before(first + span) - start < n:
             span *= 2
             if span > _MAX_SEARCH_DAYS:
                 raise ValueError(f"calendar '{self.name}' has no {n} working days after {day}")
         lo, hi = 0, span  # count(lo) < n <= count(hi)
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if self._count_working_days(first, first + timedelta(days=mid)) >= n:
+            if self._days_before(first + mid) - start >= n:
                 hi = mid
             else:
                 lo = mid
-        return first + timedelta(days=hi - 1)
+        return date.fromordinal(first + hi - 1)
 
     # ----------------------------------------------------------------- the local clock
 
@@ -605,7 +628,8 @@ class BusinessCalendar:
         worked = 0
         if self.is_working_day(first_day):
             worked += self._day_us - self._worked_before(first_us)
-        between = self._count_working_days(first_day + timedelta(days=1), last_day)
+        between = self._days_before(last_day.toordinal()) - self._days_before(
+            first_day.toordinal() + 1)
         worked += between * self._day_us
         if self.is_working_day(last_day):
             worked += self._worked_before(last_us)

@@ -147,7 +147,7 @@ def rules_command(name: str | None, fmt: str) -> None:
 
 
 @main.command("schema")
-@click.argument("name", type=click.Choice(["ruleset"]))
+@click.argument("name", type=click.Choice(["ruleset", "deal", "finding", "mapping"]))
 def schema_command(name: str) -> None:
     """Print a JSON Schema (for editors and other tools)."""
     from .schema import schema_text

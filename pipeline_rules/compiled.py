@@ -64,6 +64,8 @@ class CompiledRuleset:
     schedule: CronSchedule | None
     _start_memo: dict[tuple[object, ...], Start | None] = field(
         default_factory=dict, init=False, repr=False, compare=False)
+    _durations: dict[str, Duration] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property
     def _start_fields(self) -> tuple[str, ...]:
@@ -94,8 +96,11 @@ class CompiledRuleset:
         return None if name is None else self.calendars.get(name)
 
     def duration(self, text: str) -> Duration:
-        """A duration from the ruleset, parsed (they were all checked at compile time)."""
-        return parse_duration(text)
+        """A duration from the ruleset, parsed once (all were checked at compile time)."""
+        found = self._durations.get(text)
+        if found is None:
+            found = self._durations[text] = parse_duration(text)
+        return found
 
 
 def compile_ruleset(ruleset: Ruleset) -> CompiledRuleset:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, NamedTuple
 
 DEAL_ATTRIBUTES = ("id", "stage", "source", "owner", "manager")
@@ -106,25 +106,35 @@ class Record:
 
 
 def parse_time(value: object, zone: tzinfo, path: str) -> datetime:
-    """An ISO 8601 time (or date) as an aware UTC datetime (no offset: read in ``zone``)."""
+    """An ISO 8601 time (or date) as an aware datetime (no offset: read in ``zone``)."""
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
-        text = value.strip()
         try:
-            parsed = datetime.fromisoformat(text)
+            parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             raise DealError(f"'{value}' is not an ISO 8601 time (e.g. 2026-11-20T09:05:00+03:00)",
                             path) from None
-        if len(text) == 10:  # a bare date
-            parsed = datetime.combine(date.fromisoformat(text), time())
     else:
         raise DealError(f"expected an ISO 8601 time, got {type(value).__name__}", path)
+    return _aware(parsed, zone)
+
+
+def _aware(parsed: datetime, zone: tzinfo) -> datetime:
+    # A time read in the zone is carried in UTC: Python subtracts and compares two datetimes
+    # that share a ZoneInfo by their wall clocks, which is wrong across a DST change. Times
+    # with a written offset keep it (fixed offsets are safe) and are shown in the zone later.
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        parsed = parsed.replace(tzinfo=zone)
-    # Carried in UTC: Python subtracts and compares two datetimes that share a ZoneInfo by
-    # their wall clocks, which is wrong across a DST change. Output shows the ruleset's zone.
-    return parsed.astimezone(UTC)
+        return parsed.replace(tzinfo=zone).astimezone(UTC)
+    return parsed
+
+
+def _time(value: object, zone: tzinfo) -> datetime:
+    """parse_time without the error report, for the fast path (raises any exception)."""
+    parsed = datetime.fromisoformat(value)  # type: ignore[arg-type]
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=zone).astimezone(UTC)
+    return parsed
 
 
 def _text(value: object, path: str, required: bool = False) -> str | None:
@@ -153,7 +163,82 @@ def _record(item: object, path: str) -> Mapping[str, Any]:
 
 
 def parse_deal(data: object, zone: tzinfo) -> Deal:
-    """Build a deal from its JSON-shaped record; raise :class:`DealError` naming the bad part."""
+    """Build a deal from its JSON-shaped record; raise :class:`DealError` naming the bad part.
+
+    Well-formed records take a fast path that checks types without building error paths; any
+    surprise sends the record through the slow path, which finds and names the problem.
+    """
+    try:
+        return _fast_deal(data, zone)  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        pass
+    return _checked_deal(data, zone)
+
+
+def _fast_deal(record: dict[str, Any], zone: tzinfo) -> Deal:
+    ident = record["id"]
+    kind = type(ident)
+    if kind is not str:
+        if kind is not int:
+            raise TypeError
+        ident = str(ident)
+    elif not ident:
+        raise ValueError
+    history = tuple([HistoryEntry(h["stage"], _time(h["at"], zone), h.get("override"))
+                     for h in record.get("history") or ()])
+    previous = None
+    for entry in history:
+        if type(entry.stage) is not str or not entry.stage or (
+                entry.override is not None and type(entry.override) is not str):
+            raise TypeError
+        if previous is not None and entry.at < previous:
+            raise ValueError
+        previous = entry.at
+    stage = record.get("stage")
+    if history:
+        if stage is None:
+            stage = history[-1].stage
+        elif stage != history[-1].stage:
+            raise ValueError
+    elif stage is not None and (type(stage) is not str or not stage):
+        raise TypeError
+    fields = record.get("fields")
+    if fields is None:
+        fields = {}
+    elif type(fields) is not dict:
+        raise TypeError
+    tasks = tuple([Task(_task_id(t, ident, i), None if t.get("due") is None
+                        else _time(t["due"], zone), t.get("done", False))
+                   for i, t in enumerate(record.get("tasks") or ())])
+    if any(type(t.done) is not bool for t in tasks):
+        raise TypeError
+    events = tuple([Event(e["type"], _time(e["at"], zone)) for e in record.get("events") or ()])
+    if any(type(e.type) is not str or not e.type for e in events):
+        raise TypeError
+    pauses = record.get("pauses")
+    if pauses:
+        raise ValueError  # rare: the checked path validates their order and reasons
+    source, owner, manager = record.get("source"), record.get("owner"), record.get("manager")
+    for value in (source, owner, manager):
+        if value is not None and type(value) is not str:
+            raise TypeError
+    return Deal(ident, stage, source or None, owner or None, manager or None, fields,
+                history, tasks, events)
+
+
+def _task_id(task: dict[str, Any], deal: str, index: int) -> str:
+    ident = task.get("id")
+    if type(ident) is str and ident:
+        return ident
+    if ident is None or ident == "":
+        return f"{deal}#{index}"
+    if type(ident) is int:
+        return str(ident)
+    raise TypeError
+
+
+def _checked_deal(data: object, zone: tzinfo) -> Deal:
+    """The validating parser: every check, with the JSON pointer of what fails."""
     record = _record(data, "")
     deal_id = _text(record.get("id"), "/id", required=True)
     assert deal_id is not None

@@ -19,7 +19,7 @@ from .problems import Problem
 from .source import join
 from .suggest import nearest
 
-SCHEMAS = ("ruleset",)
+SCHEMAS = ("ruleset", "deal", "finding", "mapping")
 
 
 
