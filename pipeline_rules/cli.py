@@ -306,22 +306,12 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     try:
         lines = run_records(factory, records, now, jobs, totals, show)
         _write(lines, output, language)
-    except ReadError as err:
-        _fail(str(err))
-    except _mapping_error() as err:
+    except (ReadError, InputError) as err:
         _fail(str(err))
     if show is not None:
         click.echo("\r\033[K", err=True, nl=False)
     click.echo(_summary(totals), err=True)
     sys.exit(EXIT_FINDINGS if strict and totals.codes["bad-record"] else EXIT_OK)
-
-
-def _mapping_error() -> type[Exception]:
-    try:
-        from .readers.csvmap import MappingError
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return ValueError
-    return MappingError
 
 
 def _progress() -> Callable[[int], None]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from ..calendars import BusinessCalendar
 from ..deals import Pause
@@ -79,20 +80,34 @@ class Clock:
         return moment
 
 
-@dataclass(frozen=True)
 class Timer:
-    """An SLA running from ``start``: how much of the limit is used, and when it runs out."""
+    """An SLA running from ``start``: how much of the limit is used, and when it runs out.
 
-    clock: Clock
-    start: datetime
-    budget: float  # seconds to count before the deadline
-    deadline: datetime | None  # None: a pause stopped the clock for good
+    The share used is cheap (one measurement); the deadline is worked out only when asked —
+    most deals are neither warned nor breached, and their deadline is never needed.
+    """
+
+    def __init__(self, clock: Clock, start: datetime, budget: float,
+                 limit: Duration) -> None:
+        self.clock = clock
+        self.start = start
+        self.budget = budget  # seconds to count before the deadline
+        self.limit = limit
 
     def used(self, now: datetime) -> float:
         """Share of the limit used by ``now`` (1.0 = at the deadline)."""
         if self.budget <= 0:
             return 1.0
         return self.clock.measure(self.start, now) / self.budget
+
+    @cached_property
+    def deadline(self) -> datetime | None:
+        """When the limit runs out (None: a pause stopped the clock for good)."""
+        calendar = self.clock.calendar
+        if self.limit.kind is DurationKind.BUSINESS_DAYS and not self.clock.pauses:
+            assert calendar is not None
+            return calendar.add_business_days(self.start, self.limit.amount)
+        return self.clock.advance(self.start, self.budget)
 
     def reached(self, share: float) -> datetime | None:
         """When ``share`` of the limit was (or will be) used."""
@@ -104,20 +119,16 @@ def start_timer(start: datetime, limit: Duration, calendar: BusinessCalendar | N
     """An SLA timer of ``limit`` from ``start``.
 
     ``N business days`` ends at the same working-clock time on the N-th working day after the
-    start (a start outside working hours counts from the next working period); its budget is the
-    working time between the two, so percentages are shares of working time. Without a calendar,
-    time is wall-clock time. Paused time does not count, so pauses push the deadline later.
+    start (a start outside working hours counts from the next working period). Every working day
+    has the same working hours, so the working time between start and deadline is exactly N
+    working days' worth: that is the budget percentages are shares of. Without a calendar, time
+    is wall-clock time. Paused time does not count, so pauses push the deadline later.
     """
-    merged = merge_pauses(pauses)
-    clock = Clock(calendar, merged)
+    clock = Clock(calendar, merge_pauses(pauses)) if pauses else Clock(calendar)
     if limit.kind is DurationKind.BUSINESS_DAYS:
         if calendar is None:
             raise ValueError(f"'{limit.text}' needs a business calendar")
-        plain_deadline = calendar.add_business_days(start, limit.amount)
-        budget = calendar.working_time(start, plain_deadline).total_seconds()
-        deadline = plain_deadline if not merged else clock.advance(start, budget)
-        return Timer(clock, start, budget, deadline)
+        return Timer(clock, start, float(limit.amount * calendar.working_seconds_per_day), limit)
     if limit.kind is DurationKind.BUSINESS_TIME and calendar is None:
         raise ValueError(f"'{limit.text}' needs a business calendar")
-    budget = float(limit.amount)
-    return Timer(clock, start, budget, clock.advance(start, budget))
+    return Timer(clock, start, float(limit.amount), limit)

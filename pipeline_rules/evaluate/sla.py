@@ -88,11 +88,14 @@ def _judge(deal: Deal, run: Run, sla: SlaDef, since: datetime) -> Iterator[Findi
     calendar = compiled.calendar(compiled.ruleset.calendar_name(sla.calendar)) \
         if limit.is_business else None
     timer = start_timer(since, limit, calendar, deal.pauses if sla.pausable else ())
+    used = timer.used(run.now)
+    if used * 100 < (min(sla.warn) if sla.warn else 100):
+        return  # the common case: nothing to report, and no deadline to work out
     deadline = timer.deadline
-    cycle = sla.span_from is not None and sla.span_from.name == CYCLE_START \
-        and sla.span_to is not None and sla.span_to.name == CYCLE_END
     args = {"rule": sla.id, "limit": sla.limit, "stage": deal.stage, "since": run.time(since)}
     if deadline is not None and run.now >= deadline:
+        cycle = sla.span_from is not None and sla.span_from.name == CYCLE_START \
+            and sla.span_to is not None and sla.span_to.name == CYCLE_END
         code = "cycle-breach" if cycle else "sla-breach"
         template = None if cycle or sla.stage is not None else "finding.sla-breach-span"
         yield run.violation(code, sla.id, deal.id, deal.stage, deadline,
@@ -101,7 +104,6 @@ def _judge(deal: Deal, run: Run, sla: SlaDef, since: datetime) -> Iterator[Findi
                             limit=sla.limit)
         yield from _escalate(deal, run, sla, deadline)
         return
-    used = timer.used(run.now)
     passed = [w for w in sla.warn if used * 100 >= w]
     if not passed:
         return

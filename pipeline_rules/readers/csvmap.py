@@ -1,0 +1,536 @@
+"""CSV exports read through a mapping file: a CRM's columns and stage names in, deal records out.
+
+A mapping (YAML, checked against ``schemas/mapping.schema.json``) describes one of two layouts:
+
+* ``changelog`` — one row per change of a deal (a stage change, a new owner, a loss reason), in
+  any order. Rows are grouped by deal in memory, because exports are rarely sorted by deal; each
+  deal then replays its rows in time order (ties keep file order). Deals come out in the order
+  they first appear.
+* ``wide`` — one row per deal with a date column per stage; streamed row by row.
+
+Nothing in the CSV stops the run: a bad row or deal becomes a :class:`~pipeline_rules.deals.Record`
+with ``error`` set and its ``file:line`` origin. Only an unreadable file (``ReadError``) or a
+mapping that does not fit the file (:class:`MappingError`) raise.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple
+
+from ..deals import Record
+from ..i18n import render
+from ..loader import Document, ReadError, load_document, read_source
+from ..problems import DocumentError
+from ..source import Position, join
+from ..timezones import TimezoneError, get_zone
+from . import InputError
+from .jsonl import open_binary
+
+FORMATS = ("changelog", "wide")
+ATTRIBUTES = ("source", "owner", "manager")
+_FORMAT_KEYS = {
+    "changelog": frozenset({"time", "kind", "value", "changes"}),
+    "wide": frozenset({"stage", "columns", "fields", "stage_dates"}),
+}
+
+
+class MappingError(InputError):
+    """A broken mapping, or one that does not fit the CSV; the message starts ``file:line:col:``."""
+
+
+class Column(NamedTuple):
+    """A CSV column the mapping names, and where the mapping names it (``map.yaml:4:7``)."""
+
+    name: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a change-log row of one kind does to its deal (nothing at all: the kind is ignored)."""
+
+    stage_from_value: bool = False  # the value is a CRM stage, mapped through ``stages``
+    stage: str | None = None  # a ruleset stage entered whatever the value
+    attribute: str | None = None  # source, owner or manager set to the value
+    field: str | None = None  # a deal field set to the value
+
+
+STAGE_CHANGE = Change(stage_from_value=True)
+IGNORE = Change()
+_WORDS = {"stage": STAGE_CHANGE, "ignore": IGNORE,
+          **{name: Change(attribute=name) for name in ATTRIBUTES}}
+
+
+@dataclass(frozen=True)
+class CsvMapping:
+    """A loaded mapping file: the layout, the columns it names and how values translate."""
+
+    source: str
+    format: str
+    deal: Column
+    time: Column | None = None
+    time_format: str | None = None
+    timezone: tzinfo | None = None
+    kind: Column | None = None
+    value: Column | None = None
+    changes: Mapping[str, Change] = field(default_factory=dict)
+    stages: Mapping[str, str] | None = None  # None: CRM values are the ruleset's stage ids
+    stage: Column | None = None
+    columns: Mapping[str, Column] = field(default_factory=dict)
+    fields: Mapping[str, Column] = field(default_factory=dict)
+    stage_dates: tuple[tuple[str, Column], ...] = ()
+    delimiter: str | None = None
+
+    def named_columns(self) -> list[Column]:
+        """Every column the mapping reads, in the order the mapping's keys list them."""
+        found = [self.deal, self.time, self.kind, self.value, self.stage,
+                 *self.columns.values(), *self.fields.values(),
+                 *(column for _, column in self.stage_dates)]
+        return [column for column in found if column is not None]
+
+    def stage_for(self, value: str) -> str | None:
+        """The ruleset stage id a CRM stage value maps to, or None when it is not mapped."""
+        if self.stages is None:
+            return value or None
+        return self.stages.get(value)
+
+
+# --- loading the mapping file ------------------------------------------------------------------
+
+
+def load_mapping(path: str | Path) -> CsvMapping:
+    """Read, validate and check a mapping file; raise :class:`MappingError` with a position."""
+    source = read_source(path)
+    name = source.name
+    try:
+        document = load_document(source)
+    except DocumentError as err:
+        where = err.problem.position or Position(1, 1)
+        raise MappingError(f"{name}:{where.line}:{where.column}: "
+                           f"{render(err.problem.message, err.problem.args)}") from None
+    for rule, problem in document.problems:
+        where = problem.position or Position(1, 1)
+        # The catalog's duplicate-key text says the first value is used; here nothing is used.
+        text = (f"key '{problem.args['key']}' is given twice (first on line "
+                f"{problem.args['line']})" if rule == "duplicate-key"
+                else render(problem.message, problem.args))
+        raise MappingError(f"{name}:{where.line}:{where.column}: {text}")
+    data = document.data
+    if not isinstance(data, dict):
+        raise MappingError(f"{name}:1:1: a mapping file is a YAML mapping of keys (format, deal, "
+                           "...); see docs/input.md")
+    _check_schema(document, data)
+    return _build(document, data)
+
+
+def _at(document: Document, pointer: str, key: bool = False) -> str:
+    """``file:line:column`` of the node (or its key) at ``pointer``."""
+    positions = document.positions
+    where = positions.key(pointer) if key else positions.value(pointer)
+    return f"{document.source.name}:{where.line}:{where.column}"
+
+
+def _check_schema(document: Document, data: dict[str, Any]) -> None:
+    from ..schema import validate
+
+    problems = validate(data, "mapping")
+    if not problems:
+        return
+    positions = document.positions
+
+    def place(problem: Any) -> Position:
+        return problem.position or (positions.key(problem.path) if problem.at_key
+                                    else positions.value(problem.path))
+
+    # The one nearest the top of the file: the first thing the user would fix reading down.
+    first = min(problems, key=place)
+    where = place(first)
+    raise MappingError(f"{document.source.name}:{where.line}:{where.column}: "
+                       f"{render(first.message, first.args)}")
+
+
+def _build(document: Document, data: dict[str, Any]) -> CsvMapping:
+    kind = str(data["format"])
+    for key in data:
+        for other, keys in _FORMAT_KEYS.items():
+            if other != kind and key in keys:
+                raise MappingError(f"{_at(document, join('', key), key=True)}: '{key}' belongs to "
+                                   f"the {other} format; a {kind} mapping does not use it")
+
+    def column(value: object, pointer: str) -> Column | None:
+        return None if value is None else Column(str(value), _at(document, pointer))
+
+    def columns(key: str) -> dict[str, Column]:
+        return {str(name): Column(str(value), _at(document, join(f"/{key}", name)))
+                for name, value in (data.get(key) or {}).items()}
+
+    zone = None
+    if "timezone" in data:
+        try:
+            zone = get_zone(data["timezone"])
+        except TimezoneError as err:
+            raise MappingError(f"{_at(document, '/timezone')}: {err}") from None
+    time_format = data.get("time_format")
+    if time_format is not None:
+        _check_time_format(str(time_format), _at(document, "/time_format"))
+    delimiter = data.get("delimiter")
+    if delimiter is not None and len(delimiter) != 1:
+        raise MappingError(f"{_at(document, '/delimiter')}: the delimiter must be one character, "
+                           f"got {delimiter!r}")
+    stages = data.get("stages")
+    if stages is not None:
+        for crm, target in stages.items():
+            _check_stage_id(target, _at(document, join("/stages", crm)))
+    changes = {str(k): _change(v, _at(document, join("/changes", k)))
+               for k, v in (data.get("changes") or {}).items()}
+    deal = Column(str(data["deal"]), _at(document, "/deal"))  # required by the schema
+    mapping = CsvMapping(
+        source=document.source.name, format=kind, deal=deal,
+        time=column(data.get("time"), "/time"),
+        time_format=None if time_format is None else str(time_format), timezone=zone,
+        kind=column(data.get("kind"), "/kind"), value=column(data.get("value"), "/value"),
+        changes=changes,
+        stages=None if stages is None else {str(k): str(v) for k, v in stages.items()},
+        stage=column(data.get("stage"), "/stage"),
+        columns=columns("columns"), fields=columns("fields"),
+        stage_dates=tuple(columns("stage_dates").items()),
+        delimiter=delimiter,
+    )
+    for stage, _ in mapping.stage_dates:
+        _check_stage_id(stage, _at(document, join("/stage_dates", stage), key=True))
+    if mapping.changes and not any(c.stage_from_value or c.stage for c in changes.values()):
+        raise MappingError(f"{_at(document, '/changes')}: no kind of change enters a stage "
+                           "(give one kind 'stage' or {stage: ID}); the deals would have no stage")
+    if kind == "wide" and stages is not None and mapping.stage is None:
+        raise MappingError(f"{_at(document, '/stages', key=True)}: 'stages' maps the values of "
+                           "the 'stage' column; name that column with 'stage' too")
+    return mapping
+
+
+def _check_stage_id(value: object, where: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise MappingError(f"{where}: expected a ruleset stage id, got {value!r}")
+
+
+def _check_time_format(text: str, where: str) -> None:
+    # strptime only complains about a bad directive when used, so try it on a sample time.
+    sample = datetime(2024, 12, 31, 23, 59, 58, tzinfo=UTC)
+    try:
+        if "%" not in text:
+            raise ValueError("it has no % directive")
+        datetime.strptime(sample.strftime(text), text)
+    except ValueError as err:
+        raise MappingError(f"{where}: '{text}' is not a usable strptime format ({err})") from None
+
+
+def _change(value: object, where: str) -> Change:
+    if isinstance(value, str):
+        return _WORDS[value]  # the schema allows only these words
+    assert isinstance(value, dict)
+    stage = value.get("stage")
+    if stage is not None:
+        _check_stage_id(stage, where)
+    name = value.get("field")
+    if name is not None and not str(name).strip():
+        raise MappingError(f"{where}: expected a field name, got {name!r}")
+    return Change(stage=None if stage is None else str(stage),
+                  field=None if name is None else str(name))
+
+
+# --- reading the CSV ---------------------------------------------------------------------------
+
+
+def quoted(name: str) -> str:
+    """A column name or cell value in quotes that stay readable (CRM headers contain ' quotes)."""
+    return f'"{name}"' if "'" in name else f"'{name}'"
+
+
+def parse_cell_time(text: str, time_format: str | None, zone: tzinfo) -> datetime:
+    """A time cell as an aware datetime (naive times are in ``zone``); ValueError if unreadable."""
+    moment = (datetime.strptime(text, time_format) if time_format
+              else datetime.fromisoformat(text))
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment
+
+
+def read_csv(path: str, mapping: CsvMapping, zone: tzinfo) -> Iterator[Record]:
+    """Deal records from a CSV file (``-`` is stdin) read through ``mapping``."""
+    name = "<stdin>" if path == "-" else path
+    delimiter = mapping.delimiter or ("\t" if name.lower().endswith(".tsv") else ",")
+    with open_binary(path) as stream:
+        rows = _rows(stream, name, delimiter)
+        header = _header(rows, name, mapping)
+        table = _Table(name, header, mapping, mapping.timezone or zone)
+        if mapping.format == "wide":
+            yield from _read_wide(rows, table)
+        else:
+            yield from _read_changelog(rows, table)
+
+
+class _Row(NamedTuple):
+    """A CSV row: the line it starts on (a quoted cell may span lines) and its trimmed cells."""
+
+    line: int
+    cells: list[str]
+    error: str | None = None  # why the csv module could not split it
+
+
+def _rows(stream: BinaryIO, name: str, delimiter: str) -> Iterator[_Row]:
+    """CSV rows that have a non-empty cell, with their lines; bad bytes raise ReadError."""
+    reader = csv.reader(_lines(stream, name), delimiter=delimiter)
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            # An unparseable row (e.g. a cell over the csv module's size limit): keep going.
+            yield _Row(start, [], f"unreadable CSV row: {err}")
+            start = reader.line_num + 1
+            continue
+        trimmed = [cell.strip() for cell in cells]
+        # Spreadsheets pad exports with rows of empty cells (",,,"): skipped like blank lines.
+        if any(trimmed):
+            yield _Row(start, trimmed)
+        start = reader.line_num + 1
+
+
+def _lines(stream: BinaryIO, name: str) -> Iterator[str]:
+    # Decoded line by line (not through TextIOWrapper) so that a bad byte is reported by line.
+    for number, raw in enumerate(stream, start=1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as err:
+            raise ReadError(f"{name}:{number}: byte 0x{raw[err.start]:02x} is not UTF-8; "
+                            "export the CSV as UTF-8") from None
+
+
+def _header(rows: Iterator[_Row], name: str, mapping: CsvMapping) -> list[str]:
+    first = next(rows, None)
+    if first is None:
+        raise ReadError(f"{name}: the file is empty; expected a header row naming the columns")
+    header = first.cells
+    for column in mapping.named_columns():
+        if column.name not in header:
+            raise MappingError(f"{column.where}: column {quoted(column.name)} named by the "
+                               f"mapping is not in the header of {name}; columns: "
+                               f"{', '.join(map(quoted, header))}")
+    return header
+
+
+@dataclass(frozen=True)
+class _Table:
+    """What reading rows needs: the file name, column positions, mapping and time zone."""
+
+    name: str
+    header: list[str]
+    mapping: CsvMapping
+    zone: tzinfo
+
+    def index(self, column: Column) -> int:
+        """The position of a column in the header (the first one of that name)."""
+        return self.header.index(column.name)
+
+    def origin(self, line: int) -> str:
+        """A record origin such as ``deals.csv:17``."""
+        return f"{self.name}:{line}"
+
+    def row_problem(self, row: _Row) -> str | None:
+        """Why a row cannot be read at all, or None."""
+        if row.error is not None:
+            return row.error
+        if len(row.cells) != len(self.header):
+            return (f"the row has {len(row.cells)} cells where the header has "
+                    f"{len(self.header)}")
+        return None
+
+    def time(self, text: str) -> datetime:
+        """A time cell as an aware datetime; ValueError with a readable message otherwise."""
+        expected = (f"a time in the format '{self.mapping.time_format}'"
+                    if self.mapping.time_format else "an ISO 8601 time")
+        if not text:
+            raise ValueError(f"the cell is empty; expected {expected}")
+        try:
+            return parse_cell_time(text, self.mapping.time_format, self.zone)
+        except ValueError:
+            raise ValueError(f"'{text}' is not {expected}") from None
+
+
+def _deal_cell(table: _Table, row: _Row) -> str | None:
+    index = table.index(table.mapping.deal)
+    value = row.cells[index] if index < len(row.cells) else ""
+    return value or None
+
+
+def _record(deal: str, stage: str | None, attributes: Mapping[str, str | None],
+            fields: Mapping[str, str], history: Iterable[tuple[datetime, str]]) -> dict[str, Any]:
+    return {"id": deal, "stage": stage,
+            **{name: attributes.get(name) for name in ATTRIBUTES},
+            "fields": dict(fields),
+            "history": [{"stage": s, "at": at.isoformat()} for at, s in history],
+            "tasks": [], "events": []}
+
+
+# --- change log --------------------------------------------------------------------------------
+
+
+class _Step(NamedTuple):
+    """One kept change-log row: when, what it does, and its value (a ruleset stage if mapped)."""
+
+    at: datetime
+    change: Change
+    value: str
+
+
+@dataclass
+class _Deal:
+    """The rows of one deal gathered so far (mutable while the file is read)."""
+
+    line: int
+    steps: list[_Step] = field(default_factory=list)
+    error: str | None = None
+
+
+def _read_changelog(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
+    mapping = table.mapping
+    assert mapping.time is not None and mapping.value is not None  # required by the schema
+    kind = mapping.kind
+    kind_at = 0 if kind is None else table.index(kind)
+    time_at, value_at = table.index(mapping.time), table.index(mapping.value)
+    deals: dict[str, _Deal] = {}
+    row_errors: list[tuple[int, Record]] = []
+    for row in rows:
+        deal_id = _deal_cell(table, row)
+        problem = table.row_problem(row)
+        if problem is None and deal_id is None:
+            problem = f"no deal id in column {quoted(mapping.deal.name)}"
+        change = STAGE_CHANGE
+        if problem is None and kind is not None:
+            what = row.cells[kind_at]
+            found = mapping.changes.get(what)
+            if found is None:
+                problem = (f"the kind of change '{what}' (column {quoted(kind.name)}) is not "
+                           f"listed under 'changes:' in {mapping.source}; add it there "
+                           f"(e.g. '{what}: ignore')")
+            else:
+                change = found
+        if problem is not None:
+            row_errors.append((row.line, Record(table.origin(row.line), error=problem,
+                                                deal=deal_id)))
+            continue
+        assert deal_id is not None
+        deal = deals.get(deal_id)
+        if deal is None:
+            deal = deals[deal_id] = _Deal(row.line)
+        if deal.error is not None or change is IGNORE:
+            continue
+        deal.error = _add_step(deal, row, change, table, (mapping.time, time_at),
+                               (mapping.value, value_at))
+        if deal.error is not None:
+            deal.steps = []  # the deal is reported as bad: free its rows now
+    records = ((deal.line, _changelog_record(table, deal_id, deal))
+               for deal_id, deal in deals.items())
+    # Deals and unreadable rows together, in the order they first appear in the file.
+    for _, record in heapq.merge(records, row_errors, key=lambda item: item[0]):
+        yield record
+
+
+def _add_step(deal: _Deal, row: _Row, change: Change, table: _Table,
+              time: tuple[Column, int], value: tuple[Column, int]) -> str | None:
+    """Keep one row of a deal; return why the whole deal is unusable, or None."""
+    try:
+        at = table.time(row.cells[time[1]])
+    except ValueError as err:
+        return f"line {row.line}: column {quoted(time[0].name)}: {err}"
+    text = row.cells[value[1]]
+    if change.stage_from_value:
+        stage = table.mapping.stage_for(text)
+        if stage is None:
+            return (f"line {row.line}: stage '{text}' (column {quoted(value[0].name)}) is not "
+                    f"under 'stages:' in {table.mapping.source}; add it there")
+        text = stage
+    deal.steps.append(_Step(at, change, text))
+    return None
+
+
+def _changelog_record(table: _Table, deal_id: str, deal: _Deal) -> Record:
+    origin = table.origin(deal.line)
+    if deal.error is not None:
+        return Record(origin, error=deal.error, deal=deal_id)
+    attributes: dict[str, str | None] = {}
+    fields: dict[str, str] = {}
+    history: list[tuple[datetime, str]] = []
+    for step in sorted(deal.steps, key=lambda s: s.at):  # stable: ties keep file order
+        change = step.change
+        if change.stage_from_value:
+            history.append((step.at, step.value))
+        elif change.stage is not None:
+            history.append((step.at, change.stage))
+        if change.attribute is not None:
+            attributes[change.attribute] = step.value or None
+        if change.field is not None:
+            if step.value:
+                fields[change.field] = step.value
+            else:
+                fields.pop(change.field, None)  # an emptied field is unset, not ""
+    stage = history[-1][1] if history else None
+    return Record(origin, _record(deal_id, stage, attributes, fields, history), deal=deal_id)
+
+
+# --- wide table --------------------------------------------------------------------------------
+
+
+def _read_wide(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
+    mapping = table.mapping
+    stage_at = 0 if mapping.stage is None else table.index(mapping.stage)
+    attribute_at = {name: table.index(column) for name, column in mapping.columns.items()}
+    field_at = {name: table.index(column) for name, column in mapping.fields.items()}
+    date_at = [(stage, column.name, table.index(column)) for stage, column in mapping.stage_dates]
+    for row in rows:
+        origin = table.origin(row.line)
+        problem = table.row_problem(row)
+        deal_id = _deal_cell(table, row)
+        if problem is None and deal_id is None:
+            problem = f"no deal id in column {quoted(mapping.deal.name)}"
+        if problem is not None:
+            yield Record(origin, error=problem, deal=deal_id)
+            continue
+        assert deal_id is not None
+        history: list[tuple[datetime, str]] = []
+        for stage, column, index in date_at:
+            text = row.cells[index]
+            if not text:
+                continue
+            try:
+                history.append((table.time(text), stage))
+            except ValueError as err:
+                problem = f"column {quoted(column)}: {err}"
+                break
+        current = None
+        if problem is None and mapping.stage is not None and row.cells[stage_at]:
+            text = row.cells[stage_at]
+            current = mapping.stage_for(text)
+            if current is None:
+                problem = (f"stage '{text}' (column {quoted(mapping.stage.name)}) is not under "
+                           f"'stages:' in {mapping.source}; add it there")
+        if problem is not None:
+            yield Record(origin, error=problem, deal=deal_id)
+            continue
+        history.sort(key=lambda item: item[0])  # stable: ties keep the mapping's order
+        if current is None and history:
+            current = history[-1][1]
+        attributes = {name: row.cells[index] or None for name, index in attribute_at.items()}
+        fields = {name: row.cells[index] for name, index in field_at.items() if row.cells[index]}
+        yield Record(origin, _record(deal_id, current, attributes, fields, history), deal=deal_id)
+
+
+__all__ = ["Change", "Column", "CsvMapping", "MappingError", "load_mapping", "parse_cell_time",
+           "read_csv"]
