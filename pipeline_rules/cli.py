@@ -294,7 +294,7 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     if lead.is_business:
         raise click.BadParameter("use wall-clock time, e.g. 2h", param_hint="--horizon")
     try:
-        records = read_records(deals, input_format, mapping, compiled.zone)
+        records = read_records(deals, input_format, mapping, compiled.zone, raw=True)
     except InputError as err:
         _fail(str(err))
     except ReadError as err:

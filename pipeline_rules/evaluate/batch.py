@@ -21,6 +21,7 @@ import orjson
 
 from ..deals import Record
 from ..findings import Finding
+from ..readers.jsonl import jsonl_record
 from . import Evaluator
 from .context import Run
 
@@ -42,11 +43,20 @@ def serialise(finding: Finding) -> bytes:
     return orjson.dumps(finding.to_dict())
 
 
-def evaluate_batch(evaluator: Evaluator, run: Run, records: list[Record]) -> list[Outcome]:
-    """Outcomes for a batch of records, in order."""
+#: What a batch holds: records, or raw JSON lines with their origin (parsed where evaluated,
+#: so with ``jobs > 1`` the parent process only reads and writes bytes).
+Item = Record | tuple[str, bytes]
+
+
+def _record(item: Item) -> Record:
+    return item if isinstance(item, Record) else jsonl_record(*item)
+
+
+def evaluate_batch(evaluator: Evaluator, run: Run, items: list[Item]) -> list[Outcome]:
+    """Outcomes for a batch of records (or raw JSON lines), in order."""
     outcomes = []
-    for record in records:
-        deal, found = evaluator.outcome(record, run)
+    for item in items:
+        deal, found = evaluator.outcome(_record(item), run)
         outcomes.append(Outcome(deal, tuple(serialise(f) for f in found),
                                 tuple(f.code for f in found)))
     return outcomes
@@ -70,20 +80,20 @@ def _start_worker(factory: Callable[[], Evaluator], now: datetime) -> None:
     _WORKER["state"] = (evaluator, evaluator.run(now))
 
 
-def _work(records: list[Record]) -> list[Outcome]:
+def _work(items: list[Item]) -> list[Outcome]:
     evaluator, run = _WORKER["state"]
-    return evaluate_batch(evaluator, run, records)
+    return evaluate_batch(evaluator, run, items)
 
 
 # -- parent side ------------------------------------------------------------------------------
 
-def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+def _batches(records: Iterable[Item], size: int) -> Iterator[list[Item]]:
     iterator = iter(records)
     while batch := list(islice(iterator, size)):
         yield batch
 
 
-def run_records(factory: Callable[[], Evaluator], records: Iterable[Record], now: datetime,
+def run_records(factory: Callable[[], Evaluator], records: Iterable[Item], now: datetime,
                 jobs: int = 1, totals: Totals | None = None,
                 progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
     """JSON lines of findings for every record, in input order, with ``jobs`` processes.
@@ -95,15 +105,16 @@ def run_records(factory: Callable[[], Evaluator], records: Iterable[Record], now
     evaluator = factory()
     run = evaluator.run(now)
     seen: set[int] = set()
-    pending: deque[tuple[list[Record], Future[list[Outcome]] | list[Outcome]]] = deque()
+    pending: deque[tuple[list[Item], Future[list[Outcome]]]] = deque()
 
-    def settle(batch: list[Record], outcomes: list[Outcome]) -> Iterator[bytes]:
-        for record, outcome in zip(batch, outcomes, strict=True):
+    def settle(batch: list[Item], outcomes: list[Outcome]) -> Iterator[bytes]:
+        for item, outcome in zip(batch, outcomes, strict=True):
             totals.records += 1
             if outcome.deal is not None:
                 ident = hash(outcome.deal)  # see Evaluator.evaluate_item
                 if ident in seen:
-                    finding = evaluator.duplicate(run, record, outcome.deal)
+                    origin = item.origin if isinstance(item, Record) else item[0]
+                    finding = evaluator.duplicate(run, Record(origin), outcome.deal)
                     totals.codes[finding.code] += 1
                     yield serialise(finding)
                     continue
@@ -123,11 +134,9 @@ def run_records(factory: Callable[[], Evaluator], records: Iterable[Record], now
             pending.append((batch, pool.submit(_work, batch)))
             while len(pending) >= 4 * jobs:
                 done_batch, future = pending.popleft()
-                assert isinstance(future, Future)
                 yield from settle(done_batch, future.result())
         while pending:
             done_batch, future = pending.popleft()
-            assert isinstance(future, Future)
             yield from settle(done_batch, future.result())
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from ..deals import Deal
+from ..durations import DurationKind
 from ..findings import Finding
 from ..model import CYCLE_END, CYCLE_START, SlaDef
 from .clock import start_timer
@@ -85,12 +86,21 @@ def check_slas(deal: Deal, run: Run) -> Iterator[Finding]:
 def _judge(deal: Deal, run: Run, sla: SlaDef, since: datetime) -> Iterator[Finding]:
     compiled = run.compiled
     limit = compiled.duration(sla.limit)
+    first_share = (min(sla.warn) if sla.warn else 100) / 100
     calendar = compiled.calendar(compiled.ruleset.calendar_name(sla.calendar)) \
         if limit.is_business else None
+    budget = limit.amount * (calendar.working_seconds_per_day
+                             if calendar is not None and limit.kind is DurationKind.BUSINESS_DAYS
+                             else 1)
+    # Working (or unpaused) time never exceeds wall-clock time: when even the wall clock has
+    # not reached the first warning, there is nothing to report and no calendar arithmetic
+    # to do — most deals, most runs.
+    if (run.now - since).total_seconds() < budget * first_share:
+        return
     timer = start_timer(since, limit, calendar, deal.pauses if sla.pausable else ())
     used = timer.used(run.now)
-    if used * 100 < (min(sla.warn) if sla.warn else 100):
-        return  # the common case: nothing to report, and no deadline to work out
+    if used < first_share:
+        return  # nothing to report, and no deadline to work out
     deadline = timer.deadline
     args = {"rule": sla.id, "limit": sla.limit, "stage": deal.stage, "since": run.time(since)}
     if deadline is not None and run.now >= deadline:

@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..deals import Record
-from .jsonl import read_json, read_jsonl
+from .jsonl import jsonl_lines, read_json, read_jsonl
 
 FORMATS = ("auto", "jsonl", "json", "csv")
 
@@ -39,11 +39,13 @@ def detect_format(path: str) -> str:
 
 
 def read_records(path: str, input_format: str = "auto", mapping: str | None = None,
-                 zone: ZoneInfo | None = None) -> Iterator[Record]:
-    """Records from ``path`` in the given (or detected) format."""
+                 zone: ZoneInfo | None = None,
+                 raw: bool = False) -> Iterator[Record] | Iterator[tuple[str, bytes]]:
+    """Records from ``path`` in the given (or detected) format; with ``raw``, JSON Lines come
+    as (origin, line) pairs for :func:`.jsonl.jsonl_record` to parse where they are used."""
     kind = detect_format(path) if input_format == "auto" else input_format
     if kind == "jsonl":
-        return read_jsonl(path)
+        return jsonl_lines(path) if raw else read_jsonl(path)
     if kind == "json":
         return read_json(path)
     if kind == "csv":

@@ -48,20 +48,31 @@ def _deal_id(data: object) -> str | None:
     return None
 
 
-def read_jsonl(path: str) -> Iterator[Record]:
-    """Records from a JSON Lines file, one per non-blank line."""
+def jsonl_lines(path: str) -> Iterator[tuple[str, bytes]]:
+    """The non-blank lines of a JSON Lines file, each with its origin (``file:line``).
+
+    Parsing is left to :func:`jsonl_record`, so a pool of processes can parse in parallel.
+    """
     name = _name(path)
     with open_binary(path) as stream:
         for number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            origin = f"{name}:{number}"
-            try:
-                data = orjson.loads(line)
-            except orjson.JSONDecodeError as err:
-                yield Record(origin, error=f"malformed JSON: {err}")
-                continue
-            yield Record(origin, data, deal=_deal_id(data))
+            if line.strip():
+                yield f"{name}:{number}", line
+
+
+def jsonl_record(origin: str, line: bytes) -> Record:
+    """One JSON Lines line as a record (an error record when it is not JSON)."""
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError as err:
+        return Record(origin, error=f"malformed JSON: {err}")
+    return Record(origin, data, deal=_deal_id(data))
+
+
+def read_jsonl(path: str) -> Iterator[Record]:
+    """Records from a JSON Lines file, one per non-blank line."""
+    for origin, line in jsonl_lines(path):
+        yield jsonl_record(origin, line)
 
 
 def read_json(path: str) -> Iterator[Record]:
@@ -78,4 +89,4 @@ def read_json(path: str) -> Iterator[Record]:
         yield Record(f"{name}[{index}]", item, deal=_deal_id(item))
 
 
-__all__ = ["open_binary", "read_json", "read_jsonl"]
+__all__ = ["jsonl_lines", "jsonl_record", "open_binary", "read_json", "read_jsonl"]

@@ -1,0 +1,105 @@
+"""Evaluation speed and memory: the CLI on generated deals, against the parse floor.
+
+    python benchmarks/bench_evaluate.py [--count 1000000] [--repeat 3] [--keep FILE]
+
+Generates ``--count`` seeded deals for the reference ruleset (generate_deals.py) into a JSONL
+file, then measures, alternating the runs, with medians of ``--repeat``:
+
+* the parse floor — a loop that reads each line, parses it with orjson and parses every
+  timestamp in it with ``datetime.fromisoformat``, and nothing else;
+* ``pipeline-rules evaluate`` with ``--jobs 1`` and ``--jobs 2`` (output to /dev/null), with the
+  peak RSS of each process;
+
+and prints deals/s, the ratio to the parse floor, the speed-up of two jobs, and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from generate_deals import NOW, deals  # noqa: E402
+
+FLOOR = """
+import sys, orjson
+from datetime import datetime
+parse = datetime.fromisoformat
+with open(sys.argv[1], "rb") as stream:
+    for line in stream:
+        d = orjson.loads(line)
+        for h in d["history"]:
+            parse(h["at"])
+        for t in d["tasks"]:
+            if t["due"] is not None:
+                parse(t["due"])
+        for e in d["events"]:
+            parse(e["at"])
+        for p in d.get("pauses", ()):
+            parse(p["from"])
+            if p["to"] is not None:
+                parse(p["to"])
+"""
+
+
+def timed(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KB, from GNU time's %M or the kernel's accounting)."""
+    started = time.perf_counter()
+    with tempfile.NamedTemporaryFile("r") as report:
+        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, *command],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        spent = time.perf_counter() - started
+        rss = int(report.read().strip().splitlines()[-1])
+    return spent, rss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", help="write the generated deals here and keep them")
+    args = parser.parse_args()
+
+    path = Path(args.keep) if args.keep else Path(tempfile.mkstemp(suffix=".jsonl")[1])
+    started = time.perf_counter()
+    with open(path, "wb") as out:
+        for record in deals(args.count, seed=42, now=NOW):
+            out.write(orjson.dumps(record) + b"\n")
+    size = path.stat().st_size
+    print(f"generated {args.count:,} deals ({size / 2**20:.0f} MiB) in "
+          f"{time.perf_counter() - started:.0f} s")
+
+    python = sys.executable
+    evaluate = [python, "-m", "pipeline_rules", "evaluate", str(ROOT / "rulesets/b2b_sales.yaml"),
+                str(path), "--now", NOW.isoformat(), "--format", "jsonl"]
+    runs: dict[str, list[tuple[float, int]]] = {"floor": [], "jobs1": [], "jobs2": []}
+    for _ in range(args.repeat):
+        runs["floor"].append(timed([python, "-c", FLOOR, str(path)]))
+        runs["jobs1"].append(timed([*evaluate, "--jobs", "1"]))
+        runs["jobs2"].append(timed([*evaluate, "--jobs", "2"]))
+    seconds = {k: statistics.median(t for t, _ in v) for k, v in runs.items()}
+    rss = {k: max(r for _, r in v) / 1024 for k, v in runs.items()}
+    for name in ("floor", "jobs1", "jobs2"):
+        print(f"{name:>6}: {seconds[name]:7.1f} s  {args.count / seconds[name]:>10,.0f} deals/s  "
+              f"peak RSS {rss[name]:.0f} MB (median of {args.repeat})")
+    print(f"ratio to the parse floor: jobs1 {seconds['jobs1'] / seconds['floor']:.1f}x, "
+          f"jobs2 {seconds['jobs2'] / seconds['floor']:.1f}x; "
+          f"--jobs 2 is {seconds['jobs1'] / seconds['jobs2']:.2f}x faster than --jobs 1")
+    print(f"measured {datetime.now():%Y-%m-%d %H:%M} on {os.cpu_count()} CPUs")
+    if not args.keep:
+        path.unlink()
+
+
+if __name__ == "__main__":
+    main()
