@@ -23,6 +23,7 @@ from .. import i18n
 from ..compiled import CompiledRuleset, compile_ruleset
 from ..deals import Deal, DealError, Record, parse_deal
 from ..findings import Finding, order_key
+from ..idset import HashSet
 from ..machine import PipelineMachine
 from ..model import Ruleset
 from .context import Run
@@ -57,7 +58,7 @@ class Evaluator:
                  now: datetime) -> Iterator[Finding]:
         """Findings for every deal, lazily, in input order."""
         run = self.run(now)
-        seen: set[int] = set()
+        seen = HashSet()
         for number, item in enumerate(deals, start=1):
             yield from self.evaluate_item(item, run, seen, f"record {number}")
 
@@ -66,12 +67,12 @@ class Evaluator:
         return list(self.evaluate_item(deal, self.run(now), set(), "record 1"))
 
     def evaluate_item(self, item: Deal | Mapping[str, Any] | Record, run: Run,
-                      seen: set[int], origin: str) -> list[Finding]:
+                      seen: HashSet | set[int], origin: str) -> list[Finding]:
         """Findings for one input item; an id already in ``seen`` makes it a bad record.
 
-        ``seen`` holds hashes of deal ids: Python's 64-bit string hash stands for the id,
-        8 bytes a deal instead of the id itself (a collision among a million ids has a
-        probability of about 3e-8).
+        ``seen`` holds hashes of deal ids: Python's 64-bit string hash stands for the id, and
+        a :class:`~pipeline_rules.idset.HashSet` keeps it in 8 bytes (a collision among a
+        million ids has a probability of about 3e-8).
         """
         record = item if isinstance(item, Record) else Record(origin, item)
         deal_id, found = self.outcome(record, run)

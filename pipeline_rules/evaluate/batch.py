@@ -21,6 +21,7 @@ import orjson
 
 from ..deals import Record
 from ..findings import Finding
+from ..idset import HashSet
 from ..readers.jsonl import jsonl_record
 from . import Evaluator
 from .context import Run
@@ -104,21 +105,19 @@ def run_records(factory: Callable[[], Evaluator], records: Iterable[Item], now: 
     totals = totals if totals is not None else Totals()
     evaluator = factory()
     run = evaluator.run(now)
-    seen: set[int] = set()
+    seen = HashSet()
     pending: deque[tuple[list[Item], Future[list[Outcome]]]] = deque()
 
     def settle(batch: list[Item], outcomes: list[Outcome]) -> Iterator[bytes]:
         for item, outcome in zip(batch, outcomes, strict=True):
             totals.records += 1
-            if outcome.deal is not None:
-                ident = hash(outcome.deal)  # see Evaluator.evaluate_item
-                if ident in seen:
-                    origin = item.origin if isinstance(item, Record) else item[0]
-                    finding = evaluator.duplicate(run, Record(origin), outcome.deal)
-                    totals.codes[finding.code] += 1
-                    yield serialise(finding)
-                    continue
-                seen.add(ident)
+            # A hash of the id stands for it: see Evaluator.evaluate_item.
+            if outcome.deal is not None and not seen.add(hash(outcome.deal)):
+                origin = item.origin if isinstance(item, Record) else item[0]
+                finding = evaluator.duplicate(run, Record(origin), outcome.deal)
+                totals.codes[finding.code] += 1
+                yield serialise(finding)
+                continue
             totals.codes.update(outcome.codes)
             yield from outcome.lines
         if progress is not None:

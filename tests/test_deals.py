@@ -1,0 +1,103 @@
+"""Deal parsing: the fast path accepts exactly what the checked path accepts, with equal results."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline_rules.deals import Deal, DealError, HistoryEntry, _checked_deal, parse_deal
+
+ZONE = ZoneInfo("Europe/Moscow")
+TIMES = ["2026-11-20T09:05:00+03:00", "2026-11-20T10:00:00", "2026-11-21", "2026-11-19T06:00Z",
+         " 2026-11-20T09:05:00+03:00", "yesterday", 17, None]
+TEXTS = ["meeting", "proposal", "", 5, None, True, ["x"]]
+
+
+def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.just("<absent>"), strategy)
+
+
+@st.composite
+def records(draw: st.DrawFn) -> Any:
+    record: dict[str, Any] = {}
+    for key, values in (("id", ["A-1", 881836, "", None, 1.5]), ("stage", TEXTS),
+                        ("source", TEXTS), ("owner", TEXTS), ("manager", TEXTS),
+                        ("fields", [{}, {"amount": 5}, None, [1]])):
+        value = draw(maybe(st.sampled_from(values)))
+        if value != "<absent>":
+            record[key] = value
+    history = draw(st.lists(st.fixed_dictionaries(
+        {"stage": st.sampled_from(TEXTS), "at": st.sampled_from(TIMES)},
+        optional={"override": st.sampled_from(["why", None, 3])}), max_size=4))
+    if history or draw(st.booleans()):
+        record["history"] = history
+    tasks = draw(st.lists(st.fixed_dictionaries(
+        {"due": st.sampled_from(TIMES)},
+        optional={"id": st.sampled_from(["T", 7, "", None]),
+                  "done": st.sampled_from([True, False, "no"])}), max_size=2))
+    if tasks:
+        record["tasks"] = tasks
+    events = draw(st.lists(st.fixed_dictionaries(
+        {"type": st.sampled_from(TEXTS), "at": st.sampled_from(TIMES)}), max_size=2))
+    if events:
+        record["events"] = events
+    if draw(st.integers(0, 5)) == 0:
+        record["pauses"] = [{"from": "2026-11-01T00:00:00+03:00", "to": None,
+                             "reason": draw(st.sampled_from(["budget", "", None]))}]
+    return draw(st.sampled_from([record, record, record, [record], "text"]))
+
+
+@settings(max_examples=600, deadline=None)
+@given(records())
+def test_fast_path_agrees_with_the_checked_path(record: Any) -> None:
+    try:
+        expected: Deal | str = _checked_deal(record, ZONE)
+    except DealError as err:
+        expected = str(err)
+    try:
+        got: Deal | str = parse_deal(record, ZONE)
+    except DealError as err:
+        got = str(err)
+    assert got == expected
+
+
+def test_times_are_aware_and_keep_the_instant() -> None:
+    deal = parse_deal({"id": "A", "history": [
+        {"stage": "a", "at": "2026-11-20T09:05:00+03:00"},
+        {"stage": "b", "at": "2026-11-20T10:00:00"},
+        {"stage": "c", "at": "2026-11-21"}]}, ZONE)
+    assert deal.stage == "c"
+    assert [h.at.astimezone(UTC) for h in deal.history] == [
+        datetime(2026, 11, 20, 6, 5, tzinfo=UTC), datetime(2026, 11, 20, 7, 0, tzinfo=UTC),
+        datetime(2026, 11, 20, 21, 0, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize(("record", "path", "message"), [
+    ({"stage": "a"}, "/id", "is missing"),
+    ({"id": "A", "history": [{"stage": "a", "at": "soon"}]}, "/history/0/at",
+     "'soon' is not an ISO 8601 time"),
+    ({"id": "A", "stage": "b", "history": [{"stage": "a", "at": "2026-11-20"}]}, "/stage",
+     "stage 'b' is not the last stage of its history ('a')"),
+    ({"id": "A", "tasks": [{"id": "t", "due": None, "done": "no"}]}, "/tasks/0/done",
+     "expected true or false"),
+    ({"id": "A", "pauses": [{"from": "2026-11-20", "to": "2026-11-19", "reason": "x"}]},
+     "/pauses/0/to", "a pause cannot end before it starts"),
+])
+def test_errors_name_the_bad_part(record: dict[str, Any], path: str, message: str) -> None:
+    with pytest.raises(DealError) as err:
+        parse_deal(record, ZONE)
+    assert err.value.path == path
+    assert err.value.message.startswith(message)
+
+
+def test_moved_appends_to_the_history() -> None:
+    deal = Deal(id="A", stage="a")
+    at = datetime(2026, 11, 20, tzinfo=UTC)
+    moved = deal.moved(HistoryEntry("b", at))
+    assert (moved.stage, moved.history) == ("b", (HistoryEntry("b", at),))
+    assert moved.to_dict()["history"] == [{"stage": "b", "at": "2026-11-20T00:00:00+00:00"}]
