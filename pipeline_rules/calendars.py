@@ -415,6 +415,7 @@ class BusinessCalendar:
     # ordinal -> working days in [base, ordinal) (negative before the base): a per-day cache, so
     # an evaluation run pays the year-index lookups once per distinct day, not once per deal.
     _before: dict[int, int] = field(init=False, repr=False, compare=False, default_factory=dict)
+    _working: dict[int, bool] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.week or not self.periods:
@@ -478,8 +479,14 @@ class BusinessCalendar:
         if isinstance(day, datetime):
             _require_aware(day)
             day = day.astimezone(self.tz).date()
-        in_week = day.weekday() in self.week
-        return in_week != self._year(day.year).is_exception(day.toordinal())
+        ordinal = day.toordinal()
+        found = self._working.get(ordinal)
+        if found is None:
+            in_week = day.weekday() in self.week
+            found = in_week != self._year(day.year).is_exception(ordinal)
+            if len(self._working) < _DAY_CACHE:
+                self._working[ordinal] = found
+        return found
 
     def _days_before(self, ordinal: int) -> int:
         """Working days from a fixed base day up to (not including) day ``ordinal``."""
@@ -559,6 +566,10 @@ class BusinessCalendar:
         """Local date and microseconds after midnight of `t` on the calendar's working clock."""
         _require_aware(t)
         local = t.astimezone(self.tz)
+        if not local.fold:
+            # The common case, read straight off the local time (no repeated hour to mend).
+            return local.date(), (((local.hour * 60 + local.minute) * 60 + local.second)
+                                  * 1_000_000 + local.microsecond)
         wall = local.replace(tzinfo=None)
         repeat = self._repeat_switch(local)
         if repeat is not None:
@@ -615,8 +626,8 @@ class BusinessCalendar:
         """Working time in [start, end); zero if end <= start."""
         _require_aware(start)
         _require_aware(end)
-        # Compared in UTC: aware datetimes sharing a tzinfo compare by wall clock, ignoring fold.
-        if end.astimezone(UTC) <= start.astimezone(UTC):
+        # Compared as instants: aware datetimes sharing a tzinfo compare by wall clock.
+        if end.timestamp() <= start.timestamp():
             return timedelta(0)
         first_day, first_us = self._position(start)
         last_day, last_us = self._position(end)

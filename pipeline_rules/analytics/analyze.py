@@ -1,0 +1,330 @@
+"""Analysing stage histories: where deals stall, how long stages take, what SLA limits fit.
+
+One streaming pass over the deals, in constant memory (quantiles come from
+:class:`~.sketch.QuantileSketch`, within 0.5 % relative error). Definitions:
+
+* a **visit** is one entry into a stage; a deal re-entering a stage makes another visit;
+* a visit is **completed** when the deal left the stage; its **dwell** is the time from entering
+  to leaving, wall-clock and working time on the ruleset's calendar (the stage SLA's calendar,
+  else the ruleset's only calendar); open deals' current visits are reported as **ages**;
+* leaving **forward** means to a stage declared later (or to won), **back** to one declared
+  earlier, **lost** to a lost stage;
+* an SLA is **breached** by a visit (completed or ongoing) whose dwell exceeds the limit, counted
+  the way the evaluator counts it (working time against N working days' worth of hours);
+* the **suggested limit** is the p80 dwell of completed visits, rounded up to a readable
+  duration (business days or hours when the stage is timed on a calendar);
+* **cycle length** runs from a deal's first history entry to its won (or lost) entry; deals are
+  grouped by the start definition their fields select, and by owner.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..calendars import BusinessCalendar
+from ..compiled import CompiledRuleset, compile_ruleset
+from ..deals import Deal, DealError, Record, parse_deal
+from ..durations import DurationKind, format_seconds
+from ..model import Ruleset, SlaDef
+from ..readers.jsonl import jsonl_record
+from .report import GroupStats, Quantiles, Report, StageStats, Stall
+from .sketch import QuantileSketch
+
+NO_START = "(no start matches)"
+NO_OWNER = "(no owner)"
+
+
+def quantiles(sketch: QuantileSketch) -> Quantiles:
+    """The summary of a sketch."""
+    return Quantiles(sketch.count, sketch.quantile(0.5), sketch.quantile(0.75),
+                     sketch.quantile(0.8), sketch.quantile(0.9))
+
+
+@dataclass
+class _Stage:
+    entered: int = 0
+    moved_on: int = 0
+    went_back: int = 0
+    lost: int = 0
+    still_there: int = 0
+    breached: int = 0
+    timed: int = 0  # visits the SLA judged (completed or ongoing)
+    wall: QuantileSketch = field(default_factory=QuantileSketch)
+    working: QuantileSketch = field(default_factory=QuantileSketch)
+    age: QuantileSketch = field(default_factory=QuantileSketch)
+
+
+@dataclass
+class _Group:
+    deals: int = 0
+    won: int = 0
+    lost: int = 0
+    open: int = 0
+    cycle_won: QuantileSketch = field(default_factory=QuantileSketch)
+    cycle_closed: QuantileSketch = field(default_factory=QuantileSketch)
+
+    def count(self, deal: Deal, outcome: str, cycle: float | None) -> None:
+        self.deals += 1
+        if outcome == "won":
+            self.won += 1
+        elif outcome == "lost":
+            self.lost += 1
+        else:
+            self.open += 1
+        if cycle is not None:
+            self.cycle_closed.add(cycle)
+            if outcome == "won":
+                self.cycle_won.add(cycle)
+
+    def stats(self, key: str) -> GroupStats:
+        closed = self.won + self.lost
+        return GroupStats(key, self.deals, self.won, self.lost, self.open,
+                          self.won / closed if closed else None, quantiles(self.cycle_won),
+                          quantiles(self.cycle_closed))
+
+
+@dataclass(frozen=True)
+class _Timing:
+    """How one stage is measured: the calendar for working dwell, and its SLA (if any) with
+    the budget in seconds and whether that budget is working time."""
+
+    calendar: BusinessCalendar | None
+    sla: SlaDef | None = None
+    budget: float | None = None
+    working_budget: bool = False
+
+
+class Analysis:
+    """The accumulators of one analysis; feed deals with :meth:`add`, then :meth:`report`."""
+
+    def __init__(self, ruleset: Ruleset | CompiledRuleset, now: datetime | None = None) -> None:
+        self.compiled = ruleset if isinstance(ruleset, CompiledRuleset) \
+            else compile_ruleset(ruleset)
+        self.now = (now or datetime.now(UTC)).astimezone(UTC)
+        graph = self.compiled.graph
+        self.stages = {s: _Stage() for s in graph.order}
+        self.by_start: dict[str, _Group] = {}
+        self.by_owner: dict[str, _Group] = {}
+        self.deals = 0
+        self.bad_records = 0
+        rs = self.compiled.ruleset
+        default = self.compiled.calendar(rs.calendar_name(None))
+        self.default_calendar = default
+        self.timing = {stage: self._timing(stage) for stage in graph.order}
+
+    def _timing(self, stage: str) -> _Timing:
+        rs = self.compiled.ruleset
+        sla = next((s for s in rs.slas if s.stage is not None and s.stage.name == stage), None)
+        if sla is None:
+            return _Timing(self.default_calendar)
+        limit = self.compiled.duration(sla.limit)
+        if not limit.is_business:
+            return _Timing(self.default_calendar, sla, float(limit.amount))
+        calendar = self.compiled.calendar(rs.calendar_name(sla.calendar))
+        budget = float(limit.amount)
+        if limit.kind is DurationKind.BUSINESS_DAYS and calendar is not None:
+            budget *= calendar.working_seconds_per_day
+        return _Timing(calendar, sla, budget, working_budget=True)
+
+    def add(self, item: Deal | Mapping[str, Any] | Record | tuple[str, bytes]) -> None:
+        """Count one deal (a Deal, its JSON-shaped record, a reader record or a raw line)."""
+        if isinstance(item, tuple):
+            item = jsonl_record(*item)
+        if isinstance(item, Record):
+            if item.error is not None:
+                self.bad_records += 1
+                return
+            item = item.data  # type: ignore[assignment]
+        if not isinstance(item, Deal):
+            try:
+                item = parse_deal(item, self.compiled.zone)
+            except DealError:
+                self.bad_records += 1
+                return
+        graph = self.compiled.graph
+        if item.stage not in graph.index or any(h.stage not in graph.index
+                                                 for h in item.history):
+            self.bad_records += 1
+            return
+        self._count(item)
+
+    def _count(self, deal: Deal) -> None:
+        graph = self.compiled.graph
+        history = deal.history
+        self.deals += 1
+        for i, entry in enumerate(history):
+            stage = entry.stage
+            acc = self.stages[stage]
+            acc.entered += 1
+            if stage in graph.terminal:
+                continue
+            timing = self.timing[stage]
+            if i + 1 < len(history):
+                following = history[i + 1]
+                wall = (following.at - entry.at).total_seconds()
+                acc.wall.add(wall)
+                working = None
+                if timing.calendar is not None:
+                    working = timing.calendar.working_time(entry.at, following.at).total_seconds()
+                    acc.working.add(working)
+                target = following.stage
+                if target in graph.lost:
+                    acc.lost += 1
+                elif target in graph.won or graph.index[target] > graph.index[stage]:
+                    acc.moved_on += 1
+                else:
+                    acc.went_back += 1
+                self._judge(acc, timing, wall, working)
+            else:
+                acc.still_there += 1
+                age = (self.now - entry.at).total_seconds()
+                acc.age.add(age)
+                working = (timing.calendar.working_time(entry.at, self.now).total_seconds()
+                           if timing.calendar is not None and timing.working_budget else None)
+                self._judge(acc, timing, age, working)
+        outcome = ("won" if deal.stage in graph.won else
+                   "lost" if deal.stage in graph.lost else "open")
+        cycle = ((history[-1].at - history[0].at).total_seconds()
+                 if outcome != "open" and history else None)
+        start = self.compiled.start_for(deal)
+        self.by_start.setdefault(start.id if start else NO_START, _Group()).count(
+            deal, outcome, cycle)
+        self.by_owner.setdefault(deal.owner or NO_OWNER, _Group()).count(deal, outcome, cycle)
+
+    @staticmethod
+    def _judge(acc: _Stage, timing: _Timing, wall: float, working: float | None) -> None:
+        if timing.budget is None:
+            return
+        acc.timed += 1
+        spent = working if timing.working_budget and working is not None else wall
+        if spent > timing.budget:
+            acc.breached += 1
+
+    def report(self) -> Report:
+        """The report of everything counted so far."""
+        rs = self.compiled.ruleset
+        titles = {s.id: s.title for s in rs.stages}
+        stages = tuple(self._stage_stats(s, titles.get(s, s)) for s in self.compiled.graph.order)
+        groups = sorted(self.by_owner.items(), key=lambda kv: (-kv[1].deals, kv[0]))
+        return Report(
+            ruleset=rs.id, title=rs.title or rs.id,
+            now=self.now.astimezone(self.compiled.zone).isoformat(timespec="seconds"),
+            calendar=self.default_calendar.name if self.default_calendar else None,
+            deals=self.deals, bad_records=self.bad_records, stages=stages,
+            stalls=_stalls(stages, self.compiled),
+            by_start=tuple(g.stats(k) for k, g in self.by_start.items()),
+            by_owner=tuple(g.stats(k) for k, g in groups),
+            notes=(
+                "dwell: completed visits (entering a stage to leaving it); the deals still in a "
+                "stage are counted as ages",
+                "quantiles within 0.5 % (a logarithmic sketch, constant memory)",
+                "forward / back: by the order stages are declared in the ruleset",
+            ),
+        )
+
+    def _stage_stats(self, stage: str, title: str) -> StageStats:
+        acc = self.stages[stage]
+        timing = self.timing.get(stage)
+        calendar = timing.calendar if timing else None
+        suggested, seconds, basis = _suggest(acc, calendar)
+        sla = timing.sla if timing else None
+        return StageStats(
+            stage=stage, title=title, entered=acc.entered, moved_on=acc.moved_on,
+            went_back=acc.went_back, lost=acc.lost, still_there=acc.still_there,
+            dwell_wall=quantiles(acc.wall),
+            dwell_working=quantiles(acc.working) if calendar is not None else None,
+            age_wall=quantiles(acc.age),
+            sla_id=sla.id if sla else None, sla_limit=sla.limit if sla else None,
+            breached=acc.breached,
+            breach_share=acc.breached / acc.timed if acc.timed else None,
+            suggested_limit=suggested, suggested_seconds=seconds, suggested_basis=basis,
+        )
+
+
+def _suggest(acc: _Stage, calendar: BusinessCalendar | None) -> tuple[str | None, float | None,
+                                                                      str | None]:
+    """The p80 completed dwell, rounded up to a duration people write."""
+    if calendar is not None and acc.working.count:
+        p80 = acc.working.quantile(0.8) or 0.0
+        day = calendar.working_seconds_per_day
+        if p80 >= day:
+            days = math.ceil(p80 / day)
+            return f"{days} business day{'s' if days != 1 else ''}", days * day, "working"
+        hours = max(1, math.ceil(p80 / 3600))
+        return f"{hours} business hour{'s' if hours != 1 else ''}", hours * 3600.0, "working"
+    if acc.wall.count:
+        p80 = acc.wall.quantile(0.8) or 0.0
+        step = 900 if p80 < 3600 else 3600 if p80 < 86400 else 86400
+        rounded = max(step, math.ceil(p80 / step) * step)
+        return format_seconds(rounded), float(rounded), "wall"
+    return None, None, None
+
+
+def _stalls(stages: tuple[StageStats, ...], compiled: CompiledRuleset) -> tuple[Stall, ...]:
+    """Open stages ranked by how much they hold deals up, with the figures behind each place.
+
+    score = dwell ratio + loss share + breach share, where the dwell ratio is the p75 dwell of
+    completed visits over the stage's SLA (measured as the SLA measures), or over the median of
+    all stages' p75 dwell when the stage has no SLA; the loss share is the share of the deals
+    leaving the stage that were lost there; the breach share the share of visits (completed or
+    still running) that went over the SLA.
+    """
+    graph = compiled.graph
+    measured = [s for s in stages if graph.is_open(s.stage) and s.dwell_wall.count]
+    p75s = sorted(s.dwell_wall.p75 or 0.0 for s in measured)
+    typical = p75s[len(p75s) // 2] if p75s else 0.0
+    scored = []
+    for stage in measured:
+        reasons = []
+        limit = compiled.duration(stage.sla_limit) if stage.sla_limit else None
+        budget = _budget(stage, compiled)
+        if limit is not None and budget:
+            basis = stage.dwell_working if limit.is_business else stage.dwell_wall
+            p75 = (basis.p75 if basis else None) or 0.0
+            ratio = p75 / budget
+            kind = "working time" if limit.is_business else "wall-clock"
+            reasons.append(f"p75 dwell {format_seconds(p75)} ({kind}) is {ratio:.0%} of the "
+                           f"{stage.sla_limit} SLA")
+        else:
+            p75 = stage.dwell_wall.p75 or 0.0
+            ratio = p75 / typical if typical else 0.0
+            reasons.append(f"p75 dwell {format_seconds(p75)}, {ratio:.1f}x the typical stage "
+                           f"(no SLA on this stage)")
+        loss = stage.loss_share
+        reasons.append(f"{loss:.0%} of the deals that left it were lost there")
+        breach = stage.breach_share or 0.0
+        if stage.breach_share is not None:
+            reasons.append(f"{breach:.0%} of visits (done or running) went over the SLA")
+        if stage.still_there and stage.age_wall.median is not None:
+            reasons.append(f"{stage.still_there} deals still there, median age "
+                           f"{format_seconds(stage.age_wall.median)}")
+        scored.append((ratio + loss + breach, stage.stage, tuple(reasons)))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    return tuple(Stall(stage, rank, round(score, 3), reasons)
+                 for rank, (score, stage, reasons) in enumerate(scored, start=1))
+
+
+def _budget(stage: StageStats, compiled: CompiledRuleset) -> float | None:
+    """The stage SLA's limit in seconds (working seconds for business limits)."""
+    if stage.sla_limit is None:
+        return None
+    limit = compiled.duration(stage.sla_limit)
+    if limit.kind is DurationKind.BUSINESS_DAYS:
+        sla = next(s for s in compiled.ruleset.slas if s.id == stage.sla_id)
+        calendar = compiled.calendar(compiled.ruleset.calendar_name(sla.calendar))
+        return float(limit.amount * calendar.working_seconds_per_day) if calendar else None
+    return float(limit.amount)
+
+
+def analyze(ruleset: Ruleset | CompiledRuleset,
+            deals: Iterable[Deal | Mapping[str, Any] | Record | tuple[str, bytes]],
+            now: datetime | None = None) -> Report:
+    """Analyse deal histories against a ruleset (one streaming pass)."""
+    analysis = Analysis(ruleset, now)
+    for deal in deals:
+        analysis.add(deal)
+    return analysis.report()
