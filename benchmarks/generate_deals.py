@@ -80,9 +80,9 @@ def deal(n: int, rng: random.Random, now: datetime = NOW) -> dict[str, Any]:
                                     "due": due.isoformat(timespec="minutes"),
                                     "done": rng.random() < 0.2})
         if stages[-1] == "meeting" and rng.random() < 0.6:
-            meeting = now + timedelta(hours=rng.uniform(0.5, 96))
-            record["events"].append({"type": "meeting",
-                                     "at": meeting.replace(minute=0, second=0).isoformat()})
+            meeting = (now + timedelta(hours=rng.uniform(0.5, 96))).replace(
+                minute=0, second=0, microsecond=0)
+            record["events"].append({"type": "meeting", "at": meeting.isoformat()})
         if rng.random() < 0.03:
             pause_start = now - timedelta(days=rng.uniform(1, 10))
             record["pauses"] = [{"from": pause_start.isoformat(timespec="minutes"),

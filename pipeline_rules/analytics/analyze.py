@@ -20,17 +20,16 @@ One streaming pass over the deals, in constant memory (quantiles come from
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from ..calendars import BusinessCalendar
 from ..compiled import CompiledRuleset, compile_ruleset
-from ..deals import Deal, DealError, Record, parse_deal
+from ..deals import Deal
 from ..durations import DurationKind, format_seconds
+from ..intake import Item, Rejection, intake
 from ..model import Ruleset, SlaDef
-from ..readers.jsonl import jsonl_record
 from .report import GroupStats, Quantiles, Report, StageStats, Stall
 from .sketch import QuantileSketch
 
@@ -130,27 +129,13 @@ class Analysis:
             budget *= calendar.working_seconds_per_day
         return _Timing(calendar, sla, budget, working_budget=True)
 
-    def add(self, item: Deal | Mapping[str, Any] | Record | tuple[str, bytes]) -> None:
+    def add(self, item: Item) -> None:
         """Count one deal (a Deal, its JSON-shaped record, a reader record or a raw line)."""
-        if isinstance(item, tuple):
-            item = jsonl_record(*item)
-        if isinstance(item, Record):
-            if item.error is not None:
-                self.bad_records += 1
-                return
-            item = item.data  # type: ignore[assignment]
-        if not isinstance(item, Deal):
-            try:
-                item = parse_deal(item, self.compiled.zone)
-            except DealError:
-                self.bad_records += 1
-                return
-        graph = self.compiled.graph
-        if item.stage not in graph.index or any(h.stage not in graph.index
-                                                 for h in item.history):
+        deal = intake(item, self.compiled)
+        if isinstance(deal, Rejection):
             self.bad_records += 1
-            return
-        self._count(item)
+        else:
+            self._count(deal)
 
     def _count(self, deal: Deal) -> None:
         graph = self.compiled.graph
@@ -230,7 +215,9 @@ class Analysis:
         acc = self.stages[stage]
         timing = self.timing.get(stage)
         calendar = timing.calendar if timing else None
-        suggested, seconds, basis = _suggest(acc, calendar)
+        # Suggest in the SLA's own terms: a wall-clock SLA gets a wall-clock suggestion.
+        wall_sla = timing is not None and timing.sla is not None and not timing.working_budget
+        suggested, seconds, basis = _suggest(acc, None if wall_sla else calendar)
         sla = timing.sla if timing else None
         return StageStats(
             stage=stage, title=title, entered=acc.entered, moved_on=acc.moved_on,
@@ -320,8 +307,7 @@ def _budget(stage: StageStats, compiled: CompiledRuleset) -> float | None:
     return float(limit.amount)
 
 
-def analyze(ruleset: Ruleset | CompiledRuleset,
-            deals: Iterable[Deal | Mapping[str, Any] | Record | tuple[str, bytes]],
+def analyze(ruleset: Ruleset | CompiledRuleset, deals: Iterable[Item],
             now: datetime | None = None) -> Report:
     """Analyse deal histories against a ruleset (one streaming pass)."""
     analysis = Analysis(ruleset, now)

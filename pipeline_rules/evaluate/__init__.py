@@ -21,9 +21,10 @@ from typing import Any
 
 from .. import i18n
 from ..compiled import CompiledRuleset, compile_ruleset
-from ..deals import Deal, DealError, Record, parse_deal
+from ..deals import Deal, Record
 from ..findings import Finding, order_key
 from ..idset import HashSet
+from ..intake import Rejection, intake
 from ..machine import PipelineMachine
 from ..model import Ruleset
 from .context import Run
@@ -86,22 +87,9 @@ class Evaluator:
     def outcome(self, record: Record, run: Run) -> tuple[str | None, list[Finding]]:
         """Findings for one record, and its deal id when it was evaluated (None for a bad
         record). Duplicates are the caller's to judge."""
-        if record.error is not None:
-            return None, [self.bad_record(run, record.origin, record.deal, record.error)]
-        if isinstance(record.data, Deal):
-            deal = record.data
-        else:
-            try:
-                deal = parse_deal(record.data, self.compiled.zone)
-            except DealError as err:
-                hint = record.deal
-                if hint is None and isinstance(record.data, Mapping) and \
-                        record.data.get("id") is not None:
-                    hint = str(record.data["id"])
-                return None, [self.bad_record(run, record.origin, hint, err.message, err.path)]
-        problem = self.unusable(deal)
-        if problem is not None:
-            return None, [self.bad_record(run, record.origin, deal.id, *problem)]
+        deal = intake(record, self.compiled, run.lang)
+        if isinstance(deal, Rejection):
+            return None, [self.bad_record(run, deal.origin, deal.deal, deal.message, deal.path)]
         return deal.id, self.findings(deal, run)
 
     def duplicate(self, run: Run, record: Record, deal_id: str) -> Finding:
@@ -116,20 +104,6 @@ class Evaluator:
         found = [f for check in checks for f in check(deal, run)]
         found.sort(key=order_key)
         return found
-
-    def unusable(self, deal: Deal) -> tuple[str, str] | None:
-        """Why a parsed deal cannot be evaluated (message, JSON pointer), or None."""
-        index = self.compiled.graph.index
-        lang = self.lang
-        if deal.stage is None:
-            return i18n.render("bad-record.no-stage", {}, lang), "/stage"
-        if deal.stage not in index:
-            return i18n.render("bad-record.unknown-stage", {"stage": deal.stage}, lang), "/stage"
-        for i, entry in enumerate(deal.history):
-            if entry.stage not in index:
-                return (i18n.render("bad-record.unknown-stage", {"stage": entry.stage}, lang),
-                        f"/history/{i}/stage")
-        return None
 
     def bad_record(self, run: Run, origin: str, deal: str | None, reason: str,
                    path: str = "") -> Finding:

@@ -1,0 +1,171 @@
+"""Backtesting a regulation: what it would have raised over a past period.
+
+The deals are read and parsed once. At each evaluation point ``t`` (from ``start`` to ``end``,
+every ``every``) each deal is seen **as it stood at t** — its history up to ``t``, its pauses
+as known then (a pause still running at ``t`` has no end yet) — and evaluated with the checks
+that need nothing from the future: SLAs, history and reminders. Task checks are left out: a
+deal's tasks carry no creation or completion times, so what was open at ``t`` is unknowable.
+Events (meetings) are taken as known in advance.
+
+An alert is counted once, at the first point that raises it: a violation is identified by (deal,
+code, rule, when it began), an action by (deal, code, rule, due time) — the same identities the
+evaluator's keys are built on, so a breach that lasts a month is one alert, not thirty. A deal is
+evaluated from its first history entry until the first point after it closed.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from ..compiled import CompiledRuleset
+from ..deals import Deal, Pause
+from ..durations import format_seconds
+from ..evaluate import Evaluator
+from ..evaluate.context import Run
+from ..evaluate.history import check_history
+from ..evaluate.reminders import check_reminders
+from ..evaluate.sla import check_slas
+from ..intake import Item, Rejection, intake
+from .report import Backtest, Change, Tally
+
+Identity = tuple[str, str, str, str]  # deal, code, rule, when (ISO, UTC)
+EXAMPLES = 3
+
+
+def as_of(deal: Deal, moment: datetime, stamps: list[float] | None = None) -> Deal | None:
+    """The deal as it stood at ``moment`` (None before its first history entry); ``stamps``
+    are its history's timestamps when the caller has them."""
+    if stamps is None:
+        stamps = [h.at.timestamp() for h in deal.history]
+    cut = bisect_right(stamps, moment.timestamp())
+    if cut == 0:
+        return None
+    history = deal.history[:cut]
+    pauses = tuple(Pause(p.start, p.end if p.end is not None and p.end <= moment else None,
+                         p.reason) for p in deal.pauses if p.start <= moment)
+    return Deal(deal.id, history[-1].stage, deal.source, deal.owner, deal.manager, deal.fields,
+                history, (), deal.events, pauses)
+
+
+@dataclass
+class _Counts:
+    seen: dict[Identity, str] = field(default_factory=dict)  # identity -> local time shown
+    tally_code: Counter[str] = field(default_factory=Counter)
+    tally_stage: defaultdict[str, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter))
+    tally_owner: defaultdict[str, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter))
+    tally_week: defaultdict[str, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter))
+
+    def tally(self) -> Tally:
+        return Tally(dict(sorted(self.tally_code.items())),
+                     {k: dict(v) for k, v in sorted(self.tally_stage.items())},
+                     {k: dict(v) for k, v in sorted(self.tally_owner.items())},
+                     {k: dict(v) for k, v in sorted(self.tally_week.items())})
+
+
+def _points(start: datetime, end: datetime, every: timedelta) -> list[datetime]:
+    if every <= timedelta(0):
+        raise ValueError("the step must be longer than zero")
+    if end < start:
+        raise ValueError("the period ends before it starts")
+    points, moment = [], start
+    while moment <= end:
+        points.append(moment)
+        moment += every
+    return points
+
+
+def _closed_at(deal: Deal, compiled: CompiledRuleset) -> datetime | None:
+    terminal = compiled.graph.terminal
+    return next((h.at for h in deal.history if h.stage in terminal), None)
+
+
+def _run(compiled: CompiledRuleset, deals: list[Deal], points: list[datetime],
+         every: timedelta) -> _Counts:
+    evaluator = Evaluator(compiled)
+    counts = _Counts()
+    spans = [(d, d.history[0].at, _closed_at(d, compiled), [h.at.timestamp() for h in d.history])
+             for d in deals if d.history]
+    zone = compiled.zone
+    for point in points:
+        run = Run.start(compiled, evaluator.machine, point)
+        week = (point.astimezone(zone).date()
+                - timedelta(days=point.astimezone(zone).weekday())).isoformat()
+        for deal, first, closed, stamps in spans:
+            if first > point or (closed is not None and closed <= point - every):
+                continue
+            view = as_of(deal, point, stamps)
+            if view is None:
+                continue
+            found = list(check_history(view, run))
+            if view.stage not in compiled.graph.terminal:
+                found += list(check_slas(view, run)) + list(check_reminders(view, run))
+            for finding in found:
+                when = finding.due or finding.at
+                identity = (finding.deal or "", finding.code, finding.rule or "",
+                            when.astimezone(UTC).isoformat())
+                if identity in counts.seen:
+                    continue
+                counts.seen[identity] = when.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                counts.tally_code[finding.code] += 1
+                counts.tally_stage[finding.stage or ""][finding.code] += 1
+                counts.tally_owner[deal.owner or "(no owner)"][finding.code] += 1
+                counts.tally_week[week][finding.code] += 1
+    return counts
+
+
+def _changes(base: _Counts, other: _Counts) -> tuple[Change, ...]:
+    added = set(other.seen) - set(base.seen)
+    removed = set(base.seen) - set(other.seen)
+    groups: defaultdict[tuple[str, str], tuple[list[Identity], list[Identity]]] = \
+        defaultdict(lambda: ([], []))
+    for identity in sorted(added):
+        groups[(identity[1], identity[2])][0].append(identity)
+    for identity in sorted(removed):
+        groups[(identity[1], identity[2])][1].append(identity)
+
+    shown = {**base.seen, **other.seen}
+
+    def example(identity: Identity) -> str:
+        return f"deal {identity[0]} at {shown[identity]}"
+
+    return tuple(Change(code, rule or None, len(a), len(r),
+                        tuple(example(i) for i in a[:EXAMPLES]),
+                        tuple(example(i) for i in r[:EXAMPLES]))
+                 for (code, rule), (a, r) in sorted(groups.items()))
+
+
+def backtest(ruleset: CompiledRuleset, deals: Iterable[Item],
+             start: datetime, end: datetime, every: timedelta,
+             compare: CompiledRuleset | None = None) -> Backtest:
+    """Replay ``ruleset`` (and ``compare``, if given) over [start, end] every ``every``."""
+    points = _points(start.astimezone(UTC), end.astimezone(UTC), every)
+    parsed: list[Deal] = []
+    bad = 0
+    for item in deals:
+        deal = intake(item, ruleset)
+        if isinstance(deal, Rejection):
+            bad += 1
+        else:
+            parsed.append(deal)
+    base = _run(ruleset, parsed, points, every)
+    other = _run(compare, parsed, points, every) if compare is not None else None
+    zone = ruleset.zone
+    notes = ("an alert counts once, at the first evaluation point that raises it",
+             "task checks are left out: tasks carry no creation or completion times",
+             "each deal is seen as it stood at each point: history and pauses up to it")
+    return Backtest(
+        ruleset=ruleset.id, title=ruleset.ruleset.title or ruleset.id,
+        start=start.astimezone(zone).isoformat(timespec="minutes"),
+        end=end.astimezone(zone).isoformat(timespec="minutes"),
+        every=format_seconds(every.total_seconds()), points=len(points), deals=len(parsed),
+        bad_records=bad, tally=base.tally(),
+        compare_ruleset=compare.id if compare is not None else None,
+        compare_tally=other.tally() if other is not None else None,
+        changes=_changes(base, other) if other is not None else (), notes=notes)

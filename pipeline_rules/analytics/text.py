@@ -1,0 +1,108 @@
+"""Analysis and backtest reports as text tables for a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..durations import format_seconds
+from .report import Backtest, GroupStats, Quantiles, Report, Tally
+
+OWNERS_SHOWN = 20
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]],
+          right: Sequence[bool] | None = None) -> str:
+    """An aligned text table; numbers are right-aligned where ``right`` says so."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    align = right or [False] * len(headers)
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if a else c.ljust(w)
+                         for c, w, a in zip(cells, widths, align, strict=True)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as a readable duration, or a dash."""
+    return "—" if seconds is None else format_seconds(seconds)
+
+
+def spread(q: Quantiles | None) -> str:
+    """median / p75 / p90 of a distribution."""
+    if q is None or not q.count:
+        return "—"
+    return f"{duration(q.median)} / {duration(q.p75)} / {duration(q.p90)}"
+
+
+def share(part: int, whole: int) -> str:
+    """A share as a whole percentage."""
+    return f"{part / whole:.0%}" if whole else "—"
+
+
+def _groups(groups: Sequence[GroupStats], label: str) -> str:
+    rows = [[g.key, f"{g.deals:,}", f"{g.won:,}", f"{g.lost:,}", f"{g.open:,}",
+             "—" if g.win_rate is None else f"{g.win_rate:.0%}", spread(g.cycle_won)]
+            for g in groups]
+    return table([label, "deals", "won", "lost", "open", "win rate",
+                  "cycle to won: median / p75 / p90"], rows,
+                 [False, True, True, True, True, True, False])
+
+
+def render_report(report: Report) -> str:
+    """The analysis as text."""
+    calendar = f"; working time on calendar '{report.calendar}'" if report.calendar else ""
+    out = [f"Analysis of {report.ruleset} ({report.title}): {report.deals:,} deals, "
+           f"{report.bad_records:,} bad records, at {report.now}{calendar}", "", "Stages"]
+    rows = []
+    for s in report.stages:
+        left = s.moved_on + s.went_back + s.lost
+        rows.append([s.stage, f"{s.entered:,}", share(s.moved_on, left), share(s.went_back, left),
+                     share(s.lost, left), f"{s.still_there:,}", spread(s.dwell_wall),
+                     spread(s.dwell_working), s.sla_limit or "—",
+                     "—" if s.breach_share is None else f"{s.breach_share:.0%}",
+                     s.suggested_limit or "—"])
+    out.append(table(["stage", "entered", "on", "back", "lost", "still there",
+                      "dwell wall: median / p75 / p90", "dwell working", "SLA", "over SLA",
+                      "suggested (p80)"], rows,
+                     [False, True, True, True, True, True, False, False, False, True, False]))
+    out += ["", "Where deals stall (score = dwell ratio + loss share + breach share)"]
+    for stall in report.stalls:
+        out.append(f"{stall.rank:>3}. {stall.stage} (score {stall.score:g}): "
+                   + "; ".join(stall.reasons))
+    out += ["", "By start definition", _groups(report.by_start, "start")]
+    owners = report.by_owner[:OWNERS_SHOWN]
+    more = len(report.by_owner) - len(owners)
+    out += ["", f"By owner{f' (top {OWNERS_SHOWN} of {len(report.by_owner)})' if more else ''}",
+            _groups(owners, "owner")]
+    out += ["", "Notes:", *[f"- {note}" for note in report.notes]]
+    return "\n".join(out) + "\n"
+
+
+def _tally(tally: Tally, title: str) -> list[str]:
+    codes = list(tally.by_code)
+    out = [f"{title}: {tally.total:,} alerts",
+           table(["code", "alerts"], [[c, f"{n:,}"] for c, n in tally.by_code.items()],
+                 [False, True])]
+    for name, groups in (("stage", tally.by_stage), ("owner", tally.by_owner),
+                         ("week of", tally.by_week)):
+        rows = [[key, *(f"{counts.get(c, 0):,}" for c in codes)] for key, counts in groups.items()]
+        out += ["", table([name, *codes], rows, [False, *([True] * len(codes))])]
+    return out
+
+
+def render_backtest(backtest: Backtest) -> str:
+    """The backtest as text."""
+    out = [f"Backtest of {backtest.ruleset} ({backtest.title}) from {backtest.start} to "
+           f"{backtest.end} every {backtest.every}: {backtest.points} evaluation points, "
+           f"{backtest.deals:,} deals, {backtest.bad_records:,} bad records", ""]
+    out += _tally(backtest.tally, backtest.ruleset)
+    if backtest.compare_tally is not None:
+        out += ["", *_tally(backtest.compare_tally, backtest.compare_ruleset or "compared")]
+        rows = [[c.code, c.rule or "—", f"+{c.added:,}", f"-{c.removed:,}",
+                 "; ".join(c.examples_added or c.examples_removed)] for c in backtest.changes]
+        out += ["", f"What {backtest.compare_ruleset} changes against {backtest.ruleset}",
+                table(["code", "rule", "added", "removed", "for example"], rows,
+                      [False, False, True, True, False]) if rows else "no change"]
+    out += ["", "Notes:", *[f"- {note}" for note in backtest.notes]]
+    return "\n".join(out) + "\n"

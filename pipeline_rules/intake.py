@@ -1,0 +1,70 @@
+"""Intake: an input record into a deal a compiled ruleset can work with, or why not.
+
+Shared by the evaluator, the analysis and the backtest, so all three accept and refuse the same
+records for the same reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import i18n
+from .compiled import CompiledRuleset
+from .deals import Deal, DealError, Record, parse_deal
+from .readers.jsonl import jsonl_record
+
+Item = Deal | Mapping[str, Any] | Record | tuple[str, bytes]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a record cannot be used: a message, the JSON pointer of the bad part, its origin and
+    the deal id when known."""
+
+    origin: str
+    message: str
+    path: str = ""
+    deal: str | None = None
+
+
+def as_record(item: Item, origin: str = "") -> Record:
+    """Any input item as a reader record (a raw JSON line is parsed here)."""
+    if isinstance(item, Record):
+        return item
+    if isinstance(item, tuple):
+        return jsonl_record(*item)
+    return Record(origin, item)
+
+
+def intake(item: Item, compiled: CompiledRuleset, lang: str = i18n.DEFAULT,
+           origin: str = "") -> Deal | Rejection:
+    """The deal in an input item, checked against the ruleset's stages, or its rejection."""
+    record = as_record(item, origin)
+    if record.error is not None:
+        return Rejection(record.origin, record.error, deal=record.deal)
+    if isinstance(record.data, Deal):
+        deal = record.data
+    else:
+        try:
+            deal = parse_deal(record.data, compiled.zone)
+        except DealError as err:
+            hint = record.deal
+            if hint is None and isinstance(record.data, Mapping) and \
+                    record.data.get("id") is not None:
+                hint = str(record.data["id"])
+            return Rejection(record.origin, err.message, err.path, hint)
+    index = compiled.graph.index
+    if deal.stage is None:
+        return Rejection(record.origin, i18n.render("bad-record.no-stage", {}, lang), "/stage",
+                         deal.id)
+    if deal.stage not in index:
+        return Rejection(record.origin, i18n.render(
+            "bad-record.unknown-stage", {"stage": deal.stage}, lang), "/stage", deal.id)
+    for i, entry in enumerate(deal.history):
+        if entry.stage not in index:
+            return Rejection(record.origin, i18n.render(
+                "bad-record.unknown-stage", {"stage": entry.stage}, lang),
+                f"/history/{i}/stage", deal.id)
+    return deal
