@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -234,15 +234,15 @@ def graph_command(ruleset: str, fmt: str) -> None:
     click.echo(FORMATS[fmt](_compiled(ruleset, i18n.detect())), nl=False)
 
 
-def _parse_now(value: str | None, compiled: CompiledRuleset) -> datetime:
+def _parse_now(value: str | None, compiled: CompiledRuleset, option: str = "--now") -> datetime:
     from .deals import DealError, parse_time
 
     if value is None:
         return datetime.now(compiled.zone)
     try:
-        return parse_time(value, compiled.zone, "--now")
+        return parse_time(value, compiled.zone, option)
     except DealError as err:
-        raise click.BadParameter(err.message, param_hint="--now") from None
+        raise click.BadParameter(err.message, param_hint=option) from None
 
 
 def _load_for_workers(path: str, lang: str, horizon_seconds: float) -> Evaluator:
@@ -371,6 +371,120 @@ def _summary(totals: Totals) -> str:
     return (f"{totals.records:,} records: {sum(violations.values()):,} violations"
             f"{' (' + part(violations) + ')' if violations else ''}, "
             f"{sum(actions.values()):,} actions{' (' + part(actions) + ')' if actions else ''}")
+
+
+def _input_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options every command that reads deals takes."""
+    for option in reversed([
+        click.option("--input-format", type=click.Choice(["auto", "jsonl", "json", "csv"]),
+                     default="auto", show_default=True,
+                     help="Format of DEALS (auto: by extension)."),
+        click.option("--mapping", type=click.Path(dir_okay=False),
+                     help="Mapping file for CSV input (change log or wide table; "
+                          "docs/input.md)."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _records(deals: str, input_format: str, mapping: str | None,
+             compiled: CompiledRuleset) -> Iterator[Any]:
+    from .loader import ReadError
+    from .readers import InputError, read_records
+
+    try:
+        yield from read_records(deals, input_format, mapping, compiled.zone, raw=True)
+    except (InputError, ReadError) as err:
+        _fail(str(err))
+
+
+def _write_html(path: str, page: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(page)
+    except OSError as err:
+        _fail(f"{path}: {err.strerror or err}")
+    click.echo(f"wrote {path}", err=True)
+
+
+@main.command("analyze")
+@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.argument("deals")
+@_input_options
+@click.option("--now", "now_text", default=None,
+              help="The moment open deals are measured to (default: now).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+              help="Also write a self-contained HTML report with charts here.")
+def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | None,
+                    now_text: str | None, fmt: str, html_file: str | None) -> None:
+    """Where deals stall, how long stages take, what SLA limits fit."""
+    import json
+
+    from .analytics import analyze
+    from .analytics.text import render_report
+
+    compiled = _compiled(ruleset, i18n.detect())
+    now = _parse_now(now_text, compiled)
+    report = analyze(compiled, _records(deals, input_format, mapping, compiled), now)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_report(report), nl=False)
+    if html_file:
+        from .analytics.html import render_html
+
+        _write_html(html_file, render_html(report, None, compiled))
+
+
+@main.command("backtest")
+@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.argument("deals")
+@_input_options
+@click.option("--from", "start_text", required=True, help="First evaluation time (ISO 8601).")
+@click.option("--to", "end_text", required=True, help="Last evaluation time (ISO 8601).")
+@click.option("--every", default="1d", show_default=True, help="Time between evaluations.")
+@click.option("--compare", "other", type=click.Path(dir_okay=False),
+              help="Another ruleset: show which alerts the change adds or removes.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+              help="Also write a self-contained HTML report with charts here.")
+def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str | None,
+                     start_text: str, end_text: str, every: str, other: str | None, fmt: str,
+                     html_file: str | None) -> None:
+    """What the regulation would have raised over a past period, as deals stood then."""
+    import json
+    from datetime import timedelta
+
+    from .analytics.backtest import backtest
+    from .analytics.text import render_backtest
+    from .durations import DurationError, parse_duration
+
+    language = i18n.detect()
+    compiled = _compiled(ruleset, language)
+    start = _parse_now(start_text, compiled, "--from")
+    end = _parse_now(end_text, compiled, "--to")
+    try:
+        step = parse_duration(every)
+    except DurationError as err:
+        raise click.BadParameter(str(err), param_hint="--every") from None
+    if step.is_business or step.amount <= 0:
+        raise click.BadParameter("use a positive wall-clock time, e.g. 1d", param_hint="--every")
+    if end < start:
+        raise click.BadParameter("the period ends before it starts", param_hint="--to")
+    compared = _compiled(other, language) if other else None
+    result = backtest(compiled, _records(deals, input_format, mapping, compiled), start, end,
+                      timedelta(seconds=step.amount), compared)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_backtest(result), nl=False)
+    if html_file:
+        from .analytics.html import render_html
+
+        _write_html(html_file, render_html(None, result, compiled))
 
 
 def run() -> None:

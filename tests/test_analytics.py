@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from helpers import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import ROOT
 from pipeline_rules.analytics import analyze
 from pipeline_rules.analytics.backtest import as_of, backtest
 from pipeline_rules.analytics.sketch import QuantileSketch
@@ -134,7 +134,7 @@ def test_stage_figures(compiled: Any) -> None:
 
 def test_stall_ranking_and_groups(compiled: Any) -> None:
     report = analyze(compiled, DEALS, NOW)
-    assert [s.stage for s in report.stalls][0] == "meeting"
+    assert report.stalls[0].stage == "meeting"
     assert report.stalls[0].reasons[0] == "p75 dwell 3d (wall-clock) is 150% of the 2d SLA"
     starts = {g.key: g for g in report.by_start}
     assert (starts["cold"].deals, starts["cold"].won, starts["cold"].open) == (2, 1, 1)

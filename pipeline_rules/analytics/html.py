@@ -1,0 +1,443 @@
+"""The analysis and backtest reports as one self-contained HTML page.
+
+The page makes no network request at all: styles are inline, fonts are the system's, charts are
+inline SVG from :mod:`.svg`, and there is no script. A Content-Security-Policy that forbids
+every fetch makes that hold even if something slipped in. Every text that comes from a ruleset,
+a deal history or a report is escaped: stage titles and owner names are user input.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+
+from .. import __version__
+from ..compiled import CompiledRuleset
+from ..durations import DurationError, DurationKind, format_seconds, parse_duration
+from . import svg
+from .report import Backtest, Change, GroupStats, Quantiles, Report, StageStats, Tally
+
+
+class Markup(str):
+    """HTML that is already safe (built here from escaped parts); table cells pass it through."""
+
+    __slots__ = ()
+
+
+Cell = str | int | float | None
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _cell(value: Cell) -> str:
+    if isinstance(value, Markup):
+        return value
+    if value is None:
+        return "—"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return _esc(value)
+
+
+def _int(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _pct(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.1f}%"
+
+
+def _dur(seconds: float | None) -> str:
+    return "—" if seconds is None else format_seconds(seconds)
+
+
+def _sub(main: str, detail: str | None) -> Markup:
+    """A value with a smaller second line (a stage id under its title, a basis under a limit)."""
+    extra = f'<small class="sub">{_esc(detail)}</small>' if detail else ""
+    return Markup(f"{_esc(main)}{extra}")
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[Cell]], numeric: Iterable[int] = (),
+           groups: Sequence[tuple[str, int]] = (), empty: str = "Nothing to show.",
+           cls: str = "") -> str:
+    """A table; ``numeric`` columns are right-aligned, ``groups`` is a row of spanning headings."""
+    right = set(numeric)
+    body = []
+    for row in rows:
+        cells = "".join(f'<td class="num">{_cell(v)}</td>' if i in right else f"<td>{_cell(v)}</td>"
+                        for i, v in enumerate(row))
+        body.append(f"<tr>{cells}</tr>")
+    if not body:
+        return f'<p class="empty">{_esc(empty)}</p>'
+    top = ("<tr>" + "".join(f'<th scope="colgroup" colspan="{span}">{_esc(text)}</th>'
+                            for text, span in groups) + "</tr>") if groups else ""
+    names = "".join(f'<th scope="col" class="num">{_esc(h)}</th>' if i in right
+                    else f'<th scope="col">{_esc(h)}</th>' for i, h in enumerate(head))
+    klass = f' class="{cls}"' if cls else ""
+    return (f'<div class="scroll"><table{klass}><thead>{top}<tr>{names}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _figure(chart: str, caption: str = "") -> str:
+    cap = f"<figcaption>{_esc(caption)}</figcaption>" if caption else ""
+    return f'<figure><div class="scroll">{chart}</div>{cap}</figure>'
+
+
+def _facts(items: Sequence[tuple[str, str | None]]) -> str:
+    """A compact definition list of the facts that are known."""
+    shown = "".join(f"<div><dt>{_esc(k)}</dt><dd>{_esc(v)}</dd></div>"
+                    for k, v in items if v is not None)
+    return f'<dl class="facts">{shown}</dl>'
+
+
+def _notes(notes: Sequence[str]) -> str:
+    if not notes:
+        return ""
+    return '<ul class="notes">' + "".join(f"<li>{_esc(n)}</li>" for n in notes) + "</ul>"
+
+
+# ----------------------------------------------------------------- analysis sections
+
+
+def _titles(report: Report | None, compiled: CompiledRuleset) -> dict[str, str]:
+    """Stage id → title: the report's where it has one, else the ruleset's."""
+    titles = {s.id: s.title or s.id for s in compiled.ruleset.stages}
+    if report is not None:
+        titles |= {s.stage: s.title or s.stage for s in report.stages}
+    return titles
+
+
+def _charted(report: Report, compiled: CompiledRuleset) -> list[StageStats]:
+    """The stages a dwell chart is about: every stage but the ends, where deals do not dwell."""
+    return [s for s in report.stages if s.stage not in compiled.graph.terminal]
+
+
+def _sla_basis(stats: StageStats, compiled: CompiledRuleset,
+               calendar: str | None) -> tuple[float | None, str]:
+    """The stage's SLA limit in seconds and whether to read it against working or wall time.
+
+    A limit in business days or hours is compared with the working-time dwell when the report
+    has one (a business day then counts as the calendar's working seconds per day); otherwise
+    with the wall-clock dwell, the limit spread over the calendar's week as an estimate.
+    """
+    if stats.sla_limit is None:
+        return None, "wall clock"
+    try:
+        limit = parse_duration(stats.sla_limit)
+    except DurationError:
+        return None, "wall clock"
+    if not limit.is_business:
+        return float(limit.amount), "wall clock"
+    sla = next((s for s in compiled.ruleset.slas if s.id == stats.sla_id), None)
+    cal_name = sla.calendar.name if sla is not None and sla.calendar is not None else calendar
+    cal = compiled.calendar(cal_name)
+    if stats.dwell_working is not None and stats.dwell_working.count:
+        per_day = cal.working_seconds_per_day if cal is not None else 8 * 3600
+        amount = limit.amount * (per_day if limit.kind is DurationKind.BUSINESS_DAYS else 1)
+        return float(amount), "working time"
+    if cal is not None:
+        return limit.nominal_seconds(cal.workdays_per_week, cal.working_seconds_per_week), \
+            "wall clock (SLA estimated)"
+    return limit.nominal_seconds(), "wall clock (SLA estimated)"
+
+
+def _dwell_bars(report: Report, compiled: CompiledRuleset) -> list[svg.DwellBar]:
+    bars = []
+    for stats in _charted(report, compiled):
+        limit, basis = _sla_basis(stats, compiled, report.calendar)
+        q = (stats.dwell_working if basis == "working time" and stats.dwell_working is not None
+             else stats.dwell_wall)
+        bars.append(svg.DwellBar(
+            label=stats.title or stats.stage, median=q.median, p75=q.p75, p90=q.p90,
+            limit=limit, limit_label=f"SLA {stats.sla_limit}" if stats.sla_limit else "",
+            basis=basis))
+    return bars
+
+
+def _dwell_section(report: Report, compiled: CompiledRuleset) -> str:
+    chart = svg.dwell_chart(_dwell_bars(report, compiled))
+    return _figure(chart, "Completed visits per stage: the bar is the median dwell, the whisker "
+                          "runs from p75 to p90, the dashed line is the stage's SLA limit. "
+                          "Stages whose SLA counts business time are shown in working time.")
+
+
+def _distributions_section(report: Report, compiled: CompiledRuleset) -> str:
+    figures = []
+    for stats in _charted(report, compiled):
+        series: list[tuple[str, Quantiles]] = [("wall clock", stats.dwell_wall)]
+        if stats.dwell_working is not None:
+            series.append(("working time", stats.dwell_working))
+        series.append(("age, still there", stats.age_wall))
+        figures.append(f"<figure>{svg.distribution_chart(stats.title or stats.stage, series)}"
+                       "</figure>")
+    if not figures:
+        figures.append(f"<figure>{svg.no_data('Dwell distributions')}</figure>")
+    legend = ("Each box runs from the median to p75, the whisker to p90; the short orange tick is "
+              "p80, the basis of the suggested limits; n is the number of values. "
+              "\u201cAge, still there\u201d is how long the open deals have been in the stage.")
+    return f'<p class="lead">{_esc(legend)}</p><div class="grid">{"".join(figures)}</div>'
+
+
+def _stalls_section(report: Report, titles: Mapping[str, str]) -> str:
+    rows = []
+    for stall in sorted(report.stalls, key=lambda s: s.rank):
+        reasons = Markup('<ul class="reasons">' + "".join(
+            f"<li>{_esc(r)}</li>" for r in stall.reasons) + "</ul>") if stall.reasons else None
+        rows.append((stall.rank, _sub(titles.get(stall.stage, stall.stage), stall.stage),
+                     f"{stall.score:.2f}", reasons))
+    return _table(("Rank", "Stage", "Score", "Why"), rows, numeric=(0, 2),
+                  empty="No stage stands out: nothing to rank.", cls="stalls")
+
+
+def _stage_row(stats: StageStats, working: bool) -> list[Cell]:
+    left = stats.moved_on + stats.went_back + stats.lost
+    row: list[Cell] = [
+        _sub(stats.title or stats.stage, stats.stage), stats.entered, stats.moved_on,
+        stats.went_back, stats.lost, _pct(stats.loss_share) if left else None,
+        stats.still_there, _dur(stats.dwell_wall.median), _dur(stats.dwell_wall.p75),
+        _dur(stats.dwell_wall.p90)]
+    if working:
+        q = stats.dwell_working or Quantiles()
+        row += [_dur(q.median), _dur(q.p75), _dur(q.p90)]
+    row += [_sub(stats.sla_limit, stats.sla_id) if stats.sla_limit else None,
+            stats.breached if stats.sla_limit else None, _pct(stats.breach_share),
+            _sub(stats.suggested_limit, stats.suggested_basis) if stats.suggested_limit else None]
+    return row
+
+
+def _stages_section(report: Report) -> str:
+    working = any(s.dwell_working is not None for s in report.stages)
+    head = ["Stage", "Entered", "Moved on", "Went back", "Lost", "Lost share", "Still there",
+            "median", "p75", "p90"]
+    groups = [("", 7), ("Dwell, wall clock", 3)]
+    if working:
+        head += ["median", "p75", "p90"]
+        groups.append(("Dwell, working time", 3))
+    head += ["SLA", "Breached", "Breach share", "Suggested limit"]
+    groups.append(("SLA", 4))
+    numeric = [i for i in range(1, len(head)) if head[i] not in ("SLA", "Suggested limit")]
+    rows = [_stage_row(s, working) for s in report.stages]
+    return _table(head, rows, numeric=numeric, groups=groups, empty="No stage histories.",
+                  cls="stages")
+
+
+def _group_rows(groups: Sequence[GroupStats]) -> list[list[Cell]]:
+    return [[g.key, g.deals, g.won, g.lost, g.open, _pct(g.win_rate),
+             _dur(g.cycle_won.median), _dur(g.cycle_won.p75), _dur(g.cycle_won.p90),
+             g.cycle_won.count, _dur(g.cycle_closed.median), _dur(g.cycle_closed.p90),
+             g.cycle_closed.count] for g in groups]
+
+
+def _group_table(key: str, groups: Sequence[GroupStats]) -> str:
+    head = (key, "Deals", "Won", "Lost", "Open", "Win rate", "median", "p75", "p90", "n",
+            "median", "p90", "n")
+    spans = (("", 6), ("Cycle to won", 4), ("Cycle to won or lost", 3))
+    return _table(head, _group_rows(groups), numeric=range(1, 13), groups=spans,
+                  empty="No deals.", cls="groups")
+
+
+def _cycles_section(report: Report) -> str:
+    return ('<p class="lead">Cycle length is wall-clock time from a deal\u2019s first stage to its '
+            "end; the win rate is won / (won + lost).</p>"
+            f"<h3>By start definition</h3>{_group_table('Start', report.by_start)}"
+            f"<h3>By owner</h3>{_group_table('Owner', report.by_owner)}")
+
+
+# ----------------------------------------------------------------- backtest sections
+
+
+def _ranked_codes(*tallies: Tally | None) -> list[str]:
+    totals: dict[str, int] = {}
+    for tally in tallies:
+        if tally is not None:
+            for code, n in tally.by_code.items():
+                totals[code] = totals.get(code, 0) + n
+    return sorted(totals, key=lambda c: (-totals[c], c))
+
+
+def _backtest_summary(backtest: Backtest) -> str:
+    compare = backtest.compare_tally
+    facts = _facts([
+        ("Ruleset", backtest.ruleset), ("Period", f"{backtest.start} to {backtest.end}"),
+        ("Evaluated every", backtest.every), ("Evaluation points", _int(backtest.points)),
+        ("Deals", _int(backtest.deals)), ("Bad records", _int(backtest.bad_records)),
+        ("Alerts", _int(backtest.tally.total)),
+        ("Compared with", backtest.compare_ruleset),
+        ("Alerts with the compared ruleset", _int(compare.total) if compare else None),
+    ])
+    charts = [_figure(svg.timeline_chart(backtest.tally.by_week,
+                                         f"Alerts per week by code: {backtest.ruleset}"))]
+    if compare is not None:
+        name = backtest.compare_ruleset or "compared ruleset"
+        charts.append(_figure(svg.timeline_chart(compare.by_week,
+                                                 f"Alerts per week by code: {name}")))
+    return facts + _notes(backtest.notes) + "".join(charts)
+
+
+def _code_table(backtest: Backtest) -> str:
+    tally, compare = backtest.tally, backtest.compare_tally
+    codes = _ranked_codes(tally, compare)
+    if compare is None:
+        rows: list[list[Cell]] = [[c, tally.by_code.get(c, 0)] for c in codes]
+        return _table(("Code", "Alerts"), rows, numeric=(1,), empty="No alerts.")
+    rows = [[c, tally.by_code.get(c, 0), compare.by_code.get(c, 0),
+             f"{compare.by_code.get(c, 0) - tally.by_code.get(c, 0):+,}"] for c in codes]
+    return _table(("Code", "Alerts", "Compared", "Change"), rows, numeric=(1, 2, 3),
+                  empty="No alerts.")
+
+
+def _matrix(key: str, data: Mapping[str, Mapping[str, int]], codes: Sequence[str],
+            label: Mapping[str, str] | None = None) -> str:
+    """Rows of ``data`` (a stage or an owner) by code, most alerts first."""
+    order = sorted(data, key=lambda k: (-sum(data[k].values()), k))
+    rows: list[list[Cell]] = []
+    for name in order:
+        shown: Cell = _sub(label[name], name) if label and name in label else name
+        rows.append([shown, *(data[name].get(c, 0) for c in codes), sum(data[name].values())])
+    return _table((key, *codes, "Total"), rows, numeric=range(1, len(codes) + 2),
+                  empty="No alerts.", cls="matrix")
+
+
+def _counts_section(backtest: Backtest, titles: Mapping[str, str]) -> str:
+    tally = backtest.tally
+    codes = _ranked_codes(tally)
+    return (f"<h3>By code</h3>{_code_table(backtest)}"
+            f"<h3>By stage</h3>{_matrix('Stage', tally.by_stage, codes, titles)}"
+            f"<h3>By owner</h3>{_matrix('Owner', tally.by_owner, codes)}")
+
+
+def _examples(change: Change) -> Markup | None:
+    items = ([f"<li>added: {_esc(e)}</li>" for e in change.examples_added]
+             + [f"<li>removed: {_esc(e)}</li>" for e in change.examples_removed])
+    return Markup('<ul class="examples">' + "".join(items) + "</ul>") if items else None
+
+
+def _changes_section(backtest: Backtest) -> str:
+    name = backtest.compare_ruleset or "the compared ruleset"
+    lead = (f'<p class="lead">What {_esc(name)} raises that {_esc(backtest.ruleset)} does not '
+            "(added) and the other way round (removed), by code and rule.</p>")
+    rows = [[c.code, c.rule, c.added, c.removed, f"{c.added - c.removed:+,}", _examples(c)]
+            for c in sorted(backtest.changes, key=lambda c: (-(c.added + c.removed), c.code,
+                                                             c.rule or ""))]
+    return lead + _table(("Code", "Rule", "Added", "Removed", "Net", "Examples"), rows,
+                         numeric=(2, 3, 4), empty="The two rulesets raise the same alerts.")
+
+
+# ----------------------------------------------------------------- page
+
+_STYLE = """
+:root { color-scheme: light; --ink: #1f2933; --muted: #6b7280; --rule: #e5e7eb;
+  --zebra: #f8fafc; --accent: #1d4ed8; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--ink); background: #fff;
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
+main { max-width: 1240px; margin: 0 auto; padding: 24px 28px 48px; }
+header h1 { font-size: 1.6rem; margin: 0 0 .4rem; }
+h2 { font-size: 1.25rem; margin: 2.2rem 0 .6rem; padding-bottom: .3rem;
+  border-bottom: 1px solid var(--rule); }
+h3 { font-size: 1rem; margin: 1.4rem 0 .4rem; }
+a { color: var(--accent); }
+nav ul { list-style: none; display: flex; flex-wrap: wrap; gap: .2rem 1.2rem; padding: 0;
+  margin: .8rem 0 0; }
+.facts { display: flex; flex-wrap: wrap; gap: .4rem 1.6rem; margin: .4rem 0; }
+.facts div { min-width: 8rem; }
+.facts dt { color: var(--muted); font-size: .8rem; }
+.facts dd { margin: 0; font-weight: 600; }
+.lead, figcaption, .empty, .notes { color: var(--muted); }
+figcaption { font-size: .85rem; margin-top: .3rem; max-width: 60rem; }
+figure { margin: .6rem 0 1rem; }
+.scroll { overflow-x: auto; }
+svg.chart { display: block; max-width: 100%; height: auto; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr));
+  gap: .4rem 1.5rem; }
+.grid figure { margin: 0; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: .2rem 0 .8rem; }
+th, td { padding: .3rem .55rem; border-bottom: 1px solid var(--rule); text-align: left;
+  vertical-align: top; }
+thead th { font-size: .8rem; color: var(--muted); font-weight: 600; white-space: nowrap;
+  border-bottom-color: #cbd5e1; }
+th[scope="colgroup"] { text-align: center; border-bottom: 1px solid #cbd5e1; }
+tbody tr:nth-child(even) { background: var(--zebra); }
+.num { text-align: right; white-space: nowrap; }
+small.sub { display: block; color: var(--muted); font-size: .75rem; }
+ul.reasons, ul.examples { margin: 0; padding-left: 1.1rem; }
+footer { margin-top: 3rem; color: var(--muted); font-size: .8rem; }
+@page { size: A4 landscape; margin: 12mm; }
+@media print {
+  body { font-size: 9.5pt; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  main { max-width: none; padding: 0; }
+  nav { display: none; }
+  .scroll { overflow: visible; }
+  h2 { break-after: avoid; }
+  figure, tr, .facts { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+# Forbids every fetch: the page is meant to be mailed around and opened offline.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def render_html(report: Report | None, backtest: Backtest | None,
+                compiled: CompiledRuleset) -> str:
+    """The complete, self-contained HTML page for an analysis and/or a backtest."""
+    ruleset = compiled.ruleset
+    title = (report.title if report is not None else backtest.title if backtest is not None
+             else "") or ruleset.title or ruleset.id
+    titles = _titles(report, compiled)
+    sections: list[tuple[str, str, str]] = [
+        ("pipeline", "Pipeline", _figure(
+            svg.pipeline_diagram(compiled),
+            "Open stages in declared order; deals enter at the start stages, end at the won or "
+            "lost stages on the right; a dashed box stands for moves declared from any open "
+            "stage.")),
+    ]
+    if report is not None:
+        sections += [
+            ("dwell", "Dwell per stage against SLA", _dwell_section(report, compiled)),
+            ("distributions", "Dwell distributions", _distributions_section(report, compiled)),
+            ("stalls", "Where deals stall", _stalls_section(report, titles)),
+            ("stages", "Stages", _stages_section(report)),
+            ("cycles", "Cycle length and win rate", _cycles_section(report)),
+        ]
+    if backtest is not None:
+        sections += [
+            ("backtest", "Backtest", _backtest_summary(backtest)),
+            ("backtest-counts", "Alerts by code, stage and owner",
+             _counts_section(backtest, titles)),
+        ]
+        if backtest.compare_tally is not None or backtest.changes:
+            sections.append(("compare", "Changes against the compared ruleset",
+                             _changes_section(backtest)))
+    body = "".join(f'<section id="{anchor}"><h2>{_esc(heading)}</h2>{content}</section>'
+                   for anchor, heading, content in sections)
+    nav = "".join(f'<li><a href="#{anchor}">{_esc(heading)}</a></li>'
+                  for anchor, heading, _ in sections)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="generator" content="pipeline-rules">'
+        # An empty icon, else the browser asks the server (or the disk) for /favicon.ico.
+        '<link rel="icon" href="data:,">'
+        f"<title>{_esc(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><main><header>{_header(title, report, backtest, compiled)}"
+        f'<nav aria-label="Sections"><ul>{nav}</ul></nav></header>{body}'
+        f"<footer>Made by pipeline-rules {_esc(__version__)}; the page is self-contained and "
+        "works offline.</footer></main></body></html>\n"
+    )
+
+
+def _header(title: str, report: Report | None, backtest: Backtest | None,
+            compiled: CompiledRuleset) -> str:
+    facts: list[tuple[str, str | None]] = [
+        ("Ruleset", report.ruleset if report is not None else compiled.ruleset.id)]
+    if report is not None:
+        facts += [("Generated at", report.now), ("Calendar", report.calendar),
+                  ("Deals", _int(report.deals)), ("Bad records", _int(report.bad_records))]
+    elif backtest is not None:
+        facts.append(("Backtest period", f"{backtest.start} to {backtest.end}"))
+    notes = _notes(report.notes) if report is not None else ""
+    return f"<h1>{_esc(title)}</h1>{_facts(facts)}{notes}"
