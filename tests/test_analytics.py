@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import ROOT
+from helpers import ROOT, SHARED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -215,3 +215,36 @@ def test_cli_backtest_rejects_a_backwards_period() -> None:
 
 def test_reference_ruleset_loads() -> None:
     assert load_ruleset(ROOT / "rulesets" / "b2b_sales.yaml").id == "b2b-sales"
+
+
+ENPAL = SHARED / "data" / "real" / "enpal_pipedrive_deal_changes" / "deal_changes.csv"
+
+
+def test_the_enpal_worked_example_in_the_docs() -> None:
+    """The figures docs/analyze.md quotes, from the real change log."""
+    if not ENPAL.exists():
+        pytest.skip("needs ../shared/data/real/enpal_pipedrive_deal_changes (the real log)")
+    from pipeline_rules.readers import read_records
+    from pipeline_rules.rulesets import compile_path
+
+    compiled = compile_path(ROOT / "rulesets" / "enpal_pipedrive.yaml")
+    mapping = str(ROOT / "examples" / "mappings" / "enpal_pipedrive.yaml")
+
+    def records() -> Any:
+        return read_records(str(ENPAL), "csv", mapping, compiled.zone)
+
+    report = analyze(compiled, records(), datetime.fromisoformat("2025-03-12T00:00:00+01:00"))
+    stages = {s.stage: s for s in report.stages}
+    assert (report.deals, report.bad_records) == (1995, 0)
+    assert report.stalls[0].stage == "proposal"
+    assert round(stages["proposal"].breach_share or 0, 3) == 0.529
+    assert stages["proposal"].suggested_limit == "17 business days"
+    assert [round(stages[s].loss_share, 3) for s in ("closing", "customer_success")] == [
+        0.464, 0.835]
+    tighter = compile_path(ROOT / "examples" / "enpal_pipedrive_tighter.yaml")
+    result = backtest(compiled, records(), datetime.fromisoformat("2024-01-01T00:00:00+01:00"),
+                      datetime.fromisoformat("2025-03-11T00:00:00+01:00"), timedelta(weeks=1),
+                      tighter)
+    assert (result.points, result.tally.total) == (63, 5467)
+    quote = {c.code: (c.added, c.removed) for c in result.changes if c.rule == "quote-sent"}
+    assert quote["sla-breach"] == (658, 384)

@@ -42,7 +42,7 @@ def test_public_names_are_exported() -> None:
         assert getattr(pipeline_rules, name) is not None, name
 
 
-@pytest.mark.parametrize("name", ["enforce.md", "evaluate.md"])
+@pytest.mark.parametrize("name", ["enforce.md", "evaluate.md", "analyze.md"])
 def test_python_examples_in_docs_run(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 
