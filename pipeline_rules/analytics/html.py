@@ -49,6 +49,10 @@ def _pct(share: float | None) -> str:
     return "—" if share is None else f"{share * 100:.1f}%"
 
 
+def _signed(change: int) -> str:
+    return f"{change:+,}" if change else "0"
+
+
 def _dur(seconds: float | None) -> str:
     return "—" if seconds is None else format_seconds(seconds)
 
@@ -192,35 +196,39 @@ def _stalls_section(report: Report, titles: Mapping[str, str]) -> str:
 
 
 def _stage_row(stats: StageStats, working: bool) -> list[Cell]:
+    # Shares go under their counts rather than into columns of their own: the table is wide.
     left = stats.moved_on + stats.went_back + stats.lost
     row: list[Cell] = [
-        _sub(stats.title or stats.stage, stats.stage), stats.entered, stats.moved_on,
-        stats.went_back, stats.lost, _pct(stats.loss_share) if left else None,
-        stats.still_there, _dur(stats.dwell_wall.median), _dur(stats.dwell_wall.p75),
+        _sub(stats.title or stats.stage, stats.stage), _int(stats.entered),
+        _int(stats.moved_on), _int(stats.went_back),
+        _sub(_int(stats.lost), _pct(stats.loss_share) if left else None),
+        _int(stats.still_there), _dur(stats.dwell_wall.median), _dur(stats.dwell_wall.p75),
         _dur(stats.dwell_wall.p90)]
     if working:
         q = stats.dwell_working or Quantiles()
         row += [_dur(q.median), _dur(q.p75), _dur(q.p90)]
     row += [_sub(stats.sla_limit, stats.sla_id) if stats.sla_limit else None,
-            stats.breached if stats.sla_limit else None, _pct(stats.breach_share),
+            _sub(_int(stats.breached), _pct(stats.breach_share)) if stats.sla_limit else None,
             _sub(stats.suggested_limit, stats.suggested_basis) if stats.suggested_limit else None]
     return row
 
 
 def _stages_section(report: Report) -> str:
     working = any(s.dwell_working is not None for s in report.stages)
-    head = ["Stage", "Entered", "Moved on", "Went back", "Lost", "Lost share", "Still there",
+    head = ["Stage", "Entered", "Moved on", "Went back", "Lost", "Still there",
             "median", "p75", "p90"]
-    groups = [("", 7), ("Dwell, wall clock", 3)]
+    groups = [("", 6), ("Dwell, wall clock", 3)]
     if working:
         head += ["median", "p75", "p90"]
         groups.append(("Dwell, working time", 3))
-    head += ["SLA", "Breached", "Breach share", "Suggested limit"]
-    groups.append(("SLA", 4))
-    numeric = [i for i in range(1, len(head)) if head[i] not in ("SLA", "Suggested limit")]
+    head += ["Limit", "Breached", "Suggested"]
+    groups.append(("SLA", 3))
+    numeric = [i for i in range(1, len(head)) if head[i] not in ("Limit", "Suggested")]
     rows = [_stage_row(s, working) for s in report.stages]
-    return _table(head, rows, numeric=numeric, groups=groups, empty="No stage histories.",
-                  cls="stages")
+    return ('<p class="lead">Lost and breached show their share under the count: of the deals '
+            "that left the stage, and of the visits. The suggested limit is the p80 dwell, "
+            "rounded.</p>" + _table(head, rows, numeric=numeric, groups=groups,
+                                    empty="No stage histories.", cls="stages"))
 
 
 def _group_rows(groups: Sequence[GroupStats]) -> list[list[Cell]]:
@@ -267,12 +275,17 @@ def _backtest_summary(backtest: Backtest) -> str:
         ("Compared with", backtest.compare_ruleset),
         ("Alerts with the compared ruleset", _int(compare.total) if compare else None),
     ])
-    charts = [_figure(svg.timeline_chart(backtest.tally.by_week,
-                                         f"Alerts per week by code: {backtest.ruleset}"))]
+    # One axis and one colour per code for both timelines, so they read side by side.
+    peak = max(svg.timeline_peak(t.by_week) for t in (backtest.tally, compare) if t is not None)
+    codes = _ranked_codes(backtest.tally, compare)
+    timelines = [(backtest.ruleset, backtest.tally)]
     if compare is not None:
-        name = backtest.compare_ruleset or "compared ruleset"
-        charts.append(_figure(svg.timeline_chart(compare.by_week,
-                                                 f"Alerts per week by code: {name}")))
+        timelines.append((backtest.compare_ruleset or "the compared ruleset", compare))
+    charts = []
+    for name, tally in timelines:
+        label = f"Alerts per week by code: {name}"
+        charts.append(f"<h3>{_esc(label)}</h3>"
+                      + _figure(svg.timeline_chart(tally.by_week, label, peak, codes)))
     return facts + _notes(backtest.notes) + "".join(charts)
 
 
@@ -283,7 +296,7 @@ def _code_table(backtest: Backtest) -> str:
         rows: list[list[Cell]] = [[c, tally.by_code.get(c, 0)] for c in codes]
         return _table(("Code", "Alerts"), rows, numeric=(1,), empty="No alerts.")
     rows = [[c, tally.by_code.get(c, 0), compare.by_code.get(c, 0),
-             f"{compare.by_code.get(c, 0) - tally.by_code.get(c, 0):+,}"] for c in codes]
+             _signed(compare.by_code.get(c, 0) - tally.by_code.get(c, 0))] for c in codes]
     return _table(("Code", "Alerts", "Compared", "Change"), rows, numeric=(1, 2, 3),
                   empty="No alerts.")
 
@@ -318,7 +331,7 @@ def _changes_section(backtest: Backtest) -> str:
     name = backtest.compare_ruleset or "the compared ruleset"
     lead = (f'<p class="lead">What {_esc(name)} raises that {_esc(backtest.ruleset)} does not '
             "(added) and the other way round (removed), by code and rule.</p>")
-    rows = [[c.code, c.rule, c.added, c.removed, f"{c.added - c.removed:+,}", _examples(c)]
+    rows = [[c.code, c.rule, c.added, c.removed, _signed(c.added - c.removed), _examples(c)]
             for c in sorted(backtest.changes, key=lambda c: (-(c.added + c.removed), c.code,
                                                              c.rule or ""))]
     return lead + _table(("Code", "Rule", "Added", "Removed", "Net", "Examples"), rows,
@@ -361,6 +374,8 @@ thead th { font-size: .8rem; color: var(--muted); font-weight: 600; white-space:
 th[scope="colgroup"] { text-align: center; border-bottom: 1px solid #cbd5e1; }
 tbody tr:nth-child(even) { background: var(--zebra); }
 .num { text-align: right; white-space: nowrap; }
+table.stages { font-size: .9em; }
+table.stages td:first-child { min-width: 9rem; }
 small.sub { display: block; color: var(--muted); font-size: .75rem; }
 ul.reasons, ul.examples { margin: 0; padding-left: 1.1rem; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .8rem; }

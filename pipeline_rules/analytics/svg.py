@@ -26,7 +26,7 @@ FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#7a6a00")
 OTHER_COLOUR = "#9e9e9e"
 INK, MUTED, GRID = "#1f2933", "#6b7280", "#e5e7eb"
-BAR, OVER, SLA = "#0072b2", "#d55e00", "#c62828"
+BAR, BAND, OVER, SLA = "#0072b2", "#9ec9e8", "#d55e00", "#c62828"
 
 _MINUTE, _HOUR, _DAY = 60, 3600, 86400
 # Axis steps people read without arithmetic: round minutes, hours, days and weeks.
@@ -178,7 +178,7 @@ def _duration_axis(x0: float, x1: float, top: float, bottom: float, axis_max: fl
 
 # ----------------------------------------------------------------- dwell against SLA
 
-_DW_LEFT, _DW_LABEL, _DW_PLOT, _DW_VALUE, _DW_ROW, _DW_TOP = 12, 180, 420, 200, 38, 34
+_DW_LEFT, _DW_LABEL, _DW_PLOT, _DW_VALUE, _DW_ROW, _DW_TOP = 12, 180, 420, 220, 38, 34
 
 
 def dwell_chart(bars: Sequence[DwellBar], title: str = "Dwell per stage against SLA") -> str:
@@ -210,10 +210,12 @@ def dwell_chart(bars: Sequence[DwellBar], title: str = "Dwell per stage against 
             row.append(_text(x0 + 6, mid + 4, "no completed visits", size=11, fill=MUTED))
         else:
             over = bar.limit is not None and bar.median > bar.limit
+            p75 = bar.p75 if bar.p75 is not None else bar.median
             row.append(_rect(x0, mid - 7, x(bar.median) - x0, 14, OVER if over else BAR,
                              cls="bar median"))
-            row += _whisker(x(bar.p75 if bar.p75 is not None else bar.median),
-                            x(bar.p90) if bar.p90 is not None else None, mid)
+            row.append(_rect(x(bar.median), mid - 4, x(p75) - x(bar.median), 8, BAND,
+                             cls="bar p75-band"))
+            row += _whisker(x(p75), x(bar.p90) if bar.p90 is not None else None, mid)
         if bar.limit is not None:
             row.append(_line(x(bar.limit), top + 3, x(bar.limit), top + _DW_ROW - 3, SLA, 2,
                              dash="4 3", cls="sla"))
@@ -221,7 +223,7 @@ def dwell_chart(bars: Sequence[DwellBar], title: str = "Dwell per stage against 
                  if bar.median is not None else "")
         line2 = " · ".join(t for t in (bar.limit_label, bar.basis) if t)
         row.append(_text(x1 + 12, mid - 1, line1, size=11))
-        row.append(_text(x1 + 12, mid + 12, _clip(line2, 32), size=10, fill=MUTED))
+        row.append(_text(x1 + 12, mid + 12, _clip(line2, 38), size=10, fill=MUTED))
         parts.append(f'<g class="row">{"".join(row)}</g>')
     return _svg(width, height, title, "dwell", parts)
 
@@ -238,13 +240,14 @@ def _dwell_legend(x0: float) -> list[str]:
     y = 14
     return [
         _rect(x0, y - 9, 18, 10, BAR), _text(x0 + 24, y, "median", size=11),
-        _line(x0 + 90, y - 4, x0 + 114, y - 4, INK, 1.5),
-        _line(x0 + 90, y - 9, x0 + 90, y + 1, INK, 1.5),
-        _line(x0 + 114, y - 9, x0 + 114, y + 1, INK, 1.5),
-        _text(x0 + 120, y, "p75 to p90", size=11),
-        _line(x0 + 205, y - 11, x0 + 205, y + 3, SLA, 2, dash="4 3"),
-        _text(x0 + 212, y, "SLA limit", size=11),
-        _rect(x0 + 285, y - 9, 18, 10, OVER), _text(x0 + 309, y, "median over the SLA", size=11),
+        _rect(x0 + 78, y - 7, 18, 6, BAND), _text(x0 + 102, y, "to p75", size=11),
+        _line(x0 + 152, y - 4, x0 + 176, y - 4, INK, 1.5),
+        _line(x0 + 152, y - 9, x0 + 152, y + 1, INK, 1.5),
+        _line(x0 + 176, y - 9, x0 + 176, y + 1, INK, 1.5),
+        _text(x0 + 182, y, "p75 to p90", size=11),
+        _line(x0 + 258, y - 11, x0 + 258, y + 3, SLA, 2, dash="4 3"),
+        _text(x0 + 265, y, "SLA limit", size=11),
+        _rect(x0 + 330, y - 9, 18, 10, OVER), _text(x0 + 354, y, "median over the SLA", size=11),
     ]
 
 
@@ -332,13 +335,17 @@ def _weeks(by_week: Mapping[str, Mapping[str, int]]) -> list[str]:
     return keys
 
 
-def _series(by_week: Mapping[str, Mapping[str, int]]) -> list[tuple[str, int, str]]:
-    """(code, total, colour), largest first; codes past the palette are folded into "other"."""
+def _series(by_week: Mapping[str, Mapping[str, int]],
+            order: Sequence[str] = ()) -> list[tuple[str, int, str]]:
+    """(code, total, colour) in ``order``, then largest first; codes past the palette are
+    folded into "other"."""
     totals: dict[str, int] = {}
     for counts in by_week.values():
         for code, n in counts.items():
             totals[code] = totals.get(code, 0) + n
-    ranked = sorted((c for c in totals if totals[c] > 0), key=lambda c: (-totals[c], c))
+    place = {code: i for i, code in enumerate(order)}
+    ranked = sorted((c for c in totals if totals[c] > 0),
+                    key=lambda c: (place.get(c, len(place)), -totals[c], c))
     if len(ranked) <= len(PALETTE):
         return [(c, totals[c], PALETTE[i]) for i, c in enumerate(ranked)]
     kept = ranked[: len(PALETTE) - 1]
@@ -347,10 +354,20 @@ def _series(by_week: Mapping[str, Mapping[str, int]]) -> list[tuple[str, int, st
                                                                           OTHER_COLOUR)]
 
 
+def timeline_peak(by_week: Mapping[str, Mapping[str, int]]) -> int:
+    """The most alerts in one week: a shared axis when two timelines are compared."""
+    return max((sum(counts.values()) for counts in by_week.values()), default=0)
+
+
 def timeline_chart(by_week: Mapping[str, Mapping[str, int]],
-                   title: str = "Alerts per week by code") -> str:
-    """Stacked bars of alerts per week (keys are the weeks' Mondays), one colour per code."""
-    series = _series(by_week)
+                   title: str = "Alerts per week by code", scale: int | None = None,
+                   order: Sequence[str] = ()) -> str:
+    """Stacked bars of alerts per week (keys are the weeks' Mondays), one colour per code.
+
+    ``scale`` and ``order`` (codes, bottom of the stack first) let two timelines share an axis
+    and their colours.
+    """
+    series = _series(by_week, order)
     if not series:
         return no_data(title, "no alerts in the period", width=420)
     weeks = _weeks(by_week)
@@ -362,12 +379,12 @@ def timeline_chart(by_week: Mapping[str, Mapping[str, int]],
         return [(c, other if c == "other" else counts.get(c, 0), colour)
                 for c, _, colour in series]
 
-    axis_max, step = _count_scale(max(sum(n for _, n, _ in stack(w)) for w in weeks))
+    axis_max, step = _count_scale(max(scale or 0, timeline_peak(by_week)))
     x0, bottom = _TL_LEFT, _TL_TOP + _TL_PLOT_H
     slot = _TL_PLOT_W / len(weeks)
     bar_w = min(slot * 0.7, 44)
     per_row = max(_TL_PLOT_W // _TL_LEGEND_ITEM, 1)
-    legend_top = bottom + 40
+    legend_top = bottom + 54
     height = legend_top + math.ceil(len(series) / per_row) * 20 + 6
     width = x0 + _TL_PLOT_W + 12
 
@@ -498,9 +515,17 @@ class _Geometry:
         return self.top + row * self.pitch
 
     @property
-    def channel(self) -> float:
-        """x of the vertical run in the gap left of the column of ends."""
-        return _MARGIN + self.end_col * (_BOX_W + _COL_GAP) - _COL_GAP / 2
+    def ends_x(self) -> float:
+        """x of the left side of the column of ends."""
+        return _MARGIN + self.end_col * (_BOX_W + _COL_GAP)
+
+    def channel(self, lane: int | None = None) -> float:
+        """x of a vertical run in the gap left of the ends: the "any" box's, or a lane's own.
+
+        Lanes get runs of their own (three, then reused) so two moves into different ends can
+        be told apart where they turn.
+        """
+        return self.ends_x - (30 if lane is None else 12 + 6 * (lane % 3))
 
     def lane_y(self, lane: int) -> float:
         return self.top + _BOX_H + _LANE_FIRST + _LANE_STEP * lane
@@ -518,9 +543,12 @@ class _Geometry:
             return [(s.cx + 14, s.y + _BOX_H), (s.cx + 14, y), (t.cx - 14, y),
                     (t.cx - 14, t.y + _BOX_H)]
         if not s_end:
-            return [(s.cx + 14, s.y + _BOX_H), (s.cx + 14, y), (self.channel, y),
-                    (self.channel, t.cy), (t.x, t.cy)]
-        back = self.channel + 8
+            # Below the middle: the straight arrow from the last open stage and the one from
+            # the "any open stage" box arrive at the middle.
+            run = self.channel(lane)
+            return [(s.cx + 14, s.y + _BOX_H), (s.cx + 14, y), (run, y), (run, t.cy + 10),
+                    (t.x, t.cy + 10)]
+        back = self.ends_x - 4
         if not t_end:
             return [(s.x, s.cy), (back, s.cy), (back, y), (t.cx - 14, y),
                     (t.cx - 14, t.y + _BOX_H)]
@@ -590,8 +618,8 @@ _STYLES = {  # fill, stroke, corner radius: ends are pills, coloured and labelle
 
 def _stage_box(box: _Box, stage: str, title: str, role: str) -> str:
     fill, stroke, radius = _STYLES[role]
-    lines = _wrap(title, 17)
-    caption = stage if role == "open" else f"{stage} · {role}"
+    lines = _wrap(title, 15)
+    caption = stage if role in ("open", stage) else f"{stage} · {role}"
     first = box.cy - (len(lines) - 1) * 7 - 2
     texts = [_text(box.cx, first + i * 14, line, anchor="middle", bold=True)
              for i, line in enumerate(lines)]
@@ -608,7 +636,7 @@ def _any_box(geometry: _Geometry, row: int, targets: Sequence[str],
              titles: Mapping[str, str]) -> list[str]:
     """One dashed box under the open stages standing for ``from: "*"``, with its moves."""
     x = _MARGIN
-    right = geometry.channel - _COL_GAP / 2
+    right = geometry.ends_x - _COL_GAP
     y = geometry.row_y(row)
     cy = y + _BOX_H / 2
     parts = [f'<g class="any"><title>{_esc(_ANY)}: a move declared from: "*"</title>'
@@ -617,9 +645,9 @@ def _any_box(geometry: _Geometry, row: int, targets: Sequence[str],
     for target in targets:
         box = geometry.boxes[target]
         if box.col == geometry.end_col:
+            run = geometry.channel()
             path: list[Point] = ([(right, cy), (box.x, box.cy)] if abs(box.cy - cy) < 1 else
-                                 [(right, cy), (geometry.channel, cy), (geometry.channel, box.cy),
-                                  (box.x, box.cy)])
+                                 [(right, cy), (run, cy), (run, box.cy), (box.x, box.cy)])
         else:
             path = [(box.cx, y), (box.cx, box.y + _BOX_H)]
         parts.append(_arrow(path, f"{_ANY} → {titles[target]}", dash="5 3"))
