@@ -19,6 +19,7 @@ from .conditions import CompiledCondition, HasFields, compile_conditions, field_
 from .durations import Duration, DurationError, parse_duration
 from .graph import StageGraph, build_graph
 from .model import Ruleset, StartDef, TransitionDef
+from .plugins import NO_PLUGINS, PluginError, Plugins, load_plugins
 from .schedules import CronError, CronSchedule, parse_cron
 from .timezones import TimezoneError, get_zone
 
@@ -62,6 +63,7 @@ class CompiledRuleset:
     moves: tuple[Move, ...]
     calendars: Mapping[str, BusinessCalendar]
     schedule: CronSchedule | None
+    plugins: Plugins = NO_PLUGINS
     _start_memo: dict[tuple[object, ...], Start | None] = field(
         default_factory=dict, init=False, repr=False, compare=False)
     _durations: dict[str, Duration] = field(
@@ -103,8 +105,15 @@ class CompiledRuleset:
         return found
 
 
-def compile_ruleset(ruleset: Ruleset) -> CompiledRuleset:
-    """Parse every value of ``ruleset``; raise :class:`CompileError` for the first bad one."""
+def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> CompiledRuleset:
+    """Parse every value of ``ruleset`` and load the plugins it enables (or use ``plugins``);
+    raise :class:`CompileError` for the first bad value or missing plugin."""
+    try:
+        if plugins is None:
+            plugins = load_plugins(ruleset.plugins)
+    except PluginError as err:
+        raise CompileError(f"ruleset '{ruleset.id}': {err}") from None
+    operators = plugins.conditions
     try:
         zone = get_zone(ruleset.timezone)
         calendars = {c.name: build_calendar(c.name, c.spec, zone) for c in ruleset.calendars}
@@ -116,18 +125,20 @@ def compile_ruleset(ruleset: Ruleset) -> CompiledRuleset:
     except (TimezoneError, CalendarError, CronError, DurationError) as err:
         raise CompileError(f"ruleset '{ruleset.id}': {err}") from None
     graph = build_graph(ruleset)
-    starts = tuple(Start(s.id, s.stage.name, compile_conditions(s.when), s)
+    starts = tuple(Start(s.id, s.stage.name, compile_conditions(s.when, operators), s)
                    for s in ruleset.starts if s.stage.name in graph.index)
     moves: list[Move] = []
     for move in ruleset.transitions:
         target = move.target.name
         sources = ([s for s in graph.order if graph.is_open(s)] if move.any_source
                    else [r.name for r in move.sources])
-        when, unless = compile_conditions(move.when), compile_conditions(move.unless)
+        when = compile_conditions(move.when, operators)
+        unless = compile_conditions(move.unless, operators)
         moves.extend(Move(source, target, move.require, when, unless, move)
                      for source in sources
                      if source != target and source in graph.index and target in graph.index)
-    return CompiledRuleset(ruleset, zone, graph, starts, tuple(moves), calendars, schedule)
+    return CompiledRuleset(ruleset, zone, graph, starts, tuple(moves), calendars, schedule,
+                           plugins)
 
 
 def _durations(ruleset: Ruleset) -> list[str]:

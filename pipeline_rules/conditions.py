@@ -11,7 +11,8 @@ key of the deal's ``fields`` mapping, and tests it with one operator:
 * ``exists`` — ``true``: the field is present and not empty (not null, ``""``, ``[]`` or
   ``{}``); ``false``: it is missing or empty.
 
-A missing field fails every test except ``ne``, ``not_in`` and ``exists: false``. A map of
+A missing field fails every test except ``ne``, ``not_in`` and ``exists: false``. Plugins add
+operators (:mod:`pipeline_rules.plugins`); one that raises counts as not met. A map of
 several conditions matches when all of them hold: ``when`` allows a move if its map matches,
 ``unless`` forbids it if its map matches.
 """
@@ -108,8 +109,26 @@ def _one_of(options: Sequence[object]) -> Callable[[object], bool]:
     return test
 
 
-def _test(op: str, expected: object) -> Callable[[object], bool]:
+BUILTIN_OPERATORS = frozenset({"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists"})
+
+
+def _plugin_test(operator: Callable[[object, object], bool],
+                 expected: object) -> Callable[[object], bool]:
+    def test(value: object) -> bool:
+        try:
+            return bool(operator(None if value is _MISSING else value, expected))
+        except Exception:  # a failing plugin operator means the condition is not met
+            return False
+
+    return test
+
+
+def _test(op: str, expected: object,
+          operators: Mapping[str, Callable[[object, object], bool]] | None = None,
+          ) -> Callable[[object], bool]:
     """The test ``op expected`` on a field value (possibly the missing sentinel)."""
+    if op not in BUILTIN_OPERATORS and operators and op in operators:
+        return _plugin_test(operators[op], expected)
     if op in ("eq", "in"):
         member = _one_of(_as_list(expected))
         return lambda v: v is not _MISSING and member(v)
@@ -150,9 +169,12 @@ class CompiledCondition:
         return f"{c.field} {_SYMBOLS.get(c.op, c.op)} {value}"
 
 
-def compile_conditions(conditions: Sequence[Condition]) -> tuple[CompiledCondition, ...]:
-    """Compile a condition map (all of them must hold for the map to match)."""
-    return tuple(CompiledCondition(c, _test(c.op, c.value)) for c in conditions)
+def compile_conditions(conditions: Sequence[Condition],
+                       operators: Mapping[str, Callable[[object, object], bool]] | None = None,
+                       ) -> tuple[CompiledCondition, ...]:
+    """Compile a condition map (all of them must hold for the map to match); ``operators``
+    are condition plugins by operator name."""
+    return tuple(CompiledCondition(c, _test(c.op, c.value, operators)) for c in conditions)
 
 
 def matches(conditions: Sequence[CompiledCondition], deal: HasFields) -> bool:

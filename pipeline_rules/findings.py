@@ -30,6 +30,7 @@ VIOLATION_SEVERITY = {
     "skipped-stage": "error",
     "no-stage-date": "warning",
     "bad-record": "error",
+    "plugin-error": "error",
 }
 VIOLATION_CODES = tuple(VIOLATION_SEVERITY)
 #: Action codes: a reminder before an event, and the actions an SLA breach triggers.

@@ -6,7 +6,7 @@ hook). Evaluation is a pure function of (ruleset, deals, now).
 
 Check families, one module each: :mod:`.sla` (stage and span SLAs, warnings, escalations),
 :mod:`.tasks`, :mod:`.history` (the state machine's replay), :mod:`.reminders`. Won and lost
-deals get only the history check.
+deals get only the history check. Plugin checks (:mod:`.extensions`) run on every deal.
 
 A record that cannot be evaluated — unreadable, no id, no stage, an unknown stage, a bad time,
 a history out of order, an id seen before — becomes one ``bad-record`` finding naming the record,
@@ -28,6 +28,7 @@ from ..intake import Rejection, intake
 from ..machine import PipelineMachine
 from ..model import Ruleset
 from .context import Run
+from .extensions import enrich, run_checks
 from .history import check_history
 from .reminders import check_reminders
 from .sla import check_slas
@@ -102,6 +103,8 @@ class Evaluator:
         graph = self.compiled.graph
         checks = CLOSED_DEAL_CHECKS if deal.stage in graph.terminal else OPEN_DEAL_CHECKS
         found = [f for check in checks for f in check(deal, run)]
+        if self.compiled.plugins.names:
+            found = enrich(found + list(run_checks(deal, run)), deal, run)
         found.sort(key=order_key)
         return found
 

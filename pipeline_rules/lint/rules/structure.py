@@ -442,3 +442,83 @@ def unknown_calendar(ctx: LintContext) -> Iterator[Problem]:
             suggestion = nearest(ref.name, known)
             yield Problem("unknown-calendar.suggest" if suggestion else "unknown-calendar",
                           {"name": ref.name, "suggestion": suggestion}, path=ref.path)
+
+
+@rule("unknown-plugin", Severity.ERROR)
+def unknown_plugin(ctx: LintContext) -> Iterator[Problem]:
+    """A `plugins:` entry that names no installed plugin.
+
+    ## What it finds
+    Names in `plugins:` that no installed package registers as an entry point in the groups
+    `pipeline_rules.checks`, `pipeline_rules.conditions` or `pipeline_rules.actions`, with the
+    nearest installed name suggested.
+
+    ## Why it matters
+    A ruleset that needs a plugin cannot run without it: the evaluator and the HTTP service refuse
+    to load it. Plugins are found only by these names — never by a module path in the YAML.
+
+    ## Example
+    ```yaml
+    plugins: [big-deal]
+    ```
+
+    ## Use instead
+    ```yaml
+    plugins: [big-deals]    # pip install the package that provides it
+    ```
+    """
+    names = ctx.ruleset.plugins
+    if not names:
+        return
+    from ...plugins import installed_names
+
+    known = installed_names()
+    for i, name in enumerate(names):
+        if name not in known:
+            suggestion = nearest(name, known)
+            yield Problem("unknown-plugin.suggest" if suggestion else "unknown-plugin",
+                          {"name": name, "suggestion": suggestion}, path=join("/plugins", i))
+
+
+@rule("unknown-operator", Severity.ERROR)
+def unknown_operator(ctx: LintContext) -> Iterator[Problem]:
+    """A condition operator that is neither built in nor added by an enabled plugin.
+
+    ## What it finds
+    Operators in `when`/`unless` maps (of starts and moves) other than `eq`, `ne`, `in`,
+    `not_in`, `gt`, `gte`, `lt`, `lte`, `exists`, unless a plugin listed in `plugins:` adds that
+    operator; a misspelt built-in gets the nearest one suggested.
+
+    ## Why it matters
+    An unknown operator cannot be evaluated: the condition would never hold, and the move it
+    guards would be refused for every deal.
+
+    ## Example
+    ```yaml
+    transitions:
+      - {from: proposal, to: invoice, when: {amount: {greater: 100000}}}
+    ```
+
+    ## Use instead
+    ```yaml
+    transitions:
+      - {from: proposal, to: invoice, when: {amount: {gt: 100000}}}
+    ```
+    """
+    from ...conditions import BUILTIN_OPERATORS
+
+    rs = ctx.ruleset
+    conditions = [c for s in rs.starts for c in s.when]
+    conditions += [c for m in rs.transitions for c in (*m.when, *m.unless)]
+    strange = [c for c in conditions if c.op not in BUILTIN_OPERATORS]
+    if not strange:
+        return
+    from ...plugins import CONDITIONS, installed
+
+    added = set(installed(CONDITIONS)) & set(rs.plugins)
+    for condition in strange:
+        if condition.op not in added:
+            suggestion = nearest(condition.op, BUILTIN_OPERATORS | added)
+            yield Problem("unknown-operator.suggest" if suggestion else "unknown-operator",
+                          {"op": condition.op, "suggestion": suggestion}, path=condition.path,
+                          at_key=True)
