@@ -29,20 +29,36 @@ _EXPORTS = {
     "Deal": "deals",
     "DealError": "deals",
     "parse_deal": "deals",
+    "Evaluator": "evaluate",
+    "Finding": "findings",
+    "analyze": "analytics",
+    "Report": "analytics",
+    "backtest": "analytics",
+    "Backtest": "analytics",
+    "read_records": "readers",
+    "PluginContext": "evaluate.extensions",
 }
 
 __all__ = [
-    "CompiledRuleset", "Deal", "DealError", "Decision", "Diagnostic", "IllegalMove",
-    "PipelineMachine", "Reason", "Ruleset", "RulesetError", "TransitionRejected", "__version__",
+    "Backtest", "CompiledRuleset", "Deal", "DealError", "Decision", "Diagnostic", "Evaluator",
+    "Finding", "IllegalMove", "PipelineMachine", "PluginContext", "Reason", "Report", "Ruleset",
+    "RulesetError", "TransitionRejected", "__version__", "analyze", "backtest",
     "compile_ruleset", "lint", "lint_file", "load_ruleset", "load_ruleset_source", "parse_deal",
+    "read_records",
 ]
 
 if TYPE_CHECKING:
+    from .analytics import Backtest, Report, analyze
+    from .analytics.backtest import backtest
     from .compiled import CompiledRuleset, compile_ruleset
     from .deals import Deal, DealError, parse_deal
+    from .evaluate import Evaluator
+    from .evaluate.extensions import PluginContext
+    from .findings import Finding
     from .lint import Diagnostic, lint, lint_file
     from .machine import Decision, IllegalMove, PipelineMachine, Reason, TransitionRejected
     from .model import Ruleset
+    from .readers import read_records
     from .rulesets import RulesetError, load_ruleset, load_ruleset_source
 
 

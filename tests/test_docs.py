@@ -42,7 +42,7 @@ def test_public_names_are_exported() -> None:
         assert getattr(pipeline_rules, name) is not None, name
 
 
-@pytest.mark.parametrize("name", ["enforce.md", "evaluate.md", "analyze.md"])
+@pytest.mark.parametrize("name", ["enforce.md", "evaluate.md", "analyze.md", "api.md"])
 def test_python_examples_in_docs_run(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 
@@ -52,3 +52,16 @@ def test_python_examples_in_docs_run(name: str, monkeypatch: pytest.MonkeyPatch)
     assert blocks, f"docs/{name} has no python example"
     for block in blocks:
         exec(compile(block, f"docs/{name}", "exec"), {})
+
+
+def test_public_typing_is_mypy_clean_for_users() -> None:
+    """A CRM's code using the public API passes mypy --strict (py.typed is honoured)."""
+    import subprocess
+    import sys
+
+    root = DOCS.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--config-file",
+         "/dev/null", str(root / "tests" / "typing" / "user_code.py")],
+        capture_output=True, text=True, check=False, cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,6 +1,7 @@
 """Analytics: stage histories into a report (where deals stall, what SLA fits) and backtests."""
 
-from .analyze import Analysis, analyze
+from .analysis import Analysis, analyze
+from .backtest import backtest
 from .report import Backtest, Report
 
-__all__ = ["Analysis", "Backtest", "Report", "analyze"]
+__all__ = ["Analysis", "Backtest", "Report", "analyze", "backtest"]
