@@ -22,7 +22,7 @@ import orjson
 from ..deals import Record
 from ..findings import Finding
 from ..idset import HashSet
-from ..readers.jsonl import jsonl_record
+from ..intake import as_record
 from . import Evaluator
 from .context import Run
 
@@ -49,15 +49,11 @@ def serialise(finding: Finding) -> bytes:
 Item = Record | tuple[str, bytes]
 
 
-def _record(item: Item) -> Record:
-    return item if isinstance(item, Record) else jsonl_record(*item)
-
-
 def evaluate_batch(evaluator: Evaluator, run: Run, items: list[Item]) -> list[Outcome]:
     """Outcomes for a batch of records (or raw JSON lines), in order."""
     outcomes = []
     for item in items:
-        deal, found = evaluator.outcome(_record(item), run)
+        deal, found = evaluator.outcome(as_record(item), run)
         outcomes.append(Outcome(deal, tuple(serialise(f) for f in found),
                                 tuple(f.code for f in found)))
     return outcomes
