@@ -13,6 +13,9 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, NamedTuple
 
 DEAL_ATTRIBUTES = ("id", "stage", "source", "owner", "manager")
+#: Times outside these years are refused: a CRM's date of year 1 or 9999 is a data error, and
+#: SLA and calendar arithmetic on it would overflow Python's datetime range.
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 class DealError(ValueError):
@@ -117,6 +120,8 @@ def parse_time(value: object, zone: tzinfo, path: str) -> datetime:
                             path) from None
     else:
         raise DealError(f"expected an ISO 8601 time, got {type(value).__name__}", path)
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise DealError(f"'{value}' is outside the years {MIN_YEAR}-{MAX_YEAR}", path)
     return _aware(parsed, zone)
 
 
@@ -132,6 +137,8 @@ def _aware(parsed: datetime, zone: tzinfo) -> datetime:
 def _time(value: object, zone: tzinfo) -> datetime:
     """parse_time without the error report, for the fast path (raises any exception)."""
     parsed = datetime.fromisoformat(value)  # type: ignore[arg-type]
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(value)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=zone).astimezone(UTC)
     return parsed

@@ -14,6 +14,7 @@ from pipeline_rules.deals import Deal, DealError, HistoryEntry, _checked_deal, p
 
 ZONE = ZoneInfo("Europe/Moscow")
 TIMES = ["2026-11-20T09:05:00+03:00", "2026-11-20T10:00:00", "2026-11-21", "2026-11-19T06:00Z",
+         "0001-01-01T00:00:00",
          " 2026-11-20T09:05:00+03:00", "yesterday", 17, None]
 TEXTS = ["meeting", "proposal", "", 5, None, True, ["x"]]
 
@@ -87,6 +88,10 @@ def test_times_are_aware_and_keep_the_instant() -> None:
      "expected true or false"),
     ({"id": "A", "pauses": [{"from": "2026-11-20", "to": "2026-11-19", "reason": "x"}]},
      "/pauses/0/to", "a pause cannot end before it starts"),
+    ({"id": "A", "history": [{"stage": "a", "at": "0001-01-01T00:00:00"}]}, "/history/0/at",
+     "'0001-01-01T00:00:00' is outside the years 1900-2999"),
+    ({"id": "A", "tasks": [{"id": "t", "due": "9999-12-31T23:59:59+14:00"}]}, "/tasks/0/due",
+     "'9999-12-31T23:59:59+14:00' is outside the years 1900-2999"),
 ])
 def test_errors_name_the_bad_part(record: dict[str, Any], path: str, message: str) -> None:
     with pytest.raises(DealError) as err:

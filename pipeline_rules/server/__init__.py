@@ -1,0 +1,16 @@
+"""The HTTP service (``pipeline-rules serve``; needs the ``server`` extra).
+
+One module per concern: :mod:`.settings`, :mod:`.registry` (rulesets and their reload),
+:mod:`.watch` (the reload loop), :mod:`.auth`, :mod:`.limits`, :mod:`.logs`, :mod:`.metrics`,
+:mod:`.observe` (per-request log line and metrics), :mod:`.models` (request and response bodies),
+:mod:`.openapi`, :mod:`.service` (what the endpoints compute), :mod:`.linting`, :mod:`.errors`,
+:mod:`.app` (the ASGI app) and :mod:`.runner` (uvicorn).
+"""
+
+from __future__ import annotations
+
+from .app import create_app
+from .runner import serve
+from .settings import Settings, SettingsError
+
+__all__ = ["Settings", "SettingsError", "create_app", "serve"]

@@ -1,0 +1,264 @@
+"""The ASGI application: routes, body parsing, error handlers and middleware, built around one
+ruleset registry by :func:`create_app`.
+
+Handlers read and parse the body themselves (orjson, then pydantic for the envelope), so
+malformed JSON is answered with its line and column, a deal is judged by the library's own
+parser, and responses are serialised once with orjson. The OpenAPI document still describes
+every body: see :mod:`.openapi`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from .. import __version__
+from ..deals import DealError
+from .auth import BearerAuth
+from .errors import ApiError, error_response, invalid_request, json_response, malformed_json
+from .limits import BodyLimit
+from .linting import lint_bytes, summary
+from .logs import configure, log
+from .metrics import CONTENT_TYPE, Metrics
+from .models import (
+    REQUEST_MODELS,
+    CheckRequest,
+    CheckResponse,
+    EvaluateRequest,
+    EvaluateResponse,
+    Health,
+    Lang,
+    LintRequest,
+    LintResponse,
+    RulesetsResponse,
+)
+from .observe import Observe
+from .openapi import YAML_TYPES, document, error_responses, json_body
+from .registry import Registry, Version
+from .service import check_transition, evaluate, evaluation_time
+from .settings import Settings, read_token
+from .watch import report, watch
+
+#: Environment variable holding the settings for worker processes (``--workers N``).
+SETTINGS_ENV = "PIPELINE_RULES_SERVE_SETTINGS"
+#: Batches up to this many deals are evaluated on the event loop; larger ones in a thread, so a
+#: big batch does not hold up the quick requests queued behind it.
+INLINE_DEALS = 8
+
+Model = TypeVar("Model", bound=BaseModel)
+
+DESCRIPTION = """Enforce and evaluate sales-pipeline regulations over HTTP.
+
+Every `/v1` call needs `Authorization: Bearer <token>` when the server was started with
+`--token-file`. Request bodies are JSON (`/v1/lint` also takes the YAML itself as
+`application/yaml`). Errors are JSON: `{"error": code, "message": ...}`; see docs/integrations.md.
+"""
+
+
+async def read_json(request: Request) -> Any:
+    """The request body parsed as JSON, or a 400 saying where it stopped making sense."""
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError as err:
+        raise malformed_json(err) from None
+
+
+def validated(model: type[Model], data: Any) -> Model:
+    """The body as ``model``, or a 422 naming each bad value by JSON pointer."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise invalid_request(err) from None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the handlers share: the registry and the metrics."""
+
+    registry: Registry
+    metrics: Metrics
+
+    def version(self, ruleset: str) -> Version:
+        """The version serving ``ruleset``, or a 404 listing those served."""
+        found = self.registry.get(ruleset)
+        if found is None:
+            served = ", ".join(sorted(self.registry.snapshot.served)) or "none"
+            raise ApiError(404, "unknown-ruleset", f"no ruleset '{ruleset}'; served: {served}")
+        return found
+
+
+def _add_routes(app: FastAPI, ctx: Context) -> None:
+    @app.post("/v1/evaluate", response_model=EvaluateResponse, tags=["rulesets"],
+              summary="Evaluate one deal or a batch into violations and actions",
+              responses=error_responses(400, 404, 413, 422),
+              openapi_extra=json_body(EvaluateRequest, "One deal (`deal`) or a batch (`deals`)."))
+    async def evaluate_deals(request: Request) -> Response:
+        body = validated(EvaluateRequest, await read_json(request))
+        version = ctx.version(body.ruleset)
+        try:
+            now = evaluation_time(body.now, version)
+        except DealError as err:
+            raise ApiError(422, "invalid-request", f"/now: {err.message}", path="/now") from None
+        if "deal" in body.model_fields_set:
+            items: list[tuple[str, object]] = [("/deal", body.deal)]
+        else:
+            items = [(f"/deals/{i}", deal) for i, deal in enumerate(body.deals)]
+        if len(items) > INLINE_DEALS:
+            result = await run_in_threadpool(evaluate, version, items, now, body.lang)
+        else:
+            result = evaluate(version, items, now, body.lang)
+        state = request.state
+        state.ruleset, state.deals, state.findings = version.id, len(items), len(result.findings)
+        ctx.metrics.evaluated(version.id, len(items), result.summary)
+        return json_response({"findings": result.findings, "summary": result.summary})
+
+    @app.post("/v1/check-transition", response_model=CheckResponse, tags=["rulesets"],
+              summary="May this deal move to that stage? Yes, or no with every reason",
+              responses=error_responses(400, 404, 413, 422),
+              openapi_extra=json_body(CheckRequest, "The deal and the stage it should move to."))
+    async def check(request: Request) -> Response:
+        body = validated(CheckRequest, await read_json(request))
+        version = ctx.version(body.ruleset)
+        try:
+            decision = check_transition(version, body.deal, body.to, body.lang)
+        except DealError as err:
+            path = "/deal" + err.path
+            raise ApiError(422, "bad-deal", f"bad deal at {path}: {err.message}",
+                           path=path) from None
+        request.state.ruleset, request.state.allowed = version.id, decision["allowed"]
+        ctx.metrics.decisions.labels(version.id, str(decision["allowed"]).lower()).inc()
+        return json_response(decision)
+
+    lint_body = json_body(LintRequest, "The ruleset's YAML, in JSON or as the body itself.")
+    for media_type in YAML_TYPES:
+        lint_body["requestBody"]["content"][media_type] = {"schema": {
+            "type": "string", "examples": ["version: 1\nid: demo\ntitle: Demo\nstages: [\n"]}}
+
+    @app.post("/v1/lint", response_model=LintResponse, tags=["lint"],
+              summary="Lint a ruleset; 200 with its diagnostics, problems or not",
+              responses=error_responses(400, 413, 415, 422), openapi_extra=lint_body)
+    async def lint_posted(request: Request, lang: Lang = "en") -> Response:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type in YAML_TYPES or media_type in ("application/x-yaml", "text/x-yaml"):
+            data = await request.body()
+        elif media_type == "application/json":
+            body = validated(LintRequest, await read_json(request))
+            data = body.yaml.encode("utf-8")
+            lang = body.lang if "lang" in body.model_fields_set else lang
+        else:
+            raise ApiError(415, "unsupported-media-type",
+                           "post the ruleset as application/yaml, or as JSON "
+                           "{\"yaml\": \"...\"} with application/json")
+        found = await run_in_threadpool(lint_bytes, data, lang=lang)
+        request.state.diagnostics = len(found)
+        return json_response({"diagnostics": [d.to_dict() for d in found],
+                              "summary": summary(found)})
+
+    @app.get("/v1/rulesets", response_model=RulesetsResponse, tags=["rulesets"],
+             summary="The served rulesets, and the broken edits of any")
+    async def rulesets() -> Response:
+        return json_response({"rulesets": ctx.registry.listing()})
+
+    @app.get("/healthz", response_model=Health, tags=["operations"], summary="Liveness")
+    async def healthz() -> Response:
+        return json_response({"status": "ok", "version": __version__,
+                              "rulesets": len(ctx.registry.snapshot.served)})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
+             responses={200: {"description": "Prometheus text format.",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}}})
+    async def metrics() -> Response:
+        return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        request.state.error = exc.code
+        return error_response(exc)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code,
+                                                                 f"http-{exc.status_code}")
+        return error_response(ApiError(exc.status_code, code, str(exc.detail)),
+                              dict(exc.headers or {}))
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = [{"path": "/".join(str(p) for p in e.get("loc", ())),
+                     "message": str(e.get("msg", ""))} for e in exc.errors()]
+        first = problems[0] if problems else {"path": "", "message": "invalid request"}
+        return error_response(ApiError(422, "invalid-request",
+                                       f"{first['path']}: {first['message']}",
+                                       problems=problems))
+
+    async def on_bug(request: Request, exc: Exception) -> Response:
+        # Only bugs get here: every refusal of bad input is an ApiError.
+        log.error("unhandled error", exc_info=exc, extra={"fields": {
+            "event": "unhandled-error", "method": request.method, "path": request.url.path,
+            "error": type(exc).__name__}})
+        return json_response({"error": "internal",
+                              "message": "internal error; the server log has the details"},
+                             500)
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_bug)
+
+
+def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
+    """The application serving ``settings.ruleset_dir`` (loaded before this returns)."""
+    metrics = Metrics()
+    if registry is None:
+        registry = Registry(settings.ruleset_dir)
+        report(registry.refresh(), metrics)
+    token = read_token(settings.token_file) if settings.token_file else None
+    ctx = Context(registry, metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(watch(registry, settings.reload_interval, metrics))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(title="pipeline-rules", version=__version__, description=DESCRIPTION,
+                  docs_url=None, redoc_url=None, lifespan=lifespan)
+    _add_routes(app, ctx)
+    _add_error_handlers(app)
+    endpoints = {getattr(r, "path", "") for r in app.routes} - {""}
+    # Added innermost first: Observe sees every request, BearerAuth runs before the body is read.
+    app.add_middleware(BodyLimit, limit=settings.max_body)
+    if token is not None:
+        app.add_middleware(BearerAuth, token=token)
+    app.add_middleware(Observe, metrics=metrics, endpoints=endpoints)
+    openapi_doc = document(app, REQUEST_MODELS, secured=token is not None)
+    app.openapi = lambda: openapi_doc  # type: ignore[method-assign]
+    app.state.registry = registry
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for a worker process (``--workers N``): settings come from the environment."""
+    configure()
+    return create_app(Settings.from_json(os.environ[SETTINGS_ENV]))
+
+
+__all__ = ["SETTINGS_ENV", "Context", "app_from_environment", "create_app"]

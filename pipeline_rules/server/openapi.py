@@ -1,0 +1,69 @@
+"""The OpenAPI document: FastAPI's, completed with the request bodies the handlers parse
+themselves, the packaged deal and finding schemas, and the bearer scheme when a token is set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from ..schema import inline_refs, schema
+from .auth import protected
+from .models import ErrorBody
+
+REF = "#/components/schemas/{model}"
+YAML_TYPES = ("application/yaml", "text/yaml")
+
+
+def json_body(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """A route's ``openapi_extra`` declaring a JSON request body of ``model``."""
+    return {"requestBody": {"required": True, "description": description, "content": {
+        "application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}}}}
+
+
+def packaged(name: str) -> dict[str, Any]:
+    """A packaged JSON Schema made self-contained for use as a component."""
+    loaded = schema(name)
+    flat: dict[str, Any] = inline_refs(loaded, loaded.get("$defs", {}))
+    return {k: v for k, v in flat.items() if k not in ("$schema", "$id")}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for the error statuses a route can answer."""
+    what = {400: "Malformed JSON (with line and column).", 401: "Missing or wrong token.",
+            404: "Unknown ruleset.", 413: "Body over the size limit.",
+            415: "Unsupported content type.",
+            422: "Valid JSON of the wrong shape, or a bad deal (with a JSON pointer)."}
+    return {status: {"model": ErrorBody, "description": what[status]} for status in statuses}
+
+
+def document(app: FastAPI, request_models: Iterable[type[BaseModel]],
+             secured: bool) -> dict[str, Any]:
+    """The whole OpenAPI document of ``app``."""
+    doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                      routes=app.routes)
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    _, defs = models_json_schema([(m, "validation") for m in request_models],
+                                 ref_template=REF)
+    schemas.update(defs.get("$defs", {}))
+    schemas["Deal"] = packaged("deal")
+    schemas["Finding"] = packaged("finding")
+    if secured:
+        doc["components"]["securitySchemes"] = {"bearer": {
+            "type": "http", "scheme": "bearer",
+            "description": "The token in the server's --token-file."}}
+        unauthorized = error_responses(401)[401]
+        for path, operations in doc["paths"].items():
+            if not protected(path):
+                continue
+            for operation in operations.values():
+                operation["security"] = [{"bearer": []}]
+                operation["responses"]["401"] = {
+                    "description": unauthorized["description"],
+                    "content": {"application/json": {
+                        "schema": {"$ref": REF.format(model="ErrorBody")}}}}
+    return doc

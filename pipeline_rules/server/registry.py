@@ -1,0 +1,271 @@
+"""The served rulesets: every YAML file of one directory, reloaded when it changes.
+
+Each file's content is read, checked, compiled and given its evaluator (and so its state
+machine) in full before anything points at it; a refresh then publishes a whole new
+:class:`Snapshot` with one attribute assignment. A request reads the snapshot once and keeps the
+:class:`Version` it found, so it sees one complete ruleset from start to end whatever a reload
+does meanwhile. A file whose new content cannot be used keeps its last good version serving and
+carries the diagnostics of the broken one until it is fixed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .. import i18n
+from ..compiled import CompiledRuleset, CompileError, compile_ruleset
+from ..evaluate import Evaluator
+from ..lint.engine import YAML_SUFFIXES
+from ..loader import decode
+from ..machine import PipelineMachine
+from ..problems import DocumentError
+from ..rulesets import RulesetError, load_ruleset_source
+from .linting import lint_bytes
+
+
+class Signature(NamedTuple):
+    """What tells one content of a file from the next without reading it."""
+
+    mtime_ns: int
+    size: int
+    inode: int
+    ctime_ns: int
+
+
+@dataclass(frozen=True)
+class Version:
+    """One content of a ruleset file, compiled, with the evaluators (one per message language)
+    and the state machine that serve it: built once per version, shared by every request."""
+
+    file: str
+    id: str
+    title: str
+    loaded_at: datetime
+    compiled: CompiledRuleset
+    evaluators: Mapping[str, Evaluator]
+
+    @property
+    def machine(self) -> PipelineMachine:
+        """The state machine that judges stage moves."""
+        return self.evaluators[i18n.DEFAULT].machine
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a file's current content cannot be served, and since when."""
+
+    diagnostics: tuple[dict[str, Any], ...]
+    failed_at: datetime
+
+
+@dataclass(frozen=True)
+class FileState:
+    """One file as last read: its signature, its last good version, its current failure."""
+
+    file: str
+    signature: Signature
+    good: Version | None = None
+    failure: Failure | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every file and the versions served by ruleset id; never changed once published."""
+
+    files: Mapping[str, FileState] = field(default_factory=dict)
+    served: Mapping[str, Version] = field(default_factory=dict)
+    #: File → the file whose version serves its id (the first by name wins a clash).
+    shadowed: Mapping[str, str] = field(default_factory=dict)
+
+    def served_id(self, file: str) -> str | None:
+        """The ruleset id of a file's last good version, if it has one."""
+        good = self.files[file].good if file in self.files else None
+        return good.id if good is not None else None
+
+
+def scan(directory: Path) -> dict[str, Signature]:
+    """The ruleset files of a directory (not its subdirectories) and their signatures.
+
+    Hidden files are left out: editors and atomic writers keep their temporary copies there.
+    """
+    found: dict[str, Signature] = {}
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.name.endswith(YAML_SUFFIXES):
+                continue
+            try:
+                if not entry.is_file():
+                    continue
+                st = entry.stat()
+            except OSError:  # removed between the listing and the stat
+                continue
+            found[entry.name] = Signature(st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+    return found
+
+
+def _signature(path: Path) -> Signature | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return Signature(st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
+def _diagnostic(file: str, rule: str, message: str) -> dict[str, Any]:
+    """A diagnostic for a problem lint has no rule for, in the shape of lint's own."""
+    return {"rule": rule, "severity": "error", "message": message, "file": file, "line": 1,
+            "column": 1, "path": ""}
+
+
+def build_version(file: str, data: bytes, now: datetime) -> Version | Failure:
+    """Load, compile and equip one file's content, or say why it cannot be served."""
+    try:
+        ruleset = load_ruleset_source(decode(data, file))
+        compiled = compile_ruleset(ruleset)
+        evaluators = {lang: Evaluator(compiled, lang) for lang in i18n.LANGUAGES}
+    except DocumentError:  # not UTF-8, or over the size cap: lint explains it with a position
+        return Failure(tuple(d.to_dict() for d in lint_bytes(data, file)), now)
+    except RulesetError as err:
+        return Failure(tuple(d.to_dict() for d in err.diagnostics), now)
+    except CompileError as err:
+        return Failure((_diagnostic(file, "compile", str(err)),), now)
+    except Exception as err:  # a bug in loading must not stop the other files from serving
+        return Failure((_diagnostic(file, "internal", f"could not load: {err!r}"),), now)
+    return Version(file, compiled.id, ruleset.title, now, compiled, evaluators)
+
+
+def _publishable(snapshot_files: dict[str, FileState]) -> Snapshot:
+    served: dict[str, Version] = {}
+    shadowed: dict[str, str] = {}
+    for name in sorted(snapshot_files):
+        good = snapshot_files[name].good
+        if good is None:
+            continue
+        holder = served.get(good.id)
+        if holder is None:
+            served[good.id] = good
+        else:
+            shadowed[name] = holder.file
+    return Snapshot(snapshot_files, served, shadowed)
+
+
+class Registry:
+    """The rulesets of one directory; :meth:`refresh` picks up changes, :attr:`snapshot` is
+    what requests read."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.snapshot = Snapshot()
+        # Refreshes come from one watcher, but tests and start-up may call too: one at a time.
+        self._lock = threading.Lock()
+        self._unreadable = False  # so a missing directory is logged once, not every second
+
+    def get(self, ruleset_id: str) -> Version | None:
+        """The version serving ``ruleset_id`` now, if any."""
+        return self.snapshot.served.get(ruleset_id)
+
+    def refresh(self) -> list[dict[str, Any]]:
+        """Load what changed since the last refresh and publish it; return the reload events
+        (for the log)."""
+        with self._lock:
+            current = self.snapshot
+            try:
+                found = scan(self.directory)
+            except OSError as err:
+                # The last good versions keep serving until the directory can be read again.
+                reported, self._unreadable = self._unreadable, True
+                return [] if reported else [{"event": "reload-failed",
+                                             "directory": str(self.directory),
+                                             "error": err.strerror or str(err)}]
+            self._unreadable = False
+            files: dict[str, FileState] = {}
+            events: list[dict[str, Any]] = []
+            changed = False
+            for name, signature in sorted(found.items()):
+                old = current.files.get(name)
+                if old is not None and old.signature == signature:
+                    files[name] = old
+                    continue
+                state, event = self._load(name, signature, old)
+                if state is not None:
+                    files[name] = state
+                    changed = True
+                elif old is not None:
+                    files[name] = old  # still being written: read again on the next refresh
+                if event is not None:
+                    events.append(event)
+            for name in sorted(current.files.keys() - found.keys()):
+                changed = True
+                gone = current.files[name].good
+                events.append({"event": "ruleset-removed", "file": name,
+                               "ruleset": gone.id if gone else None})
+            if not changed:
+                return events
+            snapshot = _publishable(files)
+            for name, holder in snapshot.shadowed.items():
+                if current.shadowed.get(name) != holder:
+                    events.append({"event": "ruleset-duplicate", "file": name,
+                                   "ruleset": snapshot.served_id(name), "served_from": holder})
+            self.snapshot = snapshot  # the one assignment that publishes the change
+            return events
+
+    def _load(self, name: str, signature: Signature,
+              old: FileState | None) -> tuple[FileState | None, dict[str, Any] | None]:
+        path = self.directory / name
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None, None  # gone or unreadable for a moment; the next scan tells
+        if _signature(path) != signature:
+            return None, None  # changed while being read: take the settled content next time
+        outcome = build_version(name, data, datetime.now(UTC))
+        if isinstance(outcome, Version):
+            kind = "ruleset-loaded" if old is None or old.good is None else "ruleset-reloaded"
+            return (FileState(name, signature, outcome),
+                    {"event": kind, "file": name, "ruleset": outcome.id})
+        last_good = old.good if old is not None else None
+        state = FileState(name, signature, last_good, outcome)
+        first = outcome.diagnostics[0] if outcome.diagnostics else {}
+        return state, {
+            "event": "ruleset-error", "file": name,
+            "ruleset": last_good.id if last_good else None,
+            "serving": "last good version" if last_good else "nothing",
+            "diagnostics": len(outcome.diagnostics),
+            "first": f"{first.get('line')}:{first.get('column')}: [{first.get('rule')}] "
+                     f"{first.get('message')}" if first else None}
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Every file with its status, for ``GET /v1/rulesets``."""
+        snapshot = self.snapshot
+        return [describe(state, snapshot.shadowed.get(name))
+                for name, state in sorted(snapshot.files.items())]
+
+
+def describe(state: FileState, shadowed_by: str | None = None) -> dict[str, Any]:
+    """One file's entry in the listing: what it serves, and what is wrong with it."""
+    good, failure = state.good, state.failure
+    diagnostics = list(failure.diagnostics) if failure else []
+    if shadowed_by is not None and good is not None:
+        diagnostics.append(_diagnostic(
+            state.file, "duplicate-id",
+            f"ruleset id '{good.id}' is already served from {shadowed_by}"))
+    return {
+        "id": good.id if good else None,
+        "title": good.title if good else None,
+        "file": state.file,
+        "status": "error" if diagnostics else "ok",
+        "serving": good is not None and shadowed_by is None,
+        "loaded_at": good.loaded_at.isoformat() if good else None,
+        "failed_at": failure.failed_at.isoformat() if failure else None,
+        "diagnostics": diagnostics,
+    }
+
+
+__all__ = ["Failure", "FileState", "Registry", "Signature", "Snapshot", "Version",
+           "build_version", "describe", "scan"]

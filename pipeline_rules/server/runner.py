@@ -1,0 +1,29 @@
+"""Running the server: uvicorn with our logging, one process or ``--workers N``."""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+
+from .app import SETTINGS_ENV, app_from_environment, create_app
+from .logs import configure, event
+from .settings import Settings
+
+
+def serve(settings: Settings) -> None:
+    """Serve until interrupted (SIGINT or SIGTERM end it gracefully)."""
+    configure()
+    common: dict[str, object] = {"host": settings.host, "port": settings.port,
+                                 "log_config": None, "access_log": False,
+                                 "server_header": False}
+    event("starting", directory=settings.ruleset_dir, host=settings.host, port=settings.port,
+          workers=settings.workers, max_body=settings.max_body,
+          token=settings.token_file is not None)
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+        return
+    # Worker processes import the app by name and read the settings from the environment.
+    os.environ[SETTINGS_ENV] = settings.to_json()
+    uvicorn.run(f"{app_from_environment.__module__}:{app_from_environment.__name__}",
+                factory=True, workers=settings.workers, **common)  # type: ignore[arg-type]

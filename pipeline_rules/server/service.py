@@ -1,0 +1,105 @@
+"""What the endpoints do, as plain functions of a ruleset version and parsed input (no HTTP).
+
+Kept apart from the web layer so the time spent deciding can be measured against the time spent
+serving (benchmarks/bench_server.py), and so the answers are the library's, unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..deals import DealError, Record, parse_deal, parse_time
+from ..evaluate.context import Run
+from ..findings import Finding
+from ..idset import HashSet
+from .logs import event
+from .registry import Version
+
+#: What the library raises on data it did not foresee (a date at the edge of the calendar
+#: overflows when shifted to UTC). One such deal must not fail the request or its batch.
+DATA_ERRORS = (ArithmeticError, ValueError, TypeError)
+#: The years a request's ``now`` may fall in; the schedule and SLA arithmetic overflow at the
+#: ends of Python's calendar.
+YEARS = range(1900, 3000)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The findings of a request (JSON-ready, in input order) and their count per code."""
+
+    findings: list[dict[str, Any]]
+    summary: dict[str, int]
+
+
+def evaluation_time(text: str | None, version: Version) -> datetime:
+    """The request's ``now`` (no offset: the ruleset's zone), or the current time."""
+    zone = version.compiled.zone
+    if text is None:
+        return datetime.now(zone)
+    try:
+        now = parse_time(text, zone, "/now")
+    except OverflowError:
+        now = datetime.min.replace(tzinfo=zone)  # refused just below, with the same words
+    if now.year not in YEARS:
+        raise DealError(f"'{text}' is outside the years {YEARS.start}-{YEARS.stop - 1}", "/now")
+    return now
+
+
+def evaluate(version: Version, items: Sequence[tuple[str, object]], now: datetime,
+             lang: str) -> Evaluation:
+    """Evaluate ``(origin, deal data)`` items as ``pipeline-rules evaluate`` does a file.
+
+    A bad item becomes a ``bad-record`` finding whose ``record`` is its origin (a JSON pointer
+    into the request body), and a repeated deal id is a bad record too, as on the command line.
+    """
+    evaluator = version.evaluators[lang]
+    run = evaluator.run(now)
+    seen = HashSet()
+    findings: list[dict[str, Any]] = []
+    codes: Counter[str] = Counter()
+    for origin, data in items:
+        try:
+            found = evaluator.evaluate_item(Record(origin, data), run, seen, origin)
+        except DATA_ERRORS as err:
+            found = [unreadable(version, run, origin, data, err)]
+        for finding in found:
+            findings.append(finding.to_dict())
+            codes[finding.code] += 1
+    return Evaluation(findings, dict(codes))
+
+
+def unreadable(version: Version, run: Run, origin: str, data: object,
+               err: Exception) -> Finding:
+    """The ``bad-record`` finding for a deal the library failed on, logged as its bug."""
+    frame = traceback.extract_tb(err.__traceback__)[-1]
+    # The error's message may quote the deal; the log gets only its type and where it arose.
+    event("deal-not-evaluated", logging.ERROR, ruleset=version.id, record=origin,
+          error=type(err).__name__, at=f"{frame.filename}:{frame.lineno}")
+    ident = data.get("id") if isinstance(data, dict) else None
+    deal = str(ident) if isinstance(ident, str | int) and not isinstance(ident, bool) else None
+    return version.evaluators[run.lang].bad_record(
+        run, origin, deal, f"cannot be evaluated ({err})")
+
+
+def check_transition(version: Version, data: object, to: str, lang: str) -> dict[str, Any]:
+    """The decision on moving a deal (JSON-shaped) to ``to``; raise DealError for a bad deal."""
+    try:
+        deal = parse_deal(data, version.compiled.zone)
+        decision = version.machine.check(deal, to)
+    except DealError:
+        raise
+    except DATA_ERRORS as err:
+        frame = traceback.extract_tb(err.__traceback__)[-1]
+        event("deal-not-judged", logging.ERROR, ruleset=version.id,
+              error=type(err).__name__, at=f"{frame.filename}:{frame.lineno}")
+        raise DealError(f"cannot be read ({err})") from None
+    return {"ruleset": version.id, **decision.to_dict(lang)}
+
+
+__all__ = ["DealError", "Evaluation", "check_transition", "evaluate", "evaluation_time"]
