@@ -463,7 +463,7 @@ def _evaluate_tenants(ruleset: str, deals: str, now_text: str | None, fmt: str |
             _write((line for _, line in findings), fmt or (
                 "table" if sys.stdout.isatty() else "jsonl"), language)
         else:
-            _write_findings_file(findings, options.output)
+            _write_findings_file(findings, options.output, totals)
     except (ReadError, InputError) as err:
         _fail(str(err))
     if show is not None:
@@ -472,7 +472,8 @@ def _evaluate_tenants(ruleset: str, deals: str, now_text: str | None, fmt: str |
     sys.exit(EXIT_FINDINGS if strict and totals.codes["bad-record"] else EXIT_OK)
 
 
-def _write_findings_file(findings: Iterator[tuple[str, bytes]], path: str) -> None:
+def _write_findings_file(findings: Iterator[tuple[str, bytes]], path: str,
+                         totals: Totals) -> None:
     """Findings into a .parquet file (written atomically) or a .jsonl file."""
     if path.lower().endswith(".parquet"):
         from .columnar import FindingsWriter, atomic_output
@@ -482,6 +483,7 @@ def _write_findings_file(findings: Iterator[tuple[str, bytes]], path: str) -> No
             try:
                 for origin, line in findings:
                     writer.write(origin, line)
+                writer.records = totals.records  # the stream is spent: the count is final
             finally:
                 writer.close()
         return

@@ -1,0 +1,209 @@
+"""Evaluating a Parquet dataset on a Dask cluster: one task per partition (file), each writing
+the findings of its partition to its own file.
+
+The driver sends only names: the dataset's files are listed by a task on a worker, and each
+partition task reads its file and writes its findings itself, so deals never pass through the
+driver (it needs neither the data nor the bandwidth). The rulesets travel as their texts inside
+one task whose result every partition task depends on; a worker compiles them once, and if the
+worker holding them dies the scheduler simply recomputes that task.
+
+Failure handling rests on three facts:
+
+* a partition task is deterministic: the same file, rulesets and ``now`` give the same bytes;
+* it writes to a temporary name next to its output and renames it when complete, so an output
+  file is either whole or absent — never half-written, whatever kills the worker;
+* the scheduler re-runs the tasks of a dead worker elsewhere (``distributed.scheduler.
+  allowed-failures`` times), and an ordinary exception is retried ``RETRIES`` times.
+
+So a partition's findings land exactly once: a task that died wrote nothing visible, and a
+zombie attempt that finishes late renames identical bytes over identical bytes. ``resume`` skips
+partitions whose output exists and was written for the same input file, ``now`` and rulesets
+(the footer says so), which makes a re-run after a failed run cheap. Temporaries
+left by killed attempts are removed when the run ends.
+
+Duplicate deal ids are found within a partition: a deal whose id repeats across partitions is
+evaluated in each (partition datasets by tenant or by deal to rule that out; docs/scale.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import columnar
+from .partition import Duplicates, Runs, judge
+from .tenants import Tenants
+
+#: Retries of a partition task that raised (a worker that died is the scheduler's business).
+RETRIES = 2
+_TEMPORARY_SUFFIX = ".tmp"
+
+
+@dataclass(frozen=True)
+class PartitionReport:
+    """What a partition task did: its input and output, the records it evaluated and the
+    findings per code; ``skipped`` when its output already existed (``resume``)."""
+
+    source: str
+    target: str
+    records: int
+    codes: tuple[tuple[str, int], ...]
+    skipped: bool = False
+
+    @property
+    def findings(self) -> int:
+        """How many findings the partition gave."""
+        return sum(count for _, count in self.codes)
+
+
+@dataclass(frozen=True)
+class PartitionFailure:
+    """A partition whose task failed every attempt, and the last error."""
+
+    source: str
+    error: str
+
+
+@dataclass(frozen=True)
+class DaskResult:
+    """Every partition's report (in partition order) and the partitions that failed."""
+
+    reports: tuple[PartitionReport, ...]
+    failures: tuple[PartitionFailure, ...]
+
+
+def output_path(source: str, dataset: str, output: str) -> str:
+    """Where a partition's findings go: its path inside the dataset, under ``output``."""
+    # Names only: the driver may not see the dataset's file system at all.
+    relative = Path(source).name if Path(source) == Path(dataset) \
+        else Path(source).relative_to(dataset)
+    return str(Path(output) / relative)
+
+
+def evaluate_file(source: str, target: str, tenants: Tenants, now: datetime,
+                  resume: bool = False) -> PartitionReport:
+    """Evaluate one Parquet partition and write its findings to ``target`` atomically; with
+    ``resume``, keep an existing ``target`` written by the same run."""
+    stamp = run_stamp(source, tenants, now)
+    if resume and _done(target, stamp):
+        records, codes = columnar.findings_summary(target)
+        return PartitionReport(source, target, records, tuple(sorted(codes.items())), True)
+    runs = Runs(now)
+    duplicates = Duplicates(tenants, runs)
+    counts: Counter[str] = Counter()
+    records = 0
+    with columnar.atomic_output(target) as temporary:
+        writer = columnar.FindingsWriter(temporary, stamp)
+        try:
+            for first, batch in columnar.file_batches(source, tenants.key):
+                for judged in judge(columnar.batch_records(batch, source, first), tenants,
+                                    runs):
+                    settled = duplicates.settle(judged)
+                    records += 1
+                    counts.update(settled.codes)
+                    for line in settled.lines:
+                        writer.write(settled.origin, line)
+            writer.records = records
+        finally:
+            writer.close()
+    return PartitionReport(source, target, records, tuple(sorted(counts.items())))
+
+
+def run_stamp(source: str, tenants: Tenants, now: datetime) -> dict[str, str]:
+    """What a findings file records of the run that wrote it, so ``resume`` never keeps the
+    findings of another input, another time or other rulesets."""
+    return {"pipeline_rules.source": source, "pipeline_rules.now": now.isoformat(),
+            "pipeline_rules.rulesets": tenants.fingerprint()}
+
+
+def _done(target: str, stamp: dict[str, str]) -> bool:
+    if not os.path.exists(target):
+        return False
+    try:
+        metadata = columnar.findings_metadata(target)
+    except (OSError, ValueError):  # not a findings file we can read: evaluate again
+        return False
+    return all(metadata.get(key) == value for key, value in stamp.items())
+
+
+def remove_temporaries(output: str) -> int:
+    """Remove what attempts killed mid-write left in ``output``; how many files."""
+    removed = 0
+    for path in Path(output).rglob(f".*{_TEMPORARY_SUFFIX}"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _arrive(tenants: Tenants) -> Tenants:
+    """The tenants, as a task result: rebuilt from their texts on the worker that runs it."""
+    return tenants
+
+
+@contextmanager
+def connect(scheduler: str | None, workers: int = 2) -> Iterator[Any]:
+    """A client of the scheduler at ``scheduler``, or of a local cluster of ``workers``
+    single-threaded processes (closed at the end)."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+def run_partitions(client: Any, dataset: str, output: str, tenants: Tenants, now: datetime,
+                   resume: bool = False,
+                   on_report: Callable[[PartitionReport], None] | None = None) -> DaskResult:
+    """Evaluate every partition of ``dataset`` on the cluster behind ``client``, findings to
+    one file per partition under ``output``."""
+    from dask.distributed import as_completed
+
+    run = uuid.uuid4().hex[:12]  # task keys unique to this run on a long-lived cluster
+    files: list[str] = client.submit(columnar.dataset_files, dataset, key=f"list-{run}",
+                                     pure=False).result()
+    shipped = client.submit(_arrive, tenants, key=f"tenants-{run}", pure=False)
+    futures = {client.submit(evaluate_file, source, output_path(source, dataset, output),
+                             shipped, now, resume, key=f"partition-{run}-{index}",
+                             retries=RETRIES, pure=False): source
+               for index, source in enumerate(files)}
+    reports: dict[str, PartitionReport] = {}
+    failures: list[PartitionFailure] = []
+    for future in as_completed(futures, raise_errors=False):
+        if future.status == "finished":
+            report: PartitionReport = future.result()
+            reports[report.source] = report
+            if on_report is not None:
+                on_report(report)
+        else:
+            failures.append(PartitionFailure(futures[future], repr(future.exception())))
+        future.release()
+    shipped.release()
+    client.submit(remove_temporaries, output, key=f"clean-{run}", pure=False).result()
+    return DaskResult(tuple(reports[f] for f in files if f in reports),
+                      tuple(sorted(failures, key=lambda f: files.index(f.source))))
+
+
+def run_dask(dataset: str, output: str, tenants: Tenants, now: datetime,
+             scheduler: str | None = None, workers: int = 2, resume: bool = False,
+             on_report: Callable[[PartitionReport], None] | None = None) -> DaskResult:
+    """:func:`run_partitions` on the scheduler at ``scheduler``, or on a local cluster."""
+    with connect(scheduler, workers) as client:
+        return run_partitions(client, dataset, output, tenants, now, resume, on_report)
+
+
+__all__ = ["RETRIES", "DaskResult", "PartitionFailure", "PartitionReport", "connect",
+           "evaluate_file", "output_path", "remove_temporaries", "run_dask", "run_partitions",
+           "run_stamp"]
