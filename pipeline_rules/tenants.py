@@ -39,28 +39,6 @@ from .suggest import nearest
 #: The record key (and, failing that, the deal field) that names a deal's ruleset.
 RULESET_KEY = "ruleset"
 
-# Reasons a deal cannot be matched to a ruleset. Kept here rather than in the message catalogs
-# because only a multi-ruleset run can produce them.
-_REASONS: Mapping[str, Mapping[str, str]] = {
-    "en": {
-        "unnamed": "the deal names no ruleset (no '{key}' key or field)",
-        "not-object": "expected an object, got {type}",
-        "unknown": "ruleset '{ruleset}' is not in {directory}{hint}",
-        "hint": " (did you mean '{name}'?)",
-        "unread": "; a file there that cannot be read may hold it: {reason}",
-        "broken": "ruleset '{ruleset}' cannot be used: {reason}",
-    },
-    "ru": {
-        "unnamed": "сделка не называет регламент (нет ключа или поля '{key}')",
-        "not-object": "ожидался объект, а не {type}",
-        "unknown": "регламента '{ruleset}' нет в {directory}{hint}",
-        "hint": " (может быть, '{name}'?)",
-        "unread": "; возможно, он в файле, который не читается: {reason}",
-        "broken": "регламент '{ruleset}' нельзя применить: {reason}",
-    },
-}
-
-
 class TenantsError(ValueError):
     """A ruleset directory that cannot be read at all (missing, empty, not a directory)."""
 
@@ -170,8 +148,7 @@ class Tenants:
                          record=origin, **({"path": path} if path else {}))
 
     def _reason(self, kind: str, **args: object) -> str:
-        templates = _REASONS.get(self.lang, _REASONS[i18n.DEFAULT])
-        return templates[kind].format(**args)
+        return i18n.render(f"tenant.{kind}", args, self.lang)
 
 
 def _first_diagnostic(text: RulesetText, err: RulesetError | None, lang: str) -> str:
