@@ -307,7 +307,7 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
 
     from .evaluate.batch import Totals, run_records
     from .loader import ReadError
-    from .readers import InputError, read_records
+    from .readers import InputError, read_batches
 
     language = lang or i18n.detect()
     options = _ScaleOptions(output_path, ruleset_key, engine, scheduler, resume, jobs)
@@ -319,7 +319,7 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     now = _parse_now(now_text, compiled)
     lead = _horizon(horizon)
     try:
-        records = read_records(deals, input_format, mapping, compiled.zone, raw=True)
+        batches = read_batches(deals, input_format, mapping, compiled.zone)
     except InputError as err:
         _fail(str(err))
     except ReadError as err:
@@ -329,8 +329,8 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     factory = partial(_load_for_workers, ruleset, language, float(lead.amount))
     show = _progress() if sys.stderr.isatty() else None
     try:
-        lines = run_records(factory, records, now, jobs, totals, show)
-        _write(lines, output, language)
+        chunks = run_records(factory, batches, now, jobs, totals, show)
+        _write(chunks, output, language)
     except (ReadError, InputError) as err:
         _fail(str(err))
     if show is not None:
@@ -460,7 +460,7 @@ def _evaluate_tenants(ruleset: str, deals: str, now_text: str | None, fmt: str |
             records = read_records(deals, input_format, mapping, zone, raw=True)
         findings = run_tenants(tenants, records, now, options.jobs, totals, show)
         if options.output is None:
-            _write((line for _, line in findings), fmt or (
+            _write((line + b"\n" for _, line in findings), fmt or (
                 "table" if sys.stdout.isatty() else "jsonl"), language)
         else:
             _write_findings_file(findings, options.output, totals)
@@ -555,12 +555,16 @@ def _progress() -> Callable[[int], None]:
     return show
 
 
-def _write(lines: Iterator[bytes], output: str, lang: str) -> None:
+def _write(chunks: Iterator[bytes], output: str, lang: str) -> None:
+    """Findings out: ``chunks`` are newline-terminated JSON lines, a record's at a time."""
     out = sys.stdout.buffer
     if output == "jsonl":
-        for line in lines:
-            out.write(line + b"\n")
-    elif output == "json":
+        for chunk in chunks:
+            out.write(chunk)
+        out.flush()
+        return
+    lines = (line for chunk in chunks for line in chunk.splitlines())
+    if output == "json":
         out.write(b"[")
         for i, line in enumerate(lines):
             out.write((b"\n  " if i == 0 else b",\n  ") + line)

@@ -11,11 +11,12 @@ Output with ``jobs=N`` is byte for byte the output with ``jobs=1``: both go thro
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
+from typing import NamedTuple
 
 import orjson
 
@@ -23,20 +24,23 @@ from ..deals import Record
 from ..findings import Finding
 from ..idset import HashSet
 from ..intake import as_record
+from ..readers.jsonl import Block, block_records
 from . import Evaluator
 from .context import Run
 
-BATCH = 500
+BATCH = 1000
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """One record's result: its deal id (None for a bad record), its findings as JSON lines,
-    and their codes."""
+class Outcome(NamedTuple):
+    """The result of a batch: per record, its deal id (None for a bad record), its findings as
+    JSON lines (one bytes object ending in a newline, or empty) and their codes; for raw-line
+    batches, each record's line offset in the block. Plain lists of strings and bytes: this
+    is what crosses process boundaries, thousands of records a second."""
 
-    deal: str | None
-    lines: tuple[bytes, ...]
-    codes: tuple[str, ...]
+    deals: list[str | None]
+    chunks: list[bytes]
+    codes: list[tuple[str, ...]]
+    offsets: list[int]
 
 
 def serialise(finding: Finding) -> bytes:
@@ -44,19 +48,26 @@ def serialise(finding: Finding) -> bytes:
     return orjson.dumps(finding.to_dict())
 
 
-#: What a batch holds: records, or raw JSON lines with their origin (parsed where evaluated,
-#: so with ``jobs > 1`` the parent process only reads and writes bytes).
+#: One input item: a record, or a raw JSON line with its origin.
 Item = Record | tuple[str, bytes]
 
+#: What a batch is: raw JSON lines read in one go (parsed where they are evaluated, so with
+#: ``jobs > 1`` the parent only moves bytes), or a list of records or (origin, line) pairs.
+Batch = Block | Sequence[Item]
 
-def evaluate_batch(evaluator: Evaluator, run: Run, items: list[Item]) -> list[Outcome]:
-    """Outcomes for a batch of records (or raw JSON lines), in order."""
-    outcomes = []
-    for item in items:
-        deal, found = evaluator.outcome(as_record(item), run)
-        outcomes.append(Outcome(deal, tuple(serialise(f) for f in found),
-                                tuple(f.code for f in found)))
-    return outcomes
+
+def evaluate_batch(evaluator: Evaluator, run: Run, batch: Batch) -> Outcome:
+    """The outcome of one batch, records in order."""
+    items = (block_records(batch) if isinstance(batch, Block)
+             else ((0, as_record(item)) for item in batch))
+    outcome = Outcome([], [], [], [])
+    for offset, record in items:
+        deal, found = evaluator.outcome(record, run)
+        outcome.deals.append(deal)
+        outcome.chunks.append(b"".join(serialise(f) + b"\n" for f in found))
+        outcome.codes.append(tuple(f.code for f in found))
+        outcome.offsets.append(offset)
+    return outcome
 
 
 @dataclass
@@ -77,23 +88,32 @@ def _start_worker(factory: Callable[[], Evaluator], now: datetime) -> None:
     _WORKER["state"] = (evaluator, evaluator.run(now))
 
 
-def _work(items: list[Item]) -> list[Outcome]:
+def _work(batch: Batch) -> Outcome:
     evaluator, run = _WORKER["state"]
-    return evaluate_batch(evaluator, run, items)
+    return evaluate_batch(evaluator, run, batch)
 
 
 # -- parent side ------------------------------------------------------------------------------
 
-def _batches(records: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    iterator = iter(records)
+def batched(items: Iterable[Item], size: int = BATCH) -> Iterator[Batch]:
+    """Records (or raw lines) in batches of ``size``."""
+    iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
 
 
-def run_records(factory: Callable[[], Evaluator], records: Iterable[Item], now: datetime,
+def _origin(batch: Batch, index: int, offset: int) -> str:
+    if isinstance(batch, Block):
+        return f"{batch.name}:{batch.first + offset}"
+    item = batch[index]
+    return item.origin if isinstance(item, Record) else item[0]
+
+
+def run_records(factory: Callable[[], Evaluator], batches: Iterable[Batch], now: datetime,
                 jobs: int = 1, totals: Totals | None = None,
                 progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
-    """JSON lines of findings for every record, in input order, with ``jobs`` processes.
+    """Findings as JSON Lines, in input order, evaluated with ``jobs`` processes; each item
+    yielded is one record's lines (newline-terminated, possibly several, possibly none).
 
     ``factory`` builds the evaluator (it is sent to workers, so it must be picklable — a
     ``functools.partial`` of a loader works).
@@ -102,30 +122,30 @@ def run_records(factory: Callable[[], Evaluator], records: Iterable[Item], now: 
     evaluator = factory()
     run = evaluator.run(now)
     seen = HashSet()
-    pending: deque[tuple[list[Item], Future[list[Outcome]]]] = deque()
+    pending: deque[tuple[Batch, Future[Outcome]]] = deque()
 
-    def settle(batch: list[Item], outcomes: list[Outcome]) -> Iterator[bytes]:
-        for item, outcome in zip(batch, outcomes, strict=True):
+    def settle(batch: Batch, outcome: Outcome) -> Iterator[bytes]:
+        for index, deal in enumerate(outcome.deals):
             totals.records += 1
             # A hash of the id stands for it: see Evaluator.evaluate_item.
-            if outcome.deal is not None and not seen.add(hash(outcome.deal)):
-                origin = item.origin if isinstance(item, Record) else item[0]
-                finding = evaluator.duplicate(run, Record(origin), outcome.deal)
+            if deal is not None and not seen.add(hash(deal)):
+                origin = _origin(batch, index, outcome.offsets[index])
+                finding = evaluator.duplicate(run, Record(origin), deal)
                 totals.codes[finding.code] += 1
-                yield serialise(finding)
+                yield serialise(finding) + b"\n"
                 continue
-            totals.codes.update(outcome.codes)
-            yield from outcome.lines
+            totals.codes.update(outcome.codes[index])
+            yield outcome.chunks[index]
         if progress is not None:
             progress(totals.records)
 
     if jobs <= 1:
-        for batch in _batches(records, BATCH):
+        for batch in batches:
             yield from settle(batch, evaluate_batch(evaluator, run, batch))
         return
     with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker,
                              initargs=(factory, now)) as pool:
-        for batch in _batches(records, BATCH):
+        for batch in batches:
             pending.append((batch, pool.submit(_work, batch)))
             while len(pending) >= 4 * jobs:
                 done_batch, future = pending.popleft()
@@ -135,4 +155,5 @@ def run_records(factory: Callable[[], Evaluator], records: Iterable[Item], now: 
             yield from settle(done_batch, future.result())
 
 
-__all__ = ["BATCH", "Outcome", "Totals", "evaluate_batch", "run_records", "serialise"]
+__all__ = ["BATCH", "Batch", "Item", "Outcome", "Totals", "batched", "evaluate_batch",
+           "run_records", "serialise"]

@@ -12,12 +12,13 @@ A record that cannot be read is yielded with its ``error`` set and its position 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..deals import Record
-from .jsonl import jsonl_lines, read_json, read_jsonl
+from .jsonl import Block, jsonl_blocks, jsonl_lines, read_json, read_jsonl
 
 FORMATS = ("auto", "jsonl", "json", "csv")
 
@@ -58,5 +59,17 @@ def read_records(path: str, input_format: str = "auto", mapping: str | None = No
     raise InputError(f"unknown input format '{input_format}' (one of {', '.join(FORMATS)})")
 
 
-__all__ = ["FORMATS", "InputError", "Record", "detect_format", "read_json", "read_jsonl",
-           "read_records"]
+def read_batches(path: str, input_format: str = "auto", mapping: str | None = None,
+                 zone: ZoneInfo | None = None,
+                 size: int = 1000) -> Iterator[Block | Sequence[Record]]:
+    """Records from ``path`` in batches of ``size``: JSON Lines as raw blocks (parsed where
+    they are evaluated), other formats as lists of records."""
+    kind = detect_format(path) if input_format == "auto" else input_format
+    if kind == "jsonl":
+        return iter(jsonl_blocks(path, size))
+    records: Iterator[Record] = read_records(path, kind, mapping, zone)  # type: ignore[assignment]
+    return iter(lambda: list(islice(records, size)), [])
+
+
+__all__ = ["FORMATS", "Block", "InputError", "Record", "detect_format", "read_batches",
+           "read_json", "read_jsonl", "read_records"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from itertools import islice
+from typing import BinaryIO, NamedTuple
 
 import orjson
 
@@ -60,6 +61,32 @@ def jsonl_lines(path: str) -> Iterator[tuple[str, bytes]]:
                 yield f"{name}:{number}", line
 
 
+class Block(NamedTuple):
+    """Raw lines read in one go: the file's display name, the number of the first, the lines
+    (blank ones included, so numbers stay right). Parsed where they are evaluated."""
+
+    name: str
+    first: int
+    lines: list[bytes]
+
+
+def jsonl_blocks(path: str, size: int) -> Iterator[Block]:
+    """A JSON Lines file as blocks of ``size`` raw lines: the cheapest way to feed workers."""
+    name = _name(path)
+    first = 1
+    with open_binary(path) as stream:
+        while lines := list(islice(stream, size)):
+            yield Block(name, first, lines)
+            first += len(lines)
+
+
+def block_records(block: Block) -> Iterator[tuple[int, Record]]:
+    """The records of a block, each with its line's offset in the block."""
+    for offset, line in enumerate(block.lines):
+        if line.strip():
+            yield offset, jsonl_record(f"{block.name}:{block.first + offset}", line)
+
+
 def jsonl_record(origin: str, line: bytes) -> Record:
     """One JSON Lines line as a record (an error record when it is not JSON)."""
     try:
@@ -89,4 +116,5 @@ def read_json(path: str) -> Iterator[Record]:
         yield Record(f"{name}[{index}]", item, deal=_deal_id(item))
 
 
-__all__ = ["jsonl_lines", "jsonl_record", "open_binary", "read_json", "read_jsonl"]
+__all__ = ["Block", "block_records", "jsonl_blocks", "jsonl_lines", "jsonl_record", "open_binary",
+           "read_json", "read_jsonl"]
