@@ -48,13 +48,14 @@ from __future__ import annotations
 import bisect
 import difflib
 import functools
+import importlib.util
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from types import ModuleType
 from zoneinfo import ZoneInfo
-
-import holidays as holidays_package
 
 __all__ = ["BusinessCalendar", "CalendarError", "build_calendar", "calendar_problems"]
 
@@ -211,7 +212,7 @@ def _parse_dates(value: object, key: str, problems: list[CalendarError]) -> froz
 
 
 def _country_hint(code: str, supported: Mapping[str, object]) -> str:
-    registry = getattr(holidays_package, "registry", None)
+    registry = getattr(_holidays(), "registry", None)
     countries = getattr(registry, "COUNTRIES", {})
     # Let people who wrote the country's name ("Russia") find its code.
     by_name = {str(entry[0]).lower(): str(entry[1]) for entry in countries.values()}
@@ -224,6 +225,38 @@ def _country_hint(code: str, supported: Mapping[str, object]) -> str:
     return _did_you_mean(code, supported)
 
 
+def _holidays() -> ModuleType:
+    """The holidays package, imported on first use (~60 ms: most runs never need it)."""
+    import holidays
+
+    return holidays
+
+
+@functools.cache
+def _listed_codes() -> frozenset[str]:
+    """Country codes read from the holidays package's registry table without importing it.
+
+    Only ever used to accept a code quickly (a lint run then skips the package's ~60 ms
+    import); a code not found here is checked against the imported package before it is
+    refused, so a change in that file's layout can only cost time, never a false error.
+    """
+    spec = importlib.util.find_spec("holidays")
+    if spec is None or spec.origin is None:
+        return frozenset()
+    try:
+        text = (Path(spec.origin).parent / "registry.py").read_text(encoding="utf-8")
+    except OSError:
+        return frozenset()
+    pairs = re.findall(r'^\s*"\w+":\s*\("[^"]*",\s*"([A-Z]{2})",\s*"([A-Z]{3})"', text,
+                       re.MULTILINE)
+    return frozenset(code for pair in pairs for code in pair)
+
+
+def _country_supported(code: str) -> bool:
+    """Whether the holidays package has a calendar for this country code."""
+    return code in _listed_codes() or code in _country_codes()
+
+
 @functools.cache
 def _country_codes() -> frozenset[str]:
     """Country codes the holidays package supports.
@@ -232,11 +265,11 @@ def _country_codes() -> frozenset[str]:
     building any country's holidays) imports all five hundred country modules, ~0.15 s that a
     lint run does not need.
     """
-    registry = getattr(holidays_package, "registry", None)
+    registry = getattr(_holidays(), "registry", None)
     countries = getattr(registry, "COUNTRIES", None)
     if isinstance(countries, dict) and countries:
         return frozenset(str(code) for entry in countries.values() for code in entry[1:3])
-    return frozenset(holidays_package.list_supported_countries())
+    return frozenset(_holidays().list_supported_countries())
 
 
 def _parse_country(
@@ -253,8 +286,8 @@ def _parse_country(
         )
         return None, None
     code = country.strip().upper()
-    if code not in _country_codes():
-        hint = _country_hint(country.strip(), holidays_package.list_supported_countries())
+    if not _country_supported(code):
+        hint = _country_hint(country.strip(), _holidays().list_supported_countries())
         problems.append(
             CalendarError(
                 f"country '{country}' is not supported by the holidays package{hint}",
@@ -270,9 +303,9 @@ def _parse_country(
         )
         return code, None
     try:
-        holidays_package.country_holidays(code, subdiv=subdiv)
+        _holidays().country_holidays(code, subdiv=subdiv)
     except NotImplementedError:
-        base = holidays_package.country_holidays(code)
+        base = _holidays().country_holidays(code)
         known = [*base.subdivisions, *getattr(base, "subdivisions_aliases", {})]
         hint = _did_you_mean(subdiv, known) if known else f"; '{code}' has no subdivisions"
         problems.append(
@@ -359,7 +392,7 @@ def _package_year(
     country: str, subdiv: str | None, year: int
 ) -> tuple[frozenset[date], frozenset[date]]:
     """Return (holidays, transferred working weekends) the package lists for one year."""
-    table = holidays_package.country_holidays(country, subdiv=subdiv, years=year)
+    table = _holidays().country_holidays(country, subdiv=subdiv, years=year)
     return frozenset(table.keys()), frozenset(getattr(table, "weekend_workdays", ()))
 
 
