@@ -628,6 +628,21 @@ def _records(deals: str, input_format: str, mapping: str | None,
         _fail(str(err))
 
 
+def _show(fmt: str, as_dict: Callable[[], dict[str, Any]], as_text: Callable[[], str],
+          html_file: str | None, page: Callable[[Callable[..., str]], str]) -> None:
+    """An analysis or backtest out: JSON or text on stdout, and the HTML page if asked."""
+    import json
+
+    if fmt == "json":
+        click.echo(json.dumps(as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(as_text(), nl=False)
+    if html_file:
+        from .analytics.html import render_html
+
+        _write_html(html_file, page(render_html))
+
+
 def _write_html(path: str, page: str) -> None:
     try:
         with open(path, "w", encoding="utf-8") as out:
@@ -650,7 +665,6 @@ def _write_html(path: str, page: str) -> None:
 def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | None,
                     now_text: str | None, fmt: str, html_file: str | None) -> None:
     """Where deals stall, how long stages take, what SLA limits fit."""
-    import json
 
     from .analytics import analyze
     from .analytics.text import render_report
@@ -658,14 +672,8 @@ def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | 
     compiled = _compiled(ruleset, i18n.detect())
     now = _parse_now(now_text, compiled)
     report = analyze(compiled, _records(deals, input_format, mapping, compiled), now)
-    if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        click.echo(render_report(report), nl=False)
-    if html_file:
-        from .analytics.html import render_html
-
-        _write_html(html_file, render_html(report, None, compiled))
+    _show(fmt, report.to_dict, lambda: render_report(report), html_file,
+          lambda render: render(report, None, compiled))
 
 
 @main.command("backtest")
@@ -685,7 +693,6 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
                      start_text: str, end_text: str, every: str, other: str | None, fmt: str,
                      html_file: str | None) -> None:
     """What the regulation would have raised over a past period, as deals stood then."""
-    import json
     from datetime import timedelta
 
     from .analytics.backtest import backtest
@@ -707,14 +714,8 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
     compared = _compiled(other, language) if other else None
     result = backtest(compiled, _records(deals, input_format, mapping, compiled), start, end,
                       timedelta(seconds=step.amount), compared)
-    if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        click.echo(render_backtest(result), nl=False)
-    if html_file:
-        from .analytics.html import render_html
-
-        _write_html(html_file, render_html(None, result, compiled))
+    _show(fmt, result.to_dict, lambda: render_backtest(result), html_file,
+          lambda render: render(None, result, compiled))
 
 
 @main.command("serve")
