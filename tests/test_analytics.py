@@ -248,3 +248,18 @@ def test_the_enpal_worked_example_in_the_docs() -> None:
     assert (result.points, result.tally.total) == (63, 5467)
     quote = {c.code: (c.added, c.removed) for c in result.changes if c.rule == "quote-sent"}
     assert quote["sla-breach"] == (658, 384)
+
+
+def test_cli_writes_the_html_pages(tmp_path: Any) -> None:
+    sample = str(ROOT / "examples" / "deals.jsonl")
+    b2b = str(ROOT / "rulesets" / "b2b_sales.yaml")
+    page = tmp_path / "report.html"
+    code, _, err = run("analyze", b2b, sample, "--now", "2026-11-20T09:05:00+03:00",
+                       "--html", str(page))
+    assert code == 0 and f"wrote {page}" in err
+    text = page.read_text(encoding="utf-8")
+    assert text.lower().startswith("<!doctype html") and "Where deals stall" in text
+    page = tmp_path / "backtest.html"
+    code, _, _ = run("backtest", b2b, sample, "--from", "2026-11-01T09:00", "--to",
+                     "2026-11-20T09:00", "--html", str(page))
+    assert code == 0 and "<svg" in page.read_text(encoding="utf-8")
