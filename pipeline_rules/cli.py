@@ -320,11 +320,9 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     lead = _horizon(horizon)
     try:
         batches = read_batches(deals, input_format, mapping, compiled.zone)
-    except InputError as err:
+    except (InputError, ReadError) as err:
         _fail(str(err))
-    except ReadError as err:
-        _fail(str(err))
-    output = fmt or ("table" if sys.stdout.isatty() else "jsonl")
+    output = _output_format(fmt)
     totals = Totals()
     factory = partial(_load_for_workers, ruleset, language, float(lead.amount))
     show = _progress() if sys.stderr.isatty() else None
@@ -333,6 +331,16 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
         _write(chunks, output, language)
     except (ReadError, InputError) as err:
         _fail(str(err))
+    _finish(totals, show, strict)
+
+
+def _output_format(fmt: str | None) -> str:
+    """The --format given, else a table for a terminal and JSON lines for a pipe."""
+    return fmt or ("table" if sys.stdout.isatty() else "jsonl")
+
+
+def _finish(totals: Totals, show: Callable[[int], None] | None, strict: bool) -> NoReturn:
+    """Clear the progress line, print the summary and exit (non-zero on bad records if --strict)."""
     if show is not None:
         click.echo("\r\033[K", err=True, nl=False)
     click.echo(_summary(totals), err=True)
@@ -460,16 +468,12 @@ def _evaluate_tenants(ruleset: str, deals: str, now_text: str | None, fmt: str |
             records = read_records(deals, input_format, mapping, zone, raw=True)
         findings = run_tenants(tenants, records, now, options.jobs, totals, show)
         if options.output is None:
-            _write((line + b"\n" for _, line in findings), fmt or (
-                "table" if sys.stdout.isatty() else "jsonl"), language)
+            _write((line + b"\n" for _, line in findings), _output_format(fmt), language)
         else:
             _write_findings_file(findings, options.output, totals)
     except (ReadError, InputError) as err:
         _fail(str(err))
-    if show is not None:
-        click.echo("\r\033[K", err=True, nl=False)
-    click.echo(_summary(totals), err=True)
-    sys.exit(EXIT_FINDINGS if strict and totals.codes["bad-record"] else EXIT_OK)
+    _finish(totals, show, strict)
 
 
 def _write_findings_file(findings: Iterator[tuple[str, bytes]], path: str,

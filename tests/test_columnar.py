@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from helpers import ROOT
 
 pa = pytest.importorskip("pyarrow", reason="the 'parquet' extra (pyarrow) is not installed")
-pq = pytest.importorskip("pyarrow.parquet")
+pq = pytest.importorskip("pyarrow.parquet", reason="this pyarrow build lacks Parquet support")
 
 from pipeline_rules import columnar  # noqa: E402
 from pipeline_rules.cli import main  # noqa: E402
