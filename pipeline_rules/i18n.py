@@ -47,9 +47,12 @@ def _template(key: str, lang: str) -> str:
 def render(key: str, args: Mapping[str, object], lang: str = DEFAULT) -> str:
     """Render message ``key`` with ``args`` in ``lang``."""
     template = _template(key, lang)
-    values = {k: v.render(lang) if isinstance(v, Term) else v for k, v in args.items()}
+    # Most messages have no translated terms: format them straight from ``args`` (the
+    # evaluator renders one per finding, hundreds of thousands a run).
+    values = ({k: v.render(lang) if isinstance(v, Term) else v for k, v in args.items()}
+              if any(isinstance(v, Term) for v in args.values()) else args)
     try:
-        return template.format(**values)
+        return template.format_map(values)
     except (KeyError, IndexError, ValueError):
         # A catalog/arguments mismatch must not hide the problem being reported.
         return f"{template} {dict(args)}"

@@ -55,16 +55,23 @@ def intake(item: Item, compiled: CompiledRuleset, lang: str = i18n.DEFAULT,
                     record.data.get("id") is not None:
                 hint = str(record.data["id"])
             return Rejection(record.origin, err.message, err.path, hint)
+    problem = stage_problem(deal, compiled, lang)
+    if problem is not None:
+        return Rejection(record.origin, problem[0], problem[1], deal.id)
+    return deal
+
+
+def stage_problem(deal: Deal, compiled: CompiledRuleset,
+                  lang: str = i18n.DEFAULT) -> tuple[str, str] | None:
+    """Why a parsed deal cannot be evaluated against the ruleset's stages: a message and the
+    JSON pointer it is about; None when every stage it names is the ruleset's."""
     index = compiled.graph.index
     if deal.stage is None:
-        return Rejection(record.origin, i18n.render("bad-record.no-stage", {}, lang), "/stage",
-                         deal.id)
+        return i18n.render("bad-record.no-stage", {}, lang), "/stage"
     if deal.stage not in index:
-        return Rejection(record.origin, i18n.render(
-            "bad-record.unknown-stage", {"stage": deal.stage}, lang), "/stage", deal.id)
+        return i18n.render("bad-record.unknown-stage", {"stage": deal.stage}, lang), "/stage"
     for i, entry in enumerate(deal.history):
         if entry.stage not in index:
-            return Rejection(record.origin, i18n.render(
-                "bad-record.unknown-stage", {"stage": entry.stage}, lang),
-                f"/history/{i}/stage", deal.id)
-    return deal
+            return (i18n.render("bad-record.unknown-stage", {"stage": entry.stage}, lang),
+                    f"/history/{i}/stage")
+    return None

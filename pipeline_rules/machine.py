@@ -225,6 +225,9 @@ class PipelineMachine:
             key: transitions for key, transitions in self._index.items()
             if graph.is_open(key[0]) and key not in self._free}
         self._reach: dict[str, frozenset[str]] = {}
+        # Verdicts on moves that no deal field can change (see replay); filled lazily, and
+        # concurrent fills store the same verdict.
+        self._static: dict[tuple[str | None, str], tuple[Reason, ...]] = {}
         self._coreach: dict[str, frozenset[str]] = {}
 
     # -- judging ---------------------------------------------------------------------------
@@ -351,13 +354,24 @@ class PipelineMachine:
         against the start definitions. Forced (override) moves are reported too, marked.
         """
         free = self._free
+        guarded = self._guarded
+        static = self._static
         found: list[IllegalMove] = []
         previous: str | None = None
         for index, entry in enumerate(deal.history):
             stage = entry.stage
             # The set lookup is _judge's own first step, inlined: replay runs it per move.
             if (previous, stage) not in free:
-                reasons = self._judge(deal, previous, stage)
+                key = (previous, stage)
+                if previous is None or key in guarded:
+                    reasons = self._judge(deal, previous, stage)
+                else:
+                    # Neither a first entry nor a guarded move: the verdict depends on the
+                    # two stages alone, and replays meet the same few pairs again and again.
+                    cached = static.get(key)
+                    if cached is None:
+                        cached = static[key] = tuple(self._judge(deal, previous, stage))
+                    reasons = list(cached)
                 if reasons:
                     found.append(self._classify(index, previous, entry, reasons))
             previous = stage

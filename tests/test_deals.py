@@ -1,21 +1,36 @@
-"""Deal parsing: the fast path accepts exactly what the checked path accepts, with equal results."""
+"""Deal parsing: the fast paths accept exactly what the checked path accepts, with equal results."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
+from helpers import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_rules.deals import Deal, DealError, HistoryEntry, _checked_deal, parse_deal
+from pipeline_rules.deals import (
+    Deal,
+    DealError,
+    HistoryEntry,
+    _checked_deal,
+    parse_deal,
+    parse_iso,
+)
+from pipeline_rules.readers.wire import decode_deal
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from generate_deals import deals as generated_deals
 
 ZONE = ZoneInfo("Europe/Moscow")
 TIMES = ["2026-11-20T09:05:00+03:00", "2026-11-20T10:00:00", "2026-11-21", "2026-11-19T06:00Z",
-         "0001-01-01T00:00:00",
-         " 2026-11-20T09:05:00+03:00", "yesterday", 17, None]
+         "0001-01-01T00:00:00", "2026-11-20T09:05+03:00", "2026-11-20 09:05:00",
+         "2026-11-20t09:05:00z", "2026-11-20T09:05:00.1234567+03:00", "2026-11-20T09:05:00+0300",
+         "2026-11-20T09:05:00.5", " 2026-11-20T09:05:00+03:00", "yesterday", 17, None]
 TEXTS = ["meeting", "proposal", "", 5, None, True, ["x"]]
 
 
@@ -65,6 +80,28 @@ def test_fast_path_agrees_with_the_checked_path(record: Any) -> None:
     except DealError as err:
         got = str(err)
     assert got == expected
+    # The JSON Lines reader's decoder: the same deal, or None to send the record the general
+    # way (which then reports the problem).
+    decoded = decode_deal(orjson.dumps(record), ZONE)
+    assert decoded is None or decoded == expected
+
+
+def test_realistic_records_take_the_decoder() -> None:
+    generated = list(generated_deals(300, seed=7))
+    plain = [r for r in generated if not r.get("pauses")]
+    assert len(plain) > 250
+    for record in plain:
+        assert decode_deal(orjson.dumps(record), ZONE) == parse_deal(record, ZONE)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026-11-20T09:05:00.1234567+03:00", "2026-11-20T09:05:00.123457+03:00"),  # rounded
+    ("2026-11-20t09:05:00z", "2026-11-20T09:05:00+00:00"),
+    ("2026-11-20T09:05+03:00", "2026-11-20T09:05:00+03:00"),
+    ("20261120T090500", "2026-11-20T09:05:00"),
+])
+def test_iso_times_read_alike_on_every_path(text: str, expected: str) -> None:
+    assert parse_iso(text).isoformat() == expected
 
 
 def test_times_are_aware_and_keep_the_instant() -> None:

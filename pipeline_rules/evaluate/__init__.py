@@ -24,9 +24,11 @@ from ..compiled import CompiledRuleset, compile_ruleset
 from ..deals import Deal, Record
 from ..findings import Finding, order_key
 from ..idset import HashSet
-from ..intake import Rejection, intake
+from ..intake import Rejection, intake, stage_problem
 from ..machine import PipelineMachine
 from ..model import Ruleset
+from ..readers.jsonl import jsonl_record
+from ..readers.wire import decode_deal
 from .context import Run
 from .extensions import enrich, run_checks
 from .history import check_history
@@ -91,6 +93,21 @@ class Evaluator:
         deal = intake(record, self.compiled, run.lang)
         if isinstance(deal, Rejection):
             return None, [self.bad_record(run, deal.origin, deal.deal, deal.message, deal.path)]
+        return deal.id, self.findings(deal, run)
+
+    def line_outcome(self, line: bytes, run: Run, origin: Callable[[], str]
+                     ) -> tuple[str | None, list[Finding]]:
+        """:meth:`outcome` for one raw JSON line; ``origin`` names it if it is refused.
+
+        Well-formed lines are decoded straight to deals (:mod:`..readers.wire`); the rest go
+        the general way, which names what is wrong.
+        """
+        deal = decode_deal(line, self.compiled.zone)
+        if deal is None:
+            return self.outcome(jsonl_record(origin(), line), run)
+        problem = stage_problem(deal, self.compiled, run.lang)
+        if problem is not None:
+            return None, [self.bad_record(run, origin(), deal.id, *problem)]
         return deal.id, self.findings(deal, run)
 
     def duplicate(self, run: Run, record: Record, deal_id: str) -> Finding:

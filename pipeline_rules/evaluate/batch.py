@@ -24,7 +24,7 @@ from ..deals import Record
 from ..findings import Finding
 from ..idset import HashSet
 from ..intake import as_record
-from ..readers.jsonl import Block, block_records
+from ..readers.jsonl import Block
 from . import Evaluator
 from .context import Run
 
@@ -58,16 +58,27 @@ Batch = Block | Sequence[Item]
 
 def evaluate_batch(evaluator: Evaluator, run: Run, batch: Batch) -> Outcome:
     """The outcome of one batch, records in order."""
-    items = (block_records(batch) if isinstance(batch, Block)
-             else ((0, as_record(item)) for item in batch))
     outcome = Outcome([], [], [], [])
-    for offset, record in items:
-        deal, found = evaluator.outcome(record, run)
-        outcome.deals.append(deal)
-        outcome.chunks.append(b"".join(serialise(f) + b"\n" for f in found))
-        outcome.codes.append(tuple(f.code for f in found))
-        outcome.offsets.append(offset)
+    if isinstance(batch, Block):
+        name, first = batch.name, batch.first
+        for offset, line in enumerate(batch.lines):
+            if line.isspace() or not line:
+                continue
+            deal, found = evaluator.line_outcome(
+                line, run, lambda offset=offset: f"{name}:{first + offset}")  # type: ignore[misc]
+            _add(outcome, deal, found, offset)
+        return outcome
+    for item in batch:
+        deal, found = evaluator.outcome(as_record(item), run)
+        _add(outcome, deal, found, 0)
     return outcome
+
+
+def _add(outcome: Outcome, deal: str | None, found: list[Finding], offset: int) -> None:
+    outcome.deals.append(deal)
+    outcome.chunks.append(b"".join([serialise(f) + b"\n" for f in found]) if found else b"")
+    outcome.codes.append(tuple([f.code for f in found]))
+    outcome.offsets.append(offset)
 
 
 @dataclass

@@ -17,6 +17,10 @@ from ..compiled import CompiledRuleset
 from ..durations import Duration, DurationKind
 from ..findings import Finding, action, violation
 from ..machine import PipelineMachine
+from .plans import Plans, make_plans
+
+#: Formatted instants kept per run (a bound: a run over millions of deals stays flat).
+_STAMPS = 65536
 
 
 def shift(calendar: BusinessCalendar | None, start: datetime, duration: Duration) -> datetime:
@@ -38,7 +42,9 @@ class Run:
     lang: str = i18n.DEFAULT
     horizon: timedelta = timedelta(0)
     next_run: datetime | None = None
+    plans: Plans | None = None
     _shifted: dict[tuple[str, str | None], datetime] = field(default_factory=dict)
+    _stamps: dict[datetime, str] = field(default_factory=dict)
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
@@ -48,7 +54,15 @@ class Run:
             raise ValueError("'now' must be a timezone-aware datetime")
         schedule = compiled.schedule
         next_run = (schedule.next_run(now).astimezone(UTC) if schedule is not None else None)
-        return cls(compiled, machine, now.astimezone(UTC), lang, horizon, next_run)
+        return cls(compiled, machine, now.astimezone(UTC), lang, horizon, next_run,
+                   make_plans(compiled))
+
+    @property
+    def plan(self) -> Plans:
+        """The checks' plans for the ruleset (made on first use for a Run built directly)."""
+        if self.plans is None:
+            self.plans = make_plans(self.compiled)
+        return self.plans
 
     @property
     def ruleset_id(self) -> str:
@@ -64,8 +78,9 @@ class Run:
         return found
 
     def time(self, moment: datetime) -> str:
-        """A time for a message, in the ruleset's zone."""
-        return moment.astimezone(self.compiled.zone).strftime("%Y-%m-%d %H:%M")
+        """A time for a message, in the ruleset's zone (``2026-11-20 09:05``)."""
+        text = self.stamp(moment)
+        return f"{text[:10]} {text[11:16]}"
 
     def local(self, moment: datetime) -> datetime:
         """A time for output, in the ruleset's zone."""
@@ -73,7 +88,21 @@ class Run:
 
     def iso(self, moment: datetime | None) -> str | None:
         """A time for output details, ISO 8601 in the ruleset's zone."""
-        return None if moment is None else self.local(moment).isoformat()
+        return None if moment is None else self.stamp(moment)
+
+    def stamp(self, moment: datetime) -> str:
+        """``moment`` in the ruleset's zone as ISO 8601, memoised per run.
+
+        A finding names the same instants several times (in its message and its details), and
+        zone conversion plus formatting is most of what a finding costs. Equal instants are
+        equal keys whatever their offsets, and they format alike.
+        """
+        text = self._stamps.get(moment)
+        if text is None:
+            if len(self._stamps) >= _STAMPS:
+                self._stamps.clear()
+            text = self._stamps[moment] = moment.astimezone(self.compiled.zone).isoformat()
+        return text
 
     def violation(self, code: str, rule: str | None, deal: str | None, stage: str | None,
                   at: datetime, message_args: dict[str, Any], template: str | None = None,

@@ -52,19 +52,15 @@ def lead_time_start(event: datetime, before: Duration,
 
 def check_reminders(deal: Deal, run: Run) -> Iterator[Finding]:
     """Reminder actions due before the next run, for events that have not started."""
-    compiled = run.compiled
-    rs = compiled.ruleset
+    if not deal.events:
+        return
     cutoff = run.next_run if run.next_run is not None else run.now + run.horizon
-    for reminder in rs.reminders:
-        if reminder.stages and deal.stage not in {r.name for r in reminder.stages}:
-            continue
-        before = compiled.duration(reminder.before)
-        calendar = compiled.calendar(rs.calendar_name(reminder.calendar)) \
-            if before.is_business else None
+    for plan in run.plan.reminders.get(deal.stage or "", ()):
+        reminder = plan.reminder
         for event in deal.events:
             if event.type != reminder.event or event.at <= run.now:
                 continue
-            due = lead_time_start(event.at, before, calendar)
+            due = lead_time_start(event.at, plan.before, plan.calendar)
             on_time = due < cutoff if run.next_run is not None else due <= cutoff
             if not on_time:
                 continue

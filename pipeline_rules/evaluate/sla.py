@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from ..deals import Deal
-from ..durations import DurationKind
 from ..findings import Finding
 from ..model import CYCLE_END, CYCLE_START, SlaDef
 from .clock import start_timer
 from .context import Run
+from .plans import SlaPlan
 
 
 def recipient(deal: Deal, notify: str | None) -> str | None:
@@ -59,13 +59,11 @@ def _stage_start(deal: Deal) -> datetime | None:
 
 def check_slas(deal: Deal, run: Run) -> Iterator[Finding]:
     """SLA warnings, breaches and their escalations for an open deal."""
-    compiled = run.compiled
-    rs = compiled.ruleset
     missing_date = False
-    for sla in rs.slas:
+    now = run.now
+    for plan in run.plan.slas.get(deal.stage or "", ()):
+        sla = plan.sla
         if sla.stage is not None:
-            if sla.stage.name != deal.stage:
-                continue
             since = _stage_start(deal)
             if since is None:
                 missing_date = True
@@ -77,42 +75,30 @@ def check_slas(deal: Deal, run: Run) -> Iterator[Finding]:
             since = _span_start(deal, sla)
             if since is None:
                 continue
-        yield from _judge(deal, run, sla, since)
+        # Nothing to report before the wall clock reaches the first warning — most deals,
+        # most runs — and no calendar arithmetic to do.
+        if (now - since).total_seconds() >= plan.quiet:
+            yield from _judge(deal, run, plan, since)
     if missing_date:
         yield run.violation("no-stage-date", None, deal.id, deal.stage, run.now,
                             {"stage": deal.stage})
 
 
-def _judge(deal: Deal, run: Run, sla: SlaDef, since: datetime) -> Iterator[Finding]:
-    compiled = run.compiled
-    limit = compiled.duration(sla.limit)
-    first_share = (min(sla.warn) if sla.warn else 100) / 100
-    calendar = compiled.calendar(compiled.ruleset.calendar_name(sla.calendar)) \
-        if limit.is_business else None
-    budget = limit.amount * (calendar.working_seconds_per_day
-                             if calendar is not None and limit.kind is DurationKind.BUSINESS_DAYS
-                             else 1)
-    # Working (or unpaused) time never exceeds wall-clock time: when even the wall clock has
-    # not reached the first warning, there is nothing to report and no calendar arithmetic
-    # to do — most deals, most runs.
-    if (run.now - since).total_seconds() < budget * first_share:
-        return
-    timer = start_timer(since, limit, calendar, deal.pauses if sla.pausable else ())
+def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Finding]:
+    sla = plan.sla
+    timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else ())
     used = timer.used(run.now)
-    if used < first_share:
+    if used < plan.first_share:
         return  # nothing to report, and no deadline to work out
     deadline = timer.deadline
     args = {"rule": sla.id, "limit": sla.limit, "stage": deal.stage, "since": run.time(since)}
     if deadline is not None and run.now >= deadline:
-        cycle = sla.span_from is not None and sla.span_from.name == CYCLE_START \
-            and sla.span_to is not None and sla.span_to.name == CYCLE_END
-        code = "cycle-breach" if cycle else "sla-breach"
-        template = None if cycle or sla.stage is not None else "finding.sla-breach-span"
+        code = "cycle-breach" if plan.cycle else "sla-breach"
         yield run.violation(code, sla.id, deal.id, deal.stage, deadline,
-                            {**args, "deadline": run.time(deadline)}, template,
+                            {**args, "deadline": run.time(deadline)}, plan.template,
                             since=run.iso(since), deadline=run.iso(deadline),
                             limit=sla.limit)
-        yield from _escalate(deal, run, sla, deadline)
+        yield from _escalate(deal, run, plan, deadline)
         return
     passed = [w for w in sla.warn if used * 100 >= w]
     if not passed:
@@ -127,15 +113,12 @@ def _judge(deal: Deal, run: Run, sla: SlaDef, since: datetime) -> Iterator[Findi
                         deadline=run.iso(deadline))
 
 
-def _escalate(deal: Deal, run: Run, sla: SlaDef, deadline: datetime) -> Iterator[Finding]:
-    actions = {a.name: a for a in run.compiled.ruleset.actions}
-    for ref in sla.on_breach:
-        definition = actions.get(ref.name)
-        if definition is None:  # lint reports it; a ruleset in use may still carry it
-            continue
+def _escalate(deal: Deal, run: Run, plan: SlaPlan, deadline: datetime) -> Iterator[Finding]:
+    sla = plan.sla
+    for definition in plan.actions:
         yield run.action(
-            ref.name, sla.id, deal.id, deal.stage, deadline, "finding.escalate",
-            {"rule": sla.id, "deadline": run.time(deadline), "action": ref.name,
+            definition.name, sla.id, deal.id, deal.stage, deadline, "finding.escalate",
+            {"rule": sla.id, "deadline": run.time(deadline), "action": definition.name,
              "notify": definition.notify or "owner"},
             definition.notify, definition.channel,
             recipient=recipient(deal, definition.notify), deadline=run.iso(deadline))

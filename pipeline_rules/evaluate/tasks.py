@@ -12,42 +12,48 @@ Tasks without a due time count as open tasks but are never too far or overdue.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
-from ..deals import Deal
+from ..deals import Deal, Task
 from ..findings import Finding
 from .context import Run, shift
 
 
 def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:
     """Task findings for an open deal."""
-    policy = run.compiled.ruleset.tasks
-    if policy is None:
+    plan = run.plan.tasks
+    if plan is None:
         return
-    calendar = run.compiled.calendar(run.compiled.ruleset.calendar_name(policy.calendar))
     open_tasks = [t for t in deal.tasks if not t.done]
-    if policy.require_next and not open_tasks:
+    if plan.policy.require_next and not open_tasks:
         yield run.violation("no-next-task", "tasks.require_next", deal.id, deal.stage, run.now,
                             {"stage": deal.stage})
-    dated = sorted((t for t in open_tasks if t.due is not None), key=lambda t: t.due)  # type: ignore[arg-type,return-value]
-    gaps = {g.stage: g for g in policy.max_gap}
-    gap = gaps.get(deal.stage or "") or gaps.get("default")
+    if not open_tasks:
+        return
+    dated = sorted((t for t in open_tasks if t.due is not None), key=_due)
+    gap = plan.gaps.get(deal.stage or "")
     if gap is not None and dated:
         first = dated[0]
         assert first.due is not None
-        latest = run.from_now(gap.duration, calendar)
+        latest = run.from_now(gap.duration, plan.calendar)
         if first.due > latest:
             yield run.violation(
                 "next-task-too-far", f"tasks.max_gap.{gap.stage}", deal.id, deal.stage,
                 run.now, {"task": first.id, "due": run.time(first.due), "gap": gap.duration,
                           "stage": deal.stage},
                 task=first.id, due=run.iso(first.due), latest=run.iso(latest))
-    grace = run.compiled.duration(policy.overdue_grace) if policy.overdue_grace else None
+    grace = plan.grace
     for task in dated:
         assert task.due is not None
         if task.due >= run.now:
             break
-        late_from = shift(calendar, task.due, grace) if grace is not None else task.due
+        late_from = shift(plan.calendar, task.due, grace) if grace is not None else task.due
         if run.now > late_from:
             yield run.violation("task-overdue", "tasks.overdue_grace", deal.id, deal.stage,
                                 late_from, {"task": task.id, "due": run.time(task.due)},
                                 task=task.id, due=run.iso(task.due))
+
+
+def _due(task: Task) -> datetime:
+    assert task.due is not None
+    return task.due

@@ -1,0 +1,124 @@
+"""Plans: what the checks need to know about a ruleset, worked out once per run, not per deal.
+
+An evaluation run judges millions of deals against a handful of rules; everything about a rule
+that does not depend on the deal — parsed durations, the calendar it counts on, which rules apply
+in which stage, the actions a breach triggers — is looked up here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..calendars import BusinessCalendar
+from ..compiled import CompiledRuleset
+from ..durations import Duration, DurationKind
+from ..model import CYCLE_END, CYCLE_START, ActionDef, GapLimit, ReminderDef, SlaDef, TaskPolicy
+
+
+@dataclass(frozen=True)
+class SlaPlan:
+    """One SLA with all that does not depend on the deal worked out once per run."""
+
+    sla: SlaDef
+    limit: Duration
+    calendar: BusinessCalendar | None
+    #: Seconds counted from the start to the deadline.
+    budget: float
+    #: The share of the budget at which the first warning is due (1.0 without warnings).
+    first_share: float
+    #: Wall-clock seconds before which nothing can be reported (the first warning's share of
+    #: the budget: working or unpaused time never runs faster than the wall clock).
+    quiet: float
+    cycle: bool
+    template: str | None
+    actions: tuple[ActionDef, ...]
+
+
+def plan_slas(compiled: CompiledRuleset) -> dict[str, tuple[SlaPlan, ...]]:
+    """The SLAs that apply in each stage — its own and every span — in declared order."""
+    rs = compiled.ruleset
+    defined = {a.name: a for a in rs.actions}
+    plans = []
+    for sla in rs.slas:
+        limit = compiled.duration(sla.limit)
+        calendar = compiled.calendar(rs.calendar_name(sla.calendar)) \
+            if limit.is_business else None
+        budget = float(limit.amount * (calendar.working_seconds_per_day
+                                       if calendar is not None
+                                       and limit.kind is DurationKind.BUSINESS_DAYS else 1))
+        first_share = (min(sla.warn) if sla.warn else 100) / 100
+        cycle = sla.span_from is not None and sla.span_from.name == CYCLE_START \
+            and sla.span_to is not None and sla.span_to.name == CYCLE_END
+        template = None if cycle or sla.stage is not None else "finding.sla-breach-span"
+        # An action the ruleset does not define: lint reports it; a ruleset in use may still
+        # carry it, and it triggers nothing.
+        actions = tuple(defined[r.name] for r in sla.on_breach if r.name in defined)
+        plans.append(SlaPlan(sla, limit, calendar, budget, first_share, budget * first_share,
+                             cycle, template, actions))
+    return {stage: tuple(p for p in plans
+                         if p.sla.stage is None or p.sla.stage.name == stage)
+            for stage in compiled.graph.order}
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    """The task policy with its calendar, grace and the gap allowed in each stage resolved."""
+
+    policy: TaskPolicy
+    calendar: BusinessCalendar | None
+    #: Per stage, the gap limit that applies there (its own, else ``default``; absent: none).
+    gaps: dict[str, GapLimit]
+    grace: Duration | None
+
+
+def plan_tasks(compiled: CompiledRuleset) -> TaskPlan | None:
+    """The task plan (None when the ruleset has no task policy)."""
+    rs = compiled.ruleset
+    policy = rs.tasks
+    if policy is None:
+        return None
+    declared = {g.stage: g for g in policy.max_gap}
+    gaps = {}
+    for stage in compiled.graph.order:
+        gap = declared.get(stage) or declared.get("default")
+        if gap is not None:
+            gaps[stage] = gap
+    grace = compiled.duration(policy.overdue_grace) if policy.overdue_grace else None
+    return TaskPlan(policy, compiled.calendar(rs.calendar_name(policy.calendar)), gaps, grace)
+
+
+@dataclass(frozen=True)
+class ReminderPlan:
+    """One reminder with its lead time parsed and the calendar that lead time counts on."""
+
+    reminder: ReminderDef
+    before: Duration
+    calendar: BusinessCalendar | None
+
+
+def plan_reminders(compiled: CompiledRuleset) -> dict[str, tuple[ReminderPlan, ...]]:
+    """The reminders that apply in each stage, in declared order."""
+    rs = compiled.ruleset
+    plans = []
+    for reminder in rs.reminders:
+        before = compiled.duration(reminder.before)
+        calendar = compiled.calendar(rs.calendar_name(reminder.calendar)) \
+            if before.is_business else None
+        plans.append(ReminderPlan(reminder, before, calendar))
+    return {stage: tuple(p for p in plans if not p.reminder.stages
+                         or stage in {r.name for r in p.reminder.stages})
+            for stage in compiled.graph.order}
+
+
+@dataclass(frozen=True)
+class Plans:
+    """Every check's plan for one ruleset."""
+
+    slas: dict[str, tuple[SlaPlan, ...]]
+    tasks: TaskPlan | None
+    reminders: dict[str, tuple[ReminderPlan, ...]]
+
+
+def make_plans(compiled: CompiledRuleset) -> Plans:
+    """Work out every check's plan for a compiled ruleset."""
+    return Plans(plan_slas(compiled), plan_tasks(compiled), plan_reminders(compiled))
