@@ -449,6 +449,8 @@ class BusinessCalendar:
     # an evaluation run pays the year-index lookups once per distinct day, not once per deal.
     _before: dict[int, int] = field(init=False, repr=False, compare=False, default_factory=dict)
     _working: dict[int, bool] = field(init=False, repr=False, compare=False, default_factory=dict)
+    _after: dict[tuple[int, int], date] = field(init=False, repr=False, compare=False,
+                                                default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.week or not self.periods:
@@ -554,6 +556,16 @@ class BusinessCalendar:
 
     def _nth_working_day_after(self, day: date, n: int) -> date:
         """The n-th (n >= 1) working day strictly after `day`."""
+        # Deadlines of a run start on a few dozen distinct days: remember each answer.
+        key = (day.toordinal(), n)
+        found = self._after.get(key)
+        if found is None:
+            found = self._search_working_day_after(day, n)
+            if len(self._after) < _DAY_CACHE:
+                self._after[key] = found
+        return found
+
+    def _search_working_day_after(self, day: date, n: int) -> date:
         first = day.toordinal() + 1
         start = self._days_before(first)
         # Exponential then binary search for the smallest span holding n working days.

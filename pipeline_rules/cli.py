@@ -564,7 +564,8 @@ def _write(chunks: Iterator[bytes], output: str, lang: str) -> None:
     out = sys.stdout.buffer
     if output == "jsonl":
         for chunk in chunks:
-            out.write(chunk)
+            if chunk:
+                out.write(chunk)
         out.flush()
         return
     lines = (line for chunk in chunks for line in chunk.splitlines())

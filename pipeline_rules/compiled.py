@@ -83,7 +83,7 @@ class CompiledRuleset:
         # Memoised by the values the start conditions read (usually just the lead source):
         # replaying a million histories asks this a million times for a handful of sources.
         try:
-            key = tuple(field_value(deal, f) for f in self._start_fields)
+            key = tuple([field_value(deal, f) for f in self._start_fields])
             return self._start_memo[key]
         except (KeyError, TypeError):
             pass

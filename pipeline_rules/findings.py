@@ -11,6 +11,7 @@ the same findings, and every action the same ``key``, run after run.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -66,19 +67,22 @@ class Finding:
     key: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: contract fields first, ``details`` last; absent fields omitted."""
+    def to_dict(self, isoformat: Callable[[datetime], str] = datetime.isoformat
+                ) -> dict[str, Any]:
+        """JSON-ready form: contract fields first, ``details`` last; absent fields omitted.
+
+        ``isoformat`` writes the times (an evaluation run passes its memoising formatter)."""
         data: dict[str, Any] = {"kind": self.kind, "code": self.code, "rule": self.rule,
                                 "deal": self.deal, "stage": self.stage}
         if self.severity is not None:
             data["severity"] = self.severity
-        data["at"] = self.at.isoformat()
+        data["at"] = isoformat(self.at)
         data["message"] = self.message
         if self.kind == ACTION:
             data["action"] = self.action
             data["notify"] = self.notify
             data["channel"] = self.channel
-            data["due"] = self.due.isoformat() if self.due else None
+            data["due"] = isoformat(self.due) if self.due else None
             data["key"] = self.key
         data["ruleset"] = self.ruleset
         if self.details:

@@ -39,9 +39,17 @@ class Term:
         return f" {_template('or', lang)} ".join(_template(k, lang) for k in self.keys)
 
 
+_TEMPLATES: dict[tuple[str, str], str] = {}
+
+
 def _template(key: str, lang: str) -> str:
-    template = catalog(lang).get(key) if lang in LANGUAGES else None
-    return template if template is not None else catalog(DEFAULT).get(key, key)
+    found = _TEMPLATES.get((key, lang))
+    if found is None:
+        template = catalog(lang).get(key) if lang in LANGUAGES else None
+        found = template if template is not None else catalog(DEFAULT).get(key, key)
+        if len(_TEMPLATES) < 4096:  # catalog keys × languages; never grows past that
+            _TEMPLATES[key, lang] = found
+    return found
 
 
 def render(key: str, args: Mapping[str, object], lang: str = DEFAULT) -> str:
@@ -49,8 +57,11 @@ def render(key: str, args: Mapping[str, object], lang: str = DEFAULT) -> str:
     template = _template(key, lang)
     # Most messages have no translated terms: format them straight from ``args`` (the
     # evaluator renders one per finding, hundreds of thousands a run).
-    values = ({k: v.render(lang) if isinstance(v, Term) else v for k, v in args.items()}
-              if any(isinstance(v, Term) for v in args.values()) else args)
+    values = args
+    for value in args.values():
+        if isinstance(value, Term):
+            values = {k: v.render(lang) if isinstance(v, Term) else v for k, v in args.items()}
+            break
     try:
         return template.format_map(values)
     except (KeyError, IndexError, ValueError):

@@ -228,6 +228,7 @@ class PipelineMachine:
         # Verdicts on moves that no deal field can change (see replay); filled lazily, and
         # concurrent fills store the same verdict.
         self._static: dict[tuple[str | None, str], tuple[Reason, ...]] = {}
+        self._first: dict[tuple[str, str], tuple[Reason, ...]] = {}
         self._coreach: dict[str, frozenset[str]] = {}
 
     # -- judging ---------------------------------------------------------------------------
@@ -363,7 +364,9 @@ class PipelineMachine:
             # The set lookup is _judge's own first step, inlined: replay runs it per move.
             if (previous, stage) not in free:
                 key = (previous, stage)
-                if previous is None or key in guarded:
+                if previous is None:
+                    reasons = self._judge_first(deal, stage)
+                elif key in guarded:
                     reasons = self._judge(deal, previous, stage)
                 else:
                     # Neither a first entry nor a guarded move: the verdict depends on the
@@ -376,6 +379,18 @@ class PipelineMachine:
                     found.append(self._classify(index, previous, entry, reasons))
             previous = stage
         return found
+
+    def _judge_first(self, deal: Deal, stage: str) -> list[Reason]:
+        """:meth:`_judge` of a first history entry: the verdict depends on the start definition
+        the deal matches and the stage, so it is remembered per pair."""
+        start = self.compiled.start_for(deal) if stage in self.compiled.graph.index else None
+        if start is None:
+            return self._judge(deal, None, stage)
+        key = (start.id, stage)
+        cached = self._first.get(key)
+        if cached is None:
+            cached = self._first[key] = tuple(self._judge(deal, None, stage))
+        return list(cached)
 
     def _classify(self, index: int, previous: str | None, entry: HistoryEntry,
                   reasons: Sequence[Reason]) -> IllegalMove:

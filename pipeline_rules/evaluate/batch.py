@@ -43,9 +43,10 @@ class Outcome(NamedTuple):
     offsets: list[int]
 
 
-def serialise(finding: Finding) -> bytes:
-    """One finding as a JSON line (no newline)."""
-    return orjson.dumps(finding.to_dict())
+def serialise(finding: Finding, run: Run | None = None) -> bytes:
+    """One finding as a JSON line (no newline); ``run`` lends its time formatter."""
+    return orjson.dumps(finding.to_dict(run.isoformat) if run is not None
+                        else finding.to_dict())
 
 
 #: One input item: a record, or a raw JSON line with its origin.
@@ -66,17 +67,19 @@ def evaluate_batch(evaluator: Evaluator, run: Run, batch: Batch) -> Outcome:
                 continue
             deal, found = evaluator.line_outcome(
                 line, run, lambda offset=offset: f"{name}:{first + offset}")  # type: ignore[misc]
-            _add(outcome, deal, found, offset)
+            _add(outcome, run, deal, found, offset)
         return outcome
     for item in batch:
         deal, found = evaluator.outcome(as_record(item), run)
-        _add(outcome, deal, found, 0)
+        _add(outcome, run, deal, found, 0)
     return outcome
 
 
-def _add(outcome: Outcome, deal: str | None, found: list[Finding], offset: int) -> None:
+def _add(outcome: Outcome, run: Run, deal: str | None, found: list[Finding],
+         offset: int) -> None:
     outcome.deals.append(deal)
-    outcome.chunks.append(b"".join([serialise(f) + b"\n" for f in found]) if found else b"")
+    outcome.chunks.append(b"".join([serialise(f, run) + b"\n" for f in found])
+                          if found else b"")
     outcome.codes.append(tuple([f.code for f in found]))
     outcome.offsets.append(offset)
 
@@ -145,7 +148,9 @@ def run_records(factory: Callable[[], Evaluator], batches: Iterable[Batch], now:
                 totals.codes[finding.code] += 1
                 yield serialise(finding) + b"\n"
                 continue
-            totals.codes.update(outcome.codes[index])
+            codes = outcome.codes[index]
+            if codes:
+                totals.codes.update(codes)
             yield outcome.chunks[index]
         if progress is not None:
             progress(totals.records)

@@ -90,6 +90,13 @@ class Run:
         """A time for output details, ISO 8601 in the ruleset's zone."""
         return None if moment is None else self.stamp(moment)
 
+    def isoformat(self, moment: datetime) -> str:
+        """``moment.isoformat()``, memoised for times in the ruleset's zone (as findings'
+        times are)."""
+        if moment.tzinfo is self.compiled.zone:
+            return self.stamp(moment)
+        return moment.isoformat()
+
     def stamp(self, moment: datetime) -> str:
         """``moment`` in the ruleset's zone as ISO 8601, memoised per run.
 

@@ -16,15 +16,18 @@ what is wrong with the others. A test checks both paths give the same deal for e
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from ..deals import MAX_YEAR, MIN_YEAR, Deal, Event, HistoryEntry, Task, parse_iso
 
+#: A name that must not be empty (a stage, an event type).
+_Name = Annotated[str, msgspec.Meta(min_length=1)]
+
 
 class _Entry(msgspec.Struct):
-    stage: str
+    stage: _Name
     at: datetime
     override: str | None = None
 
@@ -36,7 +39,7 @@ class _Task(msgspec.Struct):
 
 
 class _Event(msgspec.Struct):
-    type: str
+    type: _Name
     at: datetime
 
 
@@ -86,15 +89,17 @@ def _build(record: _Deal, zone: tzinfo) -> Deal | None:
     history: tuple[HistoryEntry, ...] = ()
     stage = record.stage
     if record.history:
-        entries = []
-        previous = None
-        for entry in record.history:
-            at = _aware(entry.at, zone)
-            if not entry.stage or (previous is not None and at < previous):
-                return None
-            entries.append(_NEW(HistoryEntry, (entry.stage, at, entry.override)))
-            previous = at
-        history = tuple(entries)
+        history = tuple([_NEW(HistoryEntry, (e.stage, e.at, e.override))
+                         for e in record.history])
+        times = [h[1] for h in history]
+        if None in [t.tzinfo for t in times]:  # naive times, read in the zone (rare)
+            history = tuple([_NEW(HistoryEntry, (h[0], _aware(h[1], zone), h[2]))
+                             for h in history])
+            times = [h[1] for h in history]
+        years = [t.year for t in times]
+        # Whole-list checks run in C; msgspec already refused empty stage names.
+        if times != sorted(times) or min(years) < MIN_YEAR or max(years) > MAX_YEAR:
+            return None
         last = history[-1].stage
         if stage is None:
             stage = last
@@ -118,8 +123,6 @@ def _build(record: _Deal, zone: tzinfo) -> Deal | None:
     if record.events:
         found_events = []
         for event in record.events:
-            if not event.type:
-                return None
             found_events.append(_NEW(Event, (event.type, _aware(event.at, zone))))
         events = tuple(found_events)
     fields = record.fields if record.fields is not None else {}
