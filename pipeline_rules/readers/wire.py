@@ -89,17 +89,17 @@ def _build(record: _Deal, zone: tzinfo) -> Deal | None:
     history: tuple[HistoryEntry, ...] = ()
     stage = record.stage
     if record.history:
-        history = tuple([_NEW(HistoryEntry, (e.stage, e.at, e.override))
-                         for e in record.history])
-        times = [h[1] for h in history]
-        if None in [t.tzinfo for t in times]:  # naive times, read in the zone (rare)
-            history = tuple([_NEW(HistoryEntry, (h[0], _aware(h[1], zone), h[2]))
-                             for h in history])
-            times = [h[1] for h in history]
-        years = [t.year for t in times]
-        # Whole-list checks run in C; msgspec already refused empty stage names.
-        if times != sorted(times) or min(years) < MIN_YEAR or max(years) > MAX_YEAR:
-            return None
+        entries = []
+        previous = None
+        for entry in record.history:
+            at = entry.at
+            if at.tzinfo is None or not MIN_YEAR <= at.year <= MAX_YEAR:
+                at = _aware(at, zone)
+            if previous is not None and at < previous:
+                return None
+            entries.append(_NEW(HistoryEntry, (entry.stage, at, entry.override)))
+            previous = at
+        history = tuple(entries)
         last = history[-1].stage
         if stage is None:
             stage = last
