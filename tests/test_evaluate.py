@@ -362,3 +362,17 @@ def test_times_without_an_offset_are_read_in_the_ruleset_zone(b2b: Evaluator) ->
              "tasks": [{"id": "A-103-1", "due": "2026-11-18T17:00:00", "done": False}]}
     [overdue] = b2b.evaluate_one(naive, NOW)
     assert overdue.at == datetime.fromisoformat("2026-11-18T18:00:00+03:00")
+
+
+def test_per_run_memory_stays_bounded(b2b: Evaluator) -> None:
+    from pipeline_rules.evaluate import context
+
+    run = b2b.run(NOW)
+    zone = b2b.compiled.zone
+    start = datetime.fromisoformat("2026-03-01T00:00:00+00:00")  # across Moscow's year
+    moments = [start + timedelta(minutes=7 * i) for i in range(context._STAMPS + 500)]
+    texts = [run.iso(m) for m in moments]
+    assert len(run._stamps) <= context._STAMPS  # formatted instants are forgotten in bulk
+    assert texts == [m.astimezone(zone).isoformat() for m in moments]
+    assert run.iso(moments[0]) == "2026-03-01T03:00:00+03:00"  # asked again after the purge
+    assert run.time(moments[0]) == "2026-03-01 03:00"

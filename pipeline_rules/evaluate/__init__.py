@@ -95,19 +95,19 @@ class Evaluator:
             return None, [self.bad_record(run, deal.origin, deal.deal, deal.message, deal.path)]
         return deal.id, self.findings(deal, run)
 
-    def line_outcome(self, line: bytes, run: Run, origin: Callable[[], str]
+    def line_outcome(self, line: bytes, run: Run, name: str, number: int
                      ) -> tuple[str | None, list[Finding]]:
-        """:meth:`outcome` for one raw JSON line; ``origin`` names it if it is refused.
+        """:meth:`outcome` for line ``number`` of the JSON Lines input ``name``.
 
         Well-formed lines are decoded straight to deals (:mod:`..readers.wire`); the rest go
         the general way, which names what is wrong.
         """
         deal = decode_deal(line, self.compiled.zone)
         if deal is None:
-            return self.outcome(jsonl_record(origin(), line), run)
+            return self.outcome(jsonl_record(f"{name}:{number}", line), run)
         problem = stage_problem(deal, self.compiled, run.lang)
         if problem is not None:
-            return None, [self.bad_record(run, origin(), deal.id, *problem)]
+            return None, [self.bad_record(run, f"{name}:{number}", deal.id, *problem)]
         return deal.id, self.findings(deal, run)
 
     def duplicate(self, run: Run, record: Record, deal_id: str) -> Finding:

@@ -65,8 +65,7 @@ def evaluate_batch(evaluator: Evaluator, run: Run, batch: Batch) -> Outcome:
         for offset, line in enumerate(batch.lines):
             if line.isspace() or not line:
                 continue
-            deal, found = evaluator.line_outcome(
-                line, run, lambda offset=offset: f"{name}:{first + offset}")  # type: ignore[misc]
+            deal, found = evaluator.line_outcome(line, run, name, first + offset)
             _add(outcome, run, deal, found, offset)
         return outcome
     for item in batch:
