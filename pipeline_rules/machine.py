@@ -367,7 +367,7 @@ class PipelineMachine:
                 if previous is None:
                     reasons = self._judge_first(deal, stage)
                 elif key in guarded:
-                    reasons = self._judge(deal, previous, stage)
+                    reasons = self._judge_guards(deal, guarded[key])
                 else:
                     # Neither a first entry nor a guarded move: the verdict depends on the
                     # two stages alone, and replays meet the same few pairs again and again.

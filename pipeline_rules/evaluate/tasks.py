@@ -25,12 +25,14 @@ def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:
     if plan is None:
         return
     open_tasks = [t for t in deal.tasks if not t.done]
-    if plan.policy.require_next and not open_tasks:
-        yield run.violation("no-next-task", "tasks.require_next", deal.id, deal.stage, run.now,
-                            {"stage": deal.stage})
     if not open_tasks:
+        if plan.policy.require_next:
+            yield run.violation("no-next-task", "tasks.require_next", deal.id, deal.stage,
+                                run.now, {"stage": deal.stage})
         return
-    dated = sorted((t for t in open_tasks if t.due is not None), key=_due)
+    dated = [t for t in open_tasks if t.due is not None]
+    if len(dated) > 1:
+        dated.sort(key=_due)
     gap = plan.gaps.get(deal.stage or "")
     if gap is not None and dated:
         first = dated[0]
