@@ -560,7 +560,7 @@ def _progress() -> Callable[[int], None]:
 
 
 def _write(chunks: Iterator[bytes], output: str, lang: str) -> None:
-    """Findings out: ``chunks`` are newline-terminated JSON lines, a record's at a time."""
+    """Findings out: ``chunks`` are newline-terminated JSON lines, a batch's at a time."""
     out = sys.stdout.buffer
     if output == "jsonl":
         for chunk in chunks:

@@ -126,7 +126,7 @@ def run_records(factory: Callable[[], Evaluator], batches: Iterable[Batch], now:
                 jobs: int = 1, totals: Totals | None = None,
                 progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
     """Findings as JSON Lines, in input order, evaluated with ``jobs`` processes; each item
-    yielded is one record's lines (newline-terminated, possibly several, possibly none).
+    yielded is one batch's lines (newline-terminated, possibly none).
 
     ``factory`` builds the evaluator (it is sent to workers, so it must be picklable — a
     ``functools.partial`` of a loader works).
@@ -137,26 +137,32 @@ def run_records(factory: Callable[[], Evaluator], batches: Iterable[Batch], now:
     seen = HashSet()
     pending: deque[tuple[Batch, Future[Outcome]]] = deque()
 
-    def settle(batch: Batch, outcome: Outcome) -> Iterator[bytes]:
+    def settle(batch: Batch, outcome: Outcome) -> bytes:
+        # A batch at a time, not a record at a time: a million records would otherwise pay
+        # for a million generator steps, writes and counter updates.
+        parts: list[bytes] = []
+        codes: list[str] = []
         for index, deal in enumerate(outcome.deals):
-            totals.records += 1
             # A hash of the id stands for it: see Evaluator.evaluate_item.
             if deal is not None and not seen.add(hash(deal)):
                 origin = _origin(batch, index, outcome.offsets[index])
                 finding = evaluator.duplicate(run, Record(origin), deal)
-                totals.codes[finding.code] += 1
-                yield serialise(finding) + b"\n"
+                codes.append(finding.code)
+                parts.append(serialise(finding) + b"\n")
                 continue
-            codes = outcome.codes[index]
-            if codes:
-                totals.codes.update(codes)
-            yield outcome.chunks[index]
+            chunk = outcome.chunks[index]
+            if chunk:
+                codes.extend(outcome.codes[index])
+                parts.append(chunk)
+        totals.records += len(outcome.deals)
+        totals.codes.update(codes)
         if progress is not None:
             progress(totals.records)
+        return b"".join(parts)
 
     if jobs <= 1:
         for batch in batches:
-            yield from settle(batch, evaluate_batch(evaluator, run, batch))
+            yield settle(batch, evaluate_batch(evaluator, run, batch))
         return
     with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker,
                              initargs=(factory, now)) as pool:
@@ -164,10 +170,10 @@ def run_records(factory: Callable[[], Evaluator], batches: Iterable[Batch], now:
             pending.append((batch, pool.submit(_work, batch)))
             while len(pending) >= 4 * jobs:
                 done_batch, future = pending.popleft()
-                yield from settle(done_batch, future.result())
+                yield settle(done_batch, future.result())
         while pending:
             done_batch, future = pending.popleft()
-            yield from settle(done_batch, future.result())
+            yield settle(done_batch, future.result())
 
 
 __all__ = ["BATCH", "Batch", "Item", "Outcome", "Totals", "batched", "evaluate_batch",
