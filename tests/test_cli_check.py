@@ -149,8 +149,8 @@ def test_mermaid_output_parses_with_the_real_mermaid_parser(ruleset: Path,
                                                             tmp_path: Path) -> None:
     node = shutil.which("node")
     if node is None or not (JS / "node_modules" / "mermaid").is_dir():
-        pytest.skip("needs node and `npm ci --prefix tests/js` (the mermaid parser; .ci/run "
-                    "installs it)")
+        pytest.skip("needs node and `npm ci --prefix tests/js` (the mermaid parser comes from "
+                    "npm, not PyPI; .ci/run installs it when the registry is reachable)")
     code, out, _ = run("graph", str(ruleset))
     assert code == 0
     path = tmp_path / "pipeline.mmd"

@@ -9,20 +9,19 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
+import pyarrow as pa  # the parquet extra; the dev extra installs it
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from helpers import ROOT
 
-pa = pytest.importorskip("pyarrow", reason="the 'parquet' extra (pyarrow) is not installed")
-pq = pytest.importorskip("pyarrow.parquet", reason="this pyarrow build lacks Parquet support")
-
-from pipeline_rules import columnar  # noqa: E402
-from pipeline_rules.cli import main  # noqa: E402
-from pipeline_rules.partition import evaluate_partition  # noqa: E402
-from pipeline_rules.tenants import load_file  # noqa: E402
+from pipeline_rules import columnar
+from pipeline_rules.cli import main
+from pipeline_rules.partition import evaluate_partition
+from pipeline_rules.tenants import load_file
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from generate_parquet import write_dataset  # noqa: E402
+from generate_parquet import write_dataset
 
 B2B = str(ROOT / "rulesets" / "b2b_sales.yaml")
 NOW_TEXT = "2026-11-20T09:05:00+03:00"

@@ -14,24 +14,21 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import distributed  # the dask extra; the dev extra installs it
 import orjson
 import pytest
 from click.testing import CliRunner
 from helpers import ROOT
 
-pytest.importorskip("pyarrow", reason="the 'dask' extra (pyarrow) is not installed")
-distributed = pytest.importorskip("distributed",
-                                  reason="the 'dask' extra (dask.distributed) is not installed")
-
-from pipeline_rules import columnar  # noqa: E402
-from pipeline_rules.cli import main  # noqa: E402
-from pipeline_rules.distributed import evaluate_file, run_partitions  # noqa: E402
-from pipeline_rules.partition import run_tenants  # noqa: E402
-from pipeline_rules.tenants import Tenants, load_directory  # noqa: E402
+from pipeline_rules import columnar
+from pipeline_rules.cli import main
+from pipeline_rules.distributed import evaluate_file, run_partitions
+from pipeline_rules.partition import run_tenants
+from pipeline_rules.tenants import Tenants, load_directory
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from generate_parquet import write_dataset  # noqa: E402
-from test_tenants import make_ruleset_dir  # noqa: E402
+from generate_parquet import write_dataset
+from test_tenants import make_ruleset_dir
 
 NOW_TEXT = "2026-11-20T09:05:00+03:00"
 NOW = datetime.fromisoformat(NOW_TEXT)

@@ -576,13 +576,9 @@ MARKS = """
 def browser() -> Iterator[Any]:
     chromium = shutil.which("chromium")
     if chromium is None:
-        pytest.skip("the browser test needs the chromium binary (Debian package `chromium`); "
-                    ".ci/run installs it")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the browser test needs playwright for Python (the `dev` extra); "
-                    ".ci/run installs it")
+        pytest.skip("needs the chromium binary, a Debian package (not on PyPI) that .ci/run "
+                    "installs with apt when the mirror is reachable")
+    from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:

@@ -97,11 +97,10 @@ def test_fixture_files_come_in_pairs() -> None:
     assert unpaired == []
 
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", [c for c in CASES if _expected(c).exists()], ids=_case_id)
 def test_out_lines_name_registered_rules(case: Path) -> None:
+    # A case without its .out fails test_golden and the pairing test; here it has no lines.
     out = _expected(case)
-    if not out.exists():
-        pytest.skip(f"{out.name} is missing (the pairing test reports it as a failure)")
     known = all_rules()
     for line in out.read_text(encoding="utf-8").splitlines():
         found = LINE.fullmatch(line)
