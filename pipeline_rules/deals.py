@@ -137,6 +137,10 @@ def _aware(parsed: datetime, zone: tzinfo) -> datetime:
     return parsed
 
 
+_FROM_ISO = datetime.fromisoformat
+_LONG_FRACTION = re.compile(r"\.\d{7}")
+
+
 def parse_iso(text: str) -> datetime:
     """An ISO 8601 text as a datetime: RFC 3339 as msgspec reads it, any other ISO 8601 form
     as ``datetime.fromisoformat`` does; raise ValueError if neither can.
@@ -157,18 +161,19 @@ def parse_iso(text: str) -> datetime:
     return parsed
 
 
-_FROM_ISO = datetime.fromisoformat
-_LONG_FRACTION = re.compile(r"\.\d{7}")
+def usable_time(moment: datetime, zone: tzinfo) -> datetime:
+    """A parsed time checked for its year and made aware (naive: read in ``zone``); raise
+    ValueError outside the years allowed. The fast readers' check, without the error report."""
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValueError(moment)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=zone).astimezone(UTC)
+    return moment
 
 
 def _time(value: object, zone: tzinfo) -> datetime:
     """parse_time without the error report, for the fast path (raises any exception)."""
-    parsed = parse_iso(value)  # type: ignore[arg-type]
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        raise ValueError(value)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=zone).astimezone(UTC)
-    return parsed
+    return usable_time(parse_iso(value), zone)  # type: ignore[arg-type]
 
 
 def _text(value: object, path: str, required: bool = False) -> str | None:

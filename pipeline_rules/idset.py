@@ -53,10 +53,8 @@ class HashSet:
         if value in self:
             return False
         self._recent.add(value)
-        bits = self._bits
-        if bits is not None:
-            slot = value & (FILTER_BITS - 1)
-            bits[slot >> 3] |= 1 << (slot & 7)
+        if self._bits is not None:
+            _mark(self._bits, value)
         if len(self._recent) >= BUFFER:
             self._flush()
         return True
@@ -66,8 +64,7 @@ class HashSet:
             # Small inputs never get here and never pay for the filter.
             bits = self._bits = bytearray(FILTER_BITS // 8)
             for value in self._recent:
-                slot = value & (FILTER_BITS - 1)
-                bits[slot >> 3] |= 1 << (slot & 7)
+                _mark(bits, value)
         run = array("q", sorted(self._recent))
         self._recent = set()
         # Merge while the newest run is at least as long as the one before it (a binary
@@ -75,3 +72,9 @@ class HashSet:
         while self._runs and len(self._runs[-1]) <= len(run):
             run = array("q", sorted(self._runs.pop() + run))
         self._runs.append(run)
+
+
+def _mark(bits: bytearray, value: int) -> None:
+    """Set ``value``'s bit in the filter (:meth:`HashSet.__contains__` tests it)."""
+    slot = value & (FILTER_BITS - 1)
+    bits[slot >> 3] |= 1 << (slot & 7)

@@ -42,7 +42,8 @@ class Run:
     lang: str = i18n.DEFAULT
     horizon: timedelta = timedelta(0)
     next_run: datetime | None = None
-    plans: Plans | None = None
+    #: What the checks precompute for the ruleset (see :mod:`.plans`).
+    plans: Plans = field(init=False)
     _shifted: dict[tuple[str, str | None], datetime] = field(default_factory=dict)
     _stamps: dict[datetime, str] = field(default_factory=dict)
 
@@ -54,15 +55,10 @@ class Run:
             raise ValueError("'now' must be a timezone-aware datetime")
         schedule = compiled.schedule
         next_run = (schedule.next_run(now).astimezone(UTC) if schedule is not None else None)
-        return cls(compiled, machine, now.astimezone(UTC), lang, horizon, next_run,
-                   make_plans(compiled))
+        return cls(compiled, machine, now.astimezone(UTC), lang, horizon, next_run)
 
-    @property
-    def plan(self) -> Plans:
-        """The checks' plans for the ruleset (made on first use for a Run built directly)."""
-        if self.plans is None:
-            self.plans = make_plans(self.compiled)
-        return self.plans
+    def __post_init__(self) -> None:
+        self.plans = make_plans(self.compiled)
 
     @property
     def ruleset_id(self) -> str:

@@ -55,7 +55,7 @@ def check_reminders(deal: Deal, run: Run) -> Iterator[Finding]:
     if not deal.events:
         return
     cutoff = run.next_run if run.next_run is not None else run.now + run.horizon
-    for plan in run.plan.reminders.get(deal.stage or "", ()):
+    for plan in run.plans.reminders.get(deal.stage or "", ()):
         reminder = plan.reminder
         for event in deal.events:
             if event.type != reminder.event or event.at <= run.now:

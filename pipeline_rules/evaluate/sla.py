@@ -61,7 +61,7 @@ def check_slas(deal: Deal, run: Run) -> Iterator[Finding]:
     """SLA warnings, breaches and their escalations for an open deal."""
     missing_date = False
     now = run.now
-    for plan in run.plan.slas.get(deal.stage or "", ()):
+    for plan in run.plans.slas.get(deal.stage or "", ()):
         sla = plan.sla
         if sla.stage is not None:
             since = _stage_start(deal)

@@ -21,7 +21,7 @@ from .context import Run, shift
 
 def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:
     """Task findings for an open deal."""
-    plan = run.plan.tasks
+    plan = run.plans.tasks
     if plan is None:
         return
     open_tasks = [t for t in deal.tasks if not t.done]

@@ -15,12 +15,21 @@ what is wrong with the others. A test checks both paths give the same deal for e
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
 import msgspec
 
-from ..deals import MAX_YEAR, MIN_YEAR, Deal, Event, HistoryEntry, Task, parse_iso
+from ..deals import (
+    MAX_YEAR,
+    MIN_YEAR,
+    Deal,
+    Event,
+    HistoryEntry,
+    Task,
+    parse_iso,
+    usable_time,
+)
 
 #: A name that must not be empty (a stage, an event type).
 _Name = Annotated[str, msgspec.Meta(min_length=1)]
@@ -60,14 +69,6 @@ _DECODER = msgspec.json.Decoder(_Deal)
 _NEW = tuple.__new__  # named tuples built without their Python-level __new__
 
 
-def _aware(moment: datetime, zone: tzinfo) -> datetime:
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise ValueError(moment)
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=zone).astimezone(UTC)
-    return moment
-
-
 def decode_deal(line: bytes, zone: tzinfo) -> Deal | None:
     """The deal in one JSON record, or None when the general path must look at it."""
     try:
@@ -94,7 +95,7 @@ def _build(record: _Deal, zone: tzinfo) -> Deal | None:
         for entry in record.history:
             at = entry.at
             if at.tzinfo is None or not MIN_YEAR <= at.year <= MAX_YEAR:
-                at = _aware(at, zone)
+                at = usable_time(at, zone)
             if previous is not None and at < previous:
                 return None
             entries.append(_NEW(HistoryEntry, (entry.stage, at, entry.override)))
@@ -116,14 +117,14 @@ def _build(record: _Deal, zone: tzinfo) -> Deal | None:
                 task_id = str(task_id)
             elif not task_id:
                 task_id = f"{ident}#{index}"
-            due = None if task.due is None else _aware(parse_iso(task.due), zone)
+            due = None if task.due is None else usable_time(parse_iso(task.due), zone)
             found.append(_NEW(Task, (task_id, due, task.done)))
         tasks = tuple(found)
     events: tuple[Event, ...] = ()
     if record.events:
         found_events = []
         for event in record.events:
-            found_events.append(_NEW(Event, (event.type, _aware(event.at, zone))))
+            found_events.append(_NEW(Event, (event.type, usable_time(event.at, zone))))
         events = tuple(found_events)
     fields = record.fields if record.fields is not None else {}
     return Deal(ident, stage, record.source or None, record.owner or None,
