@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .deals import Record
-from .loader import ReadError
+from .loader import unreadable
 from .readers import InputError
 
 #: Rows handed to the evaluator at a time: big enough for Arrow's bulk work to pay, small
@@ -178,10 +178,8 @@ def _deal_id(data: Mapping[str, Any]) -> str | None:
 def _open(path: str) -> pq.ParquetFile:
     try:
         return pq.ParquetFile(path)
-    except FileNotFoundError:
-        raise ReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ReadError(f"{path}: is a directory") from None
+    except (FileNotFoundError, IsADirectoryError) as err:
+        raise unreadable(path, err) from None
     except (OSError, pa.ArrowException) as err:
         raise ColumnarError(f"{path}: not a readable Parquet file: {err}") from None
 

@@ -76,15 +76,20 @@ def read_source(path: str | Path, stdin: BinaryIO | None = None) -> Source:
             raise DocumentError("document-limit", Problem(
                 "document-limit.size", {"size": size, "limit": MAX_BYTES}))
         data = file.read_bytes()
-    except FileNotFoundError:
-        raise ReadError(f"{name}: no such file") from None
-    except PermissionError:
-        raise ReadError(f"{name}: permission denied") from None
-    except IsADirectoryError:
-        raise ReadError(f"{name}: is a directory") from None
     except OSError as err:
-        raise ReadError(f"{name}: {err.strerror or err}") from None
+        raise unreadable(name, err) from None
     return decode(data, name)
+
+
+def unreadable(name: str, err: OSError) -> ReadError:
+    """The error for a file that cannot be opened or read, in the words every reader uses."""
+    if isinstance(err, FileNotFoundError):
+        return ReadError(f"{name}: no such file")
+    if isinstance(err, PermissionError):
+        return ReadError(f"{name}: permission denied")
+    if isinstance(err, IsADirectoryError):
+        return ReadError(f"{name}: is a directory")
+    return ReadError(f"{name}: {err.strerror or err}")
 
 
 def decode(data: bytes, name: str) -> Source:

@@ -16,7 +16,7 @@ from typing import BinaryIO, NamedTuple
 import orjson
 
 from ..deals import Record
-from ..loader import ReadError
+from ..loader import ReadError, unreadable
 
 
 @contextmanager
@@ -27,12 +27,8 @@ def open_binary(path: str) -> Iterator[BinaryIO]:
         return
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        raise ReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ReadError(f"{path}: is a directory") from None
     except OSError as err:
-        raise ReadError(f"{path}: {err.strerror or err}") from None
+        raise unreadable(path, err) from None
     try:
         yield stream
     finally:
