@@ -603,9 +603,12 @@ def _summary(totals: Totals) -> str:
     actions = {c: n for c, n in totals.codes.items() if c not in VIOLATION_CODES}
     def part(counts: dict[str, int]) -> str:
         return ", ".join(f"{code} {count}" for code, count in sorted(counts.items()))
-    return (f"{totals.records:,} records: {sum(violations.values()):,} violations"
+    def count(n: int, noun: str) -> str:
+        return f"{n:,} {noun}{'' if n == 1 else 's'}"
+    return (f"{count(totals.records, 'record')}: {count(sum(violations.values()), 'violation')}"
             f"{' (' + part(violations) + ')' if violations else ''}, "
-            f"{sum(actions.values()):,} actions{' (' + part(actions) + ')' if actions else ''}")
+            f"{count(sum(actions.values()), 'action')}"
+            f"{' (' + part(actions) + ')' if actions else ''}")
 
 
 def _input_options(command: Callable[..., None]) -> Callable[..., None]:

@@ -287,7 +287,8 @@ class PipelineMachine:
     def _judge_start(self, deal: Deal, to: str) -> list[Reason]:
         start = self.compiled.start_for(deal)
         if start is None:
-            return [Reason(BAD_START, "reason.no-start", {"source": shown(deal.source)},
+            return [Reason(BAD_START, "reason.no-start",
+                           {"source": shown(field_value(deal, "source"))},
                            field="source")]
         if start.stage != to:
             return [Reason(BAD_START, "reason.bad-start",
