@@ -142,3 +142,13 @@ def test_jobs_2_gives_byte_identical_output(tmp_path: Path) -> None:
     assert one.stderr == two.stderr
     assert one.stdout.count(b'"bad-record"') == 2
     assert len(one.stdout.splitlines()) > 1000
+
+
+def test_the_summary_counts_in_the_singular_for_one() -> None:
+    record = {"id": "S-1", "stage": "meeting", "source": "cold",
+              "history": [{"stage": "find_dm", "at": "2026-11-16T10:00:00+03:00"},
+                          {"stage": "qualification", "at": "2026-11-17T10:00:00+03:00"},
+                          {"stage": "meeting", "at": "2026-11-19T10:00:00+03:00"}]}
+    code, _, err = run("evaluate", B2B, "-", "--now", NOW, stdin=json.dumps(record) + "\n")
+    assert code == 0
+    assert err.strip().endswith("1 record: 1 violation (no-next-task 1), 0 actions")

@@ -110,6 +110,8 @@ def test_new_deals_enter_the_stage_their_start_names(machine: PipelineMachine) -
         "deals of start 'cold' begin in 'find_dm', not in 'request'")
     unknown = Deal(id="N-2", stage=None, source="partner")
     assert codes(machine, unknown, "request") == ["bad-start"]
+    [reason] = machine.check(Deal(id="N-3", stage=None), "request").reasons
+    assert reason.message() == "no start definition matches this deal (source (missing))"
 
 
 def test_conditions_when_and_unless() -> None:
