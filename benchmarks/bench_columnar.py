@@ -39,19 +39,19 @@ from bench_evaluate import timed  # noqa: E402
 from generate_deals import NOW  # noqa: E402
 from generate_parquet import write_dataset  # noqa: E402
 
-from pipeline_rules import columnar  # noqa: E402
-from pipeline_rules.distributed import evaluate_file, run_partitions  # noqa: E402
-from pipeline_rules.tenants import load_file  # noqa: E402
+from pipeline_rules.deals.readers import parquet as columnar  # noqa: E402
+from pipeline_rules.evaluate.dask import evaluate_file, run_partitions  # noqa: E402
+from pipeline_rules.evaluate.tenants import load_file  # noqa: E402
 
 RULESET = str(ROOT / "rulesets" / "b2b_sales.yaml")
 READ_JSONL = """
 import sys
-from pipeline_rules.readers.jsonl import read_jsonl
+from pipeline_rules.deals.readers.jsonl import read_jsonl
 print(sum(1 for _ in read_jsonl(sys.argv[1])))
 """
 READ_PARQUET = """
 import sys
-from pipeline_rules.columnar import read_parquet
+from pipeline_rules.deals.readers.parquet import read_parquet
 print(sum(1 for _ in read_parquet(sys.argv[1])))
 """
 

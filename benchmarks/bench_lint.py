@@ -25,15 +25,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline_rules.gcpause import paused  # noqa: E402
 from pipeline_rules.lint import all_rules, lint  # noqa: E402
 from pipeline_rules.lint.context import LintContext  # noqa: E402
 from pipeline_rules.lint.registry import Phase  # noqa: E402
 from pipeline_rules.lint.rules.graph import GAP_VOCABULARY  # noqa: E402
-from pipeline_rules.loader import load_document  # noqa: E402
-from pipeline_rules.model import build_ruleset  # noqa: E402
-from pipeline_rules.schema import validate  # noqa: E402
-from pipeline_rules.source import Source  # noqa: E402
+from pipeline_rules.ruleset.gcpause import paused  # noqa: E402
+from pipeline_rules.ruleset.loader import load_document  # noqa: E402
+from pipeline_rules.ruleset.model import build_ruleset  # noqa: E402
+from pipeline_rules.ruleset.schema import validate  # noqa: E402
+from pipeline_rules.ruleset.source import Source  # noqa: E402
 
 
 def generate(stages: int, transitions: int, seed: int = 20261127) -> str:

@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from transitions import Machine, MachineError  # noqa: E402
 
-from pipeline_rules.deals import Deal, HistoryEntry  # noqa: E402
-from pipeline_rules.machine import Guard, PipelineMachine  # noqa: E402
-from pipeline_rules.rulesets import load_ruleset  # noqa: E402
+from pipeline_rules.deals.model import Deal, HistoryEntry  # noqa: E402
+from pipeline_rules.enforce.machine import Guard, PipelineMachine  # noqa: E402
+from pipeline_rules.ruleset.catalog import load_ruleset  # noqa: E402
 
 COLD = ["find_dm", "qualification", "meeting", "proposal", "invoice", "paid"]
 INBOUND = ["request", "qualification", "meeting", "proposal", "invoice", "paid"]

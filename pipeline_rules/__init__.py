@@ -12,30 +12,30 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_ruleset": "rulesets",
-    "load_ruleset_source": "rulesets",
-    "RulesetError": "rulesets",
-    "compile_ruleset": "compiled",
-    "CompiledRuleset": "compiled",
-    "Ruleset": "model",
+    "load_ruleset": "ruleset.catalog",
+    "load_ruleset_source": "ruleset.catalog",
+    "RulesetError": "ruleset.catalog",
+    "compile_ruleset": "ruleset.compiled",
+    "CompiledRuleset": "ruleset.compiled",
+    "Ruleset": "ruleset.model",
     "lint": "lint",
     "lint_file": "lint",
     "Diagnostic": "lint",
-    "PipelineMachine": "machine",
-    "Decision": "machine",
-    "Reason": "machine",
-    "IllegalMove": "machine",
-    "TransitionRejected": "machine",
-    "Deal": "deals",
-    "DealError": "deals",
-    "parse_deal": "deals",
+    "PipelineMachine": "enforce.machine",
+    "Decision": "enforce.machine",
+    "Reason": "enforce.machine",
+    "IllegalMove": "enforce.machine",
+    "TransitionRejected": "enforce.machine",
+    "Deal": "deals.model",
+    "DealError": "deals.model",
+    "parse_deal": "deals.model",
     "Evaluator": "evaluate",
-    "Finding": "findings",
+    "Finding": "evaluate.findings",
     "analyze": "analytics",
     "Report": "analytics",
     "backtest": "analytics",
     "Backtest": "analytics",
-    "read_records": "readers",
+    "read_records": "deals.readers",
     "PluginContext": "evaluate.extensions",
 }
 
@@ -48,18 +48,24 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .analytics import Backtest, Report, analyze
-    from .analytics.backtest import backtest
-    from .compiled import CompiledRuleset, compile_ruleset
-    from .deals import Deal, DealError, parse_deal
-    from .evaluate import Evaluator
-    from .evaluate.extensions import PluginContext
-    from .findings import Finding
-    from .lint import Diagnostic, lint, lint_file
-    from .machine import Decision, IllegalMove, PipelineMachine, Reason, TransitionRejected
-    from .model import Ruleset
-    from .readers import read_records
-    from .rulesets import RulesetError, load_ruleset, load_ruleset_source
+    from pipeline_rules.analytics import Backtest, Report, analyze
+    from pipeline_rules.analytics.backtest import backtest
+    from pipeline_rules.deals.model import Deal, DealError, parse_deal
+    from pipeline_rules.deals.readers import read_records
+    from pipeline_rules.enforce.machine import (
+        Decision,
+        IllegalMove,
+        PipelineMachine,
+        Reason,
+        TransitionRejected,
+    )
+    from pipeline_rules.evaluate import Evaluator
+    from pipeline_rules.evaluate.extensions import PluginContext
+    from pipeline_rules.evaluate.findings import Finding
+    from pipeline_rules.lint import Diagnostic, lint, lint_file
+    from pipeline_rules.ruleset.catalog import RulesetError, load_ruleset, load_ruleset_source
+    from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
+    from pipeline_rules.ruleset.model import Ruleset
 
 
 def __getattr__(name: str) -> Any:

@@ -1,5 +1,5 @@
 """``python -m pipeline_rules`` runs the command line."""
 
-from .cli import run
+from pipeline_rules.cli import run
 
 run()

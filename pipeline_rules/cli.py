@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from . import __version__, i18n
+from pipeline_rules import __version__, i18n
 
 if TYPE_CHECKING:
-    from .compiled import CompiledRuleset
-    from .deals import Deal
-    from .distributed import PartitionReport
-    from .durations import Duration
-    from .evaluate import Evaluator
-    from .evaluate.batch import Totals
-    from .lint import LintConfig
-    from .tenants import Tenants
+    from pipeline_rules.deals.model import Deal
+    from pipeline_rules.evaluate import Evaluator
+    from pipeline_rules.evaluate.batch import Totals
+    from pipeline_rules.evaluate.dask import PartitionReport
+    from pipeline_rules.evaluate.tenants import Tenants
+    from pipeline_rules.lint import LintConfig
+    from pipeline_rules.ruleset.compiled import CompiledRuleset
+    from pipeline_rules.time.durations import Duration
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -59,9 +59,15 @@ def main() -> None:
 def lint_command(paths: tuple[str, ...], fmt: str, strict: bool, config_file: str | None,
                  lang: str | None, color: str, no_source: bool) -> None:
     """Check the design of rulesets (files, directories of *.yaml, or - for stdin)."""
-    from .lint import ConfigError, LintConfig, NoRulesetsError, expand_paths, lint_file
-    from .lint.formats import FORMATS, LintReport, summary, text
-    from .loader import ReadError
+    from pipeline_rules.lint import (
+        ConfigError,
+        LintConfig,
+        NoRulesetsError,
+        expand_paths,
+        lint_file,
+    )
+    from pipeline_rules.outputs.lint import FORMATS, LintReport, summary, text
+    from pipeline_rules.ruleset.loader import ReadError
 
     language = lang or i18n.detect()
     config = LintConfig()
@@ -93,10 +99,10 @@ def lint_command(paths: tuple[str, ...], fmt: str, strict: bool, config_file: st
 
 
 def _read_config(path: str) -> LintConfig:
-    from .lint import ConfigError
-    from .lint.config import config_from_mapping
-    from .loader import ReadError, load_document, read_source
-    from .problems import DocumentError
+    from pipeline_rules.lint import ConfigError
+    from pipeline_rules.lint.config import config_from_mapping
+    from pipeline_rules.ruleset.loader import ReadError, load_document, read_source
+    from pipeline_rules.ruleset.problems import DocumentError
 
     try:
         document = load_document(read_source(path))
@@ -122,8 +128,8 @@ def rules_command(name: str | None, fmt: str) -> None:
     """List every lint rule, or explain one."""
     import json
 
-    from .lint import all_rules
-    from .suggest import nearest
+    from pipeline_rules.lint import all_rules
+    from pipeline_rules.suggest import nearest
 
     rules = all_rules()
     if name is None:
@@ -154,16 +160,16 @@ def rules_command(name: str | None, fmt: str) -> None:
 @click.argument("name", type=click.Choice(["ruleset", "deal", "finding", "mapping"]))
 def schema_command(name: str) -> None:
     """Print a JSON Schema (for editors and other tools)."""
-    from .schema import schema_text
+    from pipeline_rules.ruleset.schema import schema_text
 
     click.echo(schema_text(name), nl=False)
 
 
 def _compiled(path: str, lang: str) -> CompiledRuleset:
     """Load and compile a ruleset for use, or explain on stderr why not and exit 2."""
-    from .lint.formats import LintReport, text
-    from .loader import ReadError
-    from .rulesets import RulesetError, compile_path
+    from pipeline_rules.outputs.lint import LintReport, text
+    from pipeline_rules.ruleset.catalog import RulesetError, compile_path
+    from pipeline_rules.ruleset.loader import ReadError
 
     try:
         return compile_path(path, lang)
@@ -178,9 +184,9 @@ def _read_deal(path: str, compiled: CompiledRuleset) -> Deal:
     """Read one deal (a JSON object) from a file or stdin, or explain and exit 2."""
     import json
 
-    from .deals import DealError, parse_deal
-    from .loader import ReadError, read_source
-    from .problems import DocumentError
+    from pipeline_rules.deals.model import DealError, parse_deal
+    from pipeline_rules.ruleset.loader import ReadError, read_source
+    from pipeline_rules.ruleset.problems import DocumentError
 
     try:
         source = read_source(path)
@@ -211,7 +217,7 @@ def check_command(ruleset: str, deal_file: str, target: str, fmt: str,
     """May this deal move to that stage? Exit 0 allowed, 1 rejected, 2 usage error."""
     import json
 
-    from .machine import PipelineMachine
+    from pipeline_rules.enforce.machine import PipelineMachine
 
     language = lang or i18n.detect()
     compiled = _compiled(ruleset, language)
@@ -233,13 +239,13 @@ def check_command(ruleset: str, deal_file: str, target: str, fmt: str,
               show_default=True)
 def graph_command(ruleset: str, fmt: str) -> None:
     """Draw the pipeline as a Mermaid flowchart or a Graphviz DOT graph."""
-    from .diagram import FORMATS
+    from pipeline_rules.enforce.diagram import FORMATS
 
     click.echo(FORMATS[fmt](_compiled(ruleset, i18n.detect())), nl=False)
 
 
 def _parse_now(value: str | None, compiled: CompiledRuleset, option: str = "--now") -> datetime:
-    from .deals import DealError, parse_time
+    from pipeline_rules.deals.model import DealError, parse_time
 
     if value is None:
         return datetime.now(compiled.zone)
@@ -253,8 +259,8 @@ def _load_for_workers(path: str, lang: str, horizon_seconds: float) -> Evaluator
     """Build an evaluator from a ruleset path (picklable: workers call it to start)."""
     from datetime import timedelta
 
-    from .evaluate import Evaluator
-    from .rulesets import compile_path
+    from pipeline_rules.evaluate import Evaluator
+    from pipeline_rules.ruleset.catalog import compile_path
 
     return Evaluator(compile_path(path, lang), lang, timedelta(seconds=horizon_seconds))
 
@@ -305,9 +311,9 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     from functools import partial
     from pathlib import Path
 
-    from .evaluate.batch import Totals, run_records
-    from .loader import ReadError
-    from .readers import InputError, read_batches
+    from pipeline_rules.deals.readers import InputError, read_batches
+    from pipeline_rules.evaluate.batch import Totals, run_records
+    from pipeline_rules.ruleset.loader import ReadError
 
     language = lang or i18n.detect()
     options = _ScaleOptions(output_path, ruleset_key, engine, scheduler, resume, jobs)
@@ -349,7 +355,7 @@ def _finish(totals: Totals, show: Callable[[int], None] | None, strict: bool) ->
 
 def _horizon(text: str) -> Duration:
     """The --horizon option as a wall-clock duration, or a usage error."""
-    from .durations import DurationError, parse_duration
+    from pipeline_rules.time.durations import DurationError, parse_duration
 
     try:
         lead = parse_duration(text)
@@ -402,8 +408,8 @@ def _load_tenants(ruleset: str, language: str, lead: Duration, key: str,
     from datetime import UTC, timedelta
     from pathlib import Path
 
-    from .deals import DealError, parse_time
-    from .tenants import TenantsError, load_directory, load_file
+    from pipeline_rules.deals.model import DealError, parse_time
+    from pipeline_rules.evaluate.tenants import TenantsError, load_directory, load_file
 
     horizon = timedelta(seconds=lead.amount)
     if Path(ruleset).is_dir():
@@ -433,10 +439,10 @@ def _evaluate_tenants(ruleset: str, deals: str, now_text: str | None, fmt: str |
     """evaluate with a ruleset directory, Parquet, --output or Dask (docs/scale.md)."""
     from zoneinfo import ZoneInfo
 
-    from .evaluate.batch import Totals
-    from .loader import ReadError
-    from .partition import run_tenants
-    from .readers import InputError, read_records
+    from pipeline_rules.deals.readers import InputError, read_records
+    from pipeline_rules.evaluate.batch import Totals
+    from pipeline_rules.evaluate.partition import run_tenants
+    from pipeline_rules.ruleset.loader import ReadError
 
     parquet = _parquet_input(deals, input_format)
     if options.engine == "local" and (options.scheduler or options.resume):
@@ -458,7 +464,7 @@ def _evaluate_tenants(ruleset: str, deals: str, now_text: str | None, fmt: str |
     show = _progress() if sys.stderr.isatty() else None
     try:
         if parquet:
-            from .columnar import read_parquet
+            from pipeline_rules.deals.readers.parquet import read_parquet
 
             records: Iterator[Any] = read_parquet(deals, options.ruleset_key)
         else:
@@ -480,7 +486,7 @@ def _write_findings_file(findings: Iterator[tuple[str, bytes]], path: str,
                          totals: Totals) -> None:
     """Findings into a .parquet file (written atomically) or a .jsonl file."""
     if path.lower().endswith(".parquet"):
-        from .columnar import FindingsWriter, atomic_output
+        from pipeline_rules.deals.readers.parquet import FindingsWriter, atomic_output
 
         with atomic_output(path) as temporary:
             writer = FindingsWriter(temporary)
@@ -505,8 +511,8 @@ def _evaluate_dask(tenants: Tenants, deals: str, now: datetime, parquet: bool,
                    options: _ScaleOptions, totals: Totals) -> bool:
     """Run the partitions of a Parquet dataset on Dask; True if some partition failed."""
     _extra("distributed", "dask")
-    from .distributed import run_dask
-    from .readers import InputError
+    from pipeline_rules.deals.readers import InputError
+    from pipeline_rules.evaluate.dask import run_dask
 
     if not parquet:
         raise click.UsageError("--engine dask reads a Parquet dataset (a directory of "
@@ -597,7 +603,7 @@ def _table(rows: list[dict[str, object]]) -> str:
 
 
 def _summary(totals: Totals) -> str:
-    from .findings import VIOLATION_CODES
+    from pipeline_rules.evaluate.findings import VIOLATION_CODES
 
     violations = {c: n for c, n in totals.codes.items() if c in VIOLATION_CODES}
     actions = {c: n for c, n in totals.codes.items() if c not in VIOLATION_CODES}
@@ -627,8 +633,8 @@ def _input_options(command: Callable[..., None]) -> Callable[..., None]:
 
 def _records(deals: str, input_format: str, mapping: str | None,
              compiled: CompiledRuleset) -> Iterator[Any]:
-    from .loader import ReadError
-    from .readers import InputError, read_records
+    from pipeline_rules.deals.readers import InputError, read_records
+    from pipeline_rules.ruleset.loader import ReadError
 
     try:
         yield from read_records(deals, input_format, mapping, compiled.zone, raw=True)
@@ -646,7 +652,7 @@ def _show(fmt: str, as_dict: Callable[[], dict[str, Any]], as_text: Callable[[],
     else:
         click.echo(as_text(), nl=False)
     if html_file:
-        from .analytics.html import render_html
+        from pipeline_rules.outputs.html import render_html
 
         _write_html(html_file, page(render_html))
 
@@ -674,8 +680,8 @@ def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | 
                     now_text: str | None, fmt: str, html_file: str | None) -> None:
     """Where deals stall, how long stages take, what SLA limits fit."""
 
-    from .analytics import analyze
-    from .analytics.text import render_report
+    from pipeline_rules.analytics import analyze
+    from pipeline_rules.outputs.text import render_report
 
     compiled = _compiled(ruleset, i18n.detect())
     now = _parse_now(now_text, compiled)
@@ -703,9 +709,9 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
     """What the regulation would have raised over a past period, as deals stood then."""
     from datetime import timedelta
 
-    from .analytics.backtest import backtest
-    from .analytics.text import render_backtest
-    from .durations import DurationError, parse_duration
+    from pipeline_rules.analytics.backtest import backtest
+    from pipeline_rules.outputs.text import render_backtest
+    from pipeline_rules.time.durations import DurationError, parse_duration
 
     language = i18n.detect()
     compiled = _compiled(ruleset, language)
@@ -741,8 +747,8 @@ def serve_command(ruleset_dir: str, host: str, port: int, token_file: str | None
                   max_body: str, workers: int) -> None:
     """Serve the *.yaml rulesets of a directory over HTTP (docs/integrations.md)."""
     try:
-        from .server import Settings, SettingsError, serve
-        from .server.settings import check_directory, parse_size, read_token
+        from pipeline_rules.server import Settings, SettingsError, serve
+        from pipeline_rules.server.settings import check_directory, parse_size, read_token
     except ModuleNotFoundError as err:
         _fail(f"the HTTP service needs the 'server' extra ({err.name} is missing): "
               "pip install 'pipeline-rules[server]'")

@@ -17,10 +17,10 @@ from pipeline_rules.analytics import analyze
 from pipeline_rules.analytics.backtest import as_of, backtest
 from pipeline_rules.analytics.sketch import QuantileSketch
 from pipeline_rules.cli import main
-from pipeline_rules.compiled import compile_ruleset
-from pipeline_rules.deals import parse_deal
-from pipeline_rules.rulesets import load_ruleset, load_ruleset_source
-from pipeline_rules.source import Source
+from pipeline_rules.deals.model import parse_deal
+from pipeline_rules.ruleset.catalog import load_ruleset, load_ruleset_source
+from pipeline_rules.ruleset.compiled import compile_ruleset
+from pipeline_rules.ruleset.source import Source
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -224,8 +224,8 @@ def test_the_enpal_worked_example_in_the_docs() -> None:
     """The figures docs/analyze.md quotes, from the real change log."""
     if not ENPAL.exists():
         pytest.skip("needs ../shared/data/real/enpal_pipedrive_deal_changes (the real log)")
-    from pipeline_rules.readers import read_records
-    from pipeline_rules.rulesets import compile_path
+    from pipeline_rules.deals.readers import read_records
+    from pipeline_rules.ruleset.catalog import compile_path
 
     compiled = compile_path(ROOT / "rulesets" / "enpal_pipedrive.yaml")
     mapping = str(ROOT / "examples" / "mappings" / "enpal_pipedrive.yaml")

@@ -1,4 +1,4 @@
-"""Tests for pipeline_rules.calendars."""
+"""Tests for pipeline_rules.time.calendars."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_rules.calendars import (
+from pipeline_rules.time.calendars import (
     BusinessCalendar,
     CalendarError,
     build_calendar,

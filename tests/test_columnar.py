@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 from helpers import ROOT
 
-from pipeline_rules import columnar
 from pipeline_rules.cli import main
-from pipeline_rules.partition import evaluate_partition
-from pipeline_rules.tenants import load_file
+from pipeline_rules.deals.readers import parquet as columnar
+from pipeline_rules.evaluate.partition import evaluate_partition
+from pipeline_rules.evaluate.tenants import load_file
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_parquet import write_dataset

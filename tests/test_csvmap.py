@@ -18,11 +18,11 @@ from helpers import ROOT, SHARED
 from jsonschema import Draft202012Validator
 
 from pipeline_rules import load_ruleset
-from pipeline_rules.deals import Record, parse_deal
+from pipeline_rules.deals.model import Record, parse_deal
+from pipeline_rules.deals.readers import InputError, read_records
+from pipeline_rules.deals.readers.csvmap import MappingError, load_mapping, read_csv
 from pipeline_rules.evaluate import Evaluator
-from pipeline_rules.loader import ReadError
-from pipeline_rules.readers import InputError, read_records
-from pipeline_rules.readers.csvmap import MappingError, load_mapping, read_csv
+from pipeline_rules.ruleset.loader import ReadError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "csv"
 MOSCOW = ZoneInfo("Europe/Moscow")

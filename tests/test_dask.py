@@ -20,11 +20,11 @@ import pytest
 from click.testing import CliRunner
 from helpers import ROOT
 
-from pipeline_rules import columnar
 from pipeline_rules.cli import main
-from pipeline_rules.distributed import evaluate_file, run_partitions
-from pipeline_rules.partition import run_tenants
-from pipeline_rules.tenants import Tenants, load_directory
+from pipeline_rules.deals.readers import parquet as columnar
+from pipeline_rules.evaluate.dask import evaluate_file, run_partitions
+from pipeline_rules.evaluate.partition import run_tenants
+from pipeline_rules.evaluate.tenants import Tenants, load_directory
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_parquet import write_dataset

@@ -13,7 +13,7 @@ from helpers import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_rules.deals import (
+from pipeline_rules.deals.model import (
     Deal,
     DealError,
     HistoryEntry,
@@ -21,7 +21,7 @@ from pipeline_rules.deals import (
     parse_deal,
     parse_iso,
 )
-from pipeline_rules.readers.wire import decode_deal
+from pipeline_rules.deals.readers.wire import decode_deal
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_deals import deals as generated_deals

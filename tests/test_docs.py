@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_rules.docgen import GENERATED
 from pipeline_rules.lint import all_rules
+from pipeline_rules.lint.docgen import GENERATED
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 HEADINGS = ("## What it finds", "## Why it matters", "## Example", "## Use instead")
@@ -17,7 +17,7 @@ HEADINGS = ("## What it finds", "## Why it matters", "## Example", "## Use inste
 def test_generated_docs_are_up_to_date(name: str) -> None:
     committed = (DOCS / name).read_text(encoding="utf-8")
     assert committed == GENERATED[name](), (
-        f"docs/{name} is stale: run `python -m pipeline_rules.docgen` and commit the result")
+        f"docs/{name} is stale: run `python -m pipeline_rules.lint.docgen` and commit the result")
 
 
 @pytest.mark.parametrize("name", list(all_rules()))

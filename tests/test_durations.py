@@ -1,4 +1,4 @@
-"""Tests for pipeline_rules.durations."""
+"""Tests for pipeline_rules.time.durations."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline_rules.durations import (
+from pipeline_rules.time.durations import (
     Duration,
     DurationError,
     DurationKind,

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from helpers import ROOT
 
-from pipeline_rules.deals import Record
+from pipeline_rules.deals.model import Record
 from pipeline_rules.evaluate import Evaluator
-from pipeline_rules.findings import Finding
-from pipeline_rules.rulesets import load_ruleset, load_ruleset_source
-from pipeline_rules.source import Source
+from pipeline_rules.evaluate.findings import Finding
+from pipeline_rules.ruleset.catalog import load_ruleset, load_ruleset_source
+from pipeline_rules.ruleset.source import Source
 
 NOW = datetime.fromisoformat("2026-11-20T09:05:00+03:00")
 SAMPLE = [json.loads(line) for line in

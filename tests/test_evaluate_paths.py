@@ -12,10 +12,10 @@ import orjson
 import pytest
 from helpers import ROOT
 
+from pipeline_rules.deals.readers.jsonl import Block
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.batch import evaluate_batch
-from pipeline_rules.readers.jsonl import Block
-from pipeline_rules.rulesets import load_ruleset
+from pipeline_rules.ruleset.catalog import load_ruleset
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_deals import deals as generated_deals

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline_rules.lint import lint
-from pipeline_rules.source import Source
+from pipeline_rules.ruleset.source import Source
 
 
 @st.composite

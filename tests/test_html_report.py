@@ -20,8 +20,6 @@ from typing import Any
 import pytest
 from helpers import ROOT
 
-from pipeline_rules.analytics import svg
-from pipeline_rules.analytics.html import render_html
 from pipeline_rules.analytics.report import (
     Backtest,
     Change,
@@ -32,8 +30,10 @@ from pipeline_rules.analytics.report import (
     Stall,
     Tally,
 )
-from pipeline_rules.compiled import CompiledRuleset
-from pipeline_rules.rulesets import compile_path
+from pipeline_rules.outputs import svg
+from pipeline_rules.outputs.html import render_html
+from pipeline_rules.ruleset.catalog import compile_path
+from pipeline_rules.ruleset.compiled import CompiledRuleset
 
 B2B = ROOT / "rulesets" / "b2b_sales.yaml"
 HOSTILE = "<script>alert(1)</script>"

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from pipeline_rules import idset
-from pipeline_rules.idset import HashSet
+from pipeline_rules.evaluate import idset
+from pipeline_rules.evaluate.idset import HashSet
 
 
 @pytest.mark.parametrize("filter_bits", [1 << 26, 64])

@@ -11,8 +11,8 @@ from pipeline_rules.lint.config import (
     config_from_mapping,
     suppressions,
 )
-from pipeline_rules.problems import Severity
-from pipeline_rules.source import Source
+from pipeline_rules.ruleset.problems import Severity
+from pipeline_rules.ruleset.source import Source
 
 
 @pytest.mark.parametrize(("line", "expected"), [

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_rules.lint import all_rules, lint_file
-from pipeline_rules.lint.formats import LintReport, text
+from pipeline_rules.outputs.lint import LintReport, text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
 UPDATE = os.environ.get("PIPELINE_RULES_UPDATE_GOLDEN", "") not in ("", "0")

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from pipeline_rules.loader import (
+from pipeline_rules.ruleset.loader import (
     MAX_ALIAS_NODES,
     MAX_BYTES,
     ReadError,
@@ -14,8 +14,8 @@ from pipeline_rules.loader import (
     load_document,
     read_source,
 )
-from pipeline_rules.problems import DocumentError
-from pipeline_rules.source import Position, Source
+from pipeline_rules.ruleset.problems import DocumentError
+from pipeline_rules.ruleset.source import Position, Source
 
 
 def load(text: str) -> object:

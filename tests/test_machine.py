@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from transitions import Machine
 
-from pipeline_rules.compiled import compile_ruleset
-from pipeline_rules.deals import Deal, HistoryEntry, parse_deal
-from pipeline_rules.machine import (
+from pipeline_rules.deals.model import Deal, HistoryEntry, parse_deal
+from pipeline_rules.enforce.machine import (
     ILLEGAL_TRANSITION,
     SKIPPED_STAGE,
     PipelineMachine,
     TransitionRejected,
 )
-from pipeline_rules.rulesets import load_ruleset, load_ruleset_source
-from pipeline_rules.source import Source
+from pipeline_rules.ruleset.catalog import load_ruleset, load_ruleset_source
+from pipeline_rules.ruleset.compiled import compile_ruleset
+from pipeline_rules.ruleset.source import Source
 
 ROOT = Path(__file__).resolve().parent.parent
 AT = datetime(2026, 11, 20, 9, 5, tzinfo=UTC)

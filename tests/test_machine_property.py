@@ -9,10 +9,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline_rules.deals import Deal, HistoryEntry
-from pipeline_rules.machine import SKIPPED_STAGE, PipelineMachine
-from pipeline_rules.rulesets import load_ruleset_source
-from pipeline_rules.source import Source
+from pipeline_rules.deals.model import Deal, HistoryEntry
+from pipeline_rules.enforce.machine import SKIPPED_STAGE, PipelineMachine
+from pipeline_rules.ruleset.catalog import load_ruleset_source
+from pipeline_rules.ruleset.source import Source
 
 FIELDS = ("amount", "loss_reason", "segment")
 

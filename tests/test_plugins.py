@@ -7,14 +7,14 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from pipeline_rules.compiled import CompileError, compile_ruleset
-from pipeline_rules.deals import Deal
+from pipeline_rules.deals.model import Deal
+from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.lint import lint
-from pipeline_rules.machine import PipelineMachine
-from pipeline_rules.plugins import PluginError, load_plugins
-from pipeline_rules.rulesets import load_ruleset_source
-from pipeline_rules.source import Source
+from pipeline_rules.ruleset.catalog import load_ruleset_source
+from pipeline_rules.ruleset.compiled import CompileError, compile_ruleset
+from pipeline_rules.ruleset.plugins import PluginError, load_plugins
+from pipeline_rules.ruleset.source import Source
 
 
 def test_the_example_plugin_is_installed() -> None:
@@ -63,7 +63,7 @@ def test_a_missing_plugin_is_an_error_with_the_installed_names() -> None:
 
 
 def test_a_yaml_file_cannot_name_a_module_path() -> None:
-    from pipeline_rules.rulesets import RulesetError
+    from pipeline_rules.ruleset.catalog import RulesetError
 
     text = RULES.replace("plugins: [big-deals,", "plugins: [os.system,")
     with pytest.raises(RulesetError, match=r"plugin 'os\.system' is not installed"):

@@ -1,4 +1,4 @@
-"""Tests for pipeline_rules.schedules."""
+"""Tests for pipeline_rules.time.schedules."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline_rules.schedules import CronError, CronSchedule, parse_cron
+from pipeline_rules.time.schedules import CronError, CronSchedule, parse_cron
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 BERLIN = ZoneInfo("Europe/Berlin")

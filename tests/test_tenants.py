@@ -17,9 +17,9 @@ from helpers import ROOT
 
 from pipeline_rules.cli import main
 from pipeline_rules.evaluate import Evaluator
-from pipeline_rules.partition import evaluate_partition, run_tenants
-from pipeline_rules.rulesets import compile_path
-from pipeline_rules.tenants import TenantsError, load_directory, load_file
+from pipeline_rules.evaluate.partition import evaluate_partition, run_tenants
+from pipeline_rules.evaluate.tenants import TenantsError, load_directory, load_file
+from pipeline_rules.ruleset.catalog import compile_path
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_deals import deals as generated_deals

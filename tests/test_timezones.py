@@ -1,4 +1,4 @@
-"""Tests for pipeline_rules.timezones."""
+"""Tests for pipeline_rules.time.timezones."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline_rules.timezones import TimezoneError, get_zone
+from pipeline_rules.time.timezones import TimezoneError, get_zone
 
 
 @pytest.mark.parametrize("name", ["UTC", "Europe/Moscow", "Europe/Berlin", "America/New_York"])

@@ -24,14 +24,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..calendars import BusinessCalendar
-from ..compiled import CompiledRuleset, compile_ruleset
-from ..deals import Deal
-from ..durations import DurationKind, format_seconds
-from ..intake import Item, Rejection, intake
-from ..model import Ruleset, SlaDef
-from .report import GroupStats, Quantiles, Report, StageStats, Stall
-from .sketch import QuantileSketch
+from pipeline_rules.analytics.report import GroupStats, Quantiles, Report, StageStats, Stall
+from pipeline_rules.analytics.sketch import QuantileSketch
+from pipeline_rules.deals.model import Deal
+from pipeline_rules.evaluate.intake import Item, Rejection, intake
+from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
+from pipeline_rules.ruleset.model import Ruleset, SlaDef
+from pipeline_rules.time.calendars import BusinessCalendar
+from pipeline_rules.time.durations import DurationKind, format_seconds
 
 NO_START = "(no start matches)"
 NO_OWNER = "(no owner)"

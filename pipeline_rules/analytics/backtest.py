@@ -21,16 +21,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ..compiled import CompiledRuleset
-from ..deals import Deal, Pause
-from ..durations import format_seconds
-from ..evaluate import Evaluator
-from ..evaluate.context import Run
-from ..evaluate.history import check_history
-from ..evaluate.reminders import check_reminders
-from ..evaluate.sla import check_slas
-from ..intake import Item, Rejection, intake
-from .report import Backtest, Change, Tally
+from pipeline_rules.analytics.report import Backtest, Change, Tally
+from pipeline_rules.deals.model import Deal, Pause
+from pipeline_rules.evaluate import Evaluator
+from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.history import check_history
+from pipeline_rules.evaluate.intake import Item, Rejection, intake
+from pipeline_rules.evaluate.reminders import check_reminders
+from pipeline_rules.evaluate.sla import check_slas
+from pipeline_rules.ruleset.compiled import CompiledRuleset
+from pipeline_rules.time.durations import format_seconds
 
 Identity = tuple[str, str, str, str]  # deal, code, rule, when (ISO, UTC)
 EXAMPLES = 3

@@ -19,22 +19,22 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from .. import i18n
-from ..compiled import CompiledRuleset, compile_ruleset
-from ..deals import Deal, Record
-from ..findings import Finding, order_key
-from ..idset import HashSet
-from ..intake import Rejection, intake, stage_problem
-from ..machine import PipelineMachine
-from ..model import Ruleset
-from ..readers.jsonl import jsonl_record
-from ..readers.wire import decode_deal
-from .context import Run
-from .extensions import enrich, run_checks
-from .history import check_history
-from .reminders import check_reminders
-from .sla import check_slas
-from .tasks import check_tasks
+from pipeline_rules import i18n
+from pipeline_rules.deals.model import Deal, Record
+from pipeline_rules.deals.readers.jsonl import jsonl_record
+from pipeline_rules.deals.readers.wire import decode_deal
+from pipeline_rules.enforce.machine import PipelineMachine
+from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.extensions import enrich, run_checks
+from pipeline_rules.evaluate.findings import Finding, order_key
+from pipeline_rules.evaluate.history import check_history
+from pipeline_rules.evaluate.idset import HashSet
+from pipeline_rules.evaluate.intake import Rejection, intake, stage_problem
+from pipeline_rules.evaluate.reminders import check_reminders
+from pipeline_rules.evaluate.sla import check_slas
+from pipeline_rules.evaluate.tasks import check_tasks
+from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
+from pipeline_rules.ruleset.model import Ruleset
 
 Check = Callable[[Deal, Run], Iterable[Finding]]
 
@@ -75,7 +75,7 @@ class Evaluator:
         """Findings for one input item; an id already in ``seen`` makes it a bad record.
 
         ``seen`` holds hashes of deal ids: Python's 64-bit string hash stands for the id, and
-        a :class:`~pipeline_rules.idset.HashSet` keeps it in 8 bytes (a collision among a
+        a :class:`~pipeline_rules.evaluate.idset.HashSet` keeps it in 8 bytes (a collision among a
         million ids has a probability of about 3e-8).
         """
         record = item if isinstance(item, Record) else Record(origin, item)

@@ -20,13 +20,13 @@ from typing import NamedTuple
 
 import orjson
 
-from ..deals import Record
-from ..findings import Finding
-from ..idset import HashSet
-from ..intake import as_record
-from ..readers.jsonl import Block
-from . import Evaluator
-from .context import Run
+from pipeline_rules.deals.model import Record
+from pipeline_rules.deals.readers.jsonl import Block
+from pipeline_rules.evaluate import Evaluator
+from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.findings import Finding
+from pipeline_rules.evaluate.idset import HashSet
+from pipeline_rules.evaluate.intake import as_record
 
 BATCH = 1000
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
-from ..calendars import BusinessCalendar
-from ..deals import Pause
-from ..durations import Duration, DurationKind
+from pipeline_rules.deals.model import Pause
+from pipeline_rules.time.calendars import BusinessCalendar
+from pipeline_rules.time.durations import Duration, DurationKind
 
 
 def merge_pauses(pauses: Sequence[Pause]) -> tuple[tuple[datetime, datetime | None], ...]:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .. import i18n
-from ..calendars import BusinessCalendar
-from ..compiled import CompiledRuleset
-from ..durations import Duration, DurationKind
-from ..findings import Finding, action, violation
-from ..machine import PipelineMachine
-from .plans import Plans, make_plans
+from pipeline_rules import i18n
+from pipeline_rules.enforce.machine import PipelineMachine
+from pipeline_rules.evaluate.findings import Finding, action, violation
+from pipeline_rules.evaluate.plans import Plans, make_plans
+from pipeline_rules.ruleset.compiled import CompiledRuleset
+from pipeline_rules.time.calendars import BusinessCalendar
+from pipeline_rules.time.durations import Duration, DurationKind
 
 #: Formatted instants kept per run (a bound: a run over millions of deals stays flat).
 _STAMPS = 65536

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from ..deals import Deal
-from ..findings import ACTION, Finding, action, violation
-from .context import Run
+from pipeline_rules.deals.model import Deal
+from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.findings import ACTION, Finding, action, violation
 
 
 class PluginContext:

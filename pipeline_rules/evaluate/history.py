@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..deals import Deal
-from ..findings import Finding
-from ..machine import SKIPPED_STAGE
-from .context import Run
+from pipeline_rules.deals.model import Deal
+from pipeline_rules.enforce.machine import SKIPPED_STAGE
+from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.findings import Finding
 
 
 def check_history(deal: Deal, run: Run) -> Iterator[Finding]:

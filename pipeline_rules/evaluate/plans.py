@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..calendars import BusinessCalendar
-from ..compiled import CompiledRuleset
-from ..durations import Duration, DurationKind
-from ..model import CYCLE_END, CYCLE_START, ActionDef, GapLimit, ReminderDef, SlaDef, TaskPolicy
+from pipeline_rules.ruleset.compiled import CompiledRuleset
+from pipeline_rules.ruleset.model import (
+    CYCLE_END,
+    CYCLE_START,
+    ActionDef,
+    GapLimit,
+    ReminderDef,
+    SlaDef,
+    TaskPolicy,
+)
+from pipeline_rules.time.calendars import BusinessCalendar
+from pipeline_rules.time.durations import Duration, DurationKind
 
 
 @dataclass(frozen=True)

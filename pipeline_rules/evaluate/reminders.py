@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from ..calendars import BusinessCalendar
-from ..deals import Deal
-from ..durations import Duration, DurationKind
-from ..findings import Finding
-from .context import Run
-from .sla import recipient
+from pipeline_rules.deals.model import Deal
+from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.findings import Finding
+from pipeline_rules.evaluate.sla import recipient
+from pipeline_rules.time.calendars import BusinessCalendar
+from pipeline_rules.time.durations import Duration, DurationKind
 
 
 def lead_time_start(event: datetime, before: Duration,

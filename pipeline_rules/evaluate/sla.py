@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from ..deals import Deal
-from ..findings import Finding
-from ..model import CYCLE_END, CYCLE_START, SlaDef
-from .clock import start_timer
-from .context import Run
-from .plans import SlaPlan
+from pipeline_rules.deals.model import Deal
+from pipeline_rules.evaluate.clock import start_timer
+from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.findings import Finding
+from pipeline_rules.evaluate.plans import SlaPlan
+from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, SlaDef
 
 
 def recipient(deal: Deal, notify: str | None) -> str | None:

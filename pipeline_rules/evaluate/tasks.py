@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from ..deals import Deal, Task
-from ..findings import Finding
-from .context import Run, shift
+from pipeline_rules.deals.model import Deal, Task
+from pipeline_rules.evaluate.context import Run, shift
+from pipeline_rules.evaluate.findings import Finding
 
 
 def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:

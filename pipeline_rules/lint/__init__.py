@@ -1,8 +1,8 @@
 """The pipeline-design linter: rules, their configuration, and output formats."""
 
-from .config import ConfigError, LintConfig
-from .engine import Diagnostic, NoRulesetsError, expand_paths, lint, lint_file
-from .registry import RULES, Rule, all_rules
+from pipeline_rules.lint.config import ConfigError, LintConfig
+from pipeline_rules.lint.engine import Diagnostic, NoRulesetsError, expand_paths, lint, lint_file
+from pipeline_rules.lint.registry import RULES, Rule, all_rules
 
 __all__ = ["RULES", "ConfigError", "Diagnostic", "LintConfig", "NoRulesetsError", "Rule",
            "all_rules", "expand_paths", "lint", "lint_file"]

@@ -16,8 +16,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..problems import Severity
-from ..source import Source
+from pipeline_rules.ruleset.problems import Severity
+from pipeline_rules.ruleset.source import Source
 
 OFF = "off"
 ALL = "*"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..graph import StageGraph, build_graph
-from ..loader import Document
-from ..model import Ruleset
-from ..problems import DocumentError
-from ..source import Source
+from pipeline_rules.ruleset.graph import StageGraph, build_graph
+from pipeline_rules.ruleset.loader import Document
+from pipeline_rules.ruleset.model import Ruleset
+from pipeline_rules.ruleset.problems import DocumentError
+from pipeline_rules.ruleset.source import Source
 
 
 @dataclass(frozen=True)

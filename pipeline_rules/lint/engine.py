@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import i18n
-from ..gcpause import paused
-from ..loader import Document, load_document, read_source
-from ..model import build_ruleset
-from ..problems import DocumentError, Problem, Severity
-from ..source import Position, Source
-from .config import ConfigError, LintConfig, config_from_mapping, suppressions
-from .context import LintContext
-from .registry import Phase, Rule, all_rules
+from pipeline_rules import i18n
+from pipeline_rules.lint.config import ConfigError, LintConfig, config_from_mapping, suppressions
+from pipeline_rules.lint.context import LintContext
+from pipeline_rules.lint.registry import Phase, Rule, all_rules
+from pipeline_rules.ruleset.gcpause import paused
+from pipeline_rules.ruleset.loader import Document, load_document, read_source
+from pipeline_rules.ruleset.model import build_ruleset
+from pipeline_rules.ruleset.problems import DocumentError, Problem, Severity
+from pipeline_rules.ruleset.source import Position, Source
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def _lint(source: Source, config: LintConfig, lang: str,
 
 
 def _vocabulary(config: LintConfig) -> tuple[str, ...]:
-    from .rules.graph import GAP_VOCABULARY
+    from pipeline_rules.lint.rules.graph import GAP_VOCABULARY
 
     return GAP_VOCABULARY + config.gap_vocabulary
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from ..problems import Problem, Severity
+from pipeline_rules.ruleset.problems import Problem, Severity
 
 if TYPE_CHECKING:
-    from .context import LintContext
+    from pipeline_rules.lint.context import LintContext
 
 
 class Phase(StrEnum):
@@ -69,7 +69,7 @@ def rule(name: str, severity: Severity, phase: Phase = Phase.RULESET) -> Callabl
 
 def all_rules() -> dict[str, Rule]:
     """Every rule by name, family by family (importing the rule families on first use)."""
-    from .rules import FAMILIES
+    from pipeline_rules.lint.rules import FAMILIES
 
     order = {family: i for i, family in enumerate(FAMILIES)}
     return dict(sorted(RULES.items(), key=lambda item: order[item[1].family]))

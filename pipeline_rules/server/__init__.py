@@ -9,8 +9,8 @@ One module per concern: :mod:`.settings`, :mod:`.registry` (rulesets and their r
 
 from __future__ import annotations
 
-from .app import create_app
-from .runner import serve
-from .settings import Settings, SettingsError
+from pipeline_rules.server.app import create_app
+from pipeline_rules.server.runner import serve
+from pipeline_rules.server.settings import Settings, SettingsError
 
 __all__ = ["Settings", "SettingsError", "create_app", "serve"]

@@ -24,15 +24,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from .. import __version__
-from ..deals import DealError
-from .auth import BearerAuth
-from .errors import ApiError, error_response, invalid_request, json_response, malformed_json
-from .limits import BodyLimit
-from .linting import lint_bytes, summary
-from .logs import configure, log
-from .metrics import CONTENT_TYPE, Metrics
-from .models import (
+from pipeline_rules import __version__
+from pipeline_rules.deals.model import DealError
+from pipeline_rules.server.auth import BearerAuth
+from pipeline_rules.server.errors import (
+    ApiError,
+    error_response,
+    invalid_request,
+    json_response,
+    malformed_json,
+)
+from pipeline_rules.server.limits import BodyLimit
+from pipeline_rules.server.linting import lint_bytes, summary
+from pipeline_rules.server.logs import configure, log
+from pipeline_rules.server.metrics import CONTENT_TYPE, Metrics
+from pipeline_rules.server.models import (
     REQUEST_MODELS,
     CheckRequest,
     CheckResponse,
@@ -44,12 +50,12 @@ from .models import (
     LintResponse,
     RulesetsResponse,
 )
-from .observe import Observe
-from .openapi import YAML_TYPES, document, error_responses, json_body
-from .registry import Registry, Version
-from .service import check_transition, evaluate, evaluation_time
-from .settings import Settings, read_token
-from .watch import report, watch
+from pipeline_rules.server.observe import Observe
+from pipeline_rules.server.openapi import YAML_TYPES, document, error_responses, json_body
+from pipeline_rules.server.registry import Registry, Version
+from pipeline_rules.server.service import check_transition, evaluate, evaluation_time
+from pipeline_rules.server.settings import Settings, read_token
+from pipeline_rules.server.watch import report, watch
 
 #: Environment variable holding the settings for worker processes (``--workers N``).
 SETTINGS_ENV = "PIPELINE_RULES_SERVE_SETTINGS"

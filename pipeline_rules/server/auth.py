@@ -11,7 +11,7 @@ import hmac
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import ApiError, error_response
+from pipeline_rules.server.errors import ApiError, error_response
 
 PROTECTED_PREFIX = "/v1"
 REALM = 'Bearer realm="pipeline-rules"'

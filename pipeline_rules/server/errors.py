@@ -12,7 +12,7 @@ import orjson
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from ..source import join
+from pipeline_rules.ruleset.source import join
 
 
 class ApiError(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import ApiError, error_response
+from pipeline_rules.server.errors import ApiError, error_response
 
 
 class BodyTooLargeError(Exception):

@@ -6,8 +6,8 @@ import io
 from collections import Counter
 from dataclasses import replace
 
-from .. import i18n
-from ..lint import Diagnostic, lint_file
+from pipeline_rules import i18n
+from pipeline_rules.lint import Diagnostic, lint_file
 
 #: The name posted rulesets get in diagnostics.
 POSTED = "<request>"

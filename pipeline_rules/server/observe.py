@@ -13,8 +13,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .logs import event
-from .metrics import Metrics
+from pipeline_rules.server.logs import event
+from pipeline_rules.server.metrics import Metrics
 
 #: What a handler may put in ``request.state`` for the log line (nothing from a deal).
 LOGGED_STATE = ("ruleset", "deals", "findings", "allowed", "diagnostics", "error")

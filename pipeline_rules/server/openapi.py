@@ -11,9 +11,9 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from ..schema import inline_refs, schema
-from .auth import protected
-from .models import ErrorBody
+from pipeline_rules.ruleset.schema import inline_refs, schema
+from pipeline_rules.server.auth import protected
+from pipeline_rules.server.models import ErrorBody
 
 REF = "#/components/schemas/{model}"
 YAML_TYPES = ("application/yaml", "text/yaml")

@@ -18,15 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .. import i18n
-from ..compiled import CompiledRuleset, CompileError, compile_ruleset
-from ..evaluate import Evaluator
-from ..lint.engine import YAML_SUFFIXES
-from ..loader import decode
-from ..machine import PipelineMachine
-from ..problems import DocumentError
-from ..rulesets import RulesetError, load_ruleset_source
-from .linting import lint_bytes
+from pipeline_rules import i18n
+from pipeline_rules.enforce.machine import PipelineMachine
+from pipeline_rules.evaluate import Evaluator
+from pipeline_rules.lint.engine import YAML_SUFFIXES
+from pipeline_rules.ruleset.catalog import RulesetError, load_ruleset_source
+from pipeline_rules.ruleset.compiled import CompiledRuleset, CompileError, compile_ruleset
+from pipeline_rules.ruleset.loader import decode
+from pipeline_rules.ruleset.problems import DocumentError
+from pipeline_rules.server.linting import lint_bytes
 
 
 class Signature(NamedTuple):

@@ -6,9 +6,9 @@ import os
 
 import uvicorn
 
-from .app import SETTINGS_ENV, app_from_environment, create_app
-from .logs import configure, event
-from .settings import Settings
+from pipeline_rules.server.app import SETTINGS_ENV, app_from_environment, create_app
+from pipeline_rules.server.logs import configure, event
+from pipeline_rules.server.settings import Settings
 
 
 def serve(settings: Settings) -> None:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..deals import DealError, Record, parse_deal, parse_time
-from ..evaluate.context import Run
-from ..findings import Finding
-from ..idset import HashSet
-from .logs import event
-from .registry import Version
+from pipeline_rules.deals.model import DealError, Record, parse_deal, parse_time
+from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.findings import Finding
+from pipeline_rules.evaluate.idset import HashSet
+from pipeline_rules.server.logs import event
+from pipeline_rules.server.registry import Version
 
 #: What the library raises on data it did not foresee (a date at the edge of the calendar
 #: overflows when shifted to UTC). One such deal must not fail the request or its batch.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from .logs import event, log
-from .metrics import Metrics
-from .registry import Registry
+from pipeline_rules.server.logs import event, log
+from pipeline_rules.server.metrics import Metrics
+from pipeline_rules.server.registry import Registry
 
 
 def report(events: list[dict[str, object]], metrics: Metrics | None = None) -> None:

@@ -8,8 +8,8 @@ from importlib.metadata import entry_points
 from pipeline_rules_example_plugin import divisible_by
 
 from pipeline_rules.evaluate import Evaluator
-from pipeline_rules.rulesets import load_ruleset_source
-from pipeline_rules.source import Source
+from pipeline_rules.ruleset.catalog import load_ruleset_source
+from pipeline_rules.ruleset.source import Source
 
 RULES = """
 version: 1

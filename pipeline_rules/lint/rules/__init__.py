@@ -1,6 +1,6 @@
 """Lint rule families; importing this package registers every rule."""
 
-from . import document, graph, sla, structure, values
+from pipeline_rules.lint.rules import document, graph, sla, structure, values
 
 #: The families in the order rules are listed and documented: from reading the file to the
 #: finer points of the design.

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...problems import Problem, Severity
-from ...schema import validate
-from ...source import Position, join
-from ...suggest import nearest
-from ..config import suppressions
-from ..context import LintContext
-from ..registry import Phase, all_rules, rule
+from pipeline_rules.lint.config import suppressions
+from pipeline_rules.lint.context import LintContext
+from pipeline_rules.lint.registry import Phase, all_rules, rule
+from pipeline_rules.ruleset.problems import Problem, Severity
+from pipeline_rules.ruleset.schema import validate
+from pipeline_rules.ruleset.source import Position, join
+from pipeline_rules.suggest import nearest
 
 
 def _fatal(ctx: LintContext, name: str) -> Iterator[Problem]:

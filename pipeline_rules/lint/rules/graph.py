@@ -12,12 +12,12 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
-from ...graph import StageGraph, reach
-from ...model import Stage
-from ...problems import Problem, Severity
-from ...source import join
-from ..context import LintContext
-from ..registry import rule
+from pipeline_rules.lint.context import LintContext
+from pipeline_rules.lint.registry import rule
+from pipeline_rules.ruleset.graph import StageGraph, reach
+from pipeline_rules.ruleset.model import Stage
+from pipeline_rules.ruleset.problems import Problem, Severity
+from pipeline_rules.ruleset.source import join
 
 #: Words and phrases that name a limbo stage. A trailing ``*`` matches any word ending, which
 #: covers English inflections and Russian cases (``отлож*``: отложено, отложен, отложить ...).

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...calendars import BusinessCalendar, CalendarError, build_calendar
-from ...durations import Duration, DurationError, parse_duration
-from ...model import CYCLE_END, CYCLE_START, Ref, SlaDef
-from ...problems import Problem, Severity
-from ...source import join
-from ...timezones import TimezoneError, get_zone
-from ..context import LintContext
-from ..registry import rule
+from pipeline_rules.lint.context import LintContext
+from pipeline_rules.lint.registry import rule
+from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, Ref, SlaDef
+from pipeline_rules.ruleset.problems import Problem, Severity
+from pipeline_rules.ruleset.source import join
+from pipeline_rules.time.calendars import BusinessCalendar, CalendarError, build_calendar
+from pipeline_rules.time.durations import Duration, DurationError, parse_duration
+from pipeline_rules.time.timezones import TimezoneError, get_zone
 
 
 def _calendar(ctx: LintContext, given: Ref | None) -> BusinessCalendar | None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ...model import CYCLE_END, CYCLE_START, Ref
-from ...problems import Problem, Severity
-from ...source import join
-from ...suggest import nearest
-from ..context import LintContext
-from ..registry import rule
+from pipeline_rules.lint.context import LintContext
+from pipeline_rules.lint.registry import rule
+from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, Ref
+from pipeline_rules.ruleset.problems import Problem, Severity
+from pipeline_rules.ruleset.source import join
+from pipeline_rules.suggest import nearest
 
 STAGE_ID = re.compile(r"[\w.-]+\Z")
 RESERVED_IDS = frozenset({"*", CYCLE_START, CYCLE_END, "default"})
@@ -470,7 +470,7 @@ def unknown_plugin(ctx: LintContext) -> Iterator[Problem]:
     names = ctx.ruleset.plugins
     if not names:
         return
-    from ...plugins import installed_names
+    from pipeline_rules.ruleset.plugins import installed_names
 
     known = installed_names()
     for i, name in enumerate(names):
@@ -505,7 +505,7 @@ def unknown_operator(ctx: LintContext) -> Iterator[Problem]:
       - {from: proposal, to: invoice, when: {amount: {gt: 100000}}}
     ```
     """
-    from ...conditions import BUILTIN_OPERATORS
+    from pipeline_rules.ruleset.conditions import BUILTIN_OPERATORS
 
     rs = ctx.ruleset
     conditions = [c for s in rs.starts for c in s.when]
@@ -513,7 +513,7 @@ def unknown_operator(ctx: LintContext) -> Iterator[Problem]:
     strange = [c for c in conditions if c.op not in BUILTIN_OPERATORS]
     if not strange:
         return
-    from ...plugins import CONDITIONS, installed
+    from pipeline_rules.ruleset.plugins import CONDITIONS, installed
 
     added = set(installed(CONDITIONS)) & set(rs.plugins)
     for condition in strange:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...calendars import calendar_problems
-from ...durations import DurationError, parse_duration
-from ...model import Ref
-from ...problems import Problem, Severity
-from ...schedules import CronError, parse_cron
-from ...source import join
-from ...timezones import TimezoneError, get_zone
-from ..context import LintContext
-from ..registry import rule
+from pipeline_rules.lint.context import LintContext
+from pipeline_rules.lint.registry import rule
+from pipeline_rules.ruleset.model import Ref
+from pipeline_rules.ruleset.problems import Problem, Severity
+from pipeline_rules.ruleset.source import join
+from pipeline_rules.time.calendars import calendar_problems
+from pipeline_rules.time.durations import DurationError, parse_duration
+from pipeline_rules.time.schedules import CronError, parse_cron
+from pipeline_rules.time.timezones import TimezoneError, get_zone
 
 
 def _durations(ctx: LintContext) -> Iterator[tuple[str, str, bool, Ref | None]]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pipeline_rules.deals import Deal
+from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.extensions import PluginContext
-from pipeline_rules.findings import Finding
+from pipeline_rules.evaluate.findings import Finding
 
 BIG = 1_000_000
 

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ..compiled import CompiledRuleset
-from ..durations import format_seconds
-from .report import Quantiles
+from pipeline_rules.analytics.report import Quantiles
+from pipeline_rules.ruleset.compiled import CompiledRuleset
+from pipeline_rules.time.durations import format_seconds
 
 # System fonts only: a web font would be a network request, and the page must make none.
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"

@@ -24,17 +24,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import i18n
-from .compiled import CompileError, compile_ruleset
-from .evaluate import Evaluator
-from .findings import Finding, violation
-from .lint import lint_file
-from .lint.engine import YAML_SUFFIXES
-from .loader import decode, load_document
-from .problems import DocumentError
-from .rulesets import RulesetError, load_ruleset_source
-from .source import join
-from .suggest import nearest
+from pipeline_rules import i18n
+from pipeline_rules.evaluate import Evaluator
+from pipeline_rules.evaluate.findings import Finding, violation
+from pipeline_rules.lint import lint_file
+from pipeline_rules.lint.engine import YAML_SUFFIXES
+from pipeline_rules.ruleset.catalog import RulesetError, load_ruleset_source
+from pipeline_rules.ruleset.compiled import CompileError, compile_ruleset
+from pipeline_rules.ruleset.loader import decode, load_document
+from pipeline_rules.ruleset.problems import DocumentError
+from pipeline_rules.ruleset.source import join
+from pipeline_rules.suggest import nearest
 
 #: The record key (and, failing that, the deal field) that names a deal's ruleset.
 RULESET_KEY = "ruleset"

@@ -1,7 +1,8 @@
 """Evaluating a partition of deals against many rulesets: the unit of work any engine runs.
 
 :func:`evaluate_partition` takes a batch of deal records (an Arrow record batch or table, or a
-list of JSON-shaped dicts), the :class:`~pipeline_rules.tenants.Tenants` and the evaluation time,
+list of JSON-shaped dicts), the :class:`~pipeline_rules.evaluate.tenants.Tenants` and the evaluation
+time,
 and returns the findings of every record in input order. It is a pure function of its arguments,
 which all pickle (the tenants as the texts of their rulesets), so Dask, Spark, Ray or a process
 pool can call it anywhere and get the same bytes.
@@ -26,14 +27,14 @@ from typing import Any
 
 import orjson
 
-from .deals import Record
-from .evaluate import Evaluator
-from .evaluate.batch import BATCH, Item, Totals, serialise
-from .evaluate.context import Run
-from .findings import Finding
-from .idset import HashSet
-from .intake import as_record
-from .tenants import Tenants
+from pipeline_rules.deals.model import Record
+from pipeline_rules.evaluate import Evaluator
+from pipeline_rules.evaluate.batch import BATCH, Item, Totals, serialise
+from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.findings import Finding
+from pipeline_rules.evaluate.idset import HashSet
+from pipeline_rules.evaluate.intake import as_record
+from pipeline_rules.evaluate.tenants import Tenants
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def judge(items: Iterable[Item], tenants: Tenants, runs: Runs) -> list[Judged]:
 
 class Duplicates:
     """The (ruleset, deal id) pairs seen so far in a stream of judged records, as 64-bit
-    hashes (8 bytes a deal; see :mod:`pipeline_rules.idset`)."""
+    hashes (8 bytes a deal; see :mod:`pipeline_rules.evaluate.idset`)."""
 
     def __init__(self, tenants: Tenants, runs: Runs) -> None:
         self._tenants = tenants
@@ -136,12 +137,14 @@ def _deal_id(item: object) -> str | None:
 
 def partition_records(batch: Any, source: str = "", first_row: int = 1) -> list[Record]:
     """A batch as reader records: an Arrow record batch or table (via
-    :mod:`pipeline_rules.columnar`), or a sequence of JSON-shaped dicts or records."""
+    :mod:`pipeline_rules.deals.readers.parquet`), or a sequence of JSON-shaped dicts or records."""
     if isinstance(batch, Sequence):
         return [item if isinstance(item, Record)
                 else Record(f"{source}:{first_row + i}", item, deal=_deal_id(item))
                 for i, item in enumerate(batch)]
-    from .columnar import batch_records  # pyarrow only when the batch is Arrow's
+    from pipeline_rules.deals.readers.parquet import (
+        batch_records,  # pyarrow only when the batch is Arrow's
+    )
 
     return batch_records(batch, source, first_row)
 

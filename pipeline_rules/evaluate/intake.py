@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import i18n
-from .compiled import CompiledRuleset
-from .deals import Deal, DealError, Record, parse_deal
-from .readers.jsonl import jsonl_record
+from pipeline_rules import i18n
+from pipeline_rules.deals.model import Deal, DealError, Record, parse_deal
+from pipeline_rules.deals.readers.jsonl import jsonl_record
+from pipeline_rules.ruleset.compiled import CompiledRuleset
 
 Item = Deal | Mapping[str, Any] | Record | tuple[str, bytes]
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import click
 
-from ..problems import Severity
-from .engine import Diagnostic
+from pipeline_rules.lint.engine import Diagnostic
+from pipeline_rules.ruleset.problems import Severity
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,8 @@ def github(report: LintReport) -> str:
 
 
 def sarif(report: LintReport) -> str:
-    """A SARIF 2.1.0 log (see :mod:`pipeline_rules.lint.sarif`)."""
-    from .sarif import sarif_log
+    """A SARIF 2.1.0 log (see :mod:`pipeline_rules.outputs.sarif`)."""
+    from pipeline_rules.outputs.sarif import sarif_log
 
     return json.dumps(sarif_log(report.diagnostics, report.files), ensure_ascii=False,
                       indent=2) + "\n"

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .. import __version__
-from ..problems import Severity
-from .engine import Diagnostic
-from .registry import all_rules
+from pipeline_rules import __version__
+from pipeline_rules.lint.engine import Diagnostic
+from pipeline_rules.lint.registry import all_rules
+from pipeline_rules.ruleset.problems import Severity
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/pipeline-rules/pipeline-rules"

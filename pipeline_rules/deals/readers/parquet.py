@@ -38,9 +38,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .deals import Record
-from .loader import unreadable
-from .readers import InputError
+from pipeline_rules.deals.model import Record
+from pipeline_rules.deals.readers import InputError
+from pipeline_rules.ruleset.loader import unreadable
 
 #: Rows handed to the evaluator at a time: big enough for Arrow's bulk work to pay, small
 #: enough that a batch's Python objects stay a few tens of megabytes.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .compiled import CompiledRuleset, Move
+from pipeline_rules.ruleset.compiled import CompiledRuleset, Move
 
 ANY = "any open stage"
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .compiled import CompiledRuleset, CompileError, compile_ruleset
-from .lint import Diagnostic, lint, lint_file
-from .loader import load_document, read_source
-from .model import Ruleset, build_ruleset
-from .problems import DocumentError, Severity
-from .source import Source
+from pipeline_rules.lint import Diagnostic, lint, lint_file
+from pipeline_rules.ruleset.compiled import CompiledRuleset, CompileError, compile_ruleset
+from pipeline_rules.ruleset.loader import load_document, read_source
+from pipeline_rules.ruleset.model import Ruleset, build_ruleset
+from pipeline_rules.ruleset.problems import DocumentError, Severity
+from pipeline_rules.ruleset.source import Source
 
 #: Lint families whose errors make a ruleset unusable; the others are design advice.
 BLOCKING_FAMILIES = frozenset({"document", "structure", "values"})
@@ -36,7 +36,7 @@ class RulesetError(ValueError):
 
 def load_ruleset_source(source: Source, lang: str = "en") -> Ruleset:
     """Build the model of a ruleset text, or raise :class:`RulesetError`."""
-    from .lint.registry import all_rules
+    from pipeline_rules.lint.registry import all_rules
 
     rules = all_rules()
     try:

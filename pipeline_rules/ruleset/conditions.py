@@ -12,7 +12,7 @@ key of the deal's ``fields`` mapping, and tests it with one operator:
   ``{}``); ``false``: it is missing or empty.
 
 A missing field fails every test except ``ne``, ``not_in`` and ``exists: false``. Plugins add
-operators (:mod:`pipeline_rules.plugins`); one that raises counts as not met. A map of
+operators (:mod:`pipeline_rules.ruleset.plugins`); one that raises counts as not met. A map of
 several conditions matches when all of them hold: ``when`` allows a move if its map matches,
 ``unless`` forbids it if its map matches.
 """
@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .model import Condition
+from pipeline_rules.ruleset.model import Condition
 
 
 class HasFields(Protocol):

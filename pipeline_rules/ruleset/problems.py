@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .source import Position
+from pipeline_rules.ruleset.source import Position
 
 
 class Severity(StrEnum):

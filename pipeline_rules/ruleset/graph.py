@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .model import Ruleset
+from pipeline_rules.ruleset.model import Ruleset
 
 
 @dataclass(frozen=True)

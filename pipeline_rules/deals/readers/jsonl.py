@@ -15,8 +15,8 @@ from typing import BinaryIO, NamedTuple
 
 import orjson
 
-from ..deals import Record
-from ..loader import ReadError, unreadable
+from pipeline_rules.deals.model import Record
+from pipeline_rules.ruleset.loader import ReadError, unreadable
 
 
 @contextmanager

@@ -14,14 +14,20 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from .calendars import BusinessCalendar, CalendarError, build_calendar
-from .conditions import CompiledCondition, HasFields, compile_conditions, field_value, matches
-from .durations import Duration, DurationError, parse_duration
-from .graph import StageGraph, build_graph
-from .model import Ruleset, StartDef, TransitionDef
-from .plugins import NO_PLUGINS, PluginError, Plugins, load_plugins
-from .schedules import CronError, CronSchedule, parse_cron
-from .timezones import TimezoneError, get_zone
+from pipeline_rules.ruleset.conditions import (
+    CompiledCondition,
+    HasFields,
+    compile_conditions,
+    field_value,
+    matches,
+)
+from pipeline_rules.ruleset.graph import StageGraph, build_graph
+from pipeline_rules.ruleset.model import Ruleset, StartDef, TransitionDef
+from pipeline_rules.ruleset.plugins import NO_PLUGINS, PluginError, Plugins, load_plugins
+from pipeline_rules.time.calendars import BusinessCalendar, CalendarError, build_calendar
+from pipeline_rules.time.durations import Duration, DurationError, parse_duration
+from pipeline_rules.time.schedules import CronError, CronSchedule, parse_cron
+from pipeline_rules.time.timezones import TimezoneError, get_zone
 
 _MEMO_LIMIT = 4096
 

@@ -11,11 +11,24 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping, Sequence
 
-from .. import __version__
-from ..compiled import CompiledRuleset
-from ..durations import DurationError, DurationKind, format_seconds, parse_duration
-from . import svg
-from .report import Backtest, Change, GroupStats, Quantiles, Report, StageStats, Tally
+from pipeline_rules import __version__
+from pipeline_rules.analytics.report import (
+    Backtest,
+    Change,
+    GroupStats,
+    Quantiles,
+    Report,
+    StageStats,
+    Tally,
+)
+from pipeline_rules.outputs import svg
+from pipeline_rules.ruleset.compiled import CompiledRuleset
+from pipeline_rules.time.durations import (
+    DurationError,
+    DurationKind,
+    format_seconds,
+    parse_duration,
+)
 
 
 class Markup(str):

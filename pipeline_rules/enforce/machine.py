@@ -25,12 +25,12 @@ from typing import Any
 from transitions import Machine, State
 from transitions.core import EventData
 
-from . import i18n
-from .compiled import CompiledRuleset, Move, compile_ruleset
-from .conditions import field_value, is_missing, shown
-from .deals import Deal, HistoryEntry
-from .graph import reach
-from .model import Ruleset
+from pipeline_rules import i18n
+from pipeline_rules.deals.model import Deal, HistoryEntry
+from pipeline_rules.ruleset.compiled import CompiledRuleset, Move, compile_ruleset
+from pipeline_rules.ruleset.conditions import field_value, is_missing, shown
+from pipeline_rules.ruleset.graph import reach
+from pipeline_rules.ruleset.model import Ruleset
 
 #: Reason codes (contract): why a move is refused.
 NOT_DECLARED = "not-declared"

@@ -8,7 +8,8 @@ A mapping (YAML, checked against ``schemas/mapping.schema.json``) describes one 
   they first appear.
 * ``wide`` — one row per deal with a date column per stage; streamed row by row.
 
-Nothing in the CSV stops the run: a bad row or deal becomes a :class:`~pipeline_rules.deals.Record`
+Nothing in the CSV stops the run: a bad row or deal becomes a
+:class:`~pipeline_rules.deals.model.Record`
 with ``error`` set and its ``file:line`` origin. Only an unreadable file (``ReadError``) or a
 mapping that does not fit the file (:class:`MappingError`) raise.
 """
@@ -23,14 +24,14 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from ..deals import Record
-from ..i18n import render
-from ..loader import Document, ReadError, load_document, read_source
-from ..problems import DocumentError
-from ..source import Position, join
-from ..timezones import TimezoneError, get_zone
-from . import InputError
-from .jsonl import open_binary
+from pipeline_rules.deals.model import Record
+from pipeline_rules.deals.readers import InputError
+from pipeline_rules.deals.readers.jsonl import open_binary
+from pipeline_rules.i18n import render
+from pipeline_rules.ruleset.loader import Document, ReadError, load_document, read_source
+from pipeline_rules.ruleset.problems import DocumentError
+from pipeline_rules.ruleset.source import Position, join
+from pipeline_rules.time.timezones import TimezoneError, get_zone
 
 FORMATS = ("changelog", "wide")
 ATTRIBUTES = ("source", "owner", "manager")
@@ -137,7 +138,7 @@ def _at(document: Document, pointer: str, key: bool = False) -> str:
 
 
 def _check_schema(document: Document, data: dict[str, Any]) -> None:
-    from ..schema import validate
+    from pipeline_rules.ruleset.schema import validate
 
     problems = validate(data, "mapping")
     if not problems:

@@ -24,9 +24,9 @@ from typing import BinaryIO
 
 import yaml
 
-from .gcpause import paused
-from .problems import DocumentError, Problem
-from .source import Position, Source, SourceMap, split
+from pipeline_rules.ruleset.gcpause import paused
+from pipeline_rules.ruleset.problems import DocumentError, Problem
+from pipeline_rules.ruleset.source import Position, Source, SourceMap, split
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ALIAS_NODES = 20_000

@@ -4,12 +4,13 @@ msgspec decodes the line into typed structs and checks the shape of the record i
 parses — RFC 3339 history and event times included: no intermediate dicts, no Python-level type
 checks. Only what msgspec cannot know stays in Python — the years allowed, naive times read in the
 ruleset's zone, task due times (often written to the minute, which RFC 3339 does not allow; read
-by :func:`~pipeline_rules.deals.parse_iso`), the order of the history and the rules that tie
+by :func:`~pipeline_rules.deals.model.parse_iso`), the order of the history and the rules that tie
 fields together.
 
 Anything unusual — a shape the structs refuse, a time that does not parse, a record with pauses,
 a stage that disagrees with its history — returns ``None``, and the caller takes the general
-path (:func:`pipeline_rules.deals.parse_deal`), which accepts exactly the same records and names
+path
+(:func:`pipeline_rules.deals.model.parse_deal`), which accepts exactly the same records and names
 what is wrong with the others. A test checks both paths give the same deal for every record.
 """
 
@@ -20,7 +21,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from ..deals import (
+from pipeline_rules.deals.model import (
     MAX_YEAR,
     MIN_YEAR,
     Deal,

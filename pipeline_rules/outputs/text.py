@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..durations import format_seconds
-from .report import Backtest, GroupStats, Quantiles, Report, Tally
+from pipeline_rules.analytics.report import Backtest, GroupStats, Quantiles, Report, Tally
+from pipeline_rules.time.durations import format_seconds
 
 OWNERS_SHOWN = 20
 

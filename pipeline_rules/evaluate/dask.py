@@ -38,9 +38,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import columnar
-from .partition import Duplicates, Runs, judge
-from .tenants import Tenants
+from pipeline_rules.deals.readers import parquet as columnar
+from pipeline_rules.evaluate.partition import Duplicates, Runs, judge
+from pipeline_rules.evaluate.tenants import Tenants
 
 #: Retries of a partition task that raised (a worker that died is the scheduler's business).
 RETRIES = 2
@@ -120,8 +120,8 @@ def evaluate_file(source: str, target: str, tenants: Tenants, now: datetime,
 def run_stamp(source: str, tenants: Tenants, now: datetime) -> dict[str, str]:
     """What a findings file records of the run that wrote it, so ``resume`` never keeps the
     findings of another input, another time or other rulesets."""
-    return {"pipeline_rules.source": source, "pipeline_rules.now": now.isoformat(),
-            "pipeline_rules.rulesets": tenants.fingerprint()}
+    return {"pipeline_rules.ruleset.source": source, "pipeline_rules.now": now.isoformat(),
+            "pipeline_rules.ruleset.catalog": tenants.fingerprint()}
 
 
 def _done(target: str, stamp: dict[str, str]) -> bool:

@@ -14,10 +14,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .i18n import Term
-from .problems import Problem
-from .source import join
-from .suggest import nearest
+from pipeline_rules.i18n import Term
+from pipeline_rules.ruleset.problems import Problem
+from pipeline_rules.ruleset.source import join
+from pipeline_rules.suggest import nearest
 
 SCHEMAS = ("ruleset", "deal", "finding", "mapping")
 
@@ -27,7 +27,7 @@ def schema_text(name: str) -> str:
     """The JSON text of a packaged schema (``ruleset``)."""
     if name not in SCHEMAS:
         raise KeyError(name)
-    return (Path(__file__).parent / "schemas" / f"{name}.schema.json").read_text("utf-8")
+    return (Path(__file__).parent.parent / "schemas" / f"{name}.schema.json").read_text("utf-8")
 
 
 @cache

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .loader import Document
-from .source import Source, SourceMap, join
+from pipeline_rules.ruleset.loader import Document
+from pipeline_rules.ruleset.source import Source, SourceMap, join
 
 ANY_STAGE = "*"
 CYCLE_START = "start"

@@ -25,8 +25,8 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .deals import Deal
-    from .findings import Finding
+    from pipeline_rules.deals.model import Deal
+    from pipeline_rules.evaluate.findings import Finding
 
 CHECKS = "pipeline_rules.checks"
 CONDITIONS = "pipeline_rules.conditions"

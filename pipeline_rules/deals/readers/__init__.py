@@ -1,4 +1,4 @@
-"""Deal readers: files (or stdin) in, :class:`~pipeline_rules.deals.Record` objects out.
+"""Deal readers: files (or stdin) in, :class:`~pipeline_rules.deals.model.Record` objects out.
 
 * ``jsonl`` — one JSON deal per line, streamed in constant memory (``-`` is stdin);
 * ``json`` — a JSON array of deals (or one deal object);
@@ -17,8 +17,14 @@ from itertools import islice
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..deals import Record
-from .jsonl import Block, jsonl_blocks, jsonl_lines, read_json, read_jsonl
+from pipeline_rules.deals.model import Record
+from pipeline_rules.deals.readers.jsonl import (
+    Block,
+    jsonl_blocks,
+    jsonl_lines,
+    read_json,
+    read_jsonl,
+)
 
 FORMATS = ("auto", "jsonl", "json", "csv")
 
@@ -53,7 +59,7 @@ def read_records(path: str, input_format: str = "auto", mapping: str | None = No
         if mapping is None:
             raise InputError(f"{path}: CSV input needs a mapping file (--mapping); "
                              "see docs/input.md")
-        from .csvmap import load_mapping, read_csv
+        from pipeline_rules.deals.readers.csvmap import load_mapping, read_csv
 
         return read_csv(path, load_mapping(mapping), zone or ZoneInfo("UTC"))
     raise InputError(f"unknown input format '{input_format}' (one of {', '.join(FORMATS)})")

@@ -1,0 +1,1 @@
+"""Deals: the deal model, decoding a record into a deal, and the readers that bring records in."""

@@ -1,0 +1,1 @@
+"""Enforcing stage moves: the shared ``transitions`` state machine and drawings of the pipeline."""

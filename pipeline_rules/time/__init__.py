@@ -1,0 +1,1 @@
+"""Time: durations, time zones, cron schedules, business calendars and the arithmetic on them."""
