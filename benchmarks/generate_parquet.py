@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate_deals import NOW, deals
 
-from pipeline_rules.deals.readers.parquet import write_deals
+from pipeline_rules.outputs.parquet import write_deals
 
 #: The deal fields generate_deals.py sets, as typed Parquet columns.
 FIELDS = pa.struct([("amount", pa.int64()), ("payment_date", pa.string()),

@@ -19,6 +19,7 @@ from pipeline_rules.cli import main
 from pipeline_rules.deals.readers import parquet as columnar
 from pipeline_rules.evaluate.partition import evaluate_partition
 from pipeline_rules.evaluate.tenants import load_file
+from pipeline_rules.outputs import parquet as findings_file
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_parquet import write_dataset
@@ -134,10 +135,10 @@ def test_findings_as_parquet_hold_what_json_lines_hold(dataset: tuple[Path, Path
     code, out, _ = run("evaluate", B2B, str(parquet), "--now", NOW_TEXT, "--output",
                        str(written))
     assert code == 0 and out == ""
-    stored = columnar.read_findings(str(written))
+    stored = findings_file.read_findings(str(written))
     assert [s.finding for s in stored] == [json.loads(line) for line in stdout.splitlines()]
-    assert pq.read_schema(written).names == list(columnar.FINDINGS_SCHEMA.names)
-    records, codes = columnar.findings_summary(str(written))
+    assert pq.read_schema(written).names == list(findings_file.FINDINGS_SCHEMA.names)
+    records, codes = findings_file.findings_summary(str(written))
     assert records == 1500 and sum(codes.values()) == len(stored)
     # Each finding names its record: the partition file and the row in it.
     first = stored[0]
@@ -182,10 +183,10 @@ def test_the_partition_function_is_pure_and_takes_arrow_or_dicts(
 
 
 def test_split_origin() -> None:
-    assert columnar.split_origin("a/b.parquet:12") == ("a/b.parquet", 12)
-    assert columnar.split_origin("x.json[3]") == ("x.json", 4)
-    assert columnar.split_origin("<stdin>:2") == ("<stdin>", 2)
-    assert columnar.split_origin("record 1") == ("record 1", None)
+    assert findings_file.split_origin("a/b.parquet:12") == ("a/b.parquet", 12)
+    assert findings_file.split_origin("x.json[3]") == ("x.json", 4)
+    assert findings_file.split_origin("<stdin>:2") == ("<stdin>", 2)
+    assert findings_file.split_origin("record 1") == ("record 1", None)
 
 
 def test_the_python_example_in_docs_scale_runs(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,7 @@ from pipeline_rules.deals.readers import parquet as columnar
 from pipeline_rules.evaluate.dask import evaluate_file, run_partitions
 from pipeline_rules.evaluate.partition import run_tenants
 from pipeline_rules.evaluate.tenants import Tenants, load_directory
+from pipeline_rules.outputs import parquet as findings_file
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_parquet import write_dataset
@@ -62,7 +63,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     deal = next(one).data
     assert isinstance(deal, dict)
     rows = [{**deal, "id": "9", "ruleset": r} for r in ("acme", "b2b-sales", "acme")]
-    columnar.write_deals(rows, str(root / "part-00006.parquet"), "ruleset")
+    findings_file.write_deals(rows, str(root / "part-00006.parquet"), "ruleset")
     return root
 
 
@@ -71,7 +72,7 @@ def single_process(dataset: Path, tenants: Tenants) -> list[Row]:
     files = columnar.dataset_files(str(dataset))
     rows = []
     for origin, line in run_tenants(tenants, columnar.read_parquet(str(dataset)), NOW):
-        source, row = columnar.split_origin(origin)
+        source, row = findings_file.split_origin(origin)
         rows.append((files.index(source), row, orjson.loads(line)))
     return in_input_order(rows)
 
@@ -79,7 +80,7 @@ def single_process(dataset: Path, tenants: Tenants) -> list[Row]:
 def from_outputs(dataset: Path, output: Path) -> list[Row]:
     """What the partition files under ``output`` hold, as (partition, row, finding)."""
     files = columnar.dataset_files(str(dataset))
-    stored = columnar.concat_findings(sorted(str(p) for p in output.rglob("*.parquet")))
+    stored = findings_file.concat_findings(sorted(str(p) for p in output.rglob("*.parquet")))
     return in_input_order([(files.index(s.input), s.row, s.finding) for s in stored])
 
 

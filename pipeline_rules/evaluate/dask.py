@@ -41,6 +41,7 @@ from typing import Any
 from pipeline_rules.deals.readers import parquet as columnar
 from pipeline_rules.evaluate.partition import Duplicates, Runs, judge
 from pipeline_rules.evaluate.tenants import Tenants
+from pipeline_rules.outputs import parquet as findings_file
 
 #: Retries of a partition task that raised (a worker that died is the scheduler's business).
 RETRIES = 2
@@ -94,14 +95,14 @@ def evaluate_file(source: str, target: str, tenants: Tenants, now: datetime,
     ``resume``, keep an existing ``target`` written by the same run."""
     stamp = run_stamp(source, tenants, now)
     if resume and _done(target, stamp):
-        records, codes = columnar.findings_summary(target)
+        records, codes = findings_file.findings_summary(target)
         return PartitionReport(source, target, records, tuple(sorted(codes.items())), True)
     runs = Runs(now)
     duplicates = Duplicates(tenants, runs)
     counts: Counter[str] = Counter()
     records = 0
-    with columnar.atomic_output(target) as temporary:
-        writer = columnar.FindingsWriter(temporary, stamp)
+    with findings_file.atomic_output(target) as temporary:
+        writer = findings_file.FindingsWriter(temporary, stamp)
         try:
             for first, batch in columnar.file_batches(source, tenants.key):
                 for judged in judge(columnar.batch_records(batch, source, first), tenants,
@@ -128,7 +129,7 @@ def _done(target: str, stamp: dict[str, str]) -> bool:
     if not os.path.exists(target):
         return False
     try:
-        metadata = columnar.findings_metadata(target)
+        metadata = findings_file.findings_metadata(target)
     except (OSError, ValueError):  # not a findings file we can read: evaluate again
         return False
     return all(metadata.get(key) == value for key, value in stamp.items())

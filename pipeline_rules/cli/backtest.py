@@ -1,0 +1,66 @@
+"""``pipeline-rules backtest``: what a regulation would have raised over a past period."""
+
+from __future__ import annotations
+
+import click
+
+from pipeline_rules import i18n
+from pipeline_rules.cli.common import (
+    input_options,
+    load_compiled,
+    parse_now_option,
+    records,
+    show_report,
+)
+
+
+@click.command("backtest")
+
+@click.argument("ruleset", type=click.Path(dir_okay=False))
+
+@click.argument("deals")
+@input_options
+
+@click.option("--from", "start_text", required=True, help="First evaluation time (ISO 8601).")
+
+@click.option("--to", "end_text", required=True, help="Last evaluation time (ISO 8601).")
+
+@click.option("--every", default="1d", show_default=True, help="Time between evaluations.")
+
+@click.option("--compare", "other", type=click.Path(dir_okay=False),
+              help="Another ruleset: show which alerts the change adds or removes.")
+
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+
+@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+              help="Also write a self-contained HTML report with charts here.")
+
+def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str | None,
+                     start_text: str, end_text: str, every: str, other: str | None, fmt: str,
+                     html_file: str | None) -> None:
+    """What the regulation would have raised over a past period, as deals stood then."""
+    from datetime import timedelta
+
+    from pipeline_rules.analytics.backtest import backtest
+    from pipeline_rules.outputs.text import render_backtest
+    from pipeline_rules.time.durations import DurationError, parse_duration
+
+    language = i18n.detect()
+    compiled = load_compiled(ruleset, language)
+    start = parse_now_option(start_text, compiled, "--from")
+    end = parse_now_option(end_text, compiled, "--to")
+    try:
+        step = parse_duration(every)
+    except DurationError as err:
+        raise click.BadParameter(str(err), param_hint="--every") from None
+    if step.is_business or step.amount <= 0:
+        raise click.BadParameter("use a positive wall-clock time, e.g. 1d", param_hint="--every")
+    if end < start:
+        raise click.BadParameter("the period ends before it starts", param_hint="--to")
+    compared = load_compiled(other, language) if other else None
+    result = backtest(compiled, records(deals, input_format, mapping, compiled), start, end,
+                      timedelta(seconds=step.amount), compared)
+    show_report(fmt, result.to_dict, lambda: render_backtest(result), html_file,
+          lambda render: render(None, result, compiled))
+

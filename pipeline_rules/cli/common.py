@@ -1,0 +1,117 @@
+"""What the commands share: exit codes, errors on stderr, loading a ruleset for use, the
+``--now`` option, the deal-input options and report output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from pipeline_rules import i18n
+
+if TYPE_CHECKING:
+    from pipeline_rules.ruleset.compiled import CompiledRuleset
+
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+LANG = click.Choice(list(i18n.LANGUAGES))
+
+
+def fail(message: str) -> NoReturn:
+    """Say what is wrong on stderr and exit 2."""
+    click.echo(f"pipeline-rules: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def load_compiled(path: str, lang: str) -> CompiledRuleset:
+    """Load and compile a ruleset for use, or explain on stderr why not and exit 2."""
+    from pipeline_rules.outputs.lint import LintReport, text
+    from pipeline_rules.ruleset.catalog import RulesetError, compile_path
+    from pipeline_rules.ruleset.loader import ReadError
+
+    try:
+        return compile_path(path, lang)
+    except ReadError as err:
+        fail(str(err))
+    except RulesetError as err:
+        click.echo(text(LintReport(err.diagnostics, [path])), err=True, nl=False)
+        fail(f"{path}: the ruleset has errors; see above, or run 'pipeline-rules lint {path}'")
+
+
+def parse_now_option(value: str | None, compiled: CompiledRuleset,
+                     option: str = "--now") -> datetime:
+    """The time an option gives (default: now), read in the ruleset's zone; a usage error if
+    it does not parse."""
+    from pipeline_rules.deals.model import DealError, parse_time
+
+    if value is None:
+        return datetime.now(compiled.zone)
+    try:
+        return parse_time(value, compiled.zone, option)
+    except DealError as err:
+        raise click.BadParameter(err.message, param_hint=option) from None
+
+
+def need_extra(module: str, extra: str) -> None:
+    """Exit 2 naming the extra to install when an optional dependency is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        fail(f"this needs the '{extra}' extra ({module} is missing): "
+              f"pip install 'pipeline-rules[{extra}]'")
+
+
+def input_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options every command that reads deals takes."""
+    for option in reversed([
+        click.option("--input-format", type=click.Choice(["auto", "jsonl", "json", "csv"]),
+                     default="auto", show_default=True,
+                     help="Format of DEALS (auto: by extension)."),
+        click.option("--mapping", type=click.Path(dir_okay=False),
+                     help="Mapping file for CSV input (change log or wide table; "
+                          "docs/input.md)."),
+    ]):
+        command = option(command)
+    return command
+
+
+def records(deals: str, input_format: str, mapping: str | None,
+             compiled: CompiledRuleset) -> Iterator[Any]:
+    from pipeline_rules.deals.readers import InputError, read_records
+    from pipeline_rules.ruleset.loader import ReadError
+
+    try:
+        yield from read_records(deals, input_format, mapping, compiled.zone, raw=True)
+    except (InputError, ReadError) as err:
+        fail(str(err))
+
+
+def show_report(fmt: str, as_dict: Callable[[], dict[str, Any]], as_text: Callable[[], str],
+          html_file: str | None, page: Callable[[Callable[..., str]], str]) -> None:
+    """An analysis or backtest out: JSON or text on stdout, and the HTML page if asked."""
+    import json
+
+    if fmt == "json":
+        click.echo(json.dumps(as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(as_text(), nl=False)
+    if html_file:
+        from pipeline_rules.outputs.html import render_html
+
+        write_html(html_file, page(render_html))
+
+
+def write_html(path: str, page: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(page)
+    except OSError as err:
+        fail(f"{path}: {err.strerror or err}")
+    click.echo(f"wrote {path}", err=True)
+

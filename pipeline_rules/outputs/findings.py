@@ -1,0 +1,66 @@
+"""Findings out as people and programs read them: JSON Lines, a JSON array or an aligned table,
+and the one-line summary of a run."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, BinaryIO
+
+import orjson
+
+from pipeline_rules.evaluate.findings import VIOLATION_CODES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pipeline_rules.evaluate.batch import Totals
+
+
+def write_findings(chunks: Iterable[bytes], output: str, out: BinaryIO) -> None:
+    """Findings out as ``output`` (jsonl, json or table); ``chunks`` are newline-terminated
+    JSON lines, a batch's at a time."""
+    if output == "jsonl":
+        for chunk in chunks:
+            if chunk:
+                out.write(chunk)
+        out.flush()
+        return
+    lines = (line for chunk in chunks for line in chunk.splitlines())
+    if output == "json":
+        out.write(b"[")
+        for i, line in enumerate(lines):
+            out.write((b"\n  " if i == 0 else b",\n  ") + line)
+        out.write(b"\n]\n")
+    else:
+        rows = [orjson.loads(line) for line in lines]
+        out.write(table(rows).encode() + b"\n")
+    out.flush()
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    """Findings as an aligned text table for people."""
+    headers = ("deal", "kind", "code", "rule", "at", "notify", "message")
+    cells = [[str(r.get(h) or "") if h != "at" else str(r.get("at", ""))[:16].replace("T", " ")
+              for h in headers] for r in rows]
+    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(headers[:-1])]
+    def line(values: list[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=False)) + \
+            "  " + values[-1]
+    return "\n".join([line(list(headers)), *(line(c) for c in cells)]) if rows \
+        else "no findings"
+
+
+def summary(totals: Totals) -> str:
+    """The run in one line: records, then violations and actions counted by code."""
+    violations = {c: n for c, n in totals.codes.items() if c in VIOLATION_CODES}
+    actions = {c: n for c, n in totals.codes.items() if c not in VIOLATION_CODES}
+    def part(counts: dict[str, int]) -> str:
+        return ", ".join(f"{code} {count}" for code, count in sorted(counts.items()))
+    def count(n: int, noun: str) -> str:
+        return f"{n:,} {noun}{'' if n == 1 else 's'}"
+    return (f"{count(totals.records, 'record')}: {count(sum(violations.values()), 'violation')}"
+            f"{' (' + part(violations) + ')' if violations else ''}, "
+            f"{count(sum(actions.values()), 'action')}"
+            f"{' (' + part(actions) + ')' if actions else ''}")
+
+
+__all__ = ["summary", "table", "write_findings"]
