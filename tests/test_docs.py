@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from pipeline_rules.lint import all_rules
 from pipeline_rules.lint.docgen import GENERATED
@@ -65,3 +66,21 @@ def test_public_typing_is_mypy_clean_for_users() -> None:
          "/dev/null", str(root / "tests" / "typing" / "user_code.py")],
         capture_output=True, text=True, check=False, cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_architecture_doc_names_every_package_and_the_enforced_layers() -> None:
+    import re
+    import tomllib
+
+    doc = (ROOT / "docs" / "architecture.md").read_text("utf-8")
+    packages = sorted(p.name for p in (ROOT / "pipeline_rules").iterdir()
+                      if (p / "__init__.py").is_file())
+    missing = [p for p in packages if f"`{p}/" not in doc and f"`{p}`" not in doc]
+    assert not missing, f"docs/architecture.md does not describe {missing}"
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    layers = config["tool"]["importlinter"]["contracts"][0]["layers"]
+    enforced = [name.strip().removeprefix("pipeline_rules.")
+                for layer in layers for name in layer.split("|")]
+    table = re.findall(r"^\| `(\w+)`(?:, `(\w+)`)?", doc.split("## Modules")[0], re.M)
+    documented = [name for row in table for name in row if name]
+    assert documented == enforced
