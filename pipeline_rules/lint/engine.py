@@ -33,7 +33,7 @@ class Diagnostic:
     source_line: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The finding as JSON-ready data (the contract fields of DESIGN.md §3)."""
+        """The finding as JSON-ready data: rule, severity, message, file, line, column, path."""
         return {"rule": self.rule, "severity": self.severity.value, "message": self.message,
                 "file": self.file, "line": self.line, "column": self.column, "path": self.path}
 
