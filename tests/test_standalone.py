@@ -1,4 +1,5 @@
-"""The project stands alone: it points at no document outside the repository."""
+"""The project stands alone: it points at no document outside the repository, and the top-level
+``schemas/`` are exact copies of the package's own."""
 
 from __future__ import annotations
 
@@ -57,3 +58,37 @@ def test_the_pattern_catches_outside_references(text: str) -> None:
 @pytest.mark.parametrize("text", ["seed=42", "--seed 42", "a seeded generator", "SLA", "S3 bucket"])
 def test_the_pattern_lets_ordinary_words_pass(text: str) -> None:
     assert not OUTSIDE.search(text)
+
+
+def schema_drift(packaged: Path, copies: Path) -> list[str]:
+    """How the ``*.json`` files in ``copies`` differ from those in ``packaged``."""
+    ours = {p.name: p.read_bytes() for p in packaged.glob("*.json")}
+    theirs = {p.name: p.read_bytes() for p in copies.glob("*.json")}
+    return ([f"{name}: only in {packaged.name}/" for name in sorted(ours.keys() - theirs.keys())]
+            + [f"{name}: only in {copies.name}/" for name in sorted(theirs.keys() - ours.keys())]
+            + [f"{name}: differs" for name in sorted(ours.keys() & theirs.keys())
+               if ours[name] != theirs[name]])
+
+
+def test_top_level_schemas_are_exact_copies_of_the_packaged_ones() -> None:
+    """``pipeline_rules/schemas`` (what the package loads and ships) is authoritative; ``schemas/``
+    is what editors and the docs point at. In git the package's folder is a symlink to
+    ``../schemas``; should it ever become a real folder (a platform without symlinks, a packaging
+    change), the two must still not drift."""
+    packaged = ROOT / "pipeline_rules" / "schemas"
+    assert (packaged / "ruleset.schema.json").is_file()
+    assert not schema_drift(packaged, ROOT / "schemas"), (
+        "copy pipeline_rules/schemas/*.json over schemas/")
+
+
+def test_schema_drift_sees_missing_extra_and_changed_files(tmp_path: Path) -> None:
+    packaged, copies = tmp_path / "packaged", tmp_path / "copies"
+    packaged.mkdir()
+    copies.mkdir()
+    for name in ("a.json", "b.json", "c.json"):
+        (packaged / name).write_text("{}\n")
+    (copies / "a.json").write_text("{}\n")
+    (copies / "b.json").write_text("{} \n")
+    (copies / "d.json").write_text("{}\n")
+    assert schema_drift(packaged, copies) == [
+        "c.json: only in packaged/", "d.json: only in copies/", "b.json: differs"]
