@@ -96,15 +96,6 @@ def dataset_files(path: str) -> list[str]:
     return found
 
 
-def is_parquet(path: str) -> bool:
-    """Whether a path names Parquet input: a ``.parquet`` file, or a directory holding some."""
-    root = Path(path)
-    if root.suffix.lower() == ".parquet":
-        return True
-    return root.is_dir() and any(p.is_file() and _visible(p, root)
-                                 for p in root.rglob("*.parquet"))
-
-
 # -- reading deals -----------------------------------------------------------------------------
 
 def _as_text(array: pa.Array) -> pa.Array:
@@ -398,5 +389,4 @@ def concat_findings(paths: Sequence[str]) -> list[StoredFinding]:
 __all__ = ["BATCH_ROWS", "DEAL_COLUMNS", "FINDINGS_SCHEMA", "ColumnarError", "FindingsWriter",
            "StoredFinding", "atomic_output", "batch_records", "concat_findings",
            "dataset_files", "deals_table", "file_batches", "findings_metadata",
-           "findings_summary", "is_parquet",
-           "read_findings", "read_parquet", "split_origin", "write_deals"]
+           "findings_summary", "read_findings", "read_parquet", "split_origin", "write_deals"]
