@@ -118,7 +118,7 @@ def test_warning_names_the_highest_threshold_passed(b2b: Evaluator) -> None:
 
 
 def test_stage_time_counts_from_the_last_entry_into_the_stage(b2b: Evaluator) -> None:
-    """Seed S7: the invoice date rules, whatever the tasks say; re-entering resets the clock."""
+    """The invoice date rules, whatever the tasks say; re-entering resets the clock."""
     deal = {**SAMPLE[1], "history": [*SAMPLE[1]["history"],
                                      {"stage": "proposal", "at": "2026-11-18T10:00:00+03:00"},
                                      {"stage": "invoice", "at": "2026-11-19T10:00:00+03:00"}]}

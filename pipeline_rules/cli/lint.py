@@ -49,6 +49,7 @@ def lint_command(paths: tuple[str, ...], fmt: str, strict: bool, config_file: st
         lint_file,
     )
     from pipeline_rules.outputs.lint import FORMATS, LintReport, summary, text
+    from pipeline_rules.ruleset.gcpause import paused
     from pipeline_rules.ruleset.loader import ReadError
 
     language = lang or i18n.detect()
@@ -60,13 +61,14 @@ def lint_command(paths: tuple[str, ...], fmt: str, strict: bool, config_file: st
     except NoRulesetsError as err:
         fail(str(err))
     diagnostics = []
-    for file in files:
-        try:
-            diagnostics.extend(lint_file(file, config, language))
-        except ReadError as err:
-            fail(str(err))
-        except ConfigError as err:
-            fail(str(err))
+    with paused():  # a short single-threaded process: the collector's passes only cost time
+        for file in files:
+            try:
+                diagnostics.extend(lint_file(file, config, language))
+            except ReadError as err:
+                fail(str(err))
+            except ConfigError as err:
+                fail(str(err))
     report = LintReport(diagnostics, ["<stdin>" if f == "-" else f for f in files])
     if fmt == "text":
         use_color = color == "always" or (color == "auto" and sys.stdout.isatty())

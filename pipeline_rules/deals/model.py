@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-DEAL_ATTRIBUTES = ("id", "stage", "source", "owner", "manager")
 #: Times outside these years are refused: a CRM's date of year 1 or 9999 is a data error, and
 #: SLA and calendar arithmetic on it would overflow Python's datetime range.
 MIN_YEAR, MAX_YEAR = 1900, 2999

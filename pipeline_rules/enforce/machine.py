@@ -3,7 +3,7 @@
 The machine holds the stages (terminal ones final) and every declared move as a transition whose
 condition is a :class:`Guard` built from the YAML (``require``, ``when``, ``unless``). Deals are
 never attached to it: the ``transitions`` maintainers' advice for many models is one machine and
-plain data, and attaching a million deals would take hours and gigabytes (LIBRARY-NOTES.md). So:
+plain data, and attaching a million deals would take hours and gigabytes of memory. So:
 
 * :meth:`PipelineMachine.check` looks the move up in an index of the machine's own transitions,
   built once, and runs those transitions' conditions on the deal — no model is bound;
@@ -118,7 +118,7 @@ class IllegalMove:
         return data
 
 
-class TransitionRejected(Exception):  # noqa: N818 - the contract's name (DESIGN.md §4)
+class TransitionRejected(Exception):  # noqa: N818 - public API name (docs/api.md)
     """Raised by :meth:`PipelineMachine.move` for a refused move; carries the decision."""
 
     def __init__(self, decision: Decision) -> None:

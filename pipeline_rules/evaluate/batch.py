@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from typing import NamedTuple
 
 import orjson
@@ -108,13 +107,6 @@ def _work(batch: Batch) -> Outcome:
 
 # -- parent side ------------------------------------------------------------------------------
 
-def batched(items: Iterable[Item], size: int = BATCH) -> Iterator[Batch]:
-    """Records (or raw lines) in batches of ``size``."""
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
 def _origin(batch: Batch, index: int, offset: int) -> str:
     if isinstance(batch, Block):
         return f"{batch.name}:{batch.first + offset}"
@@ -176,5 +168,5 @@ def run_records(factory: Callable[[], Evaluator], batches: Iterable[Batch], now:
             yield settle(done_batch, future.result())
 
 
-__all__ = ["BATCH", "Batch", "Item", "Outcome", "Totals", "batched", "evaluate_batch",
+__all__ = ["BATCH", "Batch", "Item", "Outcome", "Totals", "evaluate_batch",
            "run_records", "serialise"]

@@ -1,11 +1,14 @@
 """Findings: what evaluating a deal reports — violations to look at and actions to take.
 
-Every finding carries the contract fields of DESIGN.md §5. ``at`` is when the situation began
-(a breach at its deadline, a warning when its threshold was passed, an overdue task when its
-grace ran out, an illegal move when it was made) or, for an action, when it is due; findings
-whose start is not knowable (a missing next task, a bad record) are dated at the evaluation
-time. Because ``at`` and ``due`` do not depend on when the evaluator runs, the same deal gives
-the same findings, and every action the same ``key``, run after run.
+Every finding carries the public fields of ``finding.schema.json`` (docs/evaluate.md): ``kind``,
+``code``, ``rule``, ``deal``, ``stage``, ``at``, ``message`` and ``ruleset``; a violation its
+``severity``; an action its ``action``, ``notify``, ``channel``, ``due`` and ``key``; and the
+facts behind it in ``details``. ``at`` is when the situation began (a breach at its deadline, a
+warning when its threshold was passed, an overdue task when its grace ran out, an illegal move
+when it was made) or, for an action, when it is due; findings whose start is not knowable (a
+missing next task, a bad record) are dated at the evaluation time. Because ``at`` and ``due`` do
+not depend on when the evaluator runs, the same deal gives the same findings, and every action
+the same ``key``, run after run.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 VIOLATION = "violation"
 ACTION = "action"
 
-#: Violation codes (contract, DESIGN.md §5), with the severity each is reported at.
+#: Violation codes (public, listed in docs/evaluate.md), with the severity each is reported at.
 VIOLATION_SEVERITY = {
     "sla-warning": "warning",
     "sla-breach": "error",

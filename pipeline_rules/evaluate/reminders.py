@@ -1,4 +1,5 @@
-"""Reminders (seed S4): "remind the client of the meeting two hours before it".
+"""Reminders: an action due a set time before an event, e.g. "remind the client of the meeting
+two hours before it".
 
 For each future event of a reminder's type, a ``remind`` action is due at ``event - before``.
 A run at ``now`` emits it when it is due before the next scheduled run (``schedule.evaluate``),

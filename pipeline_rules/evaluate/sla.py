@@ -1,7 +1,8 @@
 """SLA checks: time in a stage, spans of the cycle, warnings before a breach, escalations on it.
 
 * A stage SLA counts from the deal's **last entry** into its current stage — the stage date,
-  whatever its tasks say (seed S7).
+  whatever its tasks say: an invoice issued two months ago is two months old even if a task is
+  set for tomorrow, and re-entering the stage restarts the clock.
 * A span SLA (``from``/``to``) counts from the first entry into ``from`` (``start``: the first
   history entry) while the deal has not reached ``to`` (``end``: a won or lost stage); the
   whole-cycle SLA (``start`` → ``end``) reports ``cycle-breach``, other spans ``sla-breach``.

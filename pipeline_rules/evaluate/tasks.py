@@ -1,4 +1,4 @@
-"""Task control (seed S6): every open deal has a next task, not too far away, none overdue.
+"""Task control: every open deal has a next task, not too far away, none overdue.
 
 * ``no-next-task`` — ``tasks.require_next`` is on and the deal has no open task;
 * ``next-task-too-far`` — the earliest open task is due later than ``now`` plus the stage's

@@ -12,7 +12,6 @@ from pipeline_rules import i18n
 from pipeline_rules.lint.config import ConfigError, LintConfig, config_from_mapping, suppressions
 from pipeline_rules.lint.context import LintContext
 from pipeline_rules.lint.registry import Phase, Rule, all_rules
-from pipeline_rules.ruleset.gcpause import paused
 from pipeline_rules.ruleset.loader import Document, load_document, read_source
 from pipeline_rules.ruleset.model import build_ruleset
 from pipeline_rules.ruleset.problems import DocumentError, Problem, Severity
@@ -33,7 +32,7 @@ class Diagnostic:
     source_line: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The finding as JSON-ready data (the contract fields of DESIGN.md §3)."""
+        """The finding as JSON-ready data: rule, severity, message, file, line, column, path."""
         return {"rule": self.rule, "severity": self.severity.value, "message": self.message,
                 "file": self.file, "line": self.line, "column": self.column, "path": self.path}
 
@@ -41,9 +40,7 @@ class Diagnostic:
 def lint(source: Source, config: LintConfig | None = None, lang: str = i18n.DEFAULT,
          document: Document | None = None) -> Iterator[Diagnostic]:
     """Lint one ruleset source, yielding diagnostics in file order."""
-    with paused():
-        diagnostics = _lint(source, config or LintConfig(), lang, document)
-    yield from diagnostics
+    yield from _lint(source, config or LintConfig(), lang, document)
 
 
 def _lint(source: Source, config: LintConfig, lang: str,

@@ -24,7 +24,6 @@ from typing import BinaryIO
 
 import yaml
 
-from pipeline_rules.ruleset.gcpause import paused
 from pipeline_rules.ruleset.problems import DocumentError, Problem
 from pipeline_rules.ruleset.source import Position, Source, SourceMap, split
 
@@ -113,8 +112,7 @@ def decode(data: bytes, name: str) -> Source:
 def load_document(source: Source) -> Document:
     """Parse one YAML document into plain data and a source map."""
     try:
-        with paused():
-            root = yaml.compose(source.text, Loader=_Loader)
+        root = yaml.compose(source.text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
         raise DocumentError("yaml-syntax", _syntax_problem(err, source)) from None
     except yaml.YAMLError as err:
@@ -123,8 +121,7 @@ def load_document(source: Source) -> Document:
     if root is None:
         return Document(source, None, NodeMap(None))
     converter = _Converter()
-    with paused():
-        data = converter.convert(root, depth=0)
+    data = converter.convert(root, depth=0)
     return Document(source, data, NodeMap(root), tuple(converter.problems))
 
 

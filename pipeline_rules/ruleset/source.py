@@ -19,9 +19,6 @@ class Position(NamedTuple):
     column: int
 
 
-START = Position(1, 1)
-
-
 @dataclass(frozen=True)
 class Source:
     """A named text as read from a file or stdin."""

@@ -61,7 +61,6 @@ __all__ = ["BusinessCalendar", "CalendarError", "build_calendar", "calendar_prob
 
 _US = timedelta(microseconds=1)
 _US_PER_MINUTE = 60_000_000
-_US_PER_DAY = 86_400_000_000
 _WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_WEEKDAY_NAMES = (
     "monday",

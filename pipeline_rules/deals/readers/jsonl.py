@@ -76,13 +76,6 @@ def jsonl_blocks(path: str, size: int) -> Iterator[Block]:
             first += len(lines)
 
 
-def block_records(block: Block) -> Iterator[tuple[int, Record]]:
-    """The records of a block, each with its line's offset in the block."""
-    for offset, line in enumerate(block.lines):
-        if line.strip():
-            yield offset, jsonl_record(f"{block.name}:{block.first + offset}", line)
-
-
 def jsonl_record(origin: str, line: bytes) -> Record:
     """One JSON Lines line as a record (an error record when it is not JSON)."""
     try:
@@ -112,5 +105,5 @@ def read_json(path: str) -> Iterator[Record]:
         yield Record(f"{name}[{index}]", item, deal=_deal_id(item))
 
 
-__all__ = ["Block", "block_records", "jsonl_blocks", "jsonl_lines", "jsonl_record", "open_binary",
-           "read_json", "read_jsonl"]
+__all__ = ["Block", "jsonl_blocks", "jsonl_lines", "jsonl_record", "open_binary", "read_json",
+           "read_jsonl"]

@@ -76,15 +76,6 @@ def dataset_files(path: str) -> list[str]:
     return found
 
 
-def is_parquet(path: str) -> bool:
-    """Whether a path names Parquet input: a ``.parquet`` file, or a directory holding some."""
-    root = Path(path)
-    if root.suffix.lower() == ".parquet":
-        return True
-    return root.is_dir() and any(p.is_file() and _visible(p, root)
-                                 for p in root.rglob("*.parquet"))
-
-
 # -- reading deals -----------------------------------------------------------------------------
 
 def _as_text(array: pa.Array) -> pa.Array:
@@ -191,4 +182,4 @@ def read_parquet(path: str, key: str = "ruleset",
 
 
 __all__ = ["BATCH_ROWS", "DEAL_COLUMNS", "LIST_TYPES", "TIME_KEYS", "ColumnarError",
-           "batch_records", "dataset_files", "file_batches", "is_parquet", "read_parquet"]
+           "batch_records", "dataset_files", "file_batches", "read_parquet"]

@@ -202,10 +202,11 @@ def gap_stage(ctx: LintContext) -> Iterator[Problem]:
       перенесено, позже, ... Extend it with `lint: {gap_vocabulary: [...]}`.
 
     ## Why it matters
-    The seed's rule S11: "gaps" hurt or kill the analytics. A deal parked in "Postponed" has
-    no owner of its next step; its real state (waiting for a budget, lost to a competitor) is
-    hidden, and stall figures stop meaning anything. To stop the clock honestly, record a pause
-    on the deal (with a reason) instead of moving it to a stage.
+    A limbo stage is not allowed: a deal stays in the real stage it has reached, and a wait is
+    recorded on the deal as a pause with its reason, which stops the clock honestly. A stage such
+    as "Postponed" is a gap that hurts or kills the analytics: a deal parked there has no owner
+    of its next step, its real state (waiting for a budget, lost to a competitor) is hidden, and
+    stall figures stop meaning anything.
 
     ## Example
     ```yaml
@@ -253,9 +254,9 @@ def parallel_stages(ctx: LintContext) -> Iterator[Problem]:
     declared before it that it is parallel to (a three-way fork gives two findings).
 
     ## Why it matters
-    The seed's rule S11: parallel stages kill the analytics. A deal can be in only one stage; if
-    "Legal review" and "Technical review" run side by side, the CRM shows one of them at random,
-    and dwell time and conversion per stage lose their meaning.
+    The open stages form one sequence: parallel stages kill the analytics. A deal can be in only
+    one stage; if "Legal review" and "Technical review" run side by side, the CRM shows one of
+    them at random, and dwell time and conversion per stage lose their meaning.
 
     ## Example
     ```yaml

@@ -227,9 +227,9 @@ def no_start(ctx: LintContext) -> Iterator[Problem]:
     A ruleset without `start:` entries.
 
     ## Why it matters
-    The seed's rule S9: cold sales start at searching the decision-maker, inbound ones at the
-    request. Without a start the engine cannot tell which stage a new deal may enter, which
-    stages are reachable, or when a whole-cycle SLA begins.
+    Every kind of deal has a defined first stage: cold sales start at searching the
+    decision-maker, inbound ones at the request. Without a start the engine cannot tell which
+    stage a new deal may enter, which stages are reachable, or when a whole-cycle SLA begins.
 
     ## Example
     ```yaml
@@ -302,7 +302,7 @@ def no_end(ctx: LintContext) -> Iterator[Problem]:
     A ruleset where no stage is won (`terminal: won` or listed in `end.won`) or none is lost.
 
     ## Why it matters
-    The seed's rule S10: where the cycle ends (payment or shipment) is a decision to write down.
+    Where the cycle ends (payment or shipment) is a decision to write down.
     Without a won end no deal is ever finished; without a lost end a dead deal stays open forever
     and pollutes SLA and conversion figures.
 
@@ -334,8 +334,8 @@ def ambiguous_end(ctx: LintContext) -> Iterator[Problem]:
     other way round).
 
     ## Why it matters
-    The seed's rule S10: the cycle ends at payment (service takes over) *or* at shipment (the
-    manager stays with logistics) — a choice. Two won ends make cycle length, win rate and the
+    The cycle ends at payment (service takes over) *or* at shipment (the manager stays with
+    logistics) — a choice, made once. Two won ends make cycle length, win rate and the
     whole-cycle SLA depend on which one a manager happened to pick.
 
     ## Example
@@ -380,7 +380,7 @@ def unknown_action(ctx: LintContext) -> Iterator[Problem]:
     Names in `sla[].on_breach` missing from the `actions:` map, with the nearest name suggested.
 
     ## Why it matters
-    The seed's rule S8: the manager must learn of a stall at once. An escalation that names a
+    A stalled deal is escalated: the manager must learn of it at once. An escalation that names a
     missing action is never sent.
 
     ## Example
