@@ -92,3 +92,16 @@ def test_schema_drift_sees_missing_extra_and_changed_files(tmp_path: Path) -> No
     (copies / "d.json").write_text("{}\n")
     assert schema_drift(packaged, copies) == [
         "c.json: only in packaged/", "d.json: only in copies/", "b.json: differs"]
+
+
+#: What a user reads or runs (tests and benchmarks may read the shared data folder CI provides).
+USER_FACING = ("pipeline_rules", "docs", "README.md", "schemas", "examples", "rulesets")
+
+
+def test_user_facing_text_names_no_folder_outside_the_repository() -> None:
+    hits = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+            for path in tracked(*USER_FACING) if path.suffix in TEXT and path.is_file()
+            for number, line in enumerate(path.read_text("utf-8", "replace").splitlines(), 1)
+            if re.search(r"(?:\.\./|\b)shared/", line)]
+    assert not hits, ("name the public source of the data instead of a folder beside the "
+                      "checkout:\n" + "\n".join(hits))
