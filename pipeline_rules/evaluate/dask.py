@@ -121,8 +121,8 @@ def evaluate_file(source: str, target: str, tenants: Tenants, now: datetime,
 def run_stamp(source: str, tenants: Tenants, now: datetime) -> dict[str, str]:
     """What a findings file records of the run that wrote it, so ``resume`` never keeps the
     findings of another input, another time or other rulesets."""
-    return {"pipeline_rules.ruleset.source": source, "pipeline_rules.now": now.isoformat(),
-            "pipeline_rules.ruleset.catalog": tenants.fingerprint()}
+    return {"pipeline_rules.source": source, "pipeline_rules.now": now.isoformat(),
+            "pipeline_rules.rulesets": tenants.fingerprint()}
 
 
 def _done(target: str, stamp: dict[str, str]) -> bool:
