@@ -17,7 +17,9 @@ read back into a plain table, (source, dest) → the guards of each transition f
   as ``check``; verdicts that depend on the stages alone are remembered in a :class:`ReplayMemo`
   that the caller keeps for one run (an evaluation run holds one).
 
-Nothing is mutated after construction, so one machine serves any number of threads.
+Nothing is mutated after construction, so one machine serves any number of threads. It pickles
+as its compiled ruleset, and the ``transitions`` machine and the table are rebuilt from it where
+it is unpickled, so process pools can be sent the machine itself.
 """
 
 from __future__ import annotations
@@ -304,6 +306,12 @@ class PipelineMachine:
         self._open = sum(1 << bit for bit, s in enumerate(graph.order) if graph.is_open(s))
         self._start_fields = tuple(dict.fromkeys(c.field for s in compiled.starts
                                                  for c in s.when))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled as the compiled ruleset alone: unpickling builds the transitions machine again
+        # (a fraction of a millisecond) and reads the table back from it, so the table is always
+        # the one the machine in that process holds.
+        return (type(self), (self.compiled,))
 
     # -- judging ---------------------------------------------------------------------------
 
