@@ -5,7 +5,9 @@
 Seeded. Measured in one run:
 1. ``PipelineMachine.replay`` over N generated stage histories (3–8 moves each, about one in
    eight with an illegal skip or backward move), generated in chunks so only the replay is timed
-   and memory stays flat; peak RSS is read after 10 % and after 100 % of the histories;
+   and memory stays flat, with one ``ReplayMemo`` for the whole run as an evaluation run keeps
+   one; peak RSS is read after 10 % and after 100 % of the histories; and, for comparison, the
+   same replays with no memo (each call on its own, as a one-off audit makes it);
 2. ``PipelineMachine.check`` on N (deal, target) pairs;
 3. the naive pattern users write first — one ``transitions`` model per deal (``add_model``) and
    a trigger per move — on the first ``--naive`` histories, with the same guards;
@@ -31,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from transitions import Machine, MachineError  # noqa: E402
 
 from pipeline_rules.deals.model import Deal, HistoryEntry  # noqa: E402
-from pipeline_rules.enforce.machine import Guard, PipelineMachine  # noqa: E402
+from pipeline_rules.enforce.machine import Guard, PipelineMachine, ReplayMemo  # noqa: E402
 from pipeline_rules.ruleset.catalog import load_ruleset  # noqa: E402
 
 COLD = ["find_dm", "qualification", "meeting", "proposal", "invoice", "paid"]
@@ -72,7 +74,8 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_replay(machine: PipelineMachine, count: int, chunk: int = 20000) -> tuple[float, int]:
+def time_replay(machine: PipelineMachine, count: int, chunk: int = 20000,
+                memo: ReplayMemo | None = None) -> tuple[float, int]:
     """Seconds spent in replay over ``count`` histories, and the illegal moves found."""
     spent, illegal, done = 0.0, 0, 0
     source = histories(count, seed=7)
@@ -81,7 +84,7 @@ def time_replay(machine: PipelineMachine, count: int, chunk: int = 20000) -> tup
         gc.freeze()  # the batch is long-lived input, as a reader's buffer would be
         started = time.perf_counter()
         for deal in batch:
-            illegal += len(machine.replay(deal))
+            illegal += len(machine.replay(deal, memo))
         spent += time.perf_counter() - started
         done += len(batch)
         gc.unfreeze()
@@ -149,11 +152,12 @@ def main() -> None:
     machine = PipelineMachine(load_ruleset(ROOT / "rulesets" / "b2b_sales.yaml"))
     rss_start = peak_rss_mb()
     small = max(args.histories // 10, 1)
-    spent_small, _ = time_replay(machine, small)
+    spent_small, _ = time_replay(machine, small, memo=ReplayMemo())
     rss_small = peak_rss_mb()
-    runs = [time_replay(machine, args.histories) for _ in range(args.repeat)]
+    runs = [time_replay(machine, args.histories, memo=ReplayMemo()) for _ in range(args.repeat)]
     rss_full = peak_rss_mb()
     replay = statistics.median(r[0] for r in runs)
+    alone = statistics.median(time_replay(machine, small)[0] for _ in range(args.repeat))
     illegal = runs[0][1]
     checks = statistics.median(time_checks(machine, args.checks) for _ in range(args.repeat))
     naive_runs = [time_naive(machine, args.naive) for _ in range(args.repeat)]
@@ -164,6 +168,8 @@ def main() -> None:
     naive_rate = args.naive / naive
     print(f"replay: {args.histories:,} histories in {replay:.2f} s -> {ours_rate:,.0f} "
           f"histories/s ({illegal:,} illegal moves found; median of {args.repeat})")
+    print(f"replay with no memo: {small:,} histories in {alone:.2f} s -> "
+          f"{small / alone:,.0f} histories/s")
     print(f"check:  {args.checks:,} calls in {checks:.2f} s -> {args.checks / checks:,.0f} "
           f"checks/s ({checks / args.checks * 1e6:.2f} us each)")
     print(f"naive (add_model + trigger per move): {args.naive:,} histories in {naive:.2f} s -> "

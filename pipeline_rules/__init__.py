@@ -26,6 +26,7 @@ _EXPORTS = {
     "Reason": "enforce.machine",
     "IllegalMove": "enforce.machine",
     "TransitionRejected": "enforce.machine",
+    "ReplayMemo": "enforce.machine",
     "Deal": "deals.model",
     "DealError": "deals.model",
     "parse_deal": "deals.model",
@@ -41,8 +42,8 @@ _EXPORTS = {
 
 __all__ = [
     "Backtest", "CompiledRuleset", "Deal", "DealError", "Decision", "Diagnostic", "Evaluator",
-    "Finding", "IllegalMove", "PipelineMachine", "PluginContext", "Reason", "Report", "Ruleset",
-    "RulesetError", "TransitionRejected", "__version__", "analyze", "backtest",
+    "Finding", "IllegalMove", "PipelineMachine", "PluginContext", "Reason", "ReplayMemo", "Report",
+    "Ruleset", "RulesetError", "TransitionRejected", "__version__", "analyze", "backtest",
     "compile_ruleset", "lint", "lint_file", "load_ruleset", "load_ruleset_source", "parse_deal",
     "read_records",
 ]
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
         IllegalMove,
         PipelineMachine,
         Reason,
+        ReplayMemo,
         TransitionRejected,
     )
     from pipeline_rules.evaluate import Evaluator

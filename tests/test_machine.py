@@ -13,9 +13,13 @@ from transitions import Machine
 from pipeline_rules.deals.model import Deal, HistoryEntry, parse_deal
 from pipeline_rules.enforce.machine import (
     ILLEGAL_TRANSITION,
+    MEMO_LIMIT,
     SKIPPED_STAGE,
+    Guard,
     PipelineMachine,
+    ReplayMemo,
     TransitionRejected,
+    transition_table,
 )
 from pipeline_rules.ruleset.catalog import load_ruleset, load_ruleset_source
 from pipeline_rules.ruleset.compiled import compile_ruleset
@@ -49,6 +53,32 @@ def test_one_transitions_machine_with_final_ends_and_no_auto_transitions(
     finals = {name for name, state in machine.machine.states.items() if state.final}
     assert finals == {"paid", "lost"}
     assert "to_paid" not in machine.machine.events
+
+
+def test_the_table_is_what_the_transitions_machine_holds(machine: PipelineMachine) -> None:
+    held: dict[tuple[str, str], list[list[object]]] = {}
+    for event in machine.machine.events.values():
+        for transitions in event.transitions.values():
+            for transition in transitions:
+                assert all(c.target for c in transition.conditions)
+                held.setdefault((transition.source, transition.dest), []).append(
+                    [c.func for c in transition.conditions])
+    assert held.keys() == machine.table.keys()
+    assert held.keys() == {(m.source, m.target) for m in machine.compiled.moves}
+    for key, alternatives in machine.table.items():
+        # the very guard objects the transitions machine calls, in the order it tries them
+        assert [[id(g) for g in guards] for guards in alternatives] == [
+            [id(f) for f in funcs] for funcs in held[key]]
+        assert all(isinstance(g, Guard) for guards in alternatives for g in guards)
+    assert transition_table(machine.machine) == machine.table
+
+
+def test_a_table_takes_only_guards() -> None:
+    foreign = Machine(model=None, states=["a", "b"], initial=None, auto_transitions=False,
+                      transitions=[{"trigger": "go", "source": "a", "dest": "b",
+                                    "conditions": [lambda event: True]}], send_event=True)
+    with pytest.raises(TypeError, match="not a Guard"):
+        transition_table(foreign)
 
 
 def test_declared_move_is_allowed(machine: PipelineMachine, sample: dict[str, Deal]) -> None:
@@ -202,6 +232,19 @@ def test_replay_flags_backward_moves_and_wrong_starts(machine: PipelineMachine) 
         (3, ILLEGAL_TRANSITION, ["not-declared"]),
     ]
     assert found[1].to_dict()["from"] == "meeting"
+
+
+def test_replay_memo_is_bounded_and_changes_no_verdict(machine: PipelineMachine) -> None:
+    t = [datetime(2026, 11, d, 10, tzinfo=UTC) for d in (2, 3, 4)]
+    deals = [Deal(id=f"M-{n}", stage="proposal", source=f"source-{n}", history=(
+        HistoryEntry("find_dm", t[0]), HistoryEntry(f"ghost-{n}", t[1]),
+        HistoryEntry("proposal", t[2]))) for n in range(MEMO_LIMIT + 300)]
+    memo = ReplayMemo()
+    remembered = [machine.replay(deal, memo) for deal in deals]
+    assert remembered == [machine.replay(deal) for deal in deals]
+    assert [len(m) for m in remembered[:1]] == [3]
+    assert len(memo.starts) == MEMO_LIMIT and len(memo.firsts) <= MEMO_LIMIT
+    assert len(memo.moves) == MEMO_LIMIT  # ghost stages fill it, then it stops growing
 
 
 def test_one_machine_serves_many_threads(machine: PipelineMachine,

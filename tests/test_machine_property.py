@@ -1,16 +1,22 @@
-"""check and replay agree: on random rulesets and histories, replay flags exactly the moves
-that check refuses, each classified as a skip exactly when check reports skipped stages."""
+"""check, move, replay and the ``transitions`` machine agree, on random rulesets and deals.
+
+Replay flags exactly the moves that check refuses, each classified as a skip exactly when check
+reports skipped stages; out of an open stage, check allows exactly the moves the ``transitions``
+machine performs when its event is triggered; move performs exactly what check allows.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from transitions import MachineError
 
 from pipeline_rules.deals.model import Deal, HistoryEntry
-from pipeline_rules.enforce.machine import SKIPPED_STAGE, PipelineMachine
+from pipeline_rules.enforce.machine import SKIPPED_STAGE, PipelineMachine, TransitionRejected
 from pipeline_rules.ruleset.catalog import load_ruleset_source
 from pipeline_rules.ruleset.source import Source
 
@@ -71,3 +77,52 @@ def test_replay_flags_exactly_what_check_refuses(scenario: tuple[PipelineMachine
             assert flagged[i].reasons == decision.reasons
             skips = [r for r in decision.reasons if r.code == "skips-stages"]
             assert (flagged[i].kind == SKIPPED_STAGE) == bool(skips)
+
+
+class _Token:
+    """A model the transitions machine can move, holding only a stage."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+def performed_by_transitions(machine: PipelineMachine, deal: Deal, to: str) -> bool:
+    """Whether the ``transitions`` machine itself moves a deal in ``deal.stage`` to ``to``."""
+    event = machine.machine.events.get(f"enter:{to}")
+    if event is None or deal.stage is None:
+        return False
+    token = _Token(deal.stage)
+    try:
+        return bool(event.trigger(token, deal=deal)) and token.state == to
+    except MachineError:  # no transition for this event out of that stage
+        return False
+
+
+@settings(max_examples=400, deadline=None)
+@given(scenarios(), st.data())
+def test_move_check_and_the_transitions_machine_agree(scenario: tuple[PipelineMachine, Deal],
+                                                      data: st.DataObject) -> None:
+    machine, deal = scenario
+    graph = machine.compiled.graph
+    anywhere = st.tuples(st.sampled_from([None, *graph.order, "ghost"]),
+                         st.sampled_from([*graph.order, "ghost"]))
+    declared = sorted(machine.table)
+    stage, to = data.draw(st.one_of(st.sampled_from(declared), anywhere) if declared
+                          else anywhere)
+    now = Deal(id=deal.id, stage=stage, source=deal.source, fields=deal.fields)
+    decision = machine.check(now, to)
+    out_of = ("no stage" if stage is None else "an open stage" if graph.is_open(stage)
+              else "a closed or unknown stage")
+    event(f"{'allowed' if decision.allowed else 'refused'}, "
+          f"{'declared' if (stage, to) in machine.table else 'undeclared'} move out of {out_of}")
+    if stage is not None and graph.is_open(stage):
+        assert performed_by_transitions(machine, now, to) == decision.allowed
+    at = datetime(2026, 2, 1, tzinfo=UTC)
+    if decision.allowed:
+        moved = machine.move(now, to, at)
+        assert (moved.stage, moved.history[-1]) == (to, HistoryEntry(to, at))
+    else:
+        with pytest.raises(TransitionRejected) as err:
+            machine.move(now, to, at)
+        assert err.value.decision == decision
+    assert machine.machine.models == []

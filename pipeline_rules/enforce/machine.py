@@ -3,21 +3,29 @@
 The machine holds the stages (terminal ones final) and every declared move as a transition whose
 condition is a :class:`Guard` built from the YAML (``require``, ``when``, ``unless``). Deals are
 never attached to it: the ``transitions`` maintainers' advice for many models is one machine and
-plain data, and attaching a million deals would take hours and gigabytes of memory. So:
+plain data, and attaching a million deals would take hours and gigabytes (``add_model`` grows
+quadratically with the number of models). Once per ruleset, the machine's own transitions are
+read back into a plain table, (source, dest) → the guards of each transition for that move
+(:func:`transition_table`), and:
 
-* :meth:`PipelineMachine.check` looks the move up in an index of the machine's own transitions,
-  built once, and runs those transitions' conditions on the deal — no model is bound;
+* :meth:`PipelineMachine.check` decides from that table, running the guards on the deal with no
+  model bound; the table is what the ``transitions`` machine holds, so the two agree by
+  construction;
 * :meth:`PipelineMachine.move` triggers the machine's event on a throw-away token holding the
   deal's stage, so the library itself performs an allowed move;
 * :meth:`PipelineMachine.replay` judges each move of a history with the same decision function
-  as ``check``, so the two agree by construction.
+  as ``check``; verdicts that depend on the stages alone are remembered in a :class:`ReplayMemo`
+  that the caller keeps for one run (an evaluation run holds one).
 
-Nothing is mutated after construction, so one machine serves any number of threads.
+Nothing is mutated after construction, so one machine serves any number of threads. It pickles
+as its compiled ruleset, and the ``transitions`` machine and the table are rebuilt from it where
+it is unpickled, so process pools can be sent the machine itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,9 +35,9 @@ from transitions.core import EventData
 
 from pipeline_rules import i18n
 from pipeline_rules.deals.model import Deal, HistoryEntry
-from pipeline_rules.ruleset.compiled import CompiledRuleset, Move, compile_ruleset
+from pipeline_rules.ruleset.compiled import CompiledRuleset, Move, Start, compile_ruleset
 from pipeline_rules.ruleset.conditions import field_value, is_missing, shown
-from pipeline_rules.ruleset.graph import reach
+from pipeline_rules.ruleset.graph import StageGraph
 from pipeline_rules.ruleset.model import Ruleset
 
 #: Reason codes (contract): why a move is refused.
@@ -46,6 +54,10 @@ REASON_CODES = (NOT_DECLARED, SKIPS_STAGES, MISSING_FIELD, CONDITION_FAILED, TER
 #: Kinds of illegal moves found by replay (they are also evaluator violation codes).
 SKIPPED_STAGE = "skipped-stage"
 ILLEGAL_TRANSITION = "illegal-transition"
+
+#: Entries a :class:`ReplayMemo` keeps in each of its maps: a bound, so a run over millions of
+#: deals with ever new field values or stage names stays flat.
+MEMO_LIMIT = 4096
 
 
 @dataclass(frozen=True)
@@ -118,7 +130,7 @@ class IllegalMove:
         return data
 
 
-class TransitionRejected(Exception):  # noqa: N818 - public API name (docs/api.md)
+class TransitionRejected(Exception):  # noqa: N818 - a documented public name
     """Raised by :meth:`PipelineMachine.move` for a refused move; carries the decision."""
 
     def __init__(self, decision: Decision) -> None:
@@ -131,19 +143,25 @@ class TransitionRejected(Exception):  # noqa: N818 - public API name (docs/api.m
         return self.decision.reasons
 
 
+@dataclass(frozen=True)
 class Guard:
     """The condition of one declared move: required fields and ``when``/``unless`` maps.
 
-    ``transitions`` calls it with the event data (``send_event=True``); :meth:`reasons` explains
-    a refusal with the same tests.
+    ``transitions`` calls it with the event data (``send_event=True``); checks and replays call
+    :meth:`passes` on the deal, and :meth:`reasons` explains a refusal with the same tests.
     """
 
-    def __init__(self, move: Move) -> None:
-        self.move = move
-        self.trivial = not (move.require or move.when or move.unless)
+    move: Move
 
     def __call__(self, event_data: EventData) -> bool:
+        """Whether the deal the event was triggered with meets the guard."""
         return self.passes(event_data.kwargs["deal"])
+
+    @property
+    def trivial(self) -> bool:
+        """Whether the guard tests nothing (the move has no ``require``, ``when`` or ``unless``)."""
+        move = self.move
+        return not (move.require or move.when or move.unless)
 
     def passes(self, deal: Deal) -> bool:
         """Whether the deal meets every guard of the move."""
@@ -173,6 +191,43 @@ class Guard:
         return found
 
 
+#: (source, dest) → for each transition the machine holds for that move, in the order the
+#: machine tries them, the guards that must all pass for it.
+Table = Mapping[tuple[str, str], tuple[tuple[Guard, ...], ...]]
+
+
+def transition_table(machine: Machine) -> Table:
+    """The moves a ``transitions`` machine holds, read from its events, as plain data."""
+    table: dict[tuple[str, str], list[tuple[Guard, ...]]] = {}
+    for event in machine.events.values():
+        for transitions in event.transitions.values():
+            for transition in transitions:
+                guards = []
+                for condition in transition.conditions:
+                    if not (isinstance(condition.func, Guard) and condition.target):
+                        raise TypeError(f"transition {transition.source} -> {transition.dest} "
+                                        f"has a condition that is not a Guard: "
+                                        f"{condition.func!r}")
+                    guards.append(condition.func)
+                key = (str(transition.source), str(transition.dest))
+                table.setdefault(key, []).append(tuple(guards))
+    return {key: tuple(alternatives) for key, alternatives in table.items()}
+
+
+@dataclass
+class ReplayMemo:
+    """What the replays of one run remember: verdicts that depend on the stages alone, and the
+    start definition per value of the fields start conditions read (usually the lead source).
+
+    Replaying a million histories meets the same few of each again and again. Keep one per run
+    and machine; each map stops growing at :data:`MEMO_LIMIT` entries.
+    """
+
+    starts: dict[tuple[object, ...], Start | None] = field(default_factory=dict)
+    firsts: dict[tuple[str, str], tuple[Reason, ...]] = field(default_factory=dict)
+    moves: dict[tuple[str, str], tuple[Reason, ...]] = field(default_factory=dict)
+
+
 class _Token:
     """A stand-in model holding only a stage, so a shared machine can perform one move."""
 
@@ -182,14 +237,41 @@ class _Token:
         self.state = state
 
 
-def _unguarded(transition: Any) -> bool:
-    """Whether a transition's only conditions are guards that test nothing."""
-    return all(isinstance(c.func, Guard) and c.func.trivial and c.target
-               for c in transition.conditions)
-
-
 def _trigger(stage: str) -> str:
     return f"enter:{stage}"
+
+
+def _closures(graph: StageGraph) -> tuple[dict[str, int], dict[str, int]]:
+    """For each stage, the stages reachable from it and those it is reachable from (itself
+    included), as bit masks over ``graph.order``.
+
+    One pass each way over the strongly connected components, whose ids are in reverse
+    topological order: linear in stages and moves (times the mask width), so cheap enough to do
+    for every machine rather than per question.
+    """
+    component = graph.component
+    count = len(set(component.values()))
+    members = [0] * count
+    later: list[set[int]] = [set() for _ in range(count)]
+    earlier: list[set[int]] = [set() for _ in range(count)]
+    for bit, stage in enumerate(graph.order):
+        members[component[stage]] |= 1 << bit
+        for target in graph.successors[stage]:
+            if component[target] != component[stage]:
+                later[component[stage]].add(component[target])
+                earlier[component[target]].add(component[stage])
+    ahead = [0] * count
+    for c in range(count):  # a component's successors have smaller ids
+        ahead[c] = members[c]
+        for d in later[c]:
+            ahead[c] |= ahead[d]
+    behind = [0] * count
+    for c in reversed(range(count)):
+        behind[c] = members[c]
+        for d in earlier[c]:
+            behind[c] |= behind[d]
+    return ({s: ahead[component[s]] for s in graph.order},
+            {s: behind[component[s]] for s in graph.order})
 
 
 class PipelineMachine:
@@ -208,28 +290,28 @@ class PipelineMachine:
             auto_transitions=False,
             send_event=True,
         )
-        # (source, dest) -> the machine's own transitions for that move, in declared order.
-        self._index: dict[tuple[str, str], list[Any]] = {}
-        for event in self.machine.events.values():
-            for transitions in event.transitions.values():
-                for transition in transitions:
-                    key = (str(transition.source), str(transition.dest))
-                    self._index.setdefault(key, []).append(transition)
+        #: What check and replay consult: the machine's own transitions, as plain data.
+        self.table = transition_table(self.machine)
         # Moves out of an open stage that some transition allows with no guard at all: the
-        # common case, decided by one set lookup instead of running conditions.
+        # common case, decided by one set lookup instead of running guards.
         self._free = frozenset(
-            key for key, transitions in self._index.items()
-            if graph.is_open(key[0]) and any(_unguarded(t) for t in transitions))
+            key for key, alternatives in self.table.items()
+            if graph.is_open(key[0]) and any(all(g.trivial for g in guards)
+                                             for guards in alternatives))
         # The other declared moves out of open stages: their guards decide.
-        self._guarded: dict[tuple[str | None, str], list[Any]] = {
-            key: transitions for key, transitions in self._index.items()
+        self._guarded: dict[tuple[str | None, str], tuple[tuple[Guard, ...], ...]] = {
+            key: alternatives for key, alternatives in self.table.items()
             if graph.is_open(key[0]) and key not in self._free}
-        self._reach: dict[str, frozenset[str]] = {}
-        # Verdicts on moves that no deal field can change (see replay); filled lazily, and
-        # concurrent fills store the same verdict.
-        self._static: dict[tuple[str | None, str], tuple[Reason, ...]] = {}
-        self._first: dict[tuple[str, str], tuple[Reason, ...]] = {}
-        self._coreach: dict[str, frozenset[str]] = {}
+        self._ahead, self._behind = _closures(graph)
+        self._open = sum(1 << bit for bit, s in enumerate(graph.order) if graph.is_open(s))
+        self._start_fields = tuple(dict.fromkeys(c.field for s in compiled.starts
+                                                 for c in s.when))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled as the compiled ruleset alone: unpickling builds the transitions machine again
+        # (a fraction of a millisecond) and reads the table back from it, so the table is always
+        # the one the machine in that process holds.
+        return (type(self), (self.compiled,))
 
     # -- judging ---------------------------------------------------------------------------
 
@@ -241,14 +323,14 @@ class PipelineMachine:
     def _judge(self, deal: Deal, current: str | None, to: str) -> list[Reason]:
         if (current, to) in self._free:
             return []
-        candidates = self._guarded.get((current, to))
-        if candidates is not None:
-            return self._judge_guards(deal, candidates)
+        alternatives = self._guarded.get((current, to))
+        if alternatives is not None:
+            return self._judge_guards(deal, alternatives)
         graph = self.compiled.graph
         if to not in graph.index:
             return [Reason(UNKNOWN_STAGE, "reason.unknown-target", {"stage": to}, field="to")]
         if current is None:
-            return self._judge_start(deal, to)
+            return self._start_reasons(deal, self.compiled.start_for(deal), to)
         if current not in graph.index:
             return [Reason(UNKNOWN_STAGE, "reason.unknown-current", {"stage": current},
                            field="stage")]
@@ -256,8 +338,8 @@ class PipelineMachine:
             kind = "won" if current in graph.won else "lost"
             return [Reason(TERMINAL, f"reason.terminal-{kind}", {"stage": current},
                            stages=(current,))]
-        candidates = self._index.get((current, to))
-        if not candidates:
+        alternatives = self.table.get((current, to))
+        if not alternatives:
             reasons = [Reason(NOT_DECLARED, "reason.not-declared", {"from": current, "to": to},
                               stages=(current, to))]
             skipped = self.skipped(current, to)
@@ -265,27 +347,24 @@ class PipelineMachine:
                 reasons.append(Reason(SKIPS_STAGES, "reason.skips-stages",
                                       {"stages": ", ".join(skipped)}, stages=skipped))
             return reasons
-        return self._judge_guards(deal, candidates)
+        return self._judge_guards(deal, alternatives)
 
     @staticmethod
-    def _judge_guards(deal: Deal, candidates: list[Any]) -> list[Reason]:
-        """Run the conditions of the machine's transitions for a move; explain if all refuse.
-
-        The condition callables are our guards; they are called on the deal directly, as
-        ``Condition.check`` would through an ``EventData`` (which costs twice the test itself
-        and is what :meth:`move` goes through when it triggers the event).
-        """
+    def _judge_guards(deal: Deal, alternatives: tuple[tuple[Guard, ...], ...]) -> list[Reason]:
+        """Run the guards of the machine's transitions for a move as the machine tries them
+        (the first transition whose guards all pass performs it); explain if all refuse."""
         found: list[Reason] = []
-        for transition in candidates:
-            failing = [c for c in transition.conditions if c.func.passes(deal) != c.target]
+        for guards in alternatives:
+            failing = [g for g in guards if not g.passes(deal)]
             if not failing:
                 return []
-            for condition in failing:
-                found.extend(r for r in condition.func.reasons(deal) if r not in found)
+            for guard in failing:
+                found.extend(r for r in guard.reasons(deal) if r not in found)
         return found
 
-    def _judge_start(self, deal: Deal, to: str) -> list[Reason]:
-        start = self.compiled.start_for(deal)
+    @staticmethod
+    def _start_reasons(deal: Deal, start: Start | None, to: str) -> list[Reason]:
+        """Why a new deal matching ``start`` may not enter ``to`` (a known stage)."""
         if start is None:
             return [Reason(BAD_START, "reason.no-start",
                            {"source": shown(field_value(deal, "source"))},
@@ -302,26 +381,21 @@ class PipelineMachine:
         A jump is forward when the target is reachable from the current stage through declared
         moves; the stages skipped are those on some path between the two.
         """
-        graph = self.compiled.graph
-        ahead = self._reach_from(current)
-        if to not in ahead or to == current:
+        index = self.compiled.graph.index
+        if current == to or current not in index or to not in index:
             return ()
-        between = (ahead & self._reach_to(to)) - {current, to}
-        return tuple(sorted((s for s in between if graph.is_open(s)),
-                            key=graph.index.__getitem__))
-
-    def _reach_from(self, stage: str) -> frozenset[str]:
-        # Filled lazily; concurrent fills compute the same set, so the race is harmless.
-        found = self._reach.get(stage)
-        if found is None:
-            found = self._reach[stage] = reach([stage], self.compiled.graph.successors)
-        return found
-
-    def _reach_to(self, stage: str) -> frozenset[str]:
-        found = self._coreach.get(stage)
-        if found is None:
-            found = self._coreach[stage] = reach([stage], self.compiled.graph.predecessors)
-        return found
+        ahead = self._ahead[current]
+        if not ahead >> index[to] & 1:
+            return ()
+        between = ahead & self._behind[to] & self._open
+        between &= ~(1 << index[current] | 1 << index[to])
+        order = self.compiled.graph.order
+        found = []
+        while between:  # lowest bit first: the stages come out in declared order
+            lowest = between & -between
+            found.append(order[lowest.bit_length() - 1])
+            between ^= lowest
+        return tuple(found)
 
     # -- acting ----------------------------------------------------------------------------
 
@@ -348,50 +422,73 @@ class PipelineMachine:
 
     # -- auditing --------------------------------------------------------------------------
 
-    def replay(self, deal: Deal) -> list[IllegalMove]:
+    def replay(self, deal: Deal, memo: ReplayMemo | None = None) -> list[IllegalMove]:
         """Every move in the deal's history that the regulation refuses, in order.
 
         Each move is judged as :meth:`check` would have judged it at the time, against the
         deal's current fields (histories carry no field snapshots). The first entry is judged
         against the start definitions. Forced (override) moves are reported too, marked.
+        Replaying many deals, pass the same ``memo`` to each (one per run).
         """
+        if memo is None:
+            memo = ReplayMemo()
         free = self._free
         guarded = self._guarded
-        static = self._static
+        verdicts = memo.moves
         found: list[IllegalMove] = []
         previous: str | None = None
         for index, entry in enumerate(deal.history):
             stage = entry.stage
             # The set lookup is _judge's own first step, inlined: replay runs it per move.
             if (previous, stage) not in free:
-                key = (previous, stage)
+                reasons: Sequence[Reason]
                 if previous is None:
-                    reasons = self._judge_first(deal, stage)
-                elif key in guarded:
-                    reasons = self._judge_guards(deal, guarded[key])
+                    reasons = self._judge_first(deal, stage, memo)
+                elif (previous, stage) in guarded:
+                    reasons = self._judge_guards(deal, guarded[previous, stage])
                 else:
                     # Neither a first entry nor a guarded move: the verdict depends on the
                     # two stages alone, and replays meet the same few pairs again and again.
-                    cached = static.get(key)
+                    key = (previous, stage)
+                    cached = verdicts.get(key)
                     if cached is None:
-                        cached = static[key] = tuple(self._judge(deal, previous, stage))
-                    reasons = list(cached)
+                        cached = tuple(self._judge(deal, previous, stage))
+                        if len(verdicts) < MEMO_LIMIT:
+                            verdicts[key] = cached
+                    reasons = cached
                 if reasons:
                     found.append(self._classify(index, previous, entry, reasons))
             previous = stage
         return found
 
-    def _judge_first(self, deal: Deal, stage: str) -> list[Reason]:
+    def _judge_first(self, deal: Deal, stage: str, memo: ReplayMemo) -> Sequence[Reason]:
         """:meth:`_judge` of a first history entry: the verdict depends on the start definition
         the deal matches and the stage, so it is remembered per pair."""
-        start = self.compiled.start_for(deal) if stage in self.compiled.graph.index else None
-        if start is None:
+        if stage not in self.compiled.graph.index:
             return self._judge(deal, None, stage)
+        start = self._start_for(deal, memo)
+        if start is None:
+            return self._start_reasons(deal, None, stage)  # names the deal's source
         key = (start.id, stage)
-        cached = self._first.get(key)
+        cached = memo.firsts.get(key)
         if cached is None:
-            cached = self._first[key] = tuple(self._judge(deal, None, stage))
-        return list(cached)
+            cached = tuple(self._start_reasons(deal, start, stage))
+            if len(memo.firsts) < MEMO_LIMIT:
+                memo.firsts[key] = cached
+        return cached
+
+    def _start_for(self, deal: Deal, memo: ReplayMemo) -> Start | None:
+        """The deal's start definition, remembered by the values its conditions read."""
+        try:
+            key = tuple([field_value(deal, f) for f in self._start_fields])
+            return memo.starts[key]
+        except (KeyError, TypeError):  # not seen yet, or an unhashable value (a list)
+            pass
+        found = self.compiled.start_for(deal)
+        with contextlib.suppress(TypeError):
+            if len(memo.starts) < MEMO_LIMIT:
+                memo.starts[key] = found
+        return found
 
     def _classify(self, index: int, previous: str | None, entry: HistoryEntry,
                   reasons: Sequence[Reason]) -> IllegalMove:
@@ -401,5 +498,5 @@ class PipelineMachine:
                            skipped, entry.override)
 
 
-__all__ = ["REASON_CODES", "Decision", "IllegalMove", "PipelineMachine", "Reason",
-           "TransitionRejected"]
+__all__ = ["MEMO_LIMIT", "REASON_CODES", "Decision", "Guard", "IllegalMove", "PipelineMachine",
+           "Reason", "ReplayMemo", "Table", "TransitionRejected", "transition_table"]

@@ -2,7 +2,10 @@
 
 Facts that depend only on the run — the next scheduled run after ``now``, the latest allowed due
 time of a next task for each gap — are computed once per run, never per deal (croniter costs
-tens of microseconds a call; a business-day gap a few more).
+tens of microseconds a call; a business-day gap a few more). What is worth remembering from one
+deal to the next — formatted instants, the state machine's verdicts on the moves and starts its
+replays meet — is remembered here too, in bounded maps, so the ruleset and the machine stay
+immutable and shared.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline_rules import i18n
-from pipeline_rules.enforce.machine import PipelineMachine
+from pipeline_rules.deals.model import Deal
+from pipeline_rules.enforce.machine import IllegalMove, PipelineMachine, ReplayMemo
 from pipeline_rules.evaluate.findings import Finding, action, violation
 from pipeline_rules.evaluate.plans import Plans, make_plans
 from pipeline_rules.ruleset.compiled import CompiledRuleset
@@ -46,6 +50,7 @@ class Run:
     plans: Plans = field(init=False)
     _shifted: dict[tuple[str, str | None], datetime] = field(default_factory=dict)
     _stamps: dict[datetime, str] = field(default_factory=dict)
+    _replays: ReplayMemo = field(default_factory=ReplayMemo)
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
@@ -72,6 +77,11 @@ class Run:
         if found is None:
             found = self._shifted[key] = shift(calendar, self.now, self.compiled.duration(text))
         return found
+
+    def replay(self, deal: Deal) -> list[IllegalMove]:
+        """The illegal moves in the deal's history (the machine's replay, with this run's
+        memo)."""
+        return self.machine.replay(deal, self._replays)
 
     def time(self, moment: datetime) -> str:
         """A time for a message, in the ruleset's zone (``2026-11-20 09:05``)."""

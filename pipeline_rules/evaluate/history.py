@@ -18,7 +18,7 @@ from pipeline_rules.evaluate.findings import Finding
 
 def check_history(deal: Deal, run: Run) -> Iterator[Finding]:
     """A finding per illegal move in the deal's history."""
-    for move in run.machine.replay(deal):
+    for move in run.replay(deal):
         details: dict[str, Any] = {"from": move.from_stage, "to": move.to, "index": move.index,
                                    "reasons": [r.code for r in move.reasons]}
         if move.override is not None:

@@ -4,21 +4,23 @@ Compiling parses what the model keeps as text — the time zone, calendars, dura
 schedule, conditions — and expands moves declared ``from: "*"``. It is done once per ruleset; the
 machine and the evaluator share the result. A ruleset whose values do not parse cannot be
 compiled (:class:`CompileError`); lint reports the same problems with positions.
+
+The result is immutable plain data: it holds no caches (what is worth remembering per deal lives
+on an evaluation run), so any number of threads share it, and it pickles — its conditions are
+small frozen objects and its plugins are pickled by reference — so worker processes can be sent
+the compiled ruleset instead of compiling it again.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from pipeline_rules.ruleset.conditions import (
     CompiledCondition,
     HasFields,
     compile_conditions,
-    field_value,
     matches,
 )
 from pipeline_rules.ruleset.graph import StageGraph, build_graph
@@ -28,8 +30,6 @@ from pipeline_rules.time.calendars import BusinessCalendar, CalendarError, build
 from pipeline_rules.time.durations import Duration, DurationError, parse_duration
 from pipeline_rules.time.schedules import CronError, CronSchedule, parse_cron
 from pipeline_rules.time.timezones import TimezoneError, get_zone
-
-_MEMO_LIMIT = 4096
 
 
 class CompileError(ValueError):
@@ -70,14 +70,8 @@ class CompiledRuleset:
     calendars: Mapping[str, BusinessCalendar]
     schedule: CronSchedule | None
     plugins: Plugins = NO_PLUGINS
-    _start_memo: dict[tuple[object, ...], Start | None] = field(
-        default_factory=dict, init=False, repr=False, compare=False)
-    _durations: dict[str, Duration] = field(
-        default_factory=dict, init=False, repr=False, compare=False)
-
-    @cached_property
-    def _start_fields(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(c.field for s in self.starts for c in s.when))
+    #: Every duration the ruleset writes, by its text, parsed once at compile time.
+    durations: Mapping[str, Duration] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -86,29 +80,16 @@ class CompiledRuleset:
 
     def start_for(self, deal: HasFields) -> Start | None:
         """The first start definition whose conditions the deal matches."""
-        # Memoised by the values the start conditions read (usually just the lead source):
-        # replaying a million histories asks this a million times for a handful of sources.
-        try:
-            key = tuple([field_value(deal, f) for f in self._start_fields])
-            return self._start_memo[key]
-        except (KeyError, TypeError):
-            pass
-        found = next((s for s in self.starts if matches(s.when, deal)), None)
-        with contextlib.suppress(TypeError):
-            if len(self._start_memo) < _MEMO_LIMIT:
-                self._start_memo[key] = found
-        return found
+        return next((s for s in self.starts if matches(s.when, deal)), None)
 
     def calendar(self, name: str | None) -> BusinessCalendar | None:
         """The calendar called ``name`` (None for wall-clock time)."""
         return None if name is None else self.calendars.get(name)
 
     def duration(self, text: str) -> Duration:
-        """A duration from the ruleset, parsed once (all were checked at compile time)."""
-        found = self._durations.get(text)
-        if found is None:
-            found = self._durations[text] = parse_duration(text)
-        return found
+        """A duration from the ruleset (parsed at compile time; other text is parsed now)."""
+        found = self.durations.get(text)
+        return found if found is not None else parse_duration(text)
 
 
 def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> CompiledRuleset:
@@ -126,8 +107,7 @@ def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> Compile
         schedule = (parse_cron(ruleset.schedule.evaluate, zone)
                     if ruleset.schedule is not None and ruleset.schedule.evaluate is not None
                     else None)
-        for text in _durations(ruleset):
-            parse_duration(text)
+        durations = {text: parse_duration(text) for text in _durations(ruleset)}
     except (TimezoneError, CalendarError, CronError, DurationError) as err:
         raise CompileError(f"ruleset '{ruleset.id}': {err}") from None
     graph = build_graph(ruleset)
@@ -144,7 +124,7 @@ def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> Compile
                      for source in sources
                      if source != target and source in graph.index and target in graph.index)
     return CompiledRuleset(ruleset, zone, graph, starts, tuple(moves), calendars, schedule,
-                           plugins)
+                           plugins, durations)
 
 
 def _durations(ruleset: Ruleset) -> list[str]:

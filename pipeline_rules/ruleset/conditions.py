@@ -84,62 +84,98 @@ def _as_list(value: object) -> Sequence[object]:
     return value if isinstance(value, list | tuple) else [value]
 
 
-def _one_of(options: Sequence[object]) -> Callable[[object], bool]:
-    """Whether a value equals one of ``options``, by set lookups (conditions run per deal).
+@dataclass(frozen=True, slots=True)
+class _OneOf:
+    """``eq``/``in`` (``among``) or ``ne``/``not_in`` (not ``among``), by set lookups: conditions
+    run per deal.
 
     Equal means the same value, or the same number however written (``5``, ``5.0``, ``"5"``);
     ``true``/``false`` equal only themselves, never ``1``/``0``.
     """
-    bools = frozenset(o for o in options if isinstance(o, bool))
-    exact = frozenset(o for o in options
-                      if not isinstance(o, bool | list | dict))
-    numbers = frozenset(n for n in map(_number, options) if n is not None)
 
-    def test(value: object) -> bool:
+    bools: frozenset[bool]
+    exact: frozenset[object]
+    numbers: frozenset[float]
+    among: bool
+
+    @classmethod
+    def of(cls, options: Sequence[object], among: bool) -> _OneOf:
+        """The test for membership (``among``) or its absence in ``options``."""
+        return cls(frozenset(o for o in options if isinstance(o, bool)),
+                   frozenset(o for o in options if not isinstance(o, bool | list | dict)),
+                   frozenset(n for n in map(_number, options) if n is not None), among)
+
+    def __call__(self, value: object) -> bool:
+        if value is _MISSING:
+            return not self.among
         if isinstance(value, bool):
-            return value in bools
+            return (value in self.bools) == self.among
         try:
-            if value in exact:
-                return True
+            found = value in self.exact
         except TypeError:  # an unhashable field value (a list) equals no scalar option
-            return False
-        number = _number(value) if numbers else None
-        return number is not None and number in numbers
+            return not self.among
+        if not found and self.numbers:
+            number = _number(value)
+            found = number is not None and number in self.numbers
+        return found == self.among
 
-    return test
+
+@dataclass(frozen=True, slots=True)
+class _Compares:
+    """``gt``/``gte``/``lt``/``lte`` against ``expected``; a missing field fails."""
+
+    op: str
+    expected: object
+
+    def __call__(self, value: object) -> bool:
+        return value is not _MISSING and _compare(value, self.expected, self.op)
+
+
+@dataclass(frozen=True, slots=True)
+class _Exists:
+    """``exists``: whether the field is set (``want``) or empty (not ``want``)."""
+
+    want: bool
+
+    def __call__(self, value: object) -> bool:
+        return is_missing(value) != self.want
+
+
+@dataclass(frozen=True, slots=True)
+class _PluginTest:
+    """A plugin operator with its argument; a missing field reaches it as None."""
+
+    operator: Callable[[object, object], bool]
+    expected: object
+
+    def __call__(self, value: object) -> bool:
+        try:
+            return bool(self.operator(None if value is _MISSING else value, self.expected))
+        except Exception:  # a failing plugin operator means the condition is not met
+            return False
 
 
 BUILTIN_OPERATORS = frozenset({"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists"})
 
 
-def _plugin_test(operator: Callable[[object, object], bool],
-                 expected: object) -> Callable[[object], bool]:
-    def test(value: object) -> bool:
-        try:
-            return bool(operator(None if value is _MISSING else value, expected))
-        except Exception:  # a failing plugin operator means the condition is not met
-            return False
-
-    return test
-
-
 def _test(op: str, expected: object,
           operators: Mapping[str, Callable[[object, object], bool]] | None = None,
           ) -> Callable[[object], bool]:
-    """The test ``op expected`` on a field value (possibly the missing sentinel)."""
+    """The test ``op expected`` on a field value (possibly the missing sentinel).
+
+    Tests are small frozen objects rather than closures so that a compiled ruleset pickles
+    (plugin operators pickle by reference, as module-level functions do).
+    """
     if op not in BUILTIN_OPERATORS and operators and op in operators:
-        return _plugin_test(operators[op], expected)
+        return _PluginTest(operators[op], expected)
     if op in ("eq", "in"):
-        member = _one_of(_as_list(expected))
-        return lambda v: v is not _MISSING and member(v)
+        return _OneOf.of(_as_list(expected), among=True)
     if op in ("ne", "not_in"):
-        member = _one_of(_as_list(expected))
-        return lambda v: v is _MISSING or not member(v)
+        return _OneOf.of(_as_list(expected), among=False)
     if op in ("gt", "gte", "lt", "lte"):
-        return lambda v: v is not _MISSING and _compare(v, expected, op)
+        return _Compares(op, expected)
     if op == "exists":
-        want = bool(expected)
-        return lambda v: is_missing(v) != want
+        return _Exists(bool(expected))
     raise ValueError(f"unknown condition operator {op!r}")
 
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from pipeline_rules.ruleset.model import Ruleset
 
 
 @dataclass(frozen=True)
 class StageGraph:
-    """Declared stages and moves, with the derived facts the graph rules and the machine use."""
+    """Declared stages and moves, with the derived facts the graph rules and the machine use.
+
+    The derived facts are computed when the graph is built (each is linear in stages + moves),
+    so a graph is never changed after construction and is shared by threads as it is.
+    """
 
     order: tuple[str, ...]
     successors: Mapping[str, tuple[str, ...]]
@@ -25,9 +28,26 @@ class StageGraph:
     won: frozenset[str]
     lost: frozenset[str]
     index: Mapping[str, int] = field(init=False)
+    #: Stage → stages with a declared move into it.
+    predecessors: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    #: Stages a deal can reach from some start stage.
+    reachable: frozenset[str] = field(init=False, repr=False, compare=False)
+    #: Stages from which a won stage can be reached (the won stages included).
+    reaches_won: frozenset[str] = field(init=False, repr=False, compare=False)
+    #: Stage → id of its strongly connected component (ids in reverse topological order).
+    component: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index", {s: i for i, s in enumerate(self.order)})
+        preds: dict[str, list[str]] = {s: [] for s in self.order}
+        for source in self.order:
+            for target in self.successors[source]:
+                preds[target].append(source)
+        predecessors = {s: tuple(p) for s, p in preds.items()}
+        object.__setattr__(self, "predecessors", predecessors)
+        object.__setattr__(self, "reachable", reach(self.starts, self.successors))
+        object.__setattr__(self, "reaches_won", reach(self.won, predecessors))
+        object.__setattr__(self, "component", strongly_connected(self.order, self.successors))
 
     @property
     def terminal(self) -> frozenset[str]:
@@ -37,30 +57,6 @@ class StageGraph:
     def is_open(self, stage: str) -> bool:
         """Whether ``stage`` is a known non-terminal stage."""
         return stage in self.index and stage not in self.terminal
-
-    @cached_property
-    def predecessors(self) -> Mapping[str, tuple[str, ...]]:
-        """Stage → stages with a declared move into it."""
-        preds: dict[str, list[str]] = {s: [] for s in self.order}
-        for source in self.order:
-            for target in self.successors[source]:
-                preds[target].append(source)
-        return {s: tuple(p) for s, p in preds.items()}
-
-    @cached_property
-    def reachable(self) -> frozenset[str]:
-        """Stages a deal can reach from some start stage."""
-        return reach(self.starts, self.successors)
-
-    @cached_property
-    def reaches_won(self) -> frozenset[str]:
-        """Stages from which a won stage can be reached (the won stages included)."""
-        return reach(self.won, self.predecessors)
-
-    @cached_property
-    def component(self) -> Mapping[str, int]:
-        """Stage → id of its strongly connected component."""
-        return strongly_connected(self.order, self.successors)
 
 
 def build_graph(ruleset: Ruleset) -> StageGraph:
