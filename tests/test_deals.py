@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
+import pyarrow as pa
 import pytest
 from helpers import ROOT
 from hypothesis import given, settings
@@ -17,11 +18,16 @@ from pipeline_rules.deals.model import (
     Deal,
     DealError,
     HistoryEntry,
+    Record,
     _checked_deal,
+    deal_id,
     parse_deal,
     parse_iso,
 )
+from pipeline_rules.deals.readers.jsonl import jsonl_record
+from pipeline_rules.deals.readers.parquet import batch_records
 from pipeline_rules.deals.readers.wire import decode_deal
+from pipeline_rules.evaluate.partition import partition_records
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_deals import deals as generated_deals
@@ -143,3 +149,23 @@ def test_moved_appends_to_the_history() -> None:
     moved = deal.moved(HistoryEntry("b", at))
     assert (moved.stage, moved.history) == ("b", (HistoryEntry("b", at),))
     assert moved.to_dict()["history"] == [{"stage": "b", "at": "2026-11-20T00:00:00+00:00"}]
+
+
+@pytest.mark.parametrize(("ident", "named"), [
+    (True, "True"), (False, "False"), (7, "7"), ("A-1", "A-1"), ("", ""), (1.5, "1.5"),
+    (None, None)])
+def test_every_reader_names_a_record_by_one_deal_id_rule(ident: Any, named: str | None) -> None:
+    # The evaluator has always named a record refused for its id by str() of the id (so true
+    # is 'True'); every reader's record now says the same.
+    data = {"id": ident, "stage": "meeting"}
+    assert deal_id(data) == named
+    assert Record("x", data).deal == named
+    assert jsonl_record("d.jsonl:1", orjson.dumps(data)).deal == named
+    assert batch_records(pa.Table.from_pylist([data]), "d.parquet")[0].deal == named
+    assert partition_records([data], "d")[0].deal == named
+    assert deal_id([data]) is None and Record("x", error="unreadable").deal is None
+
+
+def test_a_reader_that_could_not_read_the_data_still_names_its_deal() -> None:
+    assert Record("x", error="bad row", deal="E-5").deal == "E-5"
+    assert Record("x", {"id": "A"}, deal="B").deal == "B"

@@ -100,15 +100,31 @@ class Deal:
         return data
 
 
+def deal_id(data: object) -> str | None:
+    """The deal id a JSON-shaped record names, as text, or None when it names none."""
+    # Any id but null is shown as Python writes it (true is 'True', 1.5 is '1.5'), so even a
+    # record refused for its id is named in its bad-record finding, the same on every path.
+    if isinstance(data, Mapping):
+        ident = data.get("id")
+        if ident is not None:
+            return str(ident)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     """One input record before parsing: where it came from (``deals.jsonl:12``), and its
-    JSON-shaped data or why it could not be read (``deal`` is its id when a reader could tell)."""
+    JSON-shaped data or why it could not be read; ``deal`` is the deal id it names
+    (:func:`deal_id` of its data unless a reader that could not read the data says)."""
 
     origin: str
     data: object = None
     error: str | None = None
     deal: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.deal is None and self.data is not None:
+            object.__setattr__(self, "deal", deal_id(self.data))
 
 
 def parse_time(value: object, zone: tzinfo, path: str) -> datetime:

@@ -50,11 +50,7 @@ def intake(item: Item, compiled: CompiledRuleset, lang: str = i18n.DEFAULT,
         try:
             deal = parse_deal(record.data, compiled.zone)
         except DealError as err:
-            hint = record.deal
-            if hint is None and isinstance(record.data, Mapping) and \
-                    record.data.get("id") is not None:
-                hint = str(record.data["id"])
-            return Rejection(record.origin, err.message, err.path, hint)
+            return Rejection(record.origin, err.message, err.path, record.deal)
     problem = stage_problem(deal, compiled, lang)
     if problem is not None:
         return Rejection(record.origin, problem[0], problem[1], deal.id)
