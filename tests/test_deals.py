@@ -14,6 +14,7 @@ from helpers import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline_rules.deals import as_record
 from pipeline_rules.deals.model import (
     Deal,
     DealError,
@@ -169,3 +170,13 @@ def test_every_reader_names_a_record_by_one_deal_id_rule(ident: Any, named: str 
 def test_a_reader_that_could_not_read_the_data_still_names_its_deal() -> None:
     assert Record("x", error="bad row", deal="E-5").deal == "E-5"
     assert Record("x", {"id": "A"}, deal="B").deal == "B"
+
+
+def test_any_input_item_becomes_a_record_in_one_place() -> None:
+    deal = Deal(id="A", stage="a")
+    record = Record("deals.jsonl:3", {"id": "B"})
+    assert as_record(record, "ignored") is record
+    assert as_record(deal, "record 1") == Record("record 1", deal)
+    assert as_record({"id": 5}, "record 2") == Record("record 2", {"id": 5}, deal="5")
+    assert as_record(("deals.jsonl:4", b'{"id": "C"}\n')) == Record("deals.jsonl:4", {"id": "C"})
+    assert as_record(("deals.jsonl:5", b"{not json")).error is not None

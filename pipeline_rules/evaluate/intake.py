@@ -6,16 +6,12 @@ records for the same reasons.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from pipeline_rules import i18n
-from pipeline_rules.deals.model import Deal, DealError, Record, parse_deal
-from pipeline_rules.deals.readers.jsonl import jsonl_record
+from pipeline_rules.deals import Item, as_record
+from pipeline_rules.deals.model import Deal, DealError, parse_deal
 from pipeline_rules.ruleset.compiled import CompiledRuleset
-
-Item = Deal | Mapping[str, Any] | Record | tuple[str, bytes]
 
 
 @dataclass(frozen=True)
@@ -27,15 +23,6 @@ class Rejection:
     message: str
     path: str = ""
     deal: str | None = None
-
-
-def as_record(item: Item, origin: str = "") -> Record:
-    """Any input item as a reader record (a raw JSON line is parsed here)."""
-    if isinstance(item, Record):
-        return item
-    if isinstance(item, tuple):
-        return jsonl_record(*item)
-    return Record(origin, item)
 
 
 def intake(item: Item, compiled: CompiledRuleset, lang: str = i18n.DEFAULT,

@@ -27,13 +27,13 @@ from typing import Any
 
 import orjson
 
+from pipeline_rules.deals import as_record
 from pipeline_rules.deals.model import Record
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.batch import BATCH, Item, Totals, serialise
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.idset import HashSet
-from pipeline_rules.evaluate.intake import as_record
 from pipeline_rules.evaluate.tenants import Tenants
 
 
@@ -134,9 +134,7 @@ def partition_records(batch: Any, source: str = "", first_row: int = 1) -> list[
     """A batch as reader records: an Arrow record batch or table (via
     :mod:`pipeline_rules.deals.readers.parquet`), or a sequence of JSON-shaped dicts or records."""
     if isinstance(batch, Sequence):
-        return [item if isinstance(item, Record)
-                else Record(f"{source}:{first_row + i}", item)
-                for i, item in enumerate(batch)]
+        return [as_record(item, f"{source}:{first_row + i}") for i, item in enumerate(batch)]
     from pipeline_rules.deals.readers.parquet import (
         batch_records,  # pyarrow only when the batch is Arrow's
     )
