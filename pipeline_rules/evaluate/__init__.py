@@ -21,9 +21,9 @@ from typing import Any
 
 from pipeline_rules import i18n
 from pipeline_rules.deals import Item, as_record
+from pipeline_rules.deals.decode import decode_deal
 from pipeline_rules.deals.model import Deal, Record
 from pipeline_rules.deals.readers.jsonl import jsonl_record
-from pipeline_rules.deals.readers.wire import decode_deal
 from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.extensions import enrich, run_checks
@@ -99,8 +99,8 @@ class Evaluator:
                      ) -> tuple[str | None, list[Finding]]:
         """:meth:`outcome` for line ``number`` of the JSON Lines input ``name``.
 
-        Well-formed lines are decoded straight to deals (:mod:`..readers.wire`); the rest go
-        the general way, which names what is wrong.
+        Well-formed lines are decoded straight to deals (:mod:`~pipeline_rules.deals.decode`);
+        the rest go the general way, which names what is wrong.
         """
         deal = decode_deal(line, self.compiled.zone)
         if deal is None:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from pipeline_rules import i18n
 from pipeline_rules.deals import Item, as_record
-from pipeline_rules.deals.model import Deal, DealError, parse_deal
+from pipeline_rules.deals.decode import parse_deal
+from pipeline_rules.deals.model import Deal, DealError
 from pipeline_rules.ruleset.compiled import CompiledRuleset
 
 
@@ -31,13 +32,10 @@ def intake(item: Item, compiled: CompiledRuleset, lang: str = i18n.DEFAULT,
     record = as_record(item, origin)
     if record.error is not None:
         return Rejection(record.origin, record.error, deal=record.deal)
-    if isinstance(record.data, Deal):
-        deal = record.data
-    else:
-        try:
-            deal = parse_deal(record.data, compiled.zone)
-        except DealError as err:
-            return Rejection(record.origin, err.message, err.path, record.deal)
+    try:
+        deal = parse_deal(record.data, compiled.zone)
+    except DealError as err:
+        return Rejection(record.origin, err.message, err.path, record.deal)
     problem = stage_problem(deal, compiled, lang)
     if problem is not None:
         return Rejection(record.origin, problem[0], problem[1], deal.id)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline_rules.deals.model import DealError, Record, deal_id, parse_deal, parse_time
+from pipeline_rules.deals.decode import parse_deal, parse_time
+from pipeline_rules.deals.model import DealError, Record, deal_id
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.idset import HashSet
