@@ -91,8 +91,8 @@ def breakdown(path: Path, count: int) -> None:
     from itertools import islice
 
     from pipeline_rules import evaluate
+    from pipeline_rules.deals.decode import decode_deal
     from pipeline_rules.deals.readers.jsonl import Block
-    from pipeline_rules.deals.readers.wire import decode_deal
     from pipeline_rules.evaluate import Evaluator
     from pipeline_rules.evaluate.batch import evaluate_batch, serialise
     from pipeline_rules.ruleset.catalog import load_ruleset

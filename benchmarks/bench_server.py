@@ -217,7 +217,7 @@ def per_call(function: Callable[[], Any], count: int = 20000) -> float:
 
 def breakdown(directory: Path) -> list[tuple[str, float]]:
     """Microseconds spent per check-transition request in each step, and in the whole app."""
-    from pipeline_rules.deals.model import parse_deal
+    from pipeline_rules.deals.decode import parse_deal
     from pipeline_rules.server.app import create_app
     from pipeline_rules.server.logs import JsonFormatter, event
     from pipeline_rules.server.metrics import Metrics

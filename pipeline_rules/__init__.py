@@ -29,7 +29,7 @@ _EXPORTS = {
     "ReplayMemo": "enforce.machine",
     "Deal": "deals.model",
     "DealError": "deals.model",
-    "parse_deal": "deals.model",
+    "parse_deal": "deals.decode",
     "Evaluator": "evaluate",
     "Finding": "evaluate.findings",
     "analyze": "analytics",
@@ -51,7 +51,8 @@ __all__ = [
 if TYPE_CHECKING:
     from pipeline_rules.analytics import Backtest, Report, analyze
     from pipeline_rules.analytics.backtest import backtest
-    from pipeline_rules.deals.model import Deal, DealError, parse_deal
+    from pipeline_rules.deals.decode import parse_deal
+    from pipeline_rules.deals.model import Deal, DealError
     from pipeline_rules.deals.readers import read_records
     from pipeline_rules.enforce.machine import (
         Decision,

@@ -17,7 +17,7 @@ from pipeline_rules.analytics import analyze
 from pipeline_rules.analytics.backtest import as_of, backtest
 from pipeline_rules.analytics.sketch import QuantileSketch
 from pipeline_rules.cli import main
-from pipeline_rules.deals.model import parse_deal
+from pipeline_rules.deals.decode import parse_deal
 from pipeline_rules.ruleset.catalog import load_ruleset, load_ruleset_source
 from pipeline_rules.ruleset.compiled import compile_ruleset
 from pipeline_rules.ruleset.source import Source

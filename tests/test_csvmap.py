@@ -18,7 +18,8 @@ from helpers import ROOT, SHARED
 from jsonschema import Draft202012Validator
 
 from pipeline_rules import load_ruleset
-from pipeline_rules.deals.model import Record, parse_deal
+from pipeline_rules.deals.decode import parse_deal
+from pipeline_rules.deals.model import Record
 from pipeline_rules.deals.readers import InputError, read_records
 from pipeline_rules.deals.readers.csvmap import MappingError, load_mapping, read_csv
 from pipeline_rules.evaluate import Evaluator

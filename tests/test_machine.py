@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from transitions import Machine
 
-from pipeline_rules.deals.model import Deal, HistoryEntry, parse_deal
+from pipeline_rules.deals.decode import parse_deal
+from pipeline_rules.deals.model import Deal, HistoryEntry
 from pipeline_rules.enforce.machine import (
     ILLEGAL_TRANSITION,
     MEMO_LIMIT,

@@ -244,3 +244,12 @@ def test_load_file_judges_every_deal_whatever_it_names() -> None:
     tenants = load_file(B2B)
     found = evaluate_partition([{**sample(1)[0], "ruleset": "elsewhere"}], tenants, NOW)
     assert found.lines and all(f["ruleset"] == "b2b-sales" for f in found.dicts())
+
+
+def test_a_record_no_ruleset_can_judge_is_named_by_its_id_like_any_bad_record(
+        ruleset_dir: Path) -> None:
+    tenants = load_directory(ruleset_dir)
+    batch = [{"id": True, "stage": "meeting", "ruleset": "nope"},
+             {"id": True, "stage": "meeting", "ruleset": "b2b-sales"}]
+    found = evaluate_partition(batch, tenants, NOW, "d.jsonl").dicts()
+    assert [(f["code"], f["deal"]) for f in found] == [("bad-record", "True")] * 2

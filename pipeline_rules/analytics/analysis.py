@@ -26,8 +26,9 @@ from datetime import UTC, datetime
 
 from pipeline_rules.analytics.report import GroupStats, Quantiles, Report, StageStats, Stall
 from pipeline_rules.analytics.sketch import QuantileSketch
+from pipeline_rules.deals import Item
 from pipeline_rules.deals.model import Deal
-from pipeline_rules.evaluate.intake import Item, Rejection, intake
+from pipeline_rules.evaluate.intake import Rejection, intake
 from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
 from pipeline_rules.ruleset.model import Ruleset, SlaDef
 from pipeline_rules.time.calendars import BusinessCalendar

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from pipeline_rules.analytics.report import Backtest, Change, Tally
+from pipeline_rules.deals import Item
 from pipeline_rules.deals.model import Deal, Pause
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.history import check_history
-from pipeline_rules.evaluate.intake import Item, Rejection, intake
+from pipeline_rules.evaluate.intake import Rejection, intake
 from pipeline_rules.evaluate.reminders import check_reminders
 from pipeline_rules.evaluate.sla import check_slas
 from pipeline_rules.ruleset.compiled import CompiledRuleset

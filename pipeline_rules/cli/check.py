@@ -25,7 +25,8 @@ def _read_deal(path: str, compiled: CompiledRuleset) -> Deal:
     """Read one deal (a JSON object) from a file or stdin, or explain and exit 2."""
     import json
 
-    from pipeline_rules.deals.model import DealError, parse_deal
+    from pipeline_rules.deals.decode import parse_deal
+    from pipeline_rules.deals.model import DealError
     from pipeline_rules.ruleset.loader import ReadError, read_source
     from pipeline_rules.ruleset.problems import DocumentError
 

@@ -48,7 +48,8 @@ def parse_now_option(value: str | None, compiled: CompiledRuleset,
                      option: str = "--now") -> datetime:
     """The time an option gives (default: now), read in the ruleset's zone; a usage error if
     it does not parse."""
-    from pipeline_rules.deals.model import DealError, parse_time
+    from pipeline_rules.deals.decode import parse_time
+    from pipeline_rules.deals.model import DealError
 
     if value is None:
         return datetime.now(compiled.zone)

@@ -194,7 +194,8 @@ def _load_tenants(ruleset: str, language: str, lead: Duration, key: str,
     from datetime import UTC, timedelta
     from pathlib import Path
 
-    from pipeline_rules.deals.model import DealError, parse_time
+    from pipeline_rules.deals.decode import parse_time
+    from pipeline_rules.deals.model import DealError
     from pipeline_rules.evaluate.tenants import TenantsError, load_directory, load_file
 
     horizon = timedelta(seconds=lead.amount)

@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline_rules import i18n
+from pipeline_rules.deals import Item, as_record
+from pipeline_rules.deals.decode import decode_deal
 from pipeline_rules.deals.model import Deal, Record
 from pipeline_rules.deals.readers.jsonl import jsonl_record
-from pipeline_rules.deals.readers.wire import decode_deal
 from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.extensions import enrich, run_checks
@@ -58,8 +59,7 @@ class Evaluator:
         """The per-run context for evaluating at ``now``."""
         return Run.start(self.compiled, self.machine, now, self.lang, self.horizon)
 
-    def evaluate(self, deals: Iterable[Deal | Mapping[str, Any] | Record],
-                 now: datetime) -> Iterator[Finding]:
+    def evaluate(self, deals: Iterable[Item], now: datetime) -> Iterator[Finding]:
         """Findings for every deal, lazily, in input order."""
         run = self.run(now)
         seen = HashSet()
@@ -70,15 +70,15 @@ class Evaluator:
         """Findings for one deal (a deal or its JSON-shaped record)."""
         return list(self.evaluate_item(deal, self.run(now), set(), "record 1"))
 
-    def evaluate_item(self, item: Deal | Mapping[str, Any] | Record, run: Run,
-                      seen: HashSet | set[int], origin: str) -> list[Finding]:
+    def evaluate_item(self, item: Item, run: Run, seen: HashSet | set[int],
+                      origin: str) -> list[Finding]:
         """Findings for one input item; an id already in ``seen`` makes it a bad record.
 
         ``seen`` holds hashes of deal ids: Python's 64-bit string hash stands for the id, and
         a :class:`~pipeline_rules.evaluate.idset.HashSet` keeps it in 8 bytes (a collision among a
         million ids has a probability of about 3e-8).
         """
-        record = item if isinstance(item, Record) else Record(origin, item)
+        record = as_record(item, origin)
         deal_id, found = self.outcome(record, run)
         if deal_id is not None:
             ident = hash(deal_id)
@@ -99,8 +99,8 @@ class Evaluator:
                      ) -> tuple[str | None, list[Finding]]:
         """:meth:`outcome` for line ``number`` of the JSON Lines input ``name``.
 
-        Well-formed lines are decoded straight to deals (:mod:`..readers.wire`); the rest go
-        the general way, which names what is wrong.
+        Well-formed lines are decoded straight to deals (:mod:`~pipeline_rules.deals.decode`);
+        the rest go the general way, which names what is wrong.
         """
         deal = decode_deal(line, self.compiled.zone)
         if deal is None:

@@ -19,13 +19,13 @@ from typing import NamedTuple
 
 import orjson
 
+from pipeline_rules.deals import as_record
 from pipeline_rules.deals.model import Record
 from pipeline_rules.deals.readers.jsonl import Block
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.idset import HashSet
-from pipeline_rules.evaluate.intake import as_record
 
 BATCH = 1000
 
@@ -110,8 +110,7 @@ def _work(batch: Batch) -> Outcome:
 def _origin(batch: Batch, index: int, offset: int) -> str:
     if isinstance(batch, Block):
         return f"{batch.name}:{batch.first + offset}"
-    item = batch[index]
-    return item.origin if isinstance(item, Record) else item[0]
+    return as_record(batch[index]).origin
 
 
 def run_records(factory: Callable[[], Evaluator], batches: Iterable[Batch], now: datetime,

@@ -6,16 +6,13 @@ records for the same reasons.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from pipeline_rules import i18n
-from pipeline_rules.deals.model import Deal, DealError, Record, parse_deal
-from pipeline_rules.deals.readers.jsonl import jsonl_record
+from pipeline_rules.deals import Item, as_record
+from pipeline_rules.deals.decode import parse_deal
+from pipeline_rules.deals.model import Deal, DealError
 from pipeline_rules.ruleset.compiled import CompiledRuleset
-
-Item = Deal | Mapping[str, Any] | Record | tuple[str, bytes]
 
 
 @dataclass(frozen=True)
@@ -29,32 +26,16 @@ class Rejection:
     deal: str | None = None
 
 
-def as_record(item: Item, origin: str = "") -> Record:
-    """Any input item as a reader record (a raw JSON line is parsed here)."""
-    if isinstance(item, Record):
-        return item
-    if isinstance(item, tuple):
-        return jsonl_record(*item)
-    return Record(origin, item)
-
-
 def intake(item: Item, compiled: CompiledRuleset, lang: str = i18n.DEFAULT,
            origin: str = "") -> Deal | Rejection:
     """The deal in an input item, checked against the ruleset's stages, or its rejection."""
     record = as_record(item, origin)
     if record.error is not None:
         return Rejection(record.origin, record.error, deal=record.deal)
-    if isinstance(record.data, Deal):
-        deal = record.data
-    else:
-        try:
-            deal = parse_deal(record.data, compiled.zone)
-        except DealError as err:
-            hint = record.deal
-            if hint is None and isinstance(record.data, Mapping) and \
-                    record.data.get("id") is not None:
-                hint = str(record.data["id"])
-            return Rejection(record.origin, err.message, err.path, hint)
+    try:
+        deal = parse_deal(record.data, compiled.zone)
+    except DealError as err:
+        return Rejection(record.origin, err.message, err.path, record.deal)
     problem = stage_problem(deal, compiled, lang)
     if problem is not None:
         return Rejection(record.origin, problem[0], problem[1], deal.id)

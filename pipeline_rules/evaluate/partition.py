@@ -18,7 +18,7 @@ single-machine loop over both, with ``--jobs`` worker processes, in the manner o
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,13 +27,13 @@ from typing import Any
 
 import orjson
 
+from pipeline_rules.deals import as_record
 from pipeline_rules.deals.model import Record
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.batch import BATCH, Item, Totals, serialise
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.idset import HashSet
-from pipeline_rules.evaluate.intake import as_record
 from pipeline_rules.evaluate.tenants import Tenants
 
 
@@ -130,18 +130,11 @@ class Duplicates:
         return _judged(judged.origin, None, None, [finding])
 
 
-def _deal_id(item: object) -> str | None:
-    ident = item.get("id") if isinstance(item, Mapping) else None
-    return str(ident) if isinstance(ident, str | int) and not isinstance(ident, bool) else None
-
-
 def partition_records(batch: Any, source: str = "", first_row: int = 1) -> list[Record]:
     """A batch as reader records: an Arrow record batch or table (via
     :mod:`pipeline_rules.deals.readers.parquet`), or a sequence of JSON-shaped dicts or records."""
     if isinstance(batch, Sequence):
-        return [item if isinstance(item, Record)
-                else Record(f"{source}:{first_row + i}", item, deal=_deal_id(item))
-                for i, item in enumerate(batch)]
+        return [as_record(item, f"{source}:{first_row + i}") for i, item in enumerate(batch)]
     from pipeline_rules.deals.readers.parquet import (
         batch_records,  # pyarrow only when the batch is Arrow's
     )

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline_rules.deals.model import DealError, Record, parse_deal, parse_time
+from pipeline_rules.deals.decode import parse_deal, parse_time
+from pipeline_rules.deals.model import DealError, Record, deal_id
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.idset import HashSet
@@ -81,10 +82,8 @@ def unreadable(version: Version, run: Run, origin: str, data: object,
     # The error's message may quote the deal; the log gets only its type and where it arose.
     event("deal-not-evaluated", logging.ERROR, ruleset=version.id, record=origin,
           error=type(err).__name__, at=f"{frame.filename}:{frame.lineno}")
-    ident = data.get("id") if isinstance(data, dict) else None
-    deal = str(ident) if isinstance(ident, str | int) and not isinstance(ident, bool) else None
     return version.evaluators[run.lang].bad_record(
-        run, origin, deal, f"cannot be evaluated ({err})")
+        run, origin, deal_id(data), f"cannot be evaluated ({err})")
 
 
 def check_transition(version: Version, data: object, to: str, lang: str) -> dict[str, Any]:

@@ -39,12 +39,6 @@ def _name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
-def _deal_id(data: object) -> str | None:
-    if isinstance(data, dict) and isinstance(data.get("id"), str | int):
-        return str(data["id"])
-    return None
-
-
 def jsonl_lines(path: str) -> Iterator[tuple[str, bytes]]:
     """The non-blank lines of a JSON Lines file, each with its origin (``file:line``).
 
@@ -82,7 +76,7 @@ def jsonl_record(origin: str, line: bytes) -> Record:
         data = orjson.loads(line)
     except orjson.JSONDecodeError as err:
         return Record(origin, error=f"malformed JSON: {err}")
-    return Record(origin, data, deal=_deal_id(data))
+    return Record(origin, data)
 
 
 def read_jsonl(path: str) -> Iterator[Record]:
@@ -102,7 +96,7 @@ def read_json(path: str) -> Iterator[Record]:
         raise ReadError(f"{name}: malformed JSON: {err}") from None
     items = data if isinstance(data, list) else [data]
     for index, item in enumerate(items):
-        yield Record(f"{name}[{index}]", item, deal=_deal_id(item))
+        yield Record(f"{name}[{index}]", item)
 
 
 __all__ = ["Block", "jsonl_blocks", "jsonl_lines", "jsonl_record", "open_binary", "read_json",

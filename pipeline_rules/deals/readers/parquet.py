@@ -18,16 +18,15 @@ an offset.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline_rules.deals.model import Record
+from pipeline_rules.deals.model import Record, deal_id
 from pipeline_rules.deals.readers import InputError
 from pipeline_rules.ruleset.loader import unreadable
 
@@ -135,15 +134,10 @@ def batch_records(batch: pa.RecordBatch | pa.Table, source: str,
                 data["fields"] = _fields(data["fields"])
             except orjson.JSONDecodeError as err:
                 records.append(Record(origin, error=f"column 'fields': malformed JSON: {err}",
-                                      deal=_deal_id(data)))
+                                      deal=deal_id(data)))
                 continue
-        records.append(Record(origin, data, deal=_deal_id(data)))
+        records.append(Record(origin, data))
     return records
-
-
-def _deal_id(data: Mapping[str, Any]) -> str | None:
-    value = data.get("id")
-    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
 def _open(path: str) -> pq.ParquetFile:
