@@ -7,18 +7,15 @@ there. The small records are named tuples: an evaluation run makes millions of t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any, NamedTuple
 
-import msgspec
+# Times are read by the rules every time in the package follows (years, zone, ISO forms).
+from pipeline_rules.time.now import MAX_YEAR, MIN_YEAR, in_zone, parse_iso
 
 DEAL_ATTRIBUTES = ("id", "stage", "source", "owner", "manager")
-#: Times outside these years are refused: a CRM's date of year 1 or 9999 is a data error, and
-#: SLA and calendar arithmetic on it would overflow Python's datetime range.
-MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 class DealError(ValueError):
@@ -125,40 +122,7 @@ def parse_time(value: object, zone: tzinfo, path: str) -> datetime:
         raise DealError(f"expected an ISO 8601 time, got {type(value).__name__}", path)
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise DealError(f"'{value}' is outside the years {MIN_YEAR}-{MAX_YEAR}", path)
-    return _aware(parsed, zone)
-
-
-def _aware(parsed: datetime, zone: tzinfo) -> datetime:
-    # A time read in the zone is carried in UTC: Python subtracts and compares two datetimes
-    # that share a ZoneInfo by their wall clocks, which is wrong across a DST change. Times
-    # with a written offset keep it (fixed offsets are safe) and are shown in the zone later.
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        return parsed.replace(tzinfo=zone).astimezone(UTC)
-    return parsed
-
-
-_FROM_ISO = datetime.fromisoformat
-_LONG_FRACTION = re.compile(r"\.\d{7}")
-
-
-def parse_iso(text: str) -> datetime:
-    """An ISO 8601 text as a datetime: RFC 3339 as msgspec reads it, any other ISO 8601 form
-    as ``datetime.fromisoformat`` does; raise ValueError if neither can.
-
-    The two agree on every text both read but one: fractions of a second beyond six digits,
-    which msgspec rounds and fromisoformat cuts. The fast reader (:mod:`.readers.wire`) has
-    msgspec decode RFC 3339 times, so every reader follows msgspec there.
-    """
-    try:
-        parsed = _FROM_ISO(text)
-    except ValueError:
-        return msgspec.convert(text, datetime)
-    if "." in text and _LONG_FRACTION.search(text):
-        try:
-            return msgspec.convert(text, datetime)
-        except msgspec.ValidationError:
-            pass  # not RFC 3339: fromisoformat's reading stands
-    return parsed
+    return in_zone(parsed, zone)
 
 
 def usable_time(moment: datetime, zone: tzinfo) -> datetime:

@@ -4,7 +4,7 @@ msgspec decodes the line into typed structs and checks the shape of the record i
 parses — RFC 3339 history and event times included: no intermediate dicts, no Python-level type
 checks. Only what msgspec cannot know stays in Python — the years allowed, naive times read in the
 ruleset's zone, task due times (often written to the minute, which RFC 3339 does not allow; read
-by :func:`~pipeline_rules.deals.model.parse_iso`), the order of the history and the rules that tie
+by :func:`~pipeline_rules.time.now.parse_iso`), the order of the history and the rules that tie
 fields together.
 
 Anything unusual — a shape the structs refuse, a time that does not parse, a record with pauses,
@@ -21,16 +21,8 @@ from typing import Annotated, Any
 
 import msgspec
 
-from pipeline_rules.deals.model import (
-    MAX_YEAR,
-    MIN_YEAR,
-    Deal,
-    Event,
-    HistoryEntry,
-    Task,
-    parse_iso,
-    usable_time,
-)
+from pipeline_rules.deals.model import Deal, Event, HistoryEntry, Task, usable_time
+from pipeline_rules.time.now import MAX_YEAR, MIN_YEAR, parse_iso
 
 #: A name that must not be empty (a stage, an event type).
 _Name = Annotated[str, msgspec.Meta(min_length=1)]
