@@ -208,7 +208,7 @@ def test_a_start_outside_working_hours_and_the_lunch_break() -> None:
                           {"stage": "meeting", "at": "2026-11-20T11:00:00+03:00"},
                           {"stage": "proposal", "at": "2026-11-21T15:00:00+03:00"}]}
     lunch = datetime.fromisoformat("2026-11-23T13:30:00+03:00")
-    from pipeline_rules.evaluate.clock import start_timer
+    from pipeline_rules.time.clock import start_timer
 
     compiled = ev.compiled
     timer = start_timer(datetime.fromisoformat("2026-11-21T15:00:00+03:00"),

@@ -18,6 +18,7 @@ from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.sla import recipient
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.durations import Duration, DurationKind
+from pipeline_rules.time.working import counted_seconds, working_time
 
 
 def lead_time_start(event: datetime, before: Duration,
@@ -31,19 +32,17 @@ def lead_time_start(event: datetime, before: Duration,
     """
     if before.kind is DurationKind.WALL or calendar is None:
         return event.astimezone(UTC) - timedelta(seconds=before.amount)
-    seconds = (before.amount * calendar.working_seconds_per_day
-               if before.kind is DurationKind.BUSINESS_DAYS else before.amount)
-    target = timedelta(seconds=seconds)
+    target = timedelta(seconds=counted_seconds(before, calendar))
     step = timedelta(days=7)
     lo, hi = event - step, event
-    while calendar.working_time(lo, event) < target:
+    while working_time(calendar, lo, event) < target:
         if step > timedelta(days=3660):
             raise ValueError(f"no {before.text} of working time before {event}")
         step *= 2
         lo = event - step
     while hi - lo > timedelta(seconds=1):
         mid = lo + (hi - lo) / 2
-        if calendar.working_time(mid, event) >= target:
+        if working_time(calendar, mid, event) >= target:
             lo = mid
         else:
             hi = mid
