@@ -208,7 +208,7 @@ def test_a_start_outside_working_hours_and_the_lunch_break() -> None:
                           {"stage": "meeting", "at": "2026-11-20T11:00:00+03:00"},
                           {"stage": "proposal", "at": "2026-11-21T15:00:00+03:00"}]}
     lunch = datetime.fromisoformat("2026-11-23T13:30:00+03:00")
-    from pipeline_rules.evaluate.clock import start_timer
+    from pipeline_rules.time.clock import start_timer
 
     compiled = ev.compiled
     timer = start_timer(datetime.fromisoformat("2026-11-21T15:00:00+03:00"),
@@ -307,6 +307,24 @@ def test_reminders_without_a_schedule_use_the_horizon_and_never_after_the_event(
     assert remind_codes(REMIND, "2026-11-20T11:00:00+03:00", "2026-11-20T09:05:00+03:00") == [
         "2026-11-20T09:00:00+03:00"]  # due before now, event still ahead: sent (late)
     assert remind_codes(REMIND, "2026-11-20T09:05:00+03:00", "2026-11-20T09:05:00+03:00") == []
+
+
+BUSINESS_REMIND = REMIND.replace("before: 2h,", "before: 2 business hours,") + """
+calendars:
+  workdays: {hours: ["09:00-13:00", "14:00-18:00"], holidays: {country: RU}}
+"""
+
+
+def test_a_business_lead_time_is_due_at_the_latest_instant_it_allows() -> None:
+    """Two working hours before Friday 10:00 begin at Thursday 17:00 sharp: one working hour
+    that evening, one on Friday morning; over a weekend, from Friday afternoon."""
+    assert remind_codes(BUSINESS_REMIND, "2026-11-20T10:00:00+03:00", "2026-11-19T09:00:00+03:00",
+                        timedelta(days=1)) == ["2026-11-19T17:00:00+03:00"]
+    assert remind_codes(BUSINESS_REMIND, "2026-11-23T09:30:00+03:00", "2026-11-20T09:00:00+03:00",
+                        timedelta(days=1)) == ["2026-11-20T16:30:00+03:00"]
+    # An event during lunch: the working hour before it ends at 13:00, so 11:00.
+    assert remind_codes(BUSINESS_REMIND, "2026-11-20T13:30:00+03:00", "2026-11-20T09:00:00+03:00",
+                        timedelta(days=1)) == ["2026-11-20T11:00:00+03:00"]
 
 
 def test_closed_deals_get_no_sla_task_or_reminder_findings(b2b: Evaluator) -> None:

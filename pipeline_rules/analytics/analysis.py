@@ -33,6 +33,7 @@ from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
 from pipeline_rules.ruleset.model import Ruleset, SlaDef
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.durations import DurationKind, format_seconds
+from pipeline_rules.time.working import business_days_seconds, counted_seconds, working_time
 
 NO_START = "(no start matches)"
 NO_OWNER = "(no owner)"
@@ -125,9 +126,8 @@ class Analysis:
         if not limit.is_business:
             return _Timing(self.default_calendar, sla, float(limit.amount))
         calendar = self.compiled.calendar(rs.calendar_name(sla.calendar))
-        budget = float(limit.amount)
-        if limit.kind is DurationKind.BUSINESS_DAYS and calendar is not None:
-            budget *= calendar.working_seconds_per_day
+        budget = counted_seconds(limit, calendar) if calendar is not None \
+            else float(limit.amount)
         return _Timing(calendar, sla, budget, working_budget=True)
 
     def add(self, item: Item) -> None:
@@ -155,7 +155,8 @@ class Analysis:
                 acc.wall.add(wall)
                 working = None
                 if timing.calendar is not None:
-                    working = timing.calendar.working_time(entry.at, following.at).total_seconds()
+                    working = working_time(timing.calendar, entry.at,
+                                           following.at).total_seconds()
                     acc.working.add(working)
                 target = following.stage
                 if target in graph.lost:
@@ -169,7 +170,7 @@ class Analysis:
                 acc.still_there += 1
                 age = (self.now - entry.at).total_seconds()
                 acc.age.add(age)
-                working = (timing.calendar.working_time(entry.at, self.now).total_seconds()
+                working = (working_time(timing.calendar, entry.at, self.now).total_seconds()
                            if timing.calendar is not None and timing.working_budget else None)
                 self._judge(acc, timing, age, working)
         outcome = ("won" if deal.stage in graph.won else
@@ -241,7 +242,8 @@ def _suggest(acc: _Stage, calendar: BusinessCalendar | None) -> tuple[str | None
         day = calendar.working_seconds_per_day
         if p80 >= day:
             days = math.ceil(p80 / day)
-            return f"{days} business day{'s' if days != 1 else ''}", days * day, "working"
+            return (f"{days} business day{'s' if days != 1 else ''}",
+                    business_days_seconds(days, calendar), "working")
         hours = max(1, math.ceil(p80 / 3600))
         return f"{hours} business hour{'s' if hours != 1 else ''}", hours * 3600.0, "working"
     if acc.wall.count:
@@ -304,7 +306,7 @@ def _budget(stage: StageStats, compiled: CompiledRuleset) -> float | None:
     if limit.kind is DurationKind.BUSINESS_DAYS:
         sla = next(s for s in compiled.ruleset.slas if s.id == stage.sla_id)
         calendar = compiled.calendar(compiled.ruleset.calendar_name(sla.calendar))
-        return float(limit.amount * calendar.working_seconds_per_day) if calendar else None
+        return counted_seconds(limit, calendar) if calendar else None
     return float(limit.amount)
 
 

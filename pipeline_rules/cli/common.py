@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -48,14 +48,17 @@ def parse_now_option(value: str | None, compiled: CompiledRuleset,
                      option: str = "--now") -> datetime:
     """The time an option gives (default: now), read in the ruleset's zone; a usage error if
     it does not parse."""
-    from pipeline_rules.deals.decode import parse_time
-    from pipeline_rules.deals.model import DealError
+    return now_option(value, compiled.zone, option)
 
-    if value is None:
-        return datetime.now(compiled.zone)
+
+def now_option(value: str | None, zone: tzinfo, option: str = "--now") -> datetime:
+    """The time an option gives (default: now), without an offset read in ``zone``; a usage
+    error if it is not a time :func:`~pipeline_rules.time.now.parse_now` accepts."""
+    from pipeline_rules.time.now import NowError, parse_now
+
     try:
-        return parse_time(value, compiled.zone, option)
-    except DealError as err:
+        return parse_now(value, zone, option)
+    except NowError as err:
         raise click.BadParameter(err.message, param_hint=option) from None
 
 

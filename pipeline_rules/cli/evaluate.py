@@ -20,6 +20,7 @@ from pipeline_rules.cli.common import (
     fail,
     load_compiled,
     need_extra,
+    now_option,
     parse_now_option,
 )
 
@@ -194,8 +195,6 @@ def _load_tenants(ruleset: str, language: str, lead: Duration, key: str,
     from datetime import UTC, timedelta
     from pathlib import Path
 
-    from pipeline_rules.deals.decode import parse_time
-    from pipeline_rules.deals.model import DealError
     from pipeline_rules.evaluate.tenants import TenantsError, load_directory, load_file
 
     horizon = timedelta(seconds=lead.amount)
@@ -212,12 +211,7 @@ def _load_tenants(ruleset: str, language: str, lead: Duration, key: str,
         compiled = load_compiled(ruleset, language)  # explains a broken file and exits 2
         tenants = load_file(ruleset, language, horizon)
         zone = compiled.zone
-    if now_text is None:
-        return tenants, datetime.now(zone)
-    try:
-        return tenants, parse_time(now_text, zone, "--now")
-    except DealError as err:
-        raise click.BadParameter(err.message, param_hint="--now") from None
+    return tenants, now_option(now_text, zone)
 
 
 def _evaluate_tenants(ruleset: str, deals: str, now_text: str | None, fmt: str | None,

@@ -21,75 +21,41 @@ may pass others); a list key that is null, empty or otherwise false holds nothin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import Annotated, Any, NamedTuple
 
 import msgspec
 
 from pipeline_rules.deals.model import Deal, DealError, Event, HistoryEntry, Pause, Task
-
-#: Times outside these years are refused: a CRM's date of year 1 or 9999 is a data error, and
-#: SLA and calendar arithmetic on it would overflow Python's datetime range.
-MIN_YEAR, MAX_YEAR = 1900, 2999
+from pipeline_rules.time.now import MAX_YEAR, MIN_YEAR, NowError, in_zone, parse_iso, parse_now
 
 # -- times -------------------------------------------------------------------------------------
-
-_FROM_ISO = datetime.fromisoformat
-_LONG_FRACTION = re.compile(r"\.\d{7}")
-
-
-def parse_iso(text: str) -> datetime:
-    """An ISO 8601 text as a datetime: RFC 3339 as msgspec reads it, any other ISO 8601 form
-    as ``datetime.fromisoformat`` does; raise ValueError if neither can.
-
-    The two agree on every text both read but one: fractions of a second beyond six digits,
-    which msgspec rounds and fromisoformat cuts. The fast route has msgspec decode RFC 3339
-    times, so the general route follows msgspec there.
-    """
-    try:
-        parsed = _FROM_ISO(text)
-    except ValueError:
-        return msgspec.convert(text, datetime)
-    if "." in text and _LONG_FRACTION.search(text):
-        try:
-            return msgspec.convert(text, datetime)
-        except msgspec.ValidationError:
-            pass  # not RFC 3339: fromisoformat's reading stands
-    return parsed
-
 
 def aware(moment: datetime, zone: tzinfo) -> datetime:
     """A parsed time as a deal holds it: aware, a naive one read in ``zone``; raise ValueError
     outside the years allowed."""
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
         raise ValueError(f"{moment} is outside the years {MIN_YEAR}-{MAX_YEAR}")
-    # A time read in the zone is carried in UTC: Python subtracts and compares two datetimes
-    # that share a ZoneInfo by their wall clocks, which is wrong across a DST change. Times
-    # with a written offset keep it (fixed offsets are safe) and are shown in the zone later.
-    if moment.utcoffset() is None:
-        return moment.replace(tzinfo=zone).astimezone(UTC)
-    return moment
+    return in_zone(moment, zone)
 
 
 def parse_time(value: object, zone: tzinfo, path: str) -> datetime:
     """An ISO 8601 time (or date), or a datetime, as :func:`aware` makes it; raise
-    :class:`DealError` naming ``path``."""
+    :class:`DealError` naming ``path``. Text is read as every time is
+    (:func:`~pipeline_rules.time.now.parse_now`)."""
     if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
         try:
-            parsed = parse_iso(value.strip())
+            return aware(value, zone)
         except ValueError:
-            raise DealError(f"'{value}' is not an ISO 8601 time (e.g. 2026-11-20T09:05:00+03:00)",
+            raise DealError(f"'{value}' is outside the years {MIN_YEAR}-{MAX_YEAR}",
                             path) from None
-    else:
+    if not isinstance(value, str):
         raise DealError(f"expected an ISO 8601 time, got {type(value).__name__}", path)
     try:
-        return aware(parsed, zone)
-    except ValueError:
-        raise DealError(f"'{value}' is outside the years {MIN_YEAR}-{MAX_YEAR}", path) from None
+        return parse_now(value, zone, path)
+    except NowError as err:
+        raise DealError(err.message, path) from None
 
 
 # -- what a shape cannot state (both routes) ---------------------------------------------------

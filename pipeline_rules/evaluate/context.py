@@ -21,19 +21,10 @@ from pipeline_rules.evaluate.findings import Finding, action, violation
 from pipeline_rules.evaluate.plans import Plans, make_plans
 from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.time.calendars import BusinessCalendar
-from pipeline_rules.time.durations import Duration, DurationKind
+from pipeline_rules.time.working import shift
 
 #: Formatted instants kept per run (a bound: a run over millions of deals stays flat).
 _STAMPS = 65536
-
-
-def shift(calendar: BusinessCalendar | None, start: datetime, duration: Duration) -> datetime:
-    """``start`` plus a duration on its calendar (business time) or the wall clock."""
-    if duration.kind is DurationKind.WALL or calendar is None:
-        return start.astimezone(UTC) + timedelta(seconds=duration.amount)
-    if duration.kind is DurationKind.BUSINESS_DAYS:
-        return calendar.add_business_days(start, duration.amount)
-    return calendar.add_working_time(start, timedelta(seconds=duration.amount))
 
 
 @dataclass

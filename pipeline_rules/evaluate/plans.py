@@ -20,7 +20,8 @@ from pipeline_rules.ruleset.model import (
     TaskPolicy,
 )
 from pipeline_rules.time.calendars import BusinessCalendar
-from pipeline_rules.time.durations import Duration, DurationKind
+from pipeline_rules.time.durations import Duration
+from pipeline_rules.time.working import counted_seconds
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,9 @@ def plan_slas(compiled: CompiledRuleset) -> dict[str, tuple[SlaPlan, ...]]:
         limit = compiled.duration(sla.limit)
         calendar = compiled.calendar(rs.calendar_name(sla.calendar)) \
             if limit.is_business else None
-        budget = float(limit.amount * (calendar.working_seconds_per_day
-                                       if calendar is not None
-                                       and limit.kind is DurationKind.BUSINESS_DAYS else 1))
+        # Without its calendar a business limit cannot be timed: each deal's timer says so.
+        budget = counted_seconds(limit, calendar) if calendar is not None \
+            else float(limit.amount)
         first_share = (min(sla.warn) if sla.warn else 100) / 100
         cycle = sla.span_from is not None and sla.span_from.name == CYCLE_START \
             and sla.span_to is not None and sla.span_to.name == CYCLE_END

@@ -6,49 +6,21 @@ A run at ``now`` emits it when it is due before the next scheduled run (``schedu
 so no reminder is ever sent late by waiting for the next run; without a schedule, when it is due
 within ``now + horizon``. A reminder is never emitted once its event has started. Repeated runs
 emit the same reminder with the same key until the event: the CRM delivers each key once.
+
+A business lead time counts working time on the reminder's calendar (``N business days`` = N
+working days' worth of working hours): the action is due at the latest instant from which that
+much working time remains until the event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.sla import recipient
-from pipeline_rules.time.calendars import BusinessCalendar
-from pipeline_rules.time.durations import Duration, DurationKind
-
-
-def lead_time_start(event: datetime, before: Duration,
-                    calendar: BusinessCalendar | None) -> datetime:
-    """The latest instant from which ``before`` remains until ``event``.
-
-    Wall-clock lead times are subtracted. Business lead times count working time on the
-    calendar (``N business days`` = N working days' worth of working hours): the working time
-    left until the event only grows as the start moves earlier, so the start is bisected to the
-    second — no loop over days.
-    """
-    if before.kind is DurationKind.WALL or calendar is None:
-        return event.astimezone(UTC) - timedelta(seconds=before.amount)
-    seconds = (before.amount * calendar.working_seconds_per_day
-               if before.kind is DurationKind.BUSINESS_DAYS else before.amount)
-    target = timedelta(seconds=seconds)
-    step = timedelta(days=7)
-    lo, hi = event - step, event
-    while calendar.working_time(lo, event) < target:
-        if step > timedelta(days=3660):
-            raise ValueError(f"no {before.text} of working time before {event}")
-        step *= 2
-        lo = event - step
-    while hi - lo > timedelta(seconds=1):
-        mid = lo + (hi - lo) / 2
-        if calendar.working_time(mid, event) >= target:
-            lo = mid
-        else:
-            hi = mid
-    return lo.replace(microsecond=0)
+from pipeline_rules.time.working import shift
 
 
 def check_reminders(deal: Deal, run: Run) -> Iterator[Finding]:
@@ -61,7 +33,7 @@ def check_reminders(deal: Deal, run: Run) -> Iterator[Finding]:
         for event in deal.events:
             if event.type != reminder.event or event.at <= run.now:
                 continue
-            due = lead_time_start(event.at, plan.before, plan.calendar)
+            due = shift(plan.calendar, event.at, plan.before, back=True)
             on_time = due < cutoff if run.next_run is not None else due <= cutoff
             if not on_time:
                 continue

@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from pipeline_rules.deals.model import Deal
-from pipeline_rules.evaluate.clock import start_timer
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.plans import SlaPlan
 from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, SlaDef
+from pipeline_rules.time.clock import start_timer
 
 
 def recipient(deal: Deal, notify: str | None) -> str | None:

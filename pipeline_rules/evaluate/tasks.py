@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from pipeline_rules.deals.model import Deal, Task
-from pipeline_rules.evaluate.context import Run, shift
+from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
+from pipeline_rules.time.working import shift
 
 
 def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:

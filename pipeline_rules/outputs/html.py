@@ -29,6 +29,7 @@ from pipeline_rules.time.durations import (
     format_seconds,
     parse_duration,
 )
+from pipeline_rules.time.working import counted_seconds
 
 
 class Markup(str):
@@ -151,9 +152,12 @@ def _sla_basis(stats: StageStats, compiled: CompiledRuleset,
     cal_name = sla.calendar.name if sla is not None and sla.calendar is not None else calendar
     cal = compiled.calendar(cal_name)
     if stats.dwell_working is not None and stats.dwell_working.count:
-        per_day = cal.working_seconds_per_day if cal is not None else 8 * 3600
-        amount = limit.amount * (per_day if limit.kind is DurationKind.BUSINESS_DAYS else 1)
-        return float(amount), "working time"
+        if cal is not None:
+            return counted_seconds(limit, cal), "working time"
+        # A report made on another ruleset can carry working dwell that this one names no
+        # calendar for: its business days are then read as 8-hour days.
+        per_day = 8 * 3600 if limit.kind is DurationKind.BUSINESS_DAYS else 1
+        return float(limit.amount * per_day), "working time"
     if cal is not None:
         return limit.nominal_seconds(cal.workdays_per_week, cal.working_seconds_per_week), \
             "wall clock (SLA estimated)"

@@ -56,6 +56,7 @@ from pipeline_rules.server.registry import Registry, Version
 from pipeline_rules.server.service import check_transition, evaluate, evaluation_time
 from pipeline_rules.server.settings import Settings, read_token
 from pipeline_rules.server.watch import report, watch
+from pipeline_rules.time.now import NowError
 
 #: Environment variable holding the settings for worker processes (``--workers N``).
 SETTINGS_ENV = "PIPELINE_RULES_SERVE_SETTINGS"
@@ -115,8 +116,9 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
         version = ctx.version(body.ruleset)
         try:
             now = evaluation_time(body.now, version)
-        except DealError as err:
-            raise ApiError(422, "invalid-request", f"/now: {err.message}", path="/now") from None
+        except NowError as err:
+            raise ApiError(422, "invalid-request", f"{err.where}: {err.message}",
+                           path=err.where) from None
         if "deal" in body.model_fields_set:
             items: list[tuple[str, object]] = [("/deal", body.deal)]
         else:

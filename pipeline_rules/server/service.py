@@ -14,20 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline_rules.deals.decode import parse_deal, parse_time
+from pipeline_rules.deals.decode import parse_deal
 from pipeline_rules.deals.model import DealError, Record, deal_id
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.idset import HashSet
 from pipeline_rules.server.logs import event
 from pipeline_rules.server.registry import Version
+from pipeline_rules.time.now import parse_now
 
 #: What the library raises on data it did not foresee (a date at the edge of the calendar
 #: overflows when shifted to UTC). One such deal must not fail the request or its batch.
 DATA_ERRORS = (ArithmeticError, ValueError, TypeError)
-#: The years a request's ``now`` may fall in; the schedule and SLA arithmetic overflow at the
-#: ends of Python's calendar.
-YEARS = range(1900, 3000)
 
 
 @dataclass(frozen=True)
@@ -39,17 +37,9 @@ class Evaluation:
 
 
 def evaluation_time(text: str | None, version: Version) -> datetime:
-    """The request's ``now`` (no offset: the ruleset's zone), or the current time."""
-    zone = version.compiled.zone
-    if text is None:
-        return datetime.now(zone)
-    try:
-        now = parse_time(text, zone, "/now")
-    except OverflowError:
-        now = datetime.min.replace(tzinfo=zone)  # refused just below, with the same words
-    if now.year not in YEARS:
-        raise DealError(f"'{text}' is outside the years {YEARS.start}-{YEARS.stop - 1}", "/now")
-    return now
+    """The request's ``now`` (no offset: the ruleset's zone), or the current time; raise
+    :class:`~pipeline_rules.time.now.NowError` for a time the command line would refuse."""
+    return parse_now(text, version.compiled.zone, "/now")
 
 
 def evaluate(version: Version, items: Sequence[tuple[str, object]], now: datetime,

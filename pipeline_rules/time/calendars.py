@@ -1,4 +1,4 @@
-"""Business calendars: working weekdays, working hours, holidays, and arithmetic on them.
+"""Business calendars: the spec of a calendar, which days work, and what working time is.
 
 A calendar spec (one entry under `calendars:` in a ruleset)::
 
@@ -16,6 +16,7 @@ Semantics:
   is also listed as an extra working day.
 * Every working day has the same working periods, the `hours` ranges, read as local wall-clock
   times in the calendar's zone. Periods are half-open: 13:00 is not inside "09:00-13:00".
+  So every working day holds the same working time, and "N business days" is N times it.
 * Working time is measured on the local wall clock, not by elapsed physical time: a period
   "00:00-06:00" holds six working hours even on the nights the clocks change. On a
   spring-forward night the skipped clock hour is counted although no physical time passes
@@ -23,24 +24,15 @@ Semantics:
   first pass, and the clock is treated as standing still during the second pass.
 * All datetime inputs must be timezone-aware (naive ones raise ValueError); results are aware
   datetimes in the calendar's zone.
-* `working_time(start, end)` is the working time in [start, end), zero when end <= start.
-* `add_working_time(start, amount)` returns start unchanged for a zero amount; otherwise the
-  earliest instant at which `amount` of working time has elapsed since start. An amount that is
-  used up exactly at the end of a period returns that end (13:00, not 14:00 after lunch). When
-  that wall-clock time does not exist (the skipped hour of a spring-forward night) the result
-  is the first instant after the jump.
-* `add_business_days(start, n)`: a start outside the working periods counts from the next
-  working instant (13:30 counts from 14:00, Saturday from Monday's first period); the deadline
-  is the same wall-clock time on the n-th working day after that. If that time is not inside a
-  working period on that day, the next working instant after it is used. n = 0 returns the
-  normalised start.
-* `next_working_instant(t)` is t itself when t is inside a working period, otherwise the start
-  of the next one.
+
+This module parses and validates specs and answers questions about days (is a date a working
+day, how many working days lie between two dates, which is the n-th working day after or before
+one). Adding and measuring working time on the clock is :mod:`pipeline_rules.time.working`.
 
 Cost: counting working days between two dates is arithmetic over whole weeks plus one bisect
 per calendar year touched into the sorted exceptions (holidays on working weekdays, extra
-working days); the `add_*` inverses binary-search the day offset with that count. Nothing loops
-over days or minutes. Holiday years are loaded from the `holidays` package on first use.
+working days); finding the n-th working day binary-searches the day offset with that count.
+Nothing loops over days. Holiday years are loaded from the `holidays` package on first use.
 """
 
 from __future__ import annotations
@@ -52,14 +44,19 @@ import importlib.util
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
-__all__ = ["BusinessCalendar", "CalendarError", "build_calendar", "calendar_problems"]
+__all__ = [
+    "BusinessCalendar",
+    "CalendarError",
+    "build_calendar",
+    "calendar_problems",
+    "require_aware",
+]
 
-_US = timedelta(microseconds=1)
 _US_PER_MINUTE = 60_000_000
 _WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_WEEKDAY_NAMES = (
@@ -417,13 +414,10 @@ class _YearIndex:
 # --------------------------------------------------------------------------- the calendar
 
 
-def _require_aware(t: datetime) -> None:
+def require_aware(t: datetime) -> None:
+    """Raise ValueError for a naive datetime: calendar arithmetic needs instants."""
     if t.tzinfo is None or t.utcoffset() is None:
         raise ValueError(f"expected a timezone-aware datetime, got naive {t.isoformat()}")
-
-
-def _us(delta: timedelta) -> int:
-    return delta // _US
 
 
 @dataclass(frozen=True)
@@ -438,7 +432,8 @@ class BusinessCalendar:
     subdiv: str | None = None
     holiday_dates: frozenset[date] = frozenset()
     extra_working_days: frozenset[date] = frozenset()
-    _day_us: int = field(init=False, repr=False, compare=False)
+    #: Working microseconds in one working day (every working day has the same hours).
+    day_us: int = field(init=False, repr=False, compare=False)
     # _week_prefix[k] = how many of the weekdays 0..k-1 (over two weeks, mod 7) are in `week`.
     _week_prefix: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _years: dict[int, _YearIndex] = field(
@@ -448,13 +443,14 @@ class BusinessCalendar:
     # an evaluation run pays the year-index lookups once per distinct day, not once per deal.
     _before: dict[int, int] = field(init=False, repr=False, compare=False, default_factory=dict)
     _working: dict[int, bool] = field(init=False, repr=False, compare=False, default_factory=dict)
-    _after: dict[tuple[int, int], date] = field(init=False, repr=False, compare=False,
-                                                default_factory=dict)
+    # (ordinal, n) -> the n-th working day after that day (n < 0: the -n-th before it).
+    _nth: dict[tuple[int, int], date] = field(init=False, repr=False, compare=False,
+                                              default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.week or not self.periods:
             raise ValueError("a business calendar needs working weekdays and working hours")
-        object.__setattr__(self, "_day_us", sum(end - start for start, end in self.periods))
+        object.__setattr__(self, "day_us", sum(end - start for start, end in self.periods))
         prefix = [0]
         for k in range(14):
             prefix.append(prefix[-1] + (k % 7 in self.week))
@@ -470,7 +466,7 @@ class BusinessCalendar:
     @property
     def working_seconds_per_day(self) -> int:
         """Working seconds in one working day."""
-        return self._day_us // 1_000_000
+        return self.day_us // 1_000_000
 
     @property
     def working_seconds_per_week(self) -> int:
@@ -511,7 +507,7 @@ class BusinessCalendar:
     def is_working_day(self, day: date) -> bool:
         """True if `day` (a local date; an aware datetime is read in the calendar's zone) works."""
         if isinstance(day, datetime):
-            _require_aware(day)
+            require_aware(day)
             day = day.astimezone(self.tz).date()
         ordinal = day.toordinal()
         found = self._working.get(ordinal)
@@ -522,8 +518,12 @@ class BusinessCalendar:
                 self._working[ordinal] = found
         return found
 
-    def _days_before(self, ordinal: int) -> int:
-        """Working days from a fixed base day up to (not including) day ``ordinal``."""
+    def days_before(self, ordinal: int) -> int:
+        """Working days from a fixed base day up to (not including) day ``ordinal``.
+
+        Only differences mean anything: ``days_before(b) - days_before(a)`` is the number of
+        working days in [a, b).
+        """
         found = self._before.get(ordinal)
         if found is None:
             if not self._before:
@@ -553,172 +553,53 @@ class BusinessCalendar:
             count += self._year(year).flips_between(lo, hi)
         return count
 
-    def _nth_working_day_after(self, day: date, n: int) -> date:
+    def working_day_after(self, day: date, n: int) -> date:
         """The n-th (n >= 1) working day strictly after `day`."""
+        return self._nth_working_day(day, n)
+
+    def working_day_before(self, day: date, n: int) -> date:
+        """The n-th (n >= 1) working day strictly before `day`."""
+        return self._nth_working_day(day, -n)
+
+    def _nth_working_day(self, day: date, n: int) -> date:
         # Deadlines of a run start on a few dozen distinct days: remember each answer.
         key = (day.toordinal(), n)
-        found = self._after.get(key)
+        found = self._nth.get(key)
         if found is None:
-            found = self._search_working_day_after(day, n)
-            if len(self._after) < _DAY_CACHE:
-                self._after[key] = found
+            found = self._search_working_day(day, n)
+            if len(self._nth) < _DAY_CACHE:
+                self._nth[key] = found
         return found
 
-    def _search_working_day_after(self, day: date, n: int) -> date:
-        first = day.toordinal() + 1
-        start = self._days_before(first)
+    def _search_working_day(self, day: date, n: int) -> date:
+        """The n-th working day after `day` (n > 0), or the -n-th before it (n < 0)."""
+        step, wanted = (1, n) if n > 0 else (-1, -n)
+        # Days are looked at from `near` on, away from `day`: count(span) is the number of
+        # working days among the `span` days nearest `day` on that side.
+        near = day.toordinal() + step
+        if step > 0:
+            origin = self.days_before(near)
+
+            def count(span: int) -> int:
+                return self.days_before(near + span) - origin
+        else:
+            origin = self.days_before(near + 1)
+
+            def count(span: int) -> int:
+                return origin - self.days_before(near + 1 - span)
         # Exponential then binary search for the smallest span holding n working days.
-        span = n * 7 // len(self.week) + 7
-        while self._days_before(first + span) - start < n:
+        span = wanted * 7 // len(self.week) + 7
+        while count(span) < wanted:
             span *= 2
             if span > _MAX_SEARCH_DAYS:
-                raise ValueError(f"calendar '{self.name}' has no {n} working days after {day}")
+                side = "after" if step > 0 else "before"
+                raise ValueError(
+                    f"calendar '{self.name}' has no {wanted} working days {side} {day}")
         lo, hi = 0, span  # count(lo) < n <= count(hi)
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if self._days_before(first + mid) - start >= n:
+            if count(mid) >= wanted:
                 hi = mid
             else:
                 lo = mid
-        return date.fromordinal(first + hi - 1)
-
-    # ----------------------------------------------------------------- the local clock
-
-    def _first_with_offset_of(self, before: datetime, after: datetime) -> datetime:
-        """The first instant in (before, after] whose UTC offset is that of `after`."""
-        target = after.astimezone(self.tz).utcoffset()
-        while after - before > _US:
-            mid = before + (after - before) // 2
-            if mid.astimezone(self.tz).utcoffset() == target:
-                after = mid
-            else:
-                before = mid
-        return after.astimezone(self.tz)
-
-    def _repeat_switch(self, local: datetime) -> tuple[datetime, timedelta] | None:
-        """For an instant in the second pass of a repeated hour: the fall-back and its size."""
-        if not local.fold:
-            return None
-        offset, first_offset = local.utcoffset(), local.replace(fold=0).utcoffset()
-        if offset is None or first_offset is None or first_offset == offset:
-            return None  # fold=1 on a time that is not repeated means nothing
-        shift = first_offset - offset
-        now = local.astimezone(UTC)
-        return self._first_with_offset_of(now - shift, now), shift
-
-    def _position(self, t: datetime) -> tuple[date, int]:
-        """Local date and microseconds after midnight of `t` on the calendar's working clock."""
-        _require_aware(t)
-        local = t.astimezone(self.tz)
-        if not local.fold:
-            # The common case, read straight off the local time (no repeated hour to mend).
-            return local.date(), (((local.hour * 60 + local.minute) * 60 + local.second)
-                                  * 1_000_000 + local.microsecond)
-        wall = local.replace(tzinfo=None)
-        repeat = self._repeat_switch(local)
-        if repeat is not None:
-            # Second pass of a repeated (fall-back) hour: the clock stands where the first
-            # pass ended, so working time never runs backwards or counts an hour twice.
-            switch, shift = repeat
-            wall = switch.replace(tzinfo=None) + shift
-        return wall.date(), _us(wall - datetime.combine(wall.date(), time()))
-
-    def _instant(self, day: date, us: int) -> datetime:
-        """The earliest instant whose working-clock position is (day, us)."""
-        wall = datetime.combine(day, time()) + timedelta(microseconds=us)
-        aware = wall.replace(tzinfo=self.tz)  # fold=0: the first of two repeated times
-        real = aware.astimezone(UTC).astimezone(self.tz)
-        if real.replace(tzinfo=None) != wall:
-            # `wall` was skipped by a spring-forward jump: answer the instant of the jump.
-            skipped_after = wall.replace(tzinfo=self.tz, fold=1).astimezone(UTC)
-            return self._first_with_offset_of(skipped_after, aware.astimezone(UTC))
-        # When `wall` is where a repeated hour ends, the clock already stood there during
-        # the whole second pass, which began at the fall-back.
-        repeat = self._repeat_switch((real.astimezone(UTC) - _US).astimezone(self.tz))
-        return real if repeat is None else repeat[0]
-
-    def _worked_before(self, us: int) -> int:
-        """Working microseconds of a working day before clock position `us`."""
-        total = 0
-        for start, end in self.periods:
-            if us <= start:
-                break
-            total += min(us, end) - start
-        return total
-
-    def _clock_after_working(self, amount: int) -> int:
-        """Earliest clock position of a working day by which `amount` (> 0) us have been worked."""
-        for start, end in self.periods:
-            if amount <= end - start:
-                return start + amount
-            amount -= end - start
-        raise AssertionError("amount exceeds a working day")  # callers never ask for more
-
-    # ----------------------------------------------------------------- public arithmetic
-
-    def next_working_instant(self, t: datetime) -> datetime:
-        """Return t if it is inside a working period, else the start of the next period."""
-        day, us = self._position(t)
-        if self.is_working_day(day):
-            for start, end in self.periods:
-                if us < end:
-                    return t.astimezone(self.tz) if us >= start else self._instant(day, start)
-        following = self._nth_working_day_after(day, 1)
-        return self._instant(following, self.periods[0][0])
-
-    def working_time(self, start: datetime, end: datetime) -> timedelta:
-        """Working time in [start, end); zero if end <= start."""
-        _require_aware(start)
-        _require_aware(end)
-        # Compared as instants: aware datetimes sharing a tzinfo compare by wall clock.
-        if end.timestamp() <= start.timestamp():
-            return timedelta(0)
-        first_day, first_us = self._position(start)
-        last_day, last_us = self._position(end)
-        if first_day == last_day:
-            if not self.is_working_day(first_day):
-                return timedelta(0)
-            worked = self._worked_before(last_us) - self._worked_before(first_us)
-            return timedelta(microseconds=worked)
-        worked = 0
-        if self.is_working_day(first_day):
-            worked += self._day_us - self._worked_before(first_us)
-        between = self._days_before(last_day.toordinal()) - self._days_before(
-            first_day.toordinal() + 1)
-        worked += between * self._day_us
-        if self.is_working_day(last_day):
-            worked += self._worked_before(last_us)
-        return timedelta(microseconds=worked)
-
-    def add_working_time(self, start: datetime, amount: timedelta) -> datetime:
-        """Return the instant when `amount` of working time has elapsed since start."""
-        _require_aware(start)
-        if amount < timedelta(0):
-            raise ValueError(f"cannot add a negative working time ({amount})")
-        if not amount:
-            return start.astimezone(self.tz)
-        needed = _us(amount)
-        day, us = self._position(start)
-        if self.is_working_day(day):
-            done = self._worked_before(us)
-            if needed <= self._day_us - done:
-                return self._instant(day, self._clock_after_working(done + needed))
-            needed -= self._day_us - done
-        whole_days, rest = divmod(needed, self._day_us)
-        if rest == 0:
-            # Used up exactly at the close of a day: the end of its last period.
-            final = self._nth_working_day_after(day, whole_days)
-            return self._instant(final, self._clock_after_working(self._day_us))
-        final = self._nth_working_day_after(day, whole_days + 1)
-        return self._instant(final, self._clock_after_working(rest))
-
-    def add_business_days(self, start: datetime, days: int) -> datetime:
-        """Return the same working-clock time `days` working days after the normalised start."""
-        if days < 0:
-            raise ValueError(f"cannot add a negative number of business days ({days})")
-        begin = self.next_working_instant(start)
-        if days == 0:
-            return begin
-        day, us = self._position(begin)
-        target = self._nth_working_day_after(day, days)
-        return self.next_working_instant(self._instant(target, us))
+        return date.fromordinal(near + step * (hi - 1))

@@ -4,22 +4,40 @@ A :class:`Clock` measures time between two instants and finds the instant at whi
 amount has been counted. A :class:`Timer` is an SLA running on a clock from a start instant with
 a limit: its deadline, the share of the limit used at a moment, and the moment a share was
 reached. Nothing here loops over days or minutes: the calendar does its arithmetic in
-logarithmic time, and pauses are visited once each.
+logarithmic time (:mod:`pipeline_rules.time.working`), and pauses are visited once each.
+
+Pauses are anything with a ``start`` and an ``end`` instant (``None``: still paused), such as a
+deal's pauses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cached_property
+from typing import Protocol
 
-from pipeline_rules.deals.model import Pause
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.durations import Duration, DurationKind
+from pipeline_rules.time.working import counted_seconds, shift, working_time
+
+__all__ = ["Clock", "Interval", "Timer", "merge_pauses", "start_timer"]
 
 
-def merge_pauses(pauses: Sequence[Pause]) -> tuple[tuple[datetime, datetime | None], ...]:
+class Interval(Protocol):
+    """A stretch of time from ``start``, until ``end`` (None: not over yet)."""
+
+    @property
+    def start(self) -> datetime:
+        """When it began."""
+
+    @property
+    def end(self) -> datetime | None:
+        """When it ended (None: not over yet)."""
+
+
+def merge_pauses(pauses: Iterable[Interval]) -> tuple[tuple[datetime, datetime | None], ...]:
     """Pauses as sorted, non-overlapping intervals (``None`` end: still paused)."""
     merged: list[tuple[datetime, datetime | None]] = []
     for pause in sorted(pauses, key=lambda p: p.start):
@@ -47,12 +65,7 @@ class Clock:
             return 0.0
         if self.calendar is None:
             return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
-        return self.calendar.working_time(start, end).total_seconds()
-
-    def _advance(self, start: datetime, seconds: float) -> datetime:
-        if self.calendar is None:
-            return start.astimezone(UTC) + timedelta(seconds=seconds)
-        return self.calendar.add_working_time(start, timedelta(seconds=seconds))
+        return working_time(self.calendar, start, end).total_seconds()
 
     def measure(self, start: datetime, end: datetime) -> float:
         """Seconds counted in [start, end)."""
@@ -67,7 +80,7 @@ class Clock:
     def advance(self, start: datetime, seconds: float) -> datetime | None:
         """The instant by which ``seconds`` have been counted since ``start`` (None: never —
         an open pause stops the clock before)."""
-        moment = self._advance(start, seconds)
+        moment = shift(self.calendar, start, seconds)
         for p_start, p_end in self.pauses:
             if p_start >= moment:
                 break
@@ -76,7 +89,7 @@ class Clock:
             if p_end <= start:
                 continue
             # The paused part before the moment did not count: push the moment on by it.
-            moment = self._advance(moment, self._measure(max(start, p_start), p_end))
+            moment = shift(self.calendar, moment, self._measure(max(start, p_start), p_end))
         return moment
 
 
@@ -103,10 +116,10 @@ class Timer:
     @cached_property
     def deadline(self) -> datetime | None:
         """When the limit runs out (None: a pause stopped the clock for good)."""
-        calendar = self.clock.calendar
         if self.limit.kind is DurationKind.BUSINESS_DAYS and not self.clock.pauses:
-            assert calendar is not None
-            return calendar.add_business_days(self.start, self.limit.amount)
+            # Without pauses, N business days end at the same working-clock time N working days
+            # on (the rule people check a deadline by); the working time to it is the budget.
+            return shift(self.clock.calendar, self.start, self.limit)
         return self.clock.advance(self.start, self.budget)
 
     def reached(self, share: float) -> datetime | None:
@@ -115,7 +128,7 @@ class Timer:
 
 
 def start_timer(start: datetime, limit: Duration, calendar: BusinessCalendar | None,
-                pauses: Sequence[Pause] = ()) -> Timer:
+                pauses: Sequence[Interval] = ()) -> Timer:
     """An SLA timer of ``limit`` from ``start``.
 
     ``N business days`` ends at the same working-clock time on the N-th working day after the
@@ -125,10 +138,6 @@ def start_timer(start: datetime, limit: Duration, calendar: BusinessCalendar | N
     is wall-clock time. Paused time does not count, so pauses push the deadline later.
     """
     clock = Clock(calendar, merge_pauses(pauses)) if pauses else Clock(calendar)
-    if limit.kind is DurationKind.BUSINESS_DAYS:
-        if calendar is None:
-            raise ValueError(f"'{limit.text}' needs a business calendar")
-        return Timer(clock, start, float(limit.amount * calendar.working_seconds_per_day), limit)
-    if limit.kind is DurationKind.BUSINESS_TIME and calendar is None:
+    if limit.is_business and calendar is None:
         raise ValueError(f"'{limit.text}' needs a business calendar")
-    return Timer(clock, start, float(limit.amount), limit)
+    return Timer(clock, start, counted_seconds(limit, calendar), limit)
