@@ -70,6 +70,8 @@ class CompiledRuleset:
     calendars: Mapping[str, BusinessCalendar]
     schedule: CronSchedule | None
     plugins: Plugins = NO_PLUGINS
+    #: Every duration the ruleset writes, by its text, parsed when it was compiled.
+    durations: Mapping[str, Duration] = field(default_factory=dict)
     _start_memo: dict[tuple[object, ...], Start | None] = field(
         default_factory=dict, init=False, repr=False, compare=False)
     _durations: dict[str, Duration] = field(
@@ -104,7 +106,10 @@ class CompiledRuleset:
         return None if name is None else self.calendars.get(name)
 
     def duration(self, text: str) -> Duration:
-        """A duration from the ruleset, parsed once (all were checked at compile time)."""
+        """A duration from the ruleset, as parsed when it was compiled."""
+        compiled = self.durations.get(text)
+        if compiled is not None:
+            return compiled
         found = self._durations.get(text)
         if found is None:
             found = self._durations[text] = parse_duration(text)
@@ -126,8 +131,7 @@ def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> Compile
         schedule = (parse_cron(ruleset.schedule.evaluate, zone)
                     if ruleset.schedule is not None and ruleset.schedule.evaluate is not None
                     else None)
-        for text in _durations(ruleset):
-            parse_duration(text)
+        durations = {site.text: parse_duration(site.text) for site in ruleset.duration_sites()}
     except (TimezoneError, CalendarError, CronError, DurationError) as err:
         raise CompileError(f"ruleset '{ruleset.id}': {err}") from None
     graph = build_graph(ruleset)
@@ -144,13 +148,5 @@ def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> Compile
                      for source in sources
                      if source != target and source in graph.index and target in graph.index)
     return CompiledRuleset(ruleset, zone, graph, starts, tuple(moves), calendars, schedule,
-                           plugins)
+                           plugins, durations)
 
-
-def _durations(ruleset: Ruleset) -> list[str]:
-    texts = [s.limit for s in ruleset.slas] + [r.before for r in ruleset.reminders]
-    if ruleset.tasks is not None:
-        texts += [g.duration for g in ruleset.tasks.max_gap]
-        if ruleset.tasks.overdue_grace is not None:
-            texts.append(ruleset.tasks.overdue_grace)
-    return texts

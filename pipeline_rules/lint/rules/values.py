@@ -6,27 +6,12 @@ from collections.abc import Iterator
 
 from pipeline_rules.lint.context import LintContext
 from pipeline_rules.lint.registry import rule
-from pipeline_rules.ruleset.model import Ref
 from pipeline_rules.ruleset.problems import Problem, Severity
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.time.calendars import calendar_problems
 from pipeline_rules.time.durations import DurationError, parse_duration
 from pipeline_rules.time.schedules import CronError, parse_cron
 from pipeline_rules.time.timezones import TimezoneError, get_zone
-
-
-def _durations(ctx: LintContext) -> Iterator[tuple[str, str, bool, Ref | None]]:
-    """Every duration in the ruleset: (text, path, may be zero, calendar it is measured on)."""
-    rs = ctx.ruleset
-    for sla in rs.slas:
-        yield sla.limit, sla.limit_path, False, sla.calendar
-    if rs.tasks is not None:
-        for gap in rs.tasks.max_gap:
-            yield gap.duration, gap.path, False, rs.tasks.calendar
-        if rs.tasks.overdue_grace is not None:
-            yield rs.tasks.overdue_grace, "/tasks/overdue_grace", True, rs.tasks.calendar
-    for reminder in rs.reminders:
-        yield reminder.before, join(reminder.path, "before"), False, reminder.calendar
 
 
 @rule("invalid-duration", Severity.ERROR)
@@ -61,18 +46,18 @@ def invalid_duration(ctx: LintContext) -> Iterator[Problem]:
     ```
     """
     rs = ctx.ruleset
-    for text, path, zero_ok, calendar in _durations(ctx):
+    for site in rs.duration_sites():
         try:
-            duration = parse_duration(text)
+            duration = parse_duration(site.text)
         except DurationError:
-            yield Problem("invalid-duration", {"value": text}, path=path)
+            yield Problem("invalid-duration", {"value": site.text}, path=site.path)
             continue
-        if duration.amount == 0 and not zero_ok:
-            yield Problem("invalid-duration.zero", {"value": text}, path=path)
-        elif duration.is_business and rs.calendar_name(calendar) is None:
+        if duration.amount == 0 and not site.zero_ok:
+            yield Problem("invalid-duration.zero", {"value": site.text}, path=site.path)
+        elif duration.is_business and rs.calendar_name(site.calendar) is None:
             key = "invalid-duration.no-calendars" if not rs.calendars \
                 else "invalid-duration.which-calendar"
-            yield Problem(key, {"value": text}, path=path)
+            yield Problem(key, {"value": site.text}, path=site.path)
 
 
 @rule("invalid-cron", Severity.ERROR)
