@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline_rules.lint import Diagnostic, lint, lint_file
+from pipeline_rules.ruleset.checks import Diagnostic, check_source, unreadable
+from pipeline_rules.ruleset.checks.registry import blocking_rules
 from pipeline_rules.ruleset.compiled import CompiledRuleset, CompileError, compile_ruleset
-from pipeline_rules.ruleset.loader import load_document, read_source
+from pipeline_rules.ruleset.loader import read_source
 from pipeline_rules.ruleset.model import Ruleset, build_ruleset
 from pipeline_rules.ruleset.problems import DocumentError, Severity
 from pipeline_rules.ruleset.source import Source
-
-#: Lint families whose errors make a ruleset unusable; the others are design advice.
-BLOCKING_FAMILIES = frozenset({"document", "structure", "values"})
 
 
 class RulesetError(ValueError):
@@ -36,27 +34,22 @@ class RulesetError(ValueError):
 
 def load_ruleset_source(source: Source, lang: str = "en") -> Ruleset:
     """Build the model of a ruleset text, or raise :class:`RulesetError`."""
-    from pipeline_rules.lint.registry import all_rules
-
-    rules = all_rules()
-    try:
-        document = load_document(source)
-    except DocumentError:
-        document = None
-    diagnostics = list(lint(source, lang=lang, document=document))
-    blocking = [d for d in diagnostics if d.severity is Severity.ERROR
-                and rules[d.rule].family in BLOCKING_FAMILIES]
+    checked = check_source(source, blocking_rules().values())
+    diagnostics = checked.diagnostics(lang)
+    blocking = [d for d in diagnostics if d.severity is Severity.ERROR]
+    document = checked.context.document
     if blocking or document is None:
         raise RulesetError(source.name, blocking or diagnostics)
-    return build_ruleset(document)
+    return checked.model or build_ruleset(document)
 
 
 def load_ruleset(path: str | Path, lang: str = "en") -> Ruleset:
     """Read and build the ruleset at ``path``; raise :class:`RulesetError` if it is unusable."""
     try:
         source = read_source(path)
-    except DocumentError:
-        raise RulesetError(str(path), lint_file(str(path), lang=lang)) from None
+    except DocumentError as err:
+        name = "<stdin>" if str(path) == "-" else str(path)
+        raise RulesetError(str(path), unreadable(name, err, lang=lang)) from None
     return load_ruleset_source(source, lang)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pipeline_rules.lint.context import LintContext
-from pipeline_rules.lint.registry import rule
+from pipeline_rules.ruleset.checks.context import CheckContext
+from pipeline_rules.ruleset.checks.registry import rule
 from pipeline_rules.ruleset.problems import Problem, Severity
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.time.calendars import calendar_problems
@@ -14,8 +14,8 @@ from pipeline_rules.time.schedules import CronError, parse_cron
 from pipeline_rules.time.timezones import TimezoneError, get_zone
 
 
-@rule("invalid-duration", Severity.ERROR)
-def invalid_duration(ctx: LintContext) -> Iterator[Problem]:
+@rule("invalid-duration", Severity.ERROR, blocks_use=True)
+def invalid_duration(ctx: CheckContext) -> Iterator[Problem]:
     """A duration that does not parse, is zero where time must pass, or has no calendar.
 
     ## What it finds
@@ -60,8 +60,8 @@ def invalid_duration(ctx: LintContext) -> Iterator[Problem]:
             yield Problem(key, {"value": site.text}, path=site.path)
 
 
-@rule("invalid-cron", Severity.ERROR)
-def invalid_cron(ctx: LintContext) -> Iterator[Problem]:
+@rule("invalid-cron", Severity.ERROR, blocks_use=True)
+def invalid_cron(ctx: CheckContext) -> Iterator[Problem]:
     """A `schedule.evaluate` cron expression that does not parse or never fires.
 
     ## What it finds
@@ -98,8 +98,8 @@ def invalid_cron(ctx: LintContext) -> Iterator[Problem]:
                       path=join(schedule.path, "evaluate"))
 
 
-@rule("invalid-timezone", Severity.ERROR)
-def invalid_timezone(ctx: LintContext) -> Iterator[Problem]:
+@rule("invalid-timezone", Severity.ERROR, blocks_use=True)
+def invalid_timezone(ctx: CheckContext) -> Iterator[Problem]:
     """A `timezone` that is not an IANA time zone name.
 
     ## What it finds
@@ -130,8 +130,8 @@ def invalid_timezone(ctx: LintContext) -> Iterator[Problem]:
                       path="/timezone")
 
 
-@rule("invalid-calendar", Severity.ERROR)
-def invalid_calendar(ctx: LintContext) -> Iterator[Problem]:
+@rule("invalid-calendar", Severity.ERROR, blocks_use=True)
+def invalid_calendar(ctx: CheckContext) -> Iterator[Problem]:
     """A business calendar with a bad hour range, holiday country or date.
 
     ## What it finds
