@@ -18,7 +18,7 @@ from pipeline_rules.cli.common import (
     EXIT_USAGE,
     LANG,
     fail,
-    load_compiled,
+    load_rulesets,
     need_extra,
     parse_now_option,
 )
@@ -31,14 +31,9 @@ if TYPE_CHECKING:
     from pipeline_rules.time.durations import Duration
 
 
-def _load_for_workers(path: str, lang: str, horizon_seconds: float) -> Evaluator:
-    """Build an evaluator from a ruleset path (picklable: workers call it to start)."""
-    from datetime import timedelta
-
-    from pipeline_rules.evaluate import Evaluator
-    from pipeline_rules.ruleset.catalog import compile_path
-
-    return Evaluator(compile_path(path, lang), lang, timedelta(seconds=horizon_seconds))
+def _only_evaluator(tenants: Tenants) -> Evaluator:
+    """The evaluator of a one-ruleset run (picklable with its tenants: workers call it)."""
+    return next(iter(tenants.evaluators.values()))
 
 
 @click.command("evaluate")
@@ -100,11 +95,13 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     RULESET is a ruleset file, or a directory of them: each deal is then judged by the
     ruleset its 'ruleset' key names.
     """
+    from datetime import timedelta
     from functools import partial
     from pathlib import Path
 
     from pipeline_rules.deals.readers import InputError, read_batches
     from pipeline_rules.evaluate.batch import Totals, run_records
+    from pipeline_rules.evaluate.tenants import Tenants
     from pipeline_rules.outputs.findings import write_findings
     from pipeline_rules.ruleset.loader import ReadError
 
@@ -114,16 +111,18 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
         _evaluate_tenants(ruleset, deals, now_text, fmt, input_format, mapping, horizon,
                           language, strict, options)
         return
-    compiled = load_compiled(ruleset, language)
+    catalog = load_rulesets(ruleset, language)
+    compiled = catalog.only()
     now = parse_now_option(now_text, compiled)
     lead = _horizon(horizon)
+    tenants = Tenants.of(catalog, timedelta(seconds=lead.amount))
     try:
         batches = read_batches(deals, input_format, mapping, compiled.zone)
     except (InputError, ReadError) as err:
         fail(str(err))
     output = _output_format(fmt)
     totals = Totals()
-    factory = partial(_load_for_workers, ruleset, language, float(lead.amount))
+    factory = partial(_only_evaluator, tenants)
     show = _progress() if sys.stderr.isatty() else None
     try:
         chunks = run_records(factory, batches, now, jobs, totals, show)
@@ -192,25 +191,19 @@ def _load_tenants(ruleset: str, language: str, lead: Duration, key: str,
     """The rulesets of a run (a file, or a directory whose unusable files are listed on
     stderr) and the evaluation time (offsetless: the ruleset's zone, or UTC for many)."""
     from datetime import UTC, timedelta
-    from pathlib import Path
 
     from pipeline_rules.deals.model import DealError, parse_time
-    from pipeline_rules.evaluate.tenants import TenantsError, load_directory, load_file
+    from pipeline_rules.evaluate.tenants import Tenants
 
-    horizon = timedelta(seconds=lead.amount)
-    if Path(ruleset).is_dir():
-        try:
-            tenants = load_directory(ruleset, language, horizon, key)
-        except TenantsError as err:
-            fail(str(err))
+    catalog = load_rulesets(ruleset, language)
+    tenants = Tenants.of(catalog, timedelta(seconds=lead.amount), key)
+    if catalog.single:
+        zone: Any = catalog.only().zone
+    else:
         for problem in tenants.problems:
             click.echo(f"pipeline-rules: warning: {problem.file} is not used: "
                        f"{problem.reason}", err=True)
-        zone: Any = UTC
-    else:
-        compiled = load_compiled(ruleset, language)  # explains a broken file and exits 2
-        tenants = load_file(ruleset, language, horizon)
-        zone = compiled.zone
+        zone = UTC
     if now_text is None:
         return tenants, datetime.now(zone)
     try:

@@ -15,9 +15,6 @@ and judges every deal exactly as the parent would.
 
 from __future__ import annotations
 
-import hashlib
-import io
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,59 +24,96 @@ from typing import Any
 from pipeline_rules import i18n
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.findings import Finding, violation
-from pipeline_rules.lint import lint_file
-from pipeline_rules.lint.engine import YAML_SUFFIXES
-from pipeline_rules.ruleset.catalog import RulesetError, load_ruleset_source
-from pipeline_rules.ruleset.compiled import CompileError, compile_ruleset
-from pipeline_rules.ruleset.loader import decode, load_document
-from pipeline_rules.ruleset.problems import DocumentError
+from pipeline_rules.ruleset.catalog import (
+    Catalog,
+    CatalogError,
+    RulesetText,
+    Unusable,
+    build_catalog,
+)
+from pipeline_rules.ruleset.catalog import (
+    load_directory as load_catalog_directory,
+)
+from pipeline_rules.ruleset.catalog import (
+    load_file as load_catalog_file,
+)
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.suggest import nearest
 
 #: The record key (and, failing that, the deal field) that names a deal's ruleset.
 RULESET_KEY = "ruleset"
 
-class TenantsError(ValueError):
-    """A ruleset directory that cannot be read at all (missing, empty, not a directory)."""
-
-
-@dataclass(frozen=True)
-class RulesetText:
-    """One ruleset file as read: its name for messages and its bytes."""
-
-    name: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Broken:
-    """A ruleset file that cannot be used, and why: its first diagnostic."""
-
-    file: str
-    reason: str
+TenantsError = CatalogError
+Broken = Unusable
 
 
 @dataclass(frozen=True)
 class Tenants:
-    """The rulesets of one run by id, the files that could not be used, and how deals name
-    theirs. Build with :func:`load_directory`, :func:`load_file` or :func:`build`."""
+    """The rulesets of one run (a :class:`~pipeline_rules.ruleset.catalog.Catalog`), an
+    evaluator for each, and how deals name theirs. Build with :func:`load_directory`,
+    :func:`load_file` or :func:`build`."""
 
-    texts: tuple[RulesetText, ...]
-    lang: str = i18n.DEFAULT
+    catalog: Catalog = field(compare=False)
     horizon: timedelta = timedelta(0)
     key: str = RULESET_KEY
-    single: bool = False
-    directory: str = ""
     evaluators: Mapping[str, Evaluator] = field(default_factory=dict, compare=False, repr=False)
-    broken: Mapping[str, Broken] = field(default_factory=dict, compare=False, repr=False)
-    problems: tuple[Broken, ...] = field(default=(), compare=False, repr=False)
-    #: Unusable files whose ruleset id could not be read either.
-    unread: tuple[Broken, ...] = field(default=(), compare=False, repr=False)
+
+    @classmethod
+    def of(cls, catalog: Catalog, horizon: timedelta = timedelta(0),
+           key: str = RULESET_KEY) -> Tenants:
+        """The tenants of a catalog: an evaluator for each of its rulesets."""
+        evaluators = {rid: Evaluator(compiled, catalog.lang, horizon)
+                      for rid, compiled in catalog.rulesets.items()}
+        return cls(catalog, horizon, key, evaluators)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Evaluators hold state machines that do not pickle; the texts rebuild them exactly.
         return (build, (self.texts, self.lang, self.horizon, self.key, self.single,
                         self.directory))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Tenants):
+            return NotImplemented
+        return (self.texts, self.lang, self.horizon, self.key, self.single, self.directory) == \
+            (other.texts, other.lang, other.horizon, other.key, other.single, other.directory)
+
+    def __hash__(self) -> int:
+        return hash((self.texts, self.lang, self.horizon, self.key, self.single, self.directory))
+
+    @property
+    def texts(self) -> tuple[RulesetText, ...]:
+        """The ruleset files as read."""
+        return self.catalog.texts
+
+    @property
+    def lang(self) -> str:
+        """The language of the run."""
+        return self.catalog.lang
+
+    @property
+    def single(self) -> bool:
+        """One ruleset judges every deal, whatever it names."""
+        return self.catalog.single
+
+    @property
+    def directory(self) -> str:
+        """The ruleset file or directory."""
+        return self.catalog.path
+
+    @property
+    def broken(self) -> Mapping[str, Unusable]:
+        """Unusable files by name and declared id."""
+        return self.catalog.broken
+
+    @property
+    def problems(self) -> tuple[Unusable, ...]:
+        """Every file not used."""
+        return self.catalog.problems
+
+    @property
+    def unread(self) -> tuple[Unusable, ...]:
+        """Unusable files whose ruleset id could not be read either."""
+        return self.catalog.unread
 
     def name_of(self, data: object) -> str | None:
         """The ruleset a deal record names: its key, else its field of that name."""
@@ -130,13 +164,8 @@ class Tenants:
     def fingerprint(self) -> str:
         """A digest of everything that decides the findings besides the deals and ``now``:
         the ruleset texts, the language, the horizon and how deals name their ruleset."""
-        digest = hashlib.sha256()
-        for text in self.texts:
-            digest.update(f"{len(text.name)}:{text.name}{len(text.data)}:".encode())
-            digest.update(text.data)
-        digest.update(repr((self.lang, self.horizon.total_seconds(), self.key,
-                            self.single)).encode())
-        return digest.hexdigest()
+        return self.catalog.fingerprint((self.lang, self.horizon.total_seconds(), self.key,
+                                         self.single))
 
     def bad_record(self, now: datetime, origin: str, deal: str | None, ruleset: str | None,
                    reason: str, path: str = "") -> Finding:
@@ -151,100 +180,24 @@ class Tenants:
         return i18n.render(f"tenant.{kind}", args, self.lang)
 
 
-def _first_diagnostic(text: RulesetText, err: RulesetError | None, lang: str) -> str:
-    diagnostics = err.diagnostics if err is not None else tuple(
-        lint_file("-", lang=lang, stdin=io.BytesIO(text.data)))
-    if not diagnostics:
-        return str(err) if err is not None else "unusable ruleset"
-    first = diagnostics[0]
-    return f"{text.name}:{first.line}:{first.column}: [{first.rule}] {first.message}"
-
-
-def _declared_id(text: RulesetText) -> str | None:
-    """The id a broken file declares, when it can be read at all (so deals naming it learn
-    why it is broken, not that it does not exist)."""
-    try:
-        data = load_document(decode(text.data, text.name)).data
-    except DocumentError:
-        return None
-    value = data.get("id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and value else None
-
-
 def build(texts: tuple[RulesetText, ...], lang: str = i18n.DEFAULT,
           horizon: timedelta = timedelta(0), key: str = RULESET_KEY, single: bool = False,
           directory: str = "") -> Tenants:
     """Compile every ruleset text once; the files that cannot be used are kept with why."""
-    evaluators: dict[str, Evaluator] = {}
-    served_from: dict[str, str] = {}
-    broken: dict[str, Broken] = {}
-    problems: list[Broken] = []
-    unread: list[Broken] = []
-    for text in texts:
-        try:
-            compiled = compile_ruleset(load_ruleset_source(decode(text.data, text.name), lang))
-        except DocumentError:  # not UTF-8 or too big: lint explains it with a position
-            failure = Broken(text.name, _first_diagnostic(text, None, lang))
-        except RulesetError as err:
-            failure = Broken(text.name, _first_diagnostic(text, err, lang))
-        except CompileError as err:  # pragma: no cover - lint's value rules catch these first
-            failure = Broken(text.name, f"{text.name}: {err}")
-        else:
-            if compiled.id in evaluators:
-                # The first file by name keeps the id, as the HTTP service does.
-                problems.append(Broken(text.name, f"ruleset id '{compiled.id}' is already "
-                                                  f"defined in {served_from[compiled.id]}"))
-                continue
-            evaluators[compiled.id] = Evaluator(compiled, lang, horizon)
-            served_from[compiled.id] = text.name
-            continue
-        problems.append(failure)
-        declared = _declared_id(text)
-        if declared is None:
-            unread.append(failure)
-        for name in (Path(text.name).stem, declared):
-            if name and name not in broken:
-                broken[name] = failure
-    for name in list(broken):
-        if name in evaluators:  # a good file serves that name: it wins
-            del broken[name]
-    return Tenants(texts, lang, horizon, key, single, directory, evaluators, broken,
-                   tuple(problems), tuple(unread))
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as err:
-        raise TenantsError(f"{path}: {err.strerror or err}") from None
+    return Tenants.of(build_catalog(texts, lang, single, directory), horizon, key)
 
 
 def load_directory(path: str | Path, lang: str = i18n.DEFAULT,
                    horizon: timedelta = timedelta(0), key: str = RULESET_KEY) -> Tenants:
     """Every ruleset file at the top of a directory (hidden files skipped, as the HTTP service
     does), in name order."""
-    root = Path(path)
-    try:
-        with os.scandir(root) as entries:
-            names = sorted(e.name for e in entries if not e.name.startswith(".")
-                           and e.name.endswith(YAML_SUFFIXES) and e.is_file())
-    except FileNotFoundError:
-        raise TenantsError(f"{path}: no such directory") from None
-    except NotADirectoryError:
-        raise TenantsError(f"{path}: not a directory") from None
-    except OSError as err:
-        raise TenantsError(f"{path}: {err.strerror or err}") from None
-    if not names:
-        raise TenantsError(f"{path}: directory holds no .yaml or .yml file")
-    texts = tuple(RulesetText(str(root / name), _read(root / name)) for name in names)
-    return build(texts, lang, horizon, key, single=False, directory=str(path))
+    return Tenants.of(load_catalog_directory(path, lang), horizon, key)
 
 
 def load_file(path: str | Path, lang: str = i18n.DEFAULT,
               horizon: timedelta = timedelta(0)) -> Tenants:
     """One ruleset that judges every deal, whatever ruleset the deal names."""
-    return build((RulesetText(str(path), _read(Path(path))),), lang, horizon, single=True,
-                 directory=str(path))
+    return Tenants.of(load_catalog_file(path, lang), horizon)
 
 
 __all__ = ["RULESET_KEY", "Broken", "RulesetText", "Tenants", "TenantsError", "build",
