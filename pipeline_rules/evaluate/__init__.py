@@ -28,7 +28,7 @@ from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.extensions import enrich, run_checks
 from pipeline_rules.evaluate.findings import Finding, order_key
 from pipeline_rules.evaluate.history import check_history
-from pipeline_rules.evaluate.idset import HashSet
+from pipeline_rules.evaluate.idset import DealIds
 from pipeline_rules.evaluate.intake import Rejection, intake, stage_problem
 from pipeline_rules.evaluate.reminders import check_reminders
 from pipeline_rules.evaluate.sla import check_slas
@@ -62,29 +62,21 @@ class Evaluator:
                  now: datetime) -> Iterator[Finding]:
         """Findings for every deal, lazily, in input order."""
         run = self.run(now)
-        seen = HashSet()
+        seen = DealIds()
         for number, item in enumerate(deals, start=1):
             yield from self.evaluate_item(item, run, seen, f"record {number}")
 
     def evaluate_one(self, deal: Deal | Mapping[str, Any], now: datetime) -> list[Finding]:
         """Findings for one deal (a deal or its JSON-shaped record)."""
-        return list(self.evaluate_item(deal, self.run(now), set(), "record 1"))
+        return list(self.evaluate_item(deal, self.run(now), DealIds(), "record 1"))
 
     def evaluate_item(self, item: Deal | Mapping[str, Any] | Record, run: Run,
-                      seen: HashSet | set[int], origin: str) -> list[Finding]:
-        """Findings for one input item; an id already in ``seen`` makes it a bad record.
-
-        ``seen`` holds hashes of deal ids: Python's 64-bit string hash stands for the id, and
-        a :class:`~pipeline_rules.evaluate.idset.HashSet` keeps it in 8 bytes (a collision among a
-        million ids has a probability of about 3e-8).
-        """
+                      seen: DealIds, origin: str) -> list[Finding]:
+        """Findings for one input item; a deal id ``seen`` before makes it a bad record."""
         record = item if isinstance(item, Record) else Record(origin, item)
         deal_id, found = self.outcome(record, run)
-        if deal_id is not None:
-            ident = hash(deal_id)
-            if ident in seen:
-                return [self.duplicate(run, record, deal_id)]
-            seen.add(ident)
+        if deal_id is not None and not seen.first(run.ruleset_id, deal_id):
+            return [self.duplicate(run, record, deal_id)]
         return found
 
     def outcome(self, record: Record, run: Run) -> tuple[str | None, list[Finding]]:

@@ -25,7 +25,7 @@ from pipeline_rules.deals.readers.jsonl import Block
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
-from pipeline_rules.evaluate.idset import HashSet
+from pipeline_rules.evaluate.idset import DealIds
 from pipeline_rules.evaluate.intake import as_record
 
 BATCH = 1000
@@ -134,7 +134,8 @@ def run_records(factory: Callable[[], Evaluator], batches: Iterable[Batch], now:
     totals = totals if totals is not None else Totals()
     evaluator = factory()
     run = evaluator.run(now)
-    seen = HashSet()
+    seen = DealIds()
+    ruleset = evaluator.compiled.id
     pending: deque[tuple[Batch, Future[Outcome]]] = deque()
 
     def settle(batch: Batch, outcome: Outcome) -> bytes:
@@ -143,8 +144,7 @@ def run_records(factory: Callable[[], Evaluator], batches: Iterable[Batch], now:
         parts: list[bytes] = []
         codes: list[str] = []
         for index, deal in enumerate(outcome.deals):
-            # A hash of the id stands for it: see Evaluator.evaluate_item.
-            if deal is not None and not seen.add(hash(deal)):
+            if deal is not None and not seen.first(ruleset, deal):
                 origin = _origin(batch, index, outcome.offsets[index])
                 finding = evaluator.duplicate(run, Record(origin), deal)
                 codes.append(finding.code)

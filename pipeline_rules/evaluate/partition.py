@@ -32,7 +32,7 @@ from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.batch import BATCH, Item, Totals, serialise
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
-from pipeline_rules.evaluate.idset import HashSet
+from pipeline_rules.evaluate.idset import DealIds
 from pipeline_rules.evaluate.intake import as_record
 from pipeline_rules.evaluate.tenants import Tenants
 
@@ -110,19 +110,19 @@ def judge(items: Iterable[Item], tenants: Tenants, runs: Runs) -> list[Judged]:
 
 
 class Duplicates:
-    """The (ruleset, deal id) pairs seen so far in a stream of judged records, as 64-bit
-    hashes (8 bytes a deal; see :mod:`pipeline_rules.evaluate.idset`)."""
+    """The (ruleset, deal id) pairs seen so far in a stream of judged records (see
+    :class:`~pipeline_rules.evaluate.idset.DealIds`)."""
 
     def __init__(self, tenants: Tenants, runs: Runs) -> None:
         self._tenants = tenants
         self._runs = runs
-        self._seen = HashSet()
+        self._seen = DealIds()
 
     def settle(self, judged: Judged) -> Judged:
         """The record as judged, or a ``bad-record`` when its deal was seen before."""
         if judged.deal is None or judged.ruleset is None:
             return judged
-        if self._seen.add(hash((judged.ruleset, judged.deal))):
+        if self._seen.first(judged.ruleset, judged.deal):
             return judged
         evaluator = self._tenants.evaluators[judged.ruleset]
         finding = evaluator.duplicate(self._runs.of(evaluator), Record(judged.origin),

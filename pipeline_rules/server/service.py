@@ -17,7 +17,7 @@ from typing import Any
 from pipeline_rules.deals.model import DealError, Record, parse_deal, parse_time
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
-from pipeline_rules.evaluate.idset import HashSet
+from pipeline_rules.evaluate.idset import DealIds
 from pipeline_rules.server.logs import event
 from pipeline_rules.server.registry import Version
 
@@ -60,7 +60,7 @@ def evaluate(version: Version, items: Sequence[tuple[str, object]], now: datetim
     """
     evaluator = version.evaluators[lang]
     run = evaluator.run(now)
-    seen = HashSet()
+    seen = DealIds()
     findings: list[dict[str, Any]] = []
     codes: Counter[str] = Counter()
     for origin, data in items:
