@@ -44,7 +44,8 @@ CLOSED_DEAL_CHECKS: tuple[Check, ...] = (check_history,)
 
 
 class Evaluator:
-    """Evaluates deals against one ruleset; one instance serves any number of runs."""
+    """Evaluates deals against one ruleset; one instance serves any number of runs, in any
+    language (``lang`` is the language of runs that name none)."""
 
     def __init__(self, ruleset: Ruleset | CompiledRuleset, lang: str = i18n.DEFAULT,
                  horizon: timedelta = timedelta(0)) -> None:
@@ -54,9 +55,9 @@ class Evaluator:
         self.lang = lang
         self.horizon = horizon
 
-    def run(self, now: datetime) -> Run:
-        """The per-run context for evaluating at ``now``."""
-        return Run.start(self.compiled, self.machine, now, self.lang, self.horizon)
+    def run(self, now: datetime, lang: str | None = None) -> Run:
+        """The per-run context for evaluating at ``now``, messages in ``lang``."""
+        return Run.start(self.compiled, self.machine, now, lang or self.lang, self.horizon)
 
     def evaluate(self, deals: Iterable[Deal | Mapping[str, Any] | Record],
                  now: datetime) -> Iterator[Finding]:

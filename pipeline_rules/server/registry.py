@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pipeline_rules import i18n
 from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.ruleset.catalog import (
@@ -41,20 +40,20 @@ class Signature(NamedTuple):
 
 @dataclass(frozen=True)
 class Version:
-    """One content of a ruleset file, compiled, with the evaluators (one per message language)
-    and the state machine that serve it: built once per version, shared by every request."""
+    """One content of a ruleset file, compiled, with the evaluator and the state machine that
+    serve it: built once per version, shared by every request (in any language)."""
 
     file: str
     id: str
     title: str
     loaded_at: datetime
     compiled: CompiledRuleset
-    evaluators: Mapping[str, Evaluator]
+    evaluator: Evaluator
 
     @property
     def machine(self) -> PipelineMachine:
         """The state machine that judges stage moves."""
-        return self.evaluators[i18n.DEFAULT].machine
+        return self.evaluator.machine
 
 
 @dataclass(frozen=True)
@@ -120,12 +119,12 @@ def build_version(file: str, data: bytes, now: datetime) -> Version | Failure:
     """Load, compile and equip one file's content, or say why it cannot be served."""
     try:
         compiled = compile_text(RulesetText(file, data))
-        evaluators = {lang: Evaluator(compiled, lang) for lang in i18n.LANGUAGES}
+        evaluator = Evaluator(compiled)
     except RulesetError as err:
         return Failure(tuple(d.to_dict() for d in err.diagnostics), now)
     except Exception as err:  # a bug in loading must not stop the other files from serving
         return Failure((_diagnostic(file, "internal", f"could not load: {err!r}"),), now)
-    return Version(file, compiled.id, compiled.ruleset.title, now, compiled, evaluators)
+    return Version(file, compiled.id, compiled.ruleset.title, now, compiled, evaluator)
 
 
 def _publishable(snapshot_files: dict[str, FileState]) -> Snapshot:

@@ -58,8 +58,8 @@ def evaluate(version: Version, items: Sequence[tuple[str, object]], now: datetim
     A bad item becomes a ``bad-record`` finding whose ``record`` is its origin (a JSON pointer
     into the request body), and a repeated deal id is a bad record too, as on the command line.
     """
-    evaluator = version.evaluators[lang]
-    run = evaluator.run(now)
+    evaluator = version.evaluator
+    run = evaluator.run(now, lang)
     seen = DealIds()
     findings: list[dict[str, Any]] = []
     codes: Counter[str] = Counter()
@@ -83,7 +83,7 @@ def unreadable(version: Version, run: Run, origin: str, data: object,
           error=type(err).__name__, at=f"{frame.filename}:{frame.lineno}")
     ident = data.get("id") if isinstance(data, dict) else None
     deal = str(ident) if isinstance(ident, str | int) and not isinstance(ident, bool) else None
-    return version.evaluators[run.lang].bad_record(
+    return version.evaluator.bad_record(
         run, origin, deal, f"cannot be evaluated ({err})")
 
 
