@@ -250,6 +250,13 @@ def ruleset_files(directory: str | Path) -> Iterator[os.DirEntry[str]]:
             continue
 
 
+def catalog_of(compiled: CompiledRuleset) -> Catalog:
+    """A catalog of one ruleset compiled already (it has no texts to send to other
+    processes)."""
+    name = compiled.ruleset.source.name
+    return assemble([(name, compiled)], single=True, path=name)
+
+
 def load_directory(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
     """Every ruleset file at the top of a directory, each deal to be judged by the one it
     names; raise :class:`CatalogError` if the directory cannot be read or holds none."""
@@ -293,6 +300,6 @@ def _read(path: Path) -> bytes:
 
 
 __all__ = ["YAML_SUFFIXES", "Catalog", "CatalogError", "RulesetError", "RulesetText", "Unusable",
-           "assemble", "build_catalog", "compile_path", "compile_source", "compile_text",
-           "load_catalog", "load_directory", "load_file", "load_ruleset", "load_ruleset_source",
-           "ruleset_files"]
+           "assemble", "build_catalog", "catalog_of", "compile_path", "compile_source",
+           "compile_text", "load_catalog", "load_directory", "load_file", "load_ruleset",
+           "load_ruleset_source", "ruleset_files"]

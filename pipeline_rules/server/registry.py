@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate import Evaluator
+from pipeline_rules.evaluate.judge import Judge
 from pipeline_rules.ruleset.catalog import (
     RulesetError,
     RulesetText,
@@ -48,7 +49,12 @@ class Version:
     title: str
     loaded_at: datetime
     compiled: CompiledRuleset
-    evaluator: Evaluator
+    judge: Judge
+
+    @property
+    def evaluator(self) -> Evaluator:
+        """The evaluator of the ruleset."""
+        return self.judge.evaluators[self.id]
 
     @property
     def machine(self) -> PipelineMachine:
@@ -119,12 +125,12 @@ def build_version(file: str, data: bytes, now: datetime) -> Version | Failure:
     """Load, compile and equip one file's content, or say why it cannot be served."""
     try:
         compiled = compile_text(RulesetText(file, data))
-        evaluator = Evaluator(compiled)
+        judge = Judge.of(assemble([(file, compiled)], single=True, path=file))
     except RulesetError as err:
         return Failure(tuple(d.to_dict() for d in err.diagnostics), now)
     except Exception as err:  # a bug in loading must not stop the other files from serving
         return Failure((_diagnostic(file, "internal", f"could not load: {err!r}"),), now)
-    return Version(file, compiled.id, compiled.ruleset.title, now, compiled, evaluator)
+    return Version(file, compiled.id, compiled.ruleset.title, now, compiled, judge)
 
 
 def _publishable(snapshot_files: dict[str, FileState]) -> Snapshot:
