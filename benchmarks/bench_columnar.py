@@ -41,9 +41,12 @@ from generate_parquet import write_dataset  # noqa: E402
 
 from pipeline_rules.deals.readers import parquet as columnar  # noqa: E402
 from pipeline_rules.evaluate.dask import evaluate_file, run_partitions  # noqa: E402
-from pipeline_rules.evaluate.tenants import load_file  # noqa: E402
+from pipeline_rules.evaluate.judge import Judge  # noqa: E402
+from pipeline_rules.outputs.parquet import FindingsFiles  # noqa: E402
+from pipeline_rules.ruleset.catalog import load_file  # noqa: E402
 
 RULESET = str(ROOT / "rulesets" / "b2b_sales.yaml")
+SINK = FindingsFiles()
 READ_JSONL = """
 import sys
 from pipeline_rules.deals.readers.jsonl import read_jsonl
@@ -72,15 +75,15 @@ def engine_overhead(client: Any, work: Path, samples: int = 30) -> dict[str, flo
     tiny = work / "tiny"
     write_dataset(1, str(tiny), partitions=1, now=NOW)
     source = str(tiny / "part-00000.parquet")
-    tenants = load_file(RULESET)
-    shipped = client.submit(lambda t: t, tenants, pure=False)
-    client.submit(evaluate_file, source, str(work / "warm.parquet"), shipped, NOW,
+    judge = Judge.of(load_file(RULESET))
+    shipped = client.submit(lambda t: t, judge, pure=False)
+    client.submit(evaluate_file, source, str(work / "warm.parquet"), shipped, NOW, SINK,
                   pure=False).result()  # the workers compile the ruleset once, not timed
     remote = [_seconds(lambda i=i: client.submit(
-        evaluate_file, source, str(work / f"t{i}.parquet"), shipped, NOW, pure=False).result())
-        for i in range(samples)]
-    local = [_seconds(lambda i=i: evaluate_file(source, str(work / f"l{i}.parquet"), tenants,
-                                                NOW)) for i in range(samples)]
+        evaluate_file, source, str(work / f"t{i}.parquet"), shipped, NOW, SINK,
+        pure=False).result()) for i in range(samples)]
+    local = [_seconds(lambda i=i: evaluate_file(source, str(work / f"l{i}.parquet"), judge,
+                                                NOW, SINK)) for i in range(samples)]
     return {"noop": statistics.median(noop), "noop_batched": throughput,
             "tiny_remote": statistics.median(remote), "tiny_local": statistics.median(local)}
 
@@ -139,12 +142,12 @@ def main() -> None:
                       dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
             Client(cluster) as client:
         start_up = time.perf_counter() - cluster_started
-        tenants = load_file(RULESET)
+        judge = Judge.of(load_file(RULESET))
         warm: list[float] = []
         for index in range(args.repeat):
             output = work / f"warm-{index}"
             began = time.perf_counter()
-            result = run_partitions(client, str(dataset), str(output), tenants, NOW)
+            result = run_partitions(client, str(dataset), str(output), judge, NOW, SINK)
             warm.append(time.perf_counter() - began)
             assert not result.failures, result.failures
             shutil.rmtree(output)

@@ -93,21 +93,23 @@ def breakdown(path: Path, count: int) -> None:
     from pipeline_rules import evaluate
     from pipeline_rules.deals.decode import decode_deal
     from pipeline_rules.deals.readers.jsonl import Block
-    from pipeline_rules.evaluate import Evaluator
-    from pipeline_rules.evaluate.batch import evaluate_batch, serialise
-    from pipeline_rules.ruleset.catalog import load_ruleset
+    from pipeline_rules.evaluate.engine import judge_batch, serialise
+    from pipeline_rules.evaluate.judge import Judge, Runs
+    from pipeline_rules.ruleset.catalog import load_file
 
     with open(path, "rb") as stream:
         lines = list(islice(stream, count))
     count = len(lines)
     blocks = [Block(str(path), i + 1, lines[i:i + 1000]) for i in range(0, count, 1000)]
-    evaluator = Evaluator(load_ruleset(ROOT / "rulesets/b2b_sales.yaml"))
-    run = evaluator.run(NOW)
+    judge = Judge.of(load_file(ROOT / "rulesets/b2b_sales.yaml"))
+    runs = Runs(NOW)
+    evaluator = next(iter(judge.evaluators.values()))
+    run = runs.of(evaluator)
     zone = evaluator.compiled.zone
 
     def whole() -> None:
         for block in blocks:
-            evaluate_batch(evaluator, run, block)
+            judge_batch(judge, runs, block)
 
     whole()  # warm the per-run caches
     full = _best(whole, count)

@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline_rules.lint import all_rules, lint  # noqa: E402
-from pipeline_rules.lint.context import LintContext  # noqa: E402
-from pipeline_rules.lint.registry import Phase  # noqa: E402
 from pipeline_rules.lint.rules.graph import GAP_VOCABULARY  # noqa: E402
+from pipeline_rules.ruleset.checks.context import CheckContext  # noqa: E402
+from pipeline_rules.ruleset.checks.registry import Phase  # noqa: E402
 from pipeline_rules.ruleset.gcpause import paused  # noqa: E402
 from pipeline_rules.ruleset.loader import load_document  # noqa: E402
 from pipeline_rules.ruleset.model import build_ruleset  # noqa: E402
@@ -127,7 +127,7 @@ def main() -> None:
     rules = [r for r in all_rules().values() if r.phase is Phase.RULESET]
 
     def run_rules() -> None:
-        ctx = LintContext(source, document, None, ruleset, GAP_VOCABULARY)
+        ctx = CheckContext(source, document, None, ruleset, GAP_VOCABULARY)
         for rule in rules:
             list(rule.check(ctx))
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import orjson
@@ -152,3 +153,38 @@ def test_the_summary_counts_in_the_singular_for_one() -> None:
     code, _, err = run("evaluate", B2B, "-", "--now", NOW, stdin=json.dumps(record) + "\n")
     assert code == 0
     assert err.strip().endswith("1 record: 1 violation (no-next-task 1), 0 actions")
+
+
+def failing_check(monkeypatch: pytest.MonkeyPatch, deal_id: str) -> None:
+    """Make the SLA check raise on one deal, as a bug (or a broken plugin) would."""
+    from pipeline_rules import evaluate
+
+    def check(deal: Any, run: Any) -> Any:
+        if deal.id == deal_id:
+            raise ZeroDivisionError("boom")
+        return evaluate.check_slas(deal, run)
+
+    checks = tuple(check if c is evaluate.check_slas else c for c in evaluate.OPEN_DEAL_CHECKS)
+    monkeypatch.setattr(evaluate, "OPEN_DEAL_CHECKS", checks)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_a_deal_the_evaluation_fails_on_is_a_bad_record_and_the_run_goes_on(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fmt: str) -> None:
+    _, expected, _ = run("evaluate", B2B, SAMPLE, "--now", NOW)
+    failing_check(monkeypatch, "A-100")
+    deals = SAMPLE
+    if fmt == "json":  # the general path, not the JSON Lines decoder
+        deals = str(tmp_path / "deals.json")
+        Path(deals).write_text(json.dumps([json.loads(line) for line in
+                                           Path(SAMPLE).read_text("utf-8").splitlines()]))
+    code, out, err = run("evaluate", B2B, deals, "--now", NOW)
+    assert code == 0
+    findings = [json.loads(line) for line in out.splitlines()]
+    bad = [f for f in findings if f["code"] == "bad-record"]
+    assert [(f["deal"], f["ruleset"]) for f in bad] == [("A-100", "b2b-sales")]
+    assert bad[0]["message"].endswith(": cannot be evaluated (boom)")
+    others = [json.loads(line) for line in expected.splitlines()]
+    assert [f for f in findings if f["deal"] != "A-100"] == \
+        [f for f in others if f["deal"] != "A-100"]
+    assert "bad-record 1" in err

@@ -17,12 +17,12 @@ from helpers import ROOT
 
 from pipeline_rules.cli import main
 from pipeline_rules.deals.readers import parquet as columnar
-from pipeline_rules.evaluate.partition import evaluate_partition
-from pipeline_rules.evaluate.tenants import load_file
+from pipeline_rules.evaluate.engine import evaluate_partition
 from pipeline_rules.outputs import parquet as findings_file
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_parquet import write_dataset
+from test_tenants import load_file
 
 B2B = str(ROOT / "rulesets" / "b2b_sales.yaml")
 NOW_TEXT = "2026-11-20T09:05:00+03:00"

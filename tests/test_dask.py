@@ -23,17 +23,17 @@ from helpers import ROOT
 from pipeline_rules.cli import main
 from pipeline_rules.deals.readers import parquet as columnar
 from pipeline_rules.evaluate.dask import evaluate_file, run_partitions
-from pipeline_rules.evaluate.partition import run_tenants
-from pipeline_rules.evaluate.tenants import Tenants, load_directory
+from pipeline_rules.evaluate.judge import Judge
 from pipeline_rules.outputs import parquet as findings_file
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_parquet import write_dataset
-from test_tenants import make_ruleset_dir
+from test_tenants import load_directory, make_ruleset_dir, run_tenants
 
 NOW_TEXT = "2026-11-20T09:05:00+03:00"
 NOW = datetime.fromisoformat(NOW_TEXT)
 RULESETS = ("b2b-sales", "acme", "broken-co", "nope")
+SINK = findings_file.FindingsFiles()
 
 Row = tuple[int, int | None, str]
 
@@ -49,7 +49,7 @@ def client() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def tenants(tmp_path_factory: pytest.TempPathFactory) -> Tenants:
+def tenants(tmp_path_factory: pytest.TempPathFactory) -> Judge:
     return load_directory(make_ruleset_dir(tmp_path_factory.mktemp("tenants")))
 
 
@@ -67,7 +67,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def single_process(dataset: Path, tenants: Tenants) -> list[Row]:
+def single_process(dataset: Path, tenants: Judge) -> list[Row]:
     """The reference: one process over the whole dataset, as (partition, row, finding)."""
     files = columnar.dataset_files(str(dataset))
     rows = []
@@ -95,9 +95,9 @@ def assert_no_duplicates(rows: list[Row]) -> None:
 
 
 def test_cluster_findings_equal_the_single_process_run(client: Any, dataset: Path,
-                                                       tenants: Tenants,
+                                                       tenants: Judge,
                                                        tmp_path: Path) -> None:
-    result = run_partitions(client, str(dataset), str(tmp_path / "out"), tenants, NOW)
+    result = run_partitions(client, str(dataset), str(tmp_path / "out"), tenants, NOW, SINK)
     assert not result.failures
     assert [Path(r.source).name for r in result.reports] == [
         f"part-{i:05d}.parquet" for i in range(7)]
@@ -114,7 +114,7 @@ def test_cluster_findings_equal_the_single_process_run(client: Any, dataset: Pat
         "b2b-sales", "acme", "broken-co", "nope"}
 
 
-def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(client: Any, tenants: Tenants,
+def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(client: Any, tenants: Judge,
                                                               tmp_path: Path) -> None:
     dataset = tmp_path / "big"
     write_dataset(32000, str(dataset), partitions=4, seed=9, now=NOW,
@@ -122,7 +122,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(client: Any, tenan
     output = tmp_path / "out"
     outcome: dict[str, Any] = {}
     runner = threading.Thread(target=lambda: outcome.update(
-        result=run_partitions(client, str(dataset), str(output), tenants, NOW)))
+        result=run_partitions(client, str(dataset), str(output), tenants, NOW, SINK)))
     runner.start()
     victim, partition = None, None
     deadline = time.monotonic() + 30
@@ -151,15 +151,15 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(client: Any, tenan
                                                        for i in range(4)]  # no temporaries
 
 
-def test_resume_skips_completed_partitions(client: Any, dataset: Path, tenants: Tenants,
+def test_resume_skips_completed_partitions(client: Any, dataset: Path, tenants: Judge,
                                            tmp_path: Path) -> None:
     output = tmp_path / "out"
-    first = run_partitions(client, str(dataset), str(output), tenants, NOW)
+    first = run_partitions(client, str(dataset), str(output), tenants, NOW, SINK)
     files = sorted(output.glob("*.parquet"))
     files[2].unlink()  # as if the run had died before this partition was written
     stamps = {p.name: p.stat().st_mtime_ns for p in files if p.exists()}
     (output / ".part-00001.parquet.0123abcd.tmp").write_bytes(b"left by a killed attempt")
-    again = run_partitions(client, str(dataset), str(output), tenants, NOW, resume=True)
+    again = run_partitions(client, str(dataset), str(output), tenants, NOW, SINK, resume=True)
     assert [r.skipped for r in again.reports] == [i != 2 for i in range(7)]
     assert {p.name: p.stat().st_mtime_ns for p in files if p.name in stamps} == stamps
     assert files[2].exists()
@@ -169,15 +169,15 @@ def test_resume_skips_completed_partitions(client: Any, dataset: Path, tenants: 
     assert from_outputs(dataset, output) == single_process(dataset, tenants)
     # Outputs of another evaluation time are not taken for done.
     later = run_partitions(client, str(dataset), str(output), tenants,
-                           NOW + timedelta(hours=1), resume=True)
+                           NOW + timedelta(hours=1), SINK, resume=True)
     assert not any(r.skipped for r in later.reports)
 
 
-def test_a_partition_file_is_the_same_bytes_every_time(dataset: Path, tenants: Tenants,
+def test_a_partition_file_is_the_same_bytes_every_time(dataset: Path, tenants: Judge,
                                                        tmp_path: Path) -> None:
     source = str(dataset / "part-00001.parquet")
-    one = evaluate_file(source, str(tmp_path / "one.parquet"), tenants, NOW)
-    two = evaluate_file(source, str(tmp_path / "two.parquet"), tenants, NOW)
+    one = evaluate_file(source, str(tmp_path / "one.parquet"), tenants, NOW, SINK)
+    two = evaluate_file(source, str(tmp_path / "two.parquet"), tenants, NOW, SINK)
     assert one.records == two.records == 400
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
 
@@ -188,9 +188,9 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_cli_on_a_scheduler_and_on_a_local_cluster(client: Any, dataset: Path, tenants: Tenants,
+def test_cli_on_a_scheduler_and_on_a_local_cluster(client: Any, dataset: Path, tenants: Judge,
                                                    tmp_path: Path) -> None:
-    directory = tenants.directory
+    directory = tenants.catalog.path
     _, _, local = run("evaluate", directory, str(dataset), "--now", NOW_TEXT, "--output",
                       str(tmp_path / "single.parquet"))
     code, out, err = run("evaluate", directory, str(dataset), "--now", NOW_TEXT, "--engine",
@@ -213,15 +213,15 @@ def test_cli_on_a_scheduler_and_on_a_local_cluster(client: Any, dataset: Path, t
     (["--output", "out.parquet"], "give --output DIRECTORY"),
     ([], "give --output DIRECTORY"),
 ])
-def test_cli_dask_usage_errors(dataset: Path, tenants: Tenants, args: list[str],
+def test_cli_dask_usage_errors(dataset: Path, tenants: Judge, args: list[str],
                                message: str) -> None:
-    code, _, err = run("evaluate", tenants.directory, str(dataset), "--engine", "dask", *args)
+    code, _, err = run("evaluate", tenants.catalog.path, str(dataset), "--engine", "dask", *args)
     assert code == 2 and message in err
 
 
-def test_cli_dask_needs_parquet(tenants: Tenants, tmp_path: Path) -> None:
+def test_cli_dask_needs_parquet(tenants: Judge, tmp_path: Path) -> None:
     deals = tmp_path / "deals.jsonl"
     deals.write_text("{}\n", encoding="utf-8")
-    code, _, err = run("evaluate", tenants.directory, str(deals), "--engine", "dask",
+    code, _, err = run("evaluate", tenants.catalog.path, str(deals), "--engine", "dask",
                        "--output", str(tmp_path / "out"))
     assert code == 2 and "reads a Parquet dataset" in err

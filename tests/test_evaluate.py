@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from helpers import ROOT
 
-from pipeline_rules.deals.model import Record
+from pipeline_rules.deals.model import Record, parse_deal
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.ruleset.catalog import load_ruleset, load_ruleset_source
@@ -394,3 +394,13 @@ def test_per_run_memory_stays_bounded(b2b: Evaluator) -> None:
     assert texts == [m.astimezone(zone).isoformat() for m in moments]
     assert run.iso(moments[0]) == "2026-03-01T03:00:00+03:00"  # asked again after the purge
     assert run.time(moments[0]) == "2026-03-01 03:00"
+
+
+def test_the_language_belongs_to_the_run(b2b: Evaluator) -> None:
+    deal = SAMPLE[0]
+    english = b2b.findings(parse_deal(deal, b2b.compiled.zone), b2b.run(NOW))
+    russian = b2b.findings(parse_deal(deal, b2b.compiled.zone), b2b.run(NOW, lang="ru"))
+    assert [f.code for f in russian] == [f.code for f in english]
+    assert all(r.message != e.message for r, e in zip(russian, english, strict=True))
+    assert russian == Evaluator(b2b.compiled, lang="ru").findings(
+        parse_deal(deal, b2b.compiled.zone), Evaluator(b2b.compiled, lang="ru").run(NOW))

@@ -13,9 +13,9 @@ import pytest
 from helpers import ROOT
 
 from pipeline_rules.deals.readers.jsonl import Block
-from pipeline_rules.evaluate import Evaluator
-from pipeline_rules.evaluate.batch import evaluate_batch
-from pipeline_rules.ruleset.catalog import load_ruleset
+from pipeline_rules.evaluate.engine import judge_batch
+from pipeline_rules.evaluate.judge import Judge, Runs
+from pipeline_rules.ruleset.catalog import load_file
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_deals import deals as generated_deals
@@ -69,12 +69,12 @@ def test_the_decoder_and_the_general_path_agree(name: str) -> None:
     rng = random.Random(3)
     lines = [_mutate(r, rng) + b"\n" for r in generated_deals(1500, seed=5)]
     lines[100:100] = [b"\n", b"   \n"]
-    evaluator = Evaluator(load_ruleset(ROOT / "rulesets" / f"{name}.yaml"))
-    run = evaluator.run(NOW)
-    decoded = evaluate_batch(evaluator, run, Block("deals.jsonl", 1, lines))
-    general = evaluate_batch(evaluator, run, [(f"deals.jsonl:{n}", line)
-                                              for n, line in enumerate(lines, start=1)
-                                              if line.strip()])
+    judge = Judge.of(load_file(ROOT / "rulesets" / f"{name}.yaml"))
+    runs = Runs(NOW)
+    decoded = judge_batch(judge, runs, Block("deals.jsonl", 1, lines))
+    general = judge_batch(judge, runs, [(f"deals.jsonl:{n}", line)
+                                        for n, line in enumerate(lines, start=1)
+                                        if line.strip()])
     assert decoded.deals == general.deals
     assert decoded.chunks == general.chunks
     assert sum(chunk.count(b'"bad-record"') for chunk in decoded.chunks) > 100

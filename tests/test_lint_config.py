@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_rules.lint.config import (
+from pipeline_rules.ruleset.checks.config import (
     ConfigError,
     LintConfig,
     comment_start,

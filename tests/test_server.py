@@ -682,3 +682,29 @@ def test_an_unreadable_directory_keeps_serving_and_is_logged_once(tmp_path: Path
     assert [e["event"] for e in registry.refresh()] == ["reload-failed"]
     assert registry.refresh() == []
     assert registry.get("b2b-sales") is not None
+
+
+def test_a_deal_the_evaluation_fails_on_is_a_bad_record_and_logged(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The command line's rule, in process: one failing deal is its own bad record."""
+    from datetime import datetime
+
+    from test_cli_evaluate import failing_check
+
+    from pipeline_rules.server.registry import Version, build_version
+    from pipeline_rules.server.service import evaluate
+
+    version = build_version("b2b_sales.yaml", B2B.read_bytes(), datetime.now())
+    assert isinstance(version, Version)
+    now = datetime.fromisoformat(NOW)
+    expected = evaluate(version, [(f"/deals/{i}", d) for i, d in enumerate(DEALS)], now, "en")
+    failing_check(monkeypatch, "A-100")
+    with caplog.at_level("ERROR"):
+        result = evaluate(version, [(f"/deals/{i}", d) for i, d in enumerate(DEALS)], now, "en")
+    bad = [f for f in result.findings if f["code"] == "bad-record"]
+    assert [(f["deal"], f["details"]) for f in bad] == [("A-100", {"record": "/deals/0"})]
+    assert bad[0]["message"] == "/deals/0: cannot be evaluated (boom)"
+    assert [f for f in result.findings if f["deal"] != "A-100"] == \
+        [f for f in expected.findings if f["deal"] != "A-100"]
+    logged = [r for r in caplog.records if "deal-not-evaluated" in r.getMessage()]
+    assert len(logged) == 1 and "boom" not in logged[0].getMessage()

@@ -7,6 +7,7 @@ import json
 import pickle
 import subprocess
 import sys
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -17,9 +18,10 @@ from helpers import ROOT
 
 from pipeline_rules.cli import main
 from pipeline_rules.evaluate import Evaluator
-from pipeline_rules.evaluate.partition import evaluate_partition, run_tenants
-from pipeline_rules.evaluate.tenants import TenantsError, load_directory, load_file
-from pipeline_rules.ruleset.catalog import compile_path
+from pipeline_rules.evaluate.engine import Item, batched, evaluate_partition, evaluate_stream
+from pipeline_rules.evaluate.judge import RULESET_KEY, Judge
+from pipeline_rules.ruleset import catalog
+from pipeline_rules.ruleset.catalog import CatalogError, compile_path
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_deals import deals as generated_deals
@@ -27,6 +29,25 @@ from generate_deals import deals as generated_deals
 B2B = ROOT / "rulesets" / "b2b_sales.yaml"
 NOW_TEXT = "2026-11-20T09:05:00+03:00"
 NOW = datetime.fromisoformat(NOW_TEXT)
+
+
+def load_directory(path: Path | str, lang: str = "en", key: str = RULESET_KEY) -> Judge:
+    """The judge of a ruleset directory (each deal judged by the ruleset it names)."""
+    return Judge.of(catalog.load_directory(path, lang), key=key)
+
+
+def load_file(path: Path | str) -> Judge:
+    """The judge of one ruleset file (every deal judged by it)."""
+    return Judge.of(catalog.load_file(path))
+
+
+def run_tenants(judge: Judge, items: Iterable[Item], now: datetime,
+                jobs: int = 1) -> list[tuple[str, bytes]]:
+    """Every finding of a stream of records as (origin, JSON line), as the command line gets
+    them."""
+    return [pair for settled in evaluate_stream(judge, batched(items), now, judge.catalog.lang,
+                                                jobs)
+            for pair in settled.origins()]
 
 
 def make_ruleset_dir(root: Path) -> Path:
@@ -59,15 +80,15 @@ def sample(count: int = 40) -> list[dict[str, object]]:
 def test_a_directory_loads_once_with_its_broken_files_explained(ruleset_dir: Path) -> None:
     tenants = load_directory(ruleset_dir)
     assert sorted(tenants.evaluators) == ["acme", "b2b-sales"]
-    problems = {Path(p.file).name: p.reason for p in tenants.problems}
+    problems = {Path(p.file).name: p.reason for p in tenants.catalog.problems}
     assert sorted(problems) == ["broken.yaml", "garbage.yaml", "zz_clash.yaml"]
     assert "[invalid-timezone]" in problems["broken.yaml"]
     assert problems["broken.yaml"].startswith(f"{ruleset_dir / 'broken.yaml'}:6:")
     assert "[yaml-syntax]" in problems["garbage.yaml"]
     assert "already defined in" in problems["zz_clash.yaml"]
     # A broken file is known by its name and by the id it declares, when it can be read.
-    assert {"broken", "broken-co", "garbage"} <= set(tenants.broken)
-    assert [Path(b.file).name for b in tenants.unread] == ["garbage.yaml"]
+    assert {"broken", "broken-co", "garbage"} <= set(tenants.catalog.broken)
+    assert [Path(b.file).name for b in tenants.catalog.unread] == ["garbage.yaml"]
 
 
 @pytest.mark.parametrize(("make", "message"), [
@@ -76,7 +97,7 @@ def test_a_directory_loads_once_with_its_broken_files_explained(ruleset_dir: Pat
     (lambda tmp: B2B, "not a directory"),
 ])
 def test_unreadable_directories(tmp_path: Path, make: object, message: str) -> None:
-    with pytest.raises(TenantsError, match=message):
+    with pytest.raises(CatalogError, match=message):
         load_directory(make(tmp_path))  # type: ignore[operator]
 
 
@@ -151,7 +172,7 @@ def test_a_field_or_another_key_can_name_the_ruleset(ruleset_dir: Path) -> None:
 def test_tenants_pickle_as_texts_and_judge_the_same(ruleset_dir: Path) -> None:
     tenants = load_directory(ruleset_dir, lang="ru")
     data = pickle.dumps(tenants)
-    assert len(data) < 6 * sum(len(t.data) for t in tenants.texts)
+    assert len(data) < 6 * sum(len(t.data) for t in tenants.catalog.texts)
     again = pickle.loads(data)
     assert again == tenants and again.fingerprint() == tenants.fingerprint()
     assert sorted(again.evaluators) == sorted(tenants.evaluators)
@@ -165,8 +186,8 @@ def test_jobs_give_the_same_stream(ruleset_dir: Path, tmp_path: Path) -> None:
     tenants = load_directory(ruleset_dir)
     items = [(f"in.jsonl:{i + 1}", orjson.dumps({**deal, "ruleset": ["acme", "b2b-sales"][i % 2]}))
              for i, deal in enumerate(sample(1200))]
-    one = list(run_tenants(tenants, items, NOW, jobs=1))
-    two = list(run_tenants(tenants, items, NOW, jobs=2))
+    one = run_tenants(tenants, items, NOW, jobs=1)
+    two = run_tenants(tenants, items, NOW, jobs=2)
     assert one == two and len(one) > 500
 
 

@@ -13,6 +13,7 @@ import click
 from pipeline_rules import i18n
 
 if TYPE_CHECKING:
+    from pipeline_rules.ruleset.catalog import Catalog
     from pipeline_rules.ruleset.compiled import CompiledRuleset
 
 
@@ -30,18 +31,37 @@ def fail(message: str) -> NoReturn:
 
 
 def load_compiled(path: str, lang: str) -> CompiledRuleset:
-    """Load and compile a ruleset for use, or explain on stderr why not and exit 2."""
+    """Load and compile a ruleset file for use, or explain on stderr why not and exit 2."""
+    from pipeline_rules.ruleset.catalog import load_file
+
+    return usable(path, lambda: load_file(path, lang)).only()
+
+
+def load_rulesets(path: str, lang: str) -> Catalog:
+    """The rulesets of a run: a usable ruleset file, or a directory of rulesets (whose unusable
+    files are the run's to report); explain on stderr why not and exit 2."""
+    from pipeline_rules.ruleset.catalog import load_catalog
+
+    return usable(path, lambda: load_catalog(path, lang))
+
+
+def usable(path: str, load: Callable[[], Catalog]) -> Catalog:
+    """The catalog ``load`` reads; exit 2 if it cannot be read, or if it is one ruleset file
+    that cannot be used (its errors on stderr, as lint shows them)."""
     from pipeline_rules.outputs.lint import LintReport, text
-    from pipeline_rules.ruleset.catalog import RulesetError, compile_path
+    from pipeline_rules.ruleset.catalog import CatalogError, RulesetError
     from pipeline_rules.ruleset.loader import ReadError
 
     try:
-        return compile_path(path, lang)
-    except ReadError as err:
+        catalog = load()
+        if catalog.single:
+            catalog.only()
+    except (ReadError, CatalogError) as err:
         fail(str(err))
     except RulesetError as err:
         click.echo(text(LintReport(err.diagnostics, [path])), err=True, nl=False)
         fail(f"{path}: the ruleset has errors; see above, or run 'pipeline-rules lint {path}'")
+    return catalog
 
 
 def parse_now_option(value: str | None, compiled: CompiledRuleset,

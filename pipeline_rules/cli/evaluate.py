@@ -1,13 +1,17 @@
 """``pipeline-rules evaluate``: deals in, violations and actions out (one ruleset or a directory of
-them; JSON Lines, JSON, CSV or Parquet; in this process, a pool of processes or on Dask)."""
+them; JSON Lines, JSON, CSV or Parquet; in this process, a pool of processes or on Dask).
+
+One path for every combination: the rulesets are a catalog (a file is a catalog of one), the
+deals a stream of batches, and the engine's one driver judges them with the executor the
+options name (``--jobs``, ``--engine dask``) and hands the findings to the output asked for.
+"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -18,28 +22,18 @@ from pipeline_rules.cli.common import (
     EXIT_USAGE,
     LANG,
     fail,
-    load_compiled,
+    load_rulesets,
     need_extra,
     now_option,
-    parse_now_option,
 )
 
 if TYPE_CHECKING:
-    from pipeline_rules.evaluate import Evaluator
-    from pipeline_rules.evaluate.batch import Totals
+    from zoneinfo import ZoneInfo
+
     from pipeline_rules.evaluate.dask import PartitionReport
-    from pipeline_rules.evaluate.tenants import Tenants
+    from pipeline_rules.evaluate.engine import Batch, Settled, Totals
+    from pipeline_rules.evaluate.judge import Judge
     from pipeline_rules.time.durations import Duration
-
-
-def _load_for_workers(path: str, lang: str, horizon_seconds: float) -> Evaluator:
-    """Build an evaluator from a ruleset path (picklable: workers call it to start)."""
-    from datetime import timedelta
-
-    from pipeline_rules.evaluate import Evaluator
-    from pipeline_rules.ruleset.catalog import compile_path
-
-    return Evaluator(compile_path(path, lang), lang, timedelta(seconds=horizon_seconds))
 
 
 @click.command("evaluate")
@@ -101,37 +95,103 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     RULESET is a ruleset file, or a directory of them: each deal is then judged by the
     ruleset its 'ruleset' key names.
     """
-    from functools import partial
-    from pathlib import Path
+    from datetime import UTC, timedelta
+    from zoneinfo import ZoneInfo
 
-    from pipeline_rules.deals.readers import InputError, read_batches
-    from pipeline_rules.evaluate.batch import Totals, run_records
-    from pipeline_rules.outputs.findings import write_findings
+    from pipeline_rules.deals.readers import InputError
+    from pipeline_rules.evaluate.engine import Totals, evaluate_stream
+    from pipeline_rules.evaluate.judge import Judge
     from pipeline_rules.ruleset.loader import ReadError
 
     language = lang or i18n.detect()
-    options = _ScaleOptions(output_path, ruleset_key, engine, scheduler, resume, jobs)
-    if Path(ruleset).is_dir() or _parquet_input(deals, input_format) or options.chosen():
-        _evaluate_tenants(ruleset, deals, now_text, fmt, input_format, mapping, horizon,
-                          language, strict, options)
-        return
-    compiled = load_compiled(ruleset, language)
-    now = parse_now_option(now_text, compiled)
+    parquet = _parquet_input(deals, input_format)
+    _check_options(fmt, output_path, engine, scheduler, resume, parquet)
     lead = _horizon(horizon)
-    try:
-        batches = read_batches(deals, input_format, mapping, compiled.zone)
-    except (InputError, ReadError) as err:
-        fail(str(err))
-    output = _output_format(fmt)
+    catalog = load_rulesets(ruleset, language)
+    for problem in catalog.problems:  # a directory's files that cannot be used
+        click.echo(f"pipeline-rules: warning: {problem.file} is not used: {problem.reason}",
+                   err=True)
+    # Many rulesets, many zones: with a directory, times without an offset are UTC.
+    zone = catalog.only().zone if catalog.single else ZoneInfo("UTC")
+    now = now_option(now_text, zone if catalog.single else UTC)
+    judge = Judge.of(catalog, timedelta(seconds=lead.amount), ruleset_key)
     totals = Totals()
-    factory = partial(_load_for_workers, ruleset, language, float(lead.amount))
+    if engine == "dask":
+        failed = _evaluate_dask(judge, deals, now, language, parquet, output_path, scheduler,
+                                jobs, resume, totals)
+        _finish(totals, None, strict, failed)
     show = _progress() if sys.stderr.isatty() else None
     try:
-        chunks = run_records(factory, batches, now, jobs, totals, show)
-        write_findings(chunks, output, sys.stdout.buffer)
+        batches = _batches(deals, input_format, mapping, parquet, ruleset_key, zone)
+        settled = evaluate_stream(judge, batches, now, language, jobs, totals, show)
+        _write(settled, output_path, fmt, totals)
     except (ReadError, InputError) as err:
         fail(str(err))
     _finish(totals, show, strict)
+
+
+def _check_options(fmt: str | None, output_path: str | None, engine: str,
+                   scheduler: str | None, resume: bool, parquet: bool) -> None:
+    """Refuse options that do not go together, and say which extra a format needs."""
+    if engine == "local" and (scheduler or resume):
+        raise click.UsageError("--scheduler and --resume go with --engine dask")
+    if output_path is not None and fmt is not None:
+        raise click.UsageError("--format is for stdout; --output picks the format by its "
+                               "extension (.parquet or .jsonl)")
+    if parquet or (output_path or "").endswith(".parquet") or engine == "dask":
+        need_extra("pyarrow", "parquet")
+    if engine == "local" and output_path is not None and \
+            not output_path.lower().endswith((".parquet", ".jsonl", ".ndjson")):
+        raise click.BadParameter("name a .parquet or .jsonl file", param_hint="--output")
+
+
+def _parquet_input(deals: str, input_format: str) -> bool:
+    """Whether DEALS is Parquet: by the option, or by a .parquet name or a directory."""
+    from pathlib import Path
+
+    if input_format != "auto":
+        return input_format == "parquet"
+    return deals != "-" and (deals.lower().endswith(".parquet") or Path(deals).is_dir())
+
+
+def _batches(deals: str, input_format: str, mapping: str | None, parquet: bool, key: str,
+             zone: ZoneInfo) -> Iterator[Batch]:
+    """The deals as batches: JSON Lines as raw blocks, other formats as lists of records."""
+    from pipeline_rules.deals.readers import read_batches
+    from pipeline_rules.evaluate.engine import batched
+
+    if parquet:
+        from pipeline_rules.deals.readers.parquet import read_parquet
+
+        return batched(read_parquet(deals, key))
+    return read_batches(deals, input_format, mapping, zone)
+
+
+def _write(settled: Iterable[Settled], path: str | None, fmt: str | None,
+           totals: Totals) -> None:
+    """Findings to stdout in the --format asked for, or into the --output file (.parquet,
+    written whole or not at all, or .jsonl: what stdout would get)."""
+    from pipeline_rules.outputs.findings import write_findings
+
+    if path is None:
+        write_findings((one.lines() for one in settled), _output_format(fmt),
+                       sys.stdout.buffer)
+        return
+    if path.lower().endswith(".parquet"):
+        from pipeline_rules.outputs.parquet import FindingsFiles
+
+        with FindingsFiles().write(path, {}) as out:
+            for one in settled:
+                for origin, line in one.origins():
+                    out.write(origin, line)
+            out.records = totals.records  # the stream is spent: the count is final
+        return
+    try:
+        with open(path, "wb") as stream:
+            for one in settled:
+                stream.write(one.lines())
+    except OSError as err:
+        fail(f"{path}: {err.strerror or err}")
 
 
 def _output_format(fmt: str | None) -> str:
@@ -139,13 +199,17 @@ def _output_format(fmt: str | None) -> str:
     return fmt or ("table" if sys.stdout.isatty() else "jsonl")
 
 
-def _finish(totals: Totals, show: Callable[[int], None] | None, strict: bool) -> NoReturn:
-    """Clear the progress line, print the summary and exit (non-zero on bad records if --strict)."""
+def _finish(totals: Totals, show: Callable[[int], None] | None, strict: bool,
+            failed: bool = False) -> NoReturn:
+    """Clear the progress line, print the summary and exit (2 if a partition failed, 1 on bad
+    records with --strict)."""
     from pipeline_rules.outputs.findings import summary
 
     if show is not None:
         click.echo("\r\033[K", err=True, nl=False)
     click.echo(summary(totals), err=True)
+    if failed:
+        sys.exit(EXIT_USAGE)
     sys.exit(EXIT_FINDINGS if strict and totals.codes["bad-record"] else EXIT_OK)
 
 
@@ -162,145 +226,19 @@ def _horizon(text: str) -> Duration:
     return lead
 
 
-@dataclass(frozen=True)
-class _ScaleOptions:
-    """The evaluate options for many rulesets, columnar output and Dask."""
-
-    output: str | None
-    ruleset_key: str
-    engine: str
-    scheduler: str | None
-    resume: bool
-    jobs: int
-
-    def chosen(self) -> bool:
-        """Whether any of them asks for more than the single-ruleset stream to stdout."""
-        return self.output is not None or self.engine != "local" or \
-            self.scheduler is not None or self.resume
-
-
-def _parquet_input(deals: str, input_format: str) -> bool:
-    """Whether DEALS is Parquet: by the option, or by a .parquet name or a directory."""
-    from pathlib import Path
-
-    if input_format != "auto":
-        return input_format == "parquet"
-    return deals != "-" and (deals.lower().endswith(".parquet") or Path(deals).is_dir())
-
-
-def _load_tenants(ruleset: str, language: str, lead: Duration, key: str,
-                  now_text: str | None) -> tuple[Tenants, datetime]:
-    """The rulesets of a run (a file, or a directory whose unusable files are listed on
-    stderr) and the evaluation time (offsetless: the ruleset's zone, or UTC for many)."""
-    from datetime import UTC, timedelta
-    from pathlib import Path
-
-    from pipeline_rules.evaluate.tenants import TenantsError, load_directory, load_file
-
-    horizon = timedelta(seconds=lead.amount)
-    if Path(ruleset).is_dir():
-        try:
-            tenants = load_directory(ruleset, language, horizon, key)
-        except TenantsError as err:
-            fail(str(err))
-        for problem in tenants.problems:
-            click.echo(f"pipeline-rules: warning: {problem.file} is not used: "
-                       f"{problem.reason}", err=True)
-        zone: Any = UTC
-    else:
-        compiled = load_compiled(ruleset, language)  # explains a broken file and exits 2
-        tenants = load_file(ruleset, language, horizon)
-        zone = compiled.zone
-    return tenants, now_option(now_text, zone)
-
-
-def _evaluate_tenants(ruleset: str, deals: str, now_text: str | None, fmt: str | None,
-                      input_format: str, mapping: str | None, horizon: str, language: str,
-                      strict: bool, options: _ScaleOptions) -> None:
-    """evaluate with a ruleset directory, Parquet, --output or Dask (docs/scale.md)."""
-    from zoneinfo import ZoneInfo
-
-    from pipeline_rules.deals.readers import InputError, read_records
-    from pipeline_rules.evaluate.batch import Totals
-    from pipeline_rules.evaluate.partition import run_tenants
-    from pipeline_rules.outputs.findings import summary, write_findings
-    from pipeline_rules.ruleset.loader import ReadError
-
-    parquet = _parquet_input(deals, input_format)
-    if options.engine == "local" and (options.scheduler or options.resume):
-        raise click.UsageError("--scheduler and --resume go with --engine dask")
-    if options.output is not None and fmt is not None:
-        raise click.UsageError("--format is for stdout; --output picks the format by its "
-                               "extension (.parquet or .jsonl)")
-    if parquet or (options.output or "").endswith(".parquet") or options.engine == "dask":
-        need_extra("pyarrow", "parquet")
-    lead = _horizon(horizon)
-    tenants, now = _load_tenants(ruleset, language, lead, options.ruleset_key, now_text)
-    totals = Totals()
-    if options.engine == "dask":
-        failed = _evaluate_dask(tenants, deals, now, parquet, options, totals)
-        click.echo(summary(totals), err=True)
-        if failed:
-            sys.exit(EXIT_USAGE)
-        sys.exit(EXIT_FINDINGS if strict and totals.codes["bad-record"] else EXIT_OK)
-    show = _progress() if sys.stderr.isatty() else None
-    try:
-        if parquet:
-            from pipeline_rules.deals.readers.parquet import read_parquet
-
-            records: Iterator[Any] = read_parquet(deals, options.ruleset_key)
-        else:
-            # Many rulesets, many zones: a CSV mapping without 'timezone' reads times as UTC.
-            zone = next(iter(tenants.evaluators.values())).compiled.zone \
-                if tenants.single and tenants.evaluators else ZoneInfo("UTC")
-            records = read_records(deals, input_format, mapping, zone, raw=True)
-        findings = run_tenants(tenants, records, now, options.jobs, totals, show)
-        if options.output is None:
-            write_findings((line + b"\n" for _, line in findings), _output_format(fmt),
-                           sys.stdout.buffer)
-        else:
-            _write_findings_file(findings, options.output, totals)
-    except (ReadError, InputError) as err:
-        fail(str(err))
-    _finish(totals, show, strict)
-
-
-def _write_findings_file(findings: Iterator[tuple[str, bytes]], path: str,
-                         totals: Totals) -> None:
-    """Findings into a .parquet file (written atomically) or a .jsonl file."""
-    if path.lower().endswith(".parquet"):
-        from pipeline_rules.outputs.parquet import FindingsWriter, atomic_output
-
-        with atomic_output(path) as temporary:
-            writer = FindingsWriter(temporary)
-            try:
-                for origin, line in findings:
-                    writer.write(origin, line)
-                writer.records = totals.records  # the stream is spent: the count is final
-            finally:
-                writer.close()
-        return
-    if not path.lower().endswith((".jsonl", ".ndjson")):
-        raise click.BadParameter("name a .parquet or .jsonl file", param_hint="--output")
-    try:
-        with open(path, "wb") as out:
-            for _, line in findings:
-                out.write(line + b"\n")
-    except OSError as err:
-        fail(f"{path}: {err.strerror or err}")
-
-
-def _evaluate_dask(tenants: Tenants, deals: str, now: datetime, parquet: bool,
-                   options: _ScaleOptions, totals: Totals) -> bool:
+def _evaluate_dask(judge: Judge, deals: str, now: datetime, language: str, parquet: bool,
+                   output: str | None, scheduler: str | None, jobs: int, resume: bool,
+                   totals: Totals) -> bool:
     """Run the partitions of a Parquet dataset on Dask; True if some partition failed."""
     need_extra("distributed", "dask")
     from pipeline_rules.deals.readers import InputError
     from pipeline_rules.evaluate.dask import run_dask
+    from pipeline_rules.outputs.parquet import FindingsFiles
 
     if not parquet:
         raise click.UsageError("--engine dask reads a Parquet dataset (a directory of "
                                ".parquet files, or one file)")
-    if options.output is None or options.output.lower().endswith((".parquet", ".jsonl")):
+    if output is None or output.lower().endswith((".parquet", ".jsonl")):
         raise click.UsageError("--engine dask writes a findings file per partition: give "
                                "--output DIRECTORY")
     skipped = 0
@@ -315,12 +253,12 @@ def _evaluate_dask(tenants: Tenants, deals: str, now: datetime, parquet: bool,
                        f"{report.findings:,} findings", err=True, nl=False)
 
     try:
-        result = run_dask(deals, options.output, tenants, now, options.scheduler,
-                          options.jobs, options.resume, done)
+        result = run_dask(deals, output, judge, now, FindingsFiles(), language, scheduler, jobs,
+                          resume, done)
     except InputError as err:
         fail(str(err))
     except OSError as err:  # the scheduler cannot be reached
-        fail(f"{options.scheduler}: {err}")
+        fail(f"{scheduler}: {err}")
     if sys.stderr.isatty():
         click.echo("\r\033[K", err=True, nl=False)
     if skipped:

@@ -83,8 +83,7 @@ def lint_command(paths: tuple[str, ...], fmt: str, strict: bool, config_file: st
 
 
 def _read_config(path: str) -> LintConfig:
-    from pipeline_rules.lint import ConfigError
-    from pipeline_rules.lint.config import config_from_mapping
+    from pipeline_rules.lint import ConfigError, config_from_mapping
     from pipeline_rules.ruleset.loader import ReadError, load_document, read_source
     from pipeline_rules.ruleset.problems import DocumentError
 

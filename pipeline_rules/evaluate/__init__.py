@@ -9,8 +9,9 @@ Check families, one module each: :mod:`.sla` (stage and span SLAs, warnings, esc
 deals get only the history check. Plugin checks (:mod:`.extensions`) run on every deal.
 
 A record that cannot be evaluated — unreadable, no id, no stage, an unknown stage, a bad time,
-a history out of order, an id seen before — becomes one ``bad-record`` finding naming the record,
-and the run goes on.
+a history out of order, an id seen before, or one the evaluation fails on — becomes one
+``bad-record`` finding naming the record, and the run goes on (:mod:`.judge` says how, for this
+evaluator and for every other way of evaluating).
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ from pipeline_rules.deals.readers.jsonl import jsonl_record
 from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.extensions import enrich, run_checks
-from pipeline_rules.evaluate.findings import Finding, order_key
+from pipeline_rules.evaluate.findings import Finding, bad_record, order_key
 from pipeline_rules.evaluate.history import check_history
-from pipeline_rules.evaluate.idset import HashSet
 from pipeline_rules.evaluate.intake import Rejection, intake, stage_problem
 from pipeline_rules.evaluate.reminders import check_reminders
 from pipeline_rules.evaluate.sla import check_slas
@@ -45,7 +45,8 @@ CLOSED_DEAL_CHECKS: tuple[Check, ...] = (check_history,)
 
 
 class Evaluator:
-    """Evaluates deals against one ruleset; one instance serves any number of runs."""
+    """Evaluates deals against one ruleset; one instance serves any number of runs, in any
+    language (``lang`` is the language of runs that name none)."""
 
     def __init__(self, ruleset: Ruleset | CompiledRuleset, lang: str = i18n.DEFAULT,
                  horizon: timedelta = timedelta(0)) -> None:
@@ -55,37 +56,28 @@ class Evaluator:
         self.lang = lang
         self.horizon = horizon
 
-    def run(self, now: datetime) -> Run:
-        """The per-run context for evaluating at ``now``."""
-        return Run.start(self.compiled, self.machine, now, self.lang, self.horizon)
+    def run(self, now: datetime, lang: str | None = None) -> Run:
+        """The per-run context for evaluating at ``now``, messages in ``lang``."""
+        return Run.start(self.compiled, self.machine, now, lang or self.lang, self.horizon)
 
-    def evaluate(self, deals: Iterable[Item], now: datetime) -> Iterator[Finding]:
-        """Findings for every deal, lazily, in input order."""
-        run = self.run(now)
-        seen = HashSet()
-        for number, item in enumerate(deals, start=1):
-            yield from self.evaluate_item(item, run, seen, f"record {number}")
+    def evaluate(self, deals: Iterable[Item], now: datetime,
+                 lang: str | None = None) -> Iterator[Finding]:
+        """Findings for every deal, lazily, in input order (messages in ``lang``)."""
+        from pipeline_rules.evaluate.judge import Judge, Runs, judge_records
+        from pipeline_rules.ruleset.catalog import catalog_of
 
-    def evaluate_one(self, deal: Deal | Mapping[str, Any], now: datetime) -> list[Finding]:
+        judge = Judge(catalog_of(self.compiled), self.horizon,
+                      evaluators={self.compiled.id: self})
+        runs = Runs(now, lang or self.lang)
+        runs.of(self)  # a bad ``now`` is refused before the first deal
+        records = (as_record(item, f"record {number}") for number, item in enumerate(deals, 1))
+        for judged in judge_records(judge, records, runs):
+            yield from judged.findings
+
+    def evaluate_one(self, deal: Deal | Mapping[str, Any], now: datetime,
+                     lang: str | None = None) -> list[Finding]:
         """Findings for one deal (a deal or its JSON-shaped record)."""
-        return list(self.evaluate_item(deal, self.run(now), set(), "record 1"))
-
-    def evaluate_item(self, item: Item, run: Run, seen: HashSet | set[int],
-                      origin: str) -> list[Finding]:
-        """Findings for one input item; an id already in ``seen`` makes it a bad record.
-
-        ``seen`` holds hashes of deal ids: Python's 64-bit string hash stands for the id, and
-        a :class:`~pipeline_rules.evaluate.idset.HashSet` keeps it in 8 bytes (a collision among a
-        million ids has a probability of about 3e-8).
-        """
-        record = as_record(item, origin)
-        deal_id, found = self.outcome(record, run)
-        if deal_id is not None:
-            ident = hash(deal_id)
-            if ident in seen:
-                return [self.duplicate(run, record, deal_id)]
-            seen.add(ident)
-        return found
+        return list(self.evaluate([deal], now, lang))
 
     def outcome(self, record: Record, run: Run) -> tuple[str | None, list[Finding]]:
         """Findings for one record, and its deal id when it was evaluated (None for a bad
@@ -128,9 +120,8 @@ class Evaluator:
     def bad_record(self, run: Run, origin: str, deal: str | None, reason: str,
                    path: str = "") -> Finding:
         """The finding for a record that could not be evaluated."""
-        return run.violation("bad-record", None, deal, None, run.now,
-                             {"record": origin, "reason": reason}, record=origin,
-                             **({"path": path} if path else {}))
+        return bad_record(run.ruleset_id, run.local(run.now), origin, deal, reason, run.lang,
+                          path)
 
 
 __all__ = ["CLOSED_DEAL_CHECKS", "OPEN_DEAL_CHECKS", "Evaluator", "Record"]

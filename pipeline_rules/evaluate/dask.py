@@ -2,7 +2,9 @@
 the findings of its partition to its own file.
 
 The driver sends only names: the dataset's files are listed by a task on a worker, and each
-partition task reads its file and writes its findings itself, so deals never pass through the
+partition task reads its file, evaluates it with the one stream driver (:mod:`.engine`) and
+writes its findings itself, through the sink the caller gives (the format is the caller's
+business: the command line passes Parquet findings files), so deals never pass through the
 driver (it needs neither the data nor the bandwidth). The rulesets travel as their texts inside
 one task whose result every partition task depends on; a worker compiles them once, and if the
 worker holding them dies the scheduler simply recomputes that task.
@@ -28,24 +30,51 @@ evaluated in each (partition datasets by tenant or by deal to rule that out; doc
 from __future__ import annotations
 
 import logging
-import os
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from pipeline_rules import i18n
 from pipeline_rules.deals.readers import parquet as columnar
-from pipeline_rules.evaluate.partition import Duplicates, Runs, judge
-from pipeline_rules.evaluate.tenants import Tenants
-from pipeline_rules.outputs import parquet as findings_file
+from pipeline_rules.evaluate.engine import Totals, evaluate_stream
+from pipeline_rules.evaluate.judge import Judge
 
 #: Retries of a partition task that raised (a worker that died is the scheduler's business).
 RETRIES = 2
-_TEMPORARY_SUFFIX = ".tmp"
+
+
+class FindingsFile(Protocol):
+    """A partition's findings being written."""
+
+    #: Deal records evaluated (set when the partition is done).
+    records: int
+
+    def write(self, origin: str, line: bytes) -> None:
+        """Add one finding (its record's origin and its JSON line)."""
+
+
+class PartitionSink(Protocol):
+    """Where each partition's findings go: a file per partition, complete or absent. The caller
+    chooses the format (the command line gives
+    :class:`pipeline_rules.outputs.parquet.FindingsFiles`); it travels to every partition task,
+    so it must pickle."""
+
+    def written(self, target: str,
+                stamp: Mapping[str, str]) -> tuple[int, Mapping[str, int]] | None:
+        """The records and findings per code of ``target`` if it exists and was written by the
+        run ``stamp`` describes (``resume`` keeps it), else None."""
+
+    def write(self, target: str,
+              stamp: Mapping[str, str]) -> AbstractContextManager[FindingsFile]:
+        """A findings file that appears at ``target``, stamped, only when the block ends
+        without an error."""
+
+    def clean(self, output: str) -> int:
+        """Remove what attempts killed mid-write left under ``output``; how many files."""
 
 
 @dataclass(frozen=True)
@@ -89,64 +118,38 @@ def output_path(source: str, dataset: str, output: str) -> str:
     return str(Path(output) / relative)
 
 
-def evaluate_file(source: str, target: str, tenants: Tenants, now: datetime,
-                  resume: bool = False) -> PartitionReport:
-    """Evaluate one Parquet partition and write its findings to ``target`` atomically; with
-    ``resume``, keep an existing ``target`` written by the same run."""
-    stamp = run_stamp(source, tenants, now)
-    if resume and _done(target, stamp):
-        records, codes = findings_file.findings_summary(target)
-        return PartitionReport(source, target, records, tuple(sorted(codes.items())), True)
-    runs = Runs(now)
-    duplicates = Duplicates(tenants, runs)
-    counts: Counter[str] = Counter()
-    records = 0
-    with findings_file.atomic_output(target) as temporary:
-        writer = findings_file.FindingsWriter(temporary, stamp)
-        try:
-            for first, batch in columnar.file_batches(source, tenants.key):
-                for judged in judge(columnar.batch_records(batch, source, first), tenants,
-                                    runs):
-                    settled = duplicates.settle(judged)
-                    records += 1
-                    counts.update(settled.codes)
-                    for line in settled.lines:
-                        writer.write(settled.origin, line)
-            writer.records = records
-        finally:
-            writer.close()
-    return PartitionReport(source, target, records, tuple(sorted(counts.items())))
+def evaluate_file(source: str, target: str, judge: Judge, now: datetime, sink: PartitionSink,
+                  lang: str = i18n.DEFAULT, resume: bool = False) -> PartitionReport:
+    """Evaluate one Parquet partition and write its findings to ``target`` through ``sink``;
+    with ``resume``, keep an existing ``target`` written by the same run."""
+    stamp = run_stamp(source, judge, now, lang)
+    if resume:
+        done = sink.written(target, stamp)
+        if done is not None:
+            records, codes = done
+            return PartitionReport(source, target, records, tuple(sorted(codes.items())), True)
+    totals = Totals()
+    batches = (columnar.batch_records(batch, source, first)
+               for first, batch in columnar.file_batches(source, judge.key))
+    with sink.write(target, stamp) as out:
+        for settled in evaluate_stream(judge, batches, now, lang, totals=totals):
+            for origin, line in settled.origins():
+                out.write(origin, line)
+        out.records = totals.records
+    return PartitionReport(source, target, totals.records, tuple(sorted(totals.codes.items())))
 
 
-def run_stamp(source: str, tenants: Tenants, now: datetime) -> dict[str, str]:
+def run_stamp(source: str, judge: Judge, now: datetime, lang: str) -> dict[str, str]:
     """What a findings file records of the run that wrote it, so ``resume`` never keeps the
     findings of another input, another time or other rulesets."""
     return {"pipeline_rules.source": source, "pipeline_rules.now": now.isoformat(),
-            "pipeline_rules.rulesets": tenants.fingerprint()}
+            "pipeline_rules.rulesets": judge.fingerprint(lang)}
 
 
-def _done(target: str, stamp: dict[str, str]) -> bool:
-    if not os.path.exists(target):
-        return False
-    try:
-        metadata = findings_file.findings_metadata(target)
-    except (OSError, ValueError):  # not a findings file we can read: evaluate again
-        return False
-    return all(metadata.get(key) == value for key, value in stamp.items())
-
-
-def remove_temporaries(output: str) -> int:
-    """Remove what attempts killed mid-write left in ``output``; how many files."""
-    removed = 0
-    for path in Path(output).rglob(f".*{_TEMPORARY_SUFFIX}"):
-        path.unlink(missing_ok=True)
-        removed += 1
-    return removed
-
-
-def _arrive(tenants: Tenants) -> Tenants:
-    """The tenants, as a task result: rebuilt from their texts on the worker that runs it."""
-    return tenants
+def _arrive(judge: Judge) -> Judge:
+    """The judge, as a task result: rebuilt on the worker that runs it (see
+    :meth:`Judge.__reduce__`)."""
+    return judge
 
 
 @contextmanager
@@ -165,8 +168,8 @@ def connect(scheduler: str | None, workers: int = 2) -> Iterator[Any]:
         yield client
 
 
-def run_partitions(client: Any, dataset: str, output: str, tenants: Tenants, now: datetime,
-                   resume: bool = False,
+def run_partitions(client: Any, dataset: str, output: str, judge: Judge, now: datetime,
+                   sink: PartitionSink, lang: str = i18n.DEFAULT, resume: bool = False,
                    on_report: Callable[[PartitionReport], None] | None = None) -> DaskResult:
     """Evaluate every partition of ``dataset`` on the cluster behind ``client``, findings to
     one file per partition under ``output``."""
@@ -175,9 +178,9 @@ def run_partitions(client: Any, dataset: str, output: str, tenants: Tenants, now
     run = uuid.uuid4().hex[:12]  # task keys unique to this run on a long-lived cluster
     files: list[str] = client.submit(columnar.dataset_files, dataset, key=f"list-{run}",
                                      pure=False).result()
-    shipped = client.submit(_arrive, tenants, key=f"tenants-{run}", pure=False)
+    shipped = client.submit(_arrive, judge, key=f"judge-{run}", pure=False)
     futures = {client.submit(evaluate_file, source, output_path(source, dataset, output),
-                             shipped, now, resume, key=f"partition-{run}-{index}",
+                             shipped, now, sink, lang, resume, key=f"partition-{run}-{index}",
                              retries=RETRIES, pure=False): source
                for index, source in enumerate(files)}
     reports: dict[str, PartitionReport] = {}
@@ -192,19 +195,21 @@ def run_partitions(client: Any, dataset: str, output: str, tenants: Tenants, now
             failures.append(PartitionFailure(futures[future], repr(future.exception())))
         future.release()
     shipped.release()
-    client.submit(remove_temporaries, output, key=f"clean-{run}", pure=False).result()
+    client.submit(sink.clean, output, key=f"clean-{run}", pure=False).result()
     return DaskResult(tuple(reports[f] for f in files if f in reports),
                       tuple(sorted(failures, key=lambda f: files.index(f.source))))
 
 
-def run_dask(dataset: str, output: str, tenants: Tenants, now: datetime,
-             scheduler: str | None = None, workers: int = 2, resume: bool = False,
+def run_dask(dataset: str, output: str, judge: Judge, now: datetime, sink: PartitionSink,
+             lang: str = i18n.DEFAULT, scheduler: str | None = None, workers: int = 2,
+             resume: bool = False,
              on_report: Callable[[PartitionReport], None] | None = None) -> DaskResult:
     """:func:`run_partitions` on the scheduler at ``scheduler``, or on a local cluster."""
     with connect(scheduler, workers) as client:
-        return run_partitions(client, dataset, output, tenants, now, resume, on_report)
+        return run_partitions(client, dataset, output, judge, now, sink, lang, resume,
+                              on_report)
 
 
-__all__ = ["RETRIES", "DaskResult", "PartitionFailure", "PartitionReport", "connect",
-           "evaluate_file", "output_path", "remove_temporaries", "run_dask", "run_partitions",
-           "run_stamp"]
+__all__ = ["RETRIES", "DaskResult", "FindingsFile", "PartitionFailure", "PartitionReport",
+           "PartitionSink", "connect", "evaluate_file", "output_path", "run_dask",
+           "run_partitions", "run_stamp"]

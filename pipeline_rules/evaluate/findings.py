@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline_rules import i18n
+
 VIOLATION = "violation"
 ACTION = "action"
 
@@ -98,6 +100,15 @@ def violation(ruleset: str, code: str, rule: str | None, deal: str | None, stage
     """A violation with the severity of its code."""
     return Finding(VIOLATION, code, rule, deal, stage, at, message, ruleset,
                    severity=VIOLATION_SEVERITY[code], details=details)
+
+
+def bad_record(ruleset: str, at: datetime, origin: str, deal: str | None, reason: str,
+               lang: str = i18n.DEFAULT, path: str = "") -> Finding:
+    """The finding for a record that could not be evaluated: where it came from and why (with
+    the JSON pointer of the bad part, when there is one)."""
+    message = i18n.render("finding.bad-record", {"record": origin, "reason": reason}, lang)
+    return violation(ruleset, "bad-record", None, deal, None, at, message, record=origin,
+                     **({"path": path} if path else {}))
 
 
 def action(ruleset: str, code: str, rule: str, deal: str, stage: str | None, due: datetime,

@@ -14,8 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline_rules.lint.registry import all_rules
-from pipeline_rules.lint.rules import FAMILIES
+from pipeline_rules.lint.rules import FAMILIES, all_rules
 from pipeline_rules.ruleset.schema import schema
 
 _FAMILY_TITLES = {"document": "Document rules", "structure": "Structure rules",
@@ -148,7 +147,8 @@ def format_reference() -> str:
 def rules_reference() -> str:
     """The lint rules reference (Markdown), from the rules' docstrings."""
     rules = all_rules()
-    out = [_HEADER.format(source="the rule docstrings in pipeline_rules/lint/rules/"),
+    sources = "the rule docstrings in pipeline_rules/ruleset/checks/ and pipeline_rules/lint/rules/"
+    out = [_HEADER.format(source=sources),
            "# Lint rules\n",
            "Each rule has a stable name (use it in `lint: {rules: ...}`, in suppression comments "
            "and in CI filters), a default severity, and a family. "

@@ -12,7 +12,7 @@ from pipeline_rules.evaluate.findings import VIOLATION_CODES
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from pipeline_rules.evaluate.batch import Totals
+    from pipeline_rules.evaluate.engine import Totals
 
 
 def write_findings(chunks: Iterable[bytes], output: str, out: BinaryIO) -> None:

@@ -13,6 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -51,13 +52,16 @@ def split_origin(origin: str) -> tuple[str, int | None]:
     return origin, None
 
 
+_TEMPORARY_SUFFIX = ".tmp"
+
+
 @contextmanager
 def atomic_output(path: str) -> Iterator[str]:
     """A temporary name next to ``path`` to write to; renamed to ``path`` when the block ends
     without error (so ``path`` is either complete or absent), removed otherwise."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}{_TEMPORARY_SUFFIX}")
     try:
         yield str(temporary)
         os.replace(temporary, target)
@@ -114,6 +118,52 @@ class FindingsWriter:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         self.close()
+
+
+def remove_temporaries(output: str) -> int:
+    """Remove the temporaries :func:`atomic_output` left under ``output`` when what wrote them
+    was killed; how many files."""
+    removed = 0
+    for path in Path(output).rglob(f".*{_TEMPORARY_SUFFIX}"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+@dataclass(frozen=True)
+class FindingsFiles:
+    """Findings files written whole or not at all, stamped in their footers: the sink of an
+    ``--output`` file, and of each partition of a Dask run
+    (:class:`pipeline_rules.evaluate.dask.PartitionSink`)."""
+
+    def written(self, target: str,
+                stamp: Mapping[str, str]) -> tuple[int, Counter[str]] | None:
+        """The records and findings per code of ``target`` if it was written by the run
+        ``stamp`` describes, else None."""
+        if not os.path.exists(target):
+            return None
+        try:
+            metadata = findings_metadata(target)
+        except (OSError, ValueError):  # not a findings file we can read: evaluate again
+            return None
+        if any(metadata.get(key) != value for key, value in stamp.items()):
+            return None
+        return findings_summary(target)
+
+    @contextmanager
+    def write(self, target: str, stamp: Mapping[str, str]) -> Iterator[FindingsWriter]:
+        """A findings writer whose file appears at ``target`` when the block ends without an
+        error."""
+        with atomic_output(target) as temporary:
+            writer = FindingsWriter(temporary, stamp)
+            try:
+                yield writer
+            finally:
+                writer.close()
+
+    def clean(self, output: str) -> int:
+        """Remove what writers killed mid-write left under ``output``."""
+        return remove_temporaries(output)
 
 
 class StoredFinding(NamedTuple):

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from pipeline_rules import __version__
 from pipeline_rules.lint.engine import Diagnostic
-from pipeline_rules.lint.registry import all_rules
+from pipeline_rules.lint.rules import all_rules
 from pipeline_rules.ruleset.problems import Severity
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -1,32 +1,48 @@
-"""Loading a ruleset for use (not just for linting): read, check, build, compile.
+"""The rulesets of a run: a ruleset file, or a directory of them, read, checked and compiled
+once.
 
 A ruleset is usable when it parses, fits the schema, names only stages, actions and calendars it
-declares, and its values parse. Design advice (a limbo stage, a parallel fork, a shaky SLA) does
-not stop it from running — ``pipeline-rules lint`` is where that is judged.
+declares, and its values parse: compiling runs the rules that block use
+(:mod:`pipeline_rules.ruleset.checks`) and refuses the ruleset with their errors. Design advice
+(a limbo stage, a parallel fork, a shaky SLA) does not stop it from running — ``pipeline-rules
+lint`` is where that is judged.
+
+A :class:`Catalog` holds the usable rulesets by id and the files that cannot be used, and why. A
+broken file does not stop the others; the first file by name keeps an id two files declare; a
+broken file is known by its name and, when its document can be read, by the id it declares, so
+whoever asks for it learns why it cannot be used rather than that it does not exist.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline_rules.lint import Diagnostic, lint, lint_file
+from pipeline_rules import i18n
+from pipeline_rules.ruleset.checks import Diagnostic, check_source, unreadable
+from pipeline_rules.ruleset.checks.registry import blocking_rules
 from pipeline_rules.ruleset.compiled import CompiledRuleset, CompileError, compile_ruleset
-from pipeline_rules.ruleset.loader import load_document, read_source
+from pipeline_rules.ruleset.loader import Document, decode, read_bytes
 from pipeline_rules.ruleset.model import Ruleset, build_ruleset
 from pipeline_rules.ruleset.problems import DocumentError, Severity
 from pipeline_rules.ruleset.source import Source
 
-#: Lint families whose errors make a ruleset unusable; the others are design advice.
-BLOCKING_FAMILIES = frozenset({"document", "structure", "values"})
+#: The names a ruleset file may have.
+YAML_SUFFIXES = (".yaml", ".yml")
 
 
 class RulesetError(ValueError):
-    """A ruleset that cannot be used, with the diagnostics that say why."""
+    """A ruleset that cannot be used, with the diagnostics that say why (and the id it
+    declares, when its document could be read)."""
 
-    def __init__(self, name: str, diagnostics: Sequence[Diagnostic]) -> None:
+    def __init__(self, name: str, diagnostics: Sequence[Diagnostic],
+                 declared: str | None = None) -> None:
         self.name = name
         self.diagnostics = tuple(diagnostics)
+        self.declared = declared
         first = diagnostics[0] if diagnostics else None
         where = f"{first.file}:{first.line}:{first.column}: [{first.rule}] {first.message}" \
             if first else name
@@ -34,36 +50,256 @@ class RulesetError(ValueError):
         super().__init__(f"unusable ruleset: {where}{more}")
 
 
-def load_ruleset_source(source: Source, lang: str = "en") -> Ruleset:
-    """Build the model of a ruleset text, or raise :class:`RulesetError`."""
-    from pipeline_rules.lint.registry import all_rules
+class CatalogError(ValueError):
+    """A ruleset directory that cannot be read at all (missing, empty, not a directory)."""
 
-    rules = all_rules()
-    try:
-        document = load_document(source)
-    except DocumentError:
-        document = None
-    diagnostics = list(lint(source, lang=lang, document=document))
-    blocking = [d for d in diagnostics if d.severity is Severity.ERROR
-                and rules[d.rule].family in BLOCKING_FAMILIES]
+
+@dataclass(frozen=True)
+class RulesetText:
+    """One ruleset file as read: its name for messages and its bytes."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """A ruleset file that cannot be used, and why: its first diagnostic, as lint shows it."""
+
+    file: str
+    reason: str
+    diagnostics: tuple[Diagnostic, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The usable rulesets by id (in file-name order), the files that cannot be used, and the
+    texts it was compiled from. Build with :func:`load_catalog` or :func:`build_catalog`."""
+
+    texts: tuple[RulesetText, ...]
+    rulesets: Mapping[str, CompiledRuleset]
+    #: Ruleset id → the file it was compiled from.
+    files: Mapping[str, str]
+    #: File → the earlier file that has its ruleset's id (the first by name wins).
+    shadowed: Mapping[str, str]
+    #: A broken file's name (stem) and declared id → why it cannot be used.
+    broken: Mapping[str, Unusable]
+    #: Every file not used, in name order.
+    problems: tuple[Unusable, ...]
+    #: Unusable files whose ruleset id could not be read either.
+    unread: tuple[Unusable, ...]
+    #: A catalog of one file (the ruleset given), not a directory.
+    single: bool = False
+    #: The file or directory it was read from.
+    path: str = ""
+    #: The language of the diagnostics.
+    lang: str = i18n.DEFAULT
+
+    def only(self) -> CompiledRuleset:
+        """The ruleset of a catalog of one file; raise :class:`RulesetError` if it is
+        unusable."""
+        for compiled in self.rulesets.values():
+            return compiled
+        problem = self.problems[0] if self.problems else Unusable(self.path, "no ruleset")
+        raise RulesetError(problem.file, problem.diagnostics)
+
+    def fingerprint(self, settings: object = None) -> str:
+        """A digest of the texts the catalog was compiled from (names included) and of the
+        ``settings`` (their ``repr``) that decide, with them, what is done with them."""
+        digest = hashlib.sha256()
+        for text in self.texts:
+            digest.update(f"{len(text.name)}:{text.name}{len(text.data)}:".encode())
+            digest.update(text.data)
+        if settings is not None:
+            digest.update(repr(settings).encode())
+        return digest.hexdigest()
+
+
+# -- one ruleset ------------------------------------------------------------------------------
+
+def load_ruleset_source(source: Source, lang: str = i18n.DEFAULT) -> Ruleset:
+    """Check a ruleset text for use and build its model, or raise :class:`RulesetError`."""
+    checked = check_source(source, blocking_rules().values())
+    document = checked.context.document
+    diagnostics = checked.diagnostics(lang)
+    blocking = [d for d in diagnostics if d.severity is Severity.ERROR]
     if blocking or document is None:
-        raise RulesetError(source.name, blocking or diagnostics)
-    return build_ruleset(document)
+        raise RulesetError(source.name, blocking or diagnostics, _declared_id(document))
+    return checked.model or build_ruleset(document)
 
 
-def load_ruleset(path: str | Path, lang: str = "en") -> Ruleset:
-    """Read and build the ruleset at ``path``; raise :class:`RulesetError` if it is unusable."""
-    try:
-        source = read_source(path)
-    except DocumentError:
-        raise RulesetError(str(path), lint_file(str(path), lang=lang)) from None
-    return load_ruleset_source(source, lang)
-
-
-def compile_path(path: str | Path, lang: str = "en") -> CompiledRuleset:
-    """Load and compile the ruleset at ``path``."""
-    ruleset = load_ruleset(path, lang)
+def compile_source(source: Source, lang: str = i18n.DEFAULT) -> CompiledRuleset:
+    """Check and compile a ruleset text, or raise :class:`RulesetError` with the diagnostics of
+    the errors that stop its use."""
+    ruleset = load_ruleset_source(source, lang)
     try:
         return compile_ruleset(ruleset)
-    except CompileError as err:  # pragma: no cover - lint's value rules catch these first
-        raise RulesetError(str(path), []) from err
+    except CompileError as err:
+        # Only when the ruleset's own lint block or a comment silenced a blocking rule.
+        diagnostic = Diagnostic("compile", Severity.ERROR, str(err), source.name, 1, 1)
+        raise RulesetError(source.name, [diagnostic], ruleset.id or None) from None
+
+
+def compile_text(text: RulesetText, lang: str = i18n.DEFAULT) -> CompiledRuleset:
+    """:func:`compile_source` of a file's bytes (UTF-8, a BOM allowed)."""
+    try:
+        source = decode(text.data, text.name)
+    except DocumentError as err:  # not UTF-8 or too big: said with a position, as lint does
+        raise RulesetError(text.name, unreadable(text.name, err, lang=lang)) from None
+    return compile_source(source, lang)
+
+
+def load_ruleset(path: str | Path, lang: str = i18n.DEFAULT) -> Ruleset:
+    """Read the ruleset at ``path``, check it for use and build its model; raise
+    :class:`RulesetError` if it is unusable (and ``ReadError`` if it cannot be read)."""
+    return load_ruleset_source(_source(path, lang), lang)
+
+
+def compile_path(path: str | Path, lang: str = i18n.DEFAULT) -> CompiledRuleset:
+    """Read, check and compile the ruleset at ``path`` (see :func:`load_ruleset`)."""
+    return compile_source(_source(path, lang), lang)
+
+
+def _source(path: str | Path, lang: str) -> Source:
+    name = "<stdin>" if str(path) == "-" else str(path)
+    try:
+        return decode(read_bytes(path), name)
+    except DocumentError as err:
+        raise RulesetError(str(path), unreadable(name, err, lang=lang)) from None
+
+
+def _declared_id(document: Document | None) -> str | None:
+    """The id a document declares, when it can be read at all."""
+    data = document.data if document is not None else None
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+# -- many rulesets ----------------------------------------------------------------------------
+
+def build_catalog(texts: Iterable[RulesetText], lang: str = i18n.DEFAULT, single: bool = False,
+                  path: str = "") -> Catalog:
+    """Compile every text once, in the order given (file-name order); the files that cannot
+    be used are kept with why."""
+    texts = tuple(texts)
+    outcomes: list[tuple[str, CompiledRuleset | RulesetError]] = []
+    for text in texts:
+        try:
+            outcomes.append((text.name, compile_text(text, lang)))
+        except RulesetError as err:
+            outcomes.append((text.name, err))
+    return assemble(outcomes, texts, lang, single, path)
+
+
+def assemble(outcomes: Iterable[tuple[str, CompiledRuleset | RulesetError]],
+             texts: tuple[RulesetText, ...] = (), lang: str = i18n.DEFAULT,
+             single: bool = False, path: str = "") -> Catalog:
+    """A catalog of files already compiled (or refused), in file-name order: the first file
+    by name keeps an id two files declare."""
+    rulesets: dict[str, CompiledRuleset] = {}
+    files: dict[str, str] = {}
+    shadowed: dict[str, str] = {}
+    broken: dict[str, Unusable] = {}
+    problems: list[Unusable] = []
+    unread: list[Unusable] = []
+    for file, outcome in outcomes:
+        if isinstance(outcome, CompiledRuleset):
+            holder = files.get(outcome.id)
+            if holder is None:
+                rulesets[outcome.id] = outcome
+                files[outcome.id] = file
+            else:
+                shadowed[file] = holder
+                problems.append(Unusable(file, f"ruleset id '{outcome.id}' is already "
+                                               f"defined in {holder}"))
+            continue
+        failure = Unusable(file, _reason(file, outcome), outcome.diagnostics)
+        problems.append(failure)
+        if outcome.declared is None:
+            unread.append(failure)
+        for name in (Path(file).stem, outcome.declared):
+            if name and name not in broken:
+                broken[name] = failure
+    for name in list(broken):
+        if name in rulesets:  # a good file serves that name: it wins
+            del broken[name]
+    return Catalog(texts, rulesets, files, shadowed, broken, tuple(problems), tuple(unread),
+                   single, path, lang)
+
+
+def _reason(file: str, err: RulesetError) -> str:
+    if not err.diagnostics:
+        return str(err)
+    first = err.diagnostics[0]
+    return f"{file}:{first.line}:{first.column}: [{first.rule}] {first.message}"
+
+
+def ruleset_files(directory: str | Path) -> Iterator[os.DirEntry[str]]:
+    """The ruleset files at the top of a directory, in name order. Hidden files are left out:
+    editors and atomic writers keep their temporary copies there. OSError if the directory
+    cannot be listed."""
+    with os.scandir(directory) as listing:
+        entries = sorted(listing, key=lambda e: e.name)
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.name.endswith(YAML_SUFFIXES):
+            continue
+        try:
+            if entry.is_file():
+                yield entry
+        except OSError:  # removed since the listing
+            continue
+
+
+def catalog_of(compiled: CompiledRuleset) -> Catalog:
+    """A catalog of one ruleset compiled already (it has no texts to send to other
+    processes)."""
+    name = compiled.ruleset.source.name
+    return assemble([(name, compiled)], single=True, path=name)
+
+
+def load_directory(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
+    """Every ruleset file at the top of a directory, each deal to be judged by the one it
+    names; raise :class:`CatalogError` if the directory cannot be read or holds none."""
+    root = Path(path)
+    try:
+        names = [entry.name for entry in ruleset_files(root)]
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: no such directory") from None
+    except NotADirectoryError:
+        raise CatalogError(f"{path}: not a directory") from None
+    except OSError as err:
+        raise CatalogError(f"{path}: {err.strerror or err}") from None
+    if not names:
+        raise CatalogError(f"{path}: directory holds no .yaml or .yml file")
+    texts = [RulesetText(str(root / name), _read(root / name)) for name in names]
+    return build_catalog(texts, lang, single=False, path=str(path))
+
+
+def load_file(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
+    """One ruleset file, to judge every deal whatever ruleset the deal names (``ReadError``
+    if it cannot be read)."""
+    try:
+        data = read_bytes(path)
+    except DocumentError as err:  # too big to read: refused unread
+        refused = RulesetError(str(path), unreadable(str(path), err, lang=lang))
+        return assemble([(str(path), refused)], (), lang, single=True, path=str(path))
+    return build_catalog([RulesetText(str(path), data)], lang, single=True, path=str(path))
+
+
+def load_catalog(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
+    """A directory of rulesets (:func:`load_directory`) or one ruleset file
+    (:func:`load_file`)."""
+    return load_directory(path, lang) if Path(path).is_dir() else load_file(path, lang)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise CatalogError(f"{path}: {err.strerror or err}") from None
+
+
+__all__ = ["YAML_SUFFIXES", "Catalog", "CatalogError", "RulesetError", "RulesetText", "Unusable",
+           "assemble", "build_catalog", "catalog_of", "compile_path", "compile_source",
+           "compile_text", "load_catalog", "load_directory", "load_file", "load_ruleset",
+           "load_ruleset_source", "ruleset_files"]

@@ -107,7 +107,7 @@ def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> Compile
         schedule = (parse_cron(ruleset.schedule.evaluate, zone)
                     if ruleset.schedule is not None and ruleset.schedule.evaluate is not None
                     else None)
-        durations = {text: parse_duration(text) for text in _durations(ruleset)}
+        durations = {site.text: parse_duration(site.text) for site in ruleset.duration_sites()}
     except (TimezoneError, CalendarError, CronError, DurationError) as err:
         raise CompileError(f"ruleset '{ruleset.id}': {err}") from None
     graph = build_graph(ruleset)
@@ -126,11 +126,3 @@ def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> Compile
     return CompiledRuleset(ruleset, zone, graph, starts, tuple(moves), calendars, schedule,
                            plugins, durations)
 
-
-def _durations(ruleset: Ruleset) -> list[str]:
-    texts = [s.limit for s in ruleset.slas] + [r.before for r in ruleset.reminders]
-    if ruleset.tasks is not None:
-        texts += [g.duration for g in ruleset.tasks.max_gap]
-        if ruleset.tasks.overdue_grace is not None:
-            texts.append(ruleset.tasks.overdue_grace)
-    return texts

@@ -62,10 +62,15 @@ class Document:
 def read_source(path: str | Path, stdin: BinaryIO | None = None) -> Source:
     """Read a file (or ``-`` for stdin) as UTF-8 text, refusing files over the size cap."""
     name = str(path)
+    return decode(read_bytes(path, stdin), "<stdin>" if name == "-" else name)
+
+
+def read_bytes(path: str | Path, stdin: BinaryIO | None = None) -> bytes:
+    """The bytes of a file (or ``-`` for stdin), refusing a file over the size cap unread."""
+    name = str(path)
     if name == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        data = stream.read(MAX_BYTES + 1)
-        return decode(data, "<stdin>")
+        return stream.read(MAX_BYTES + 1)
     file = Path(path)
     try:
         size = file.stat().st_size
@@ -74,10 +79,9 @@ def read_source(path: str | Path, stdin: BinaryIO | None = None) -> Source:
         if size > MAX_BYTES:
             raise DocumentError("document-limit", Problem(
                 "document-limit.size", {"size": size, "limit": MAX_BYTES}))
-        data = file.read_bytes()
+        return file.read_bytes()
     except OSError as err:
         raise unreadable(name, err) from None
-    return decode(data, name)
 
 
 def unreadable(name: str, err: OSError) -> ReadError:

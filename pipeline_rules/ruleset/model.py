@@ -7,7 +7,7 @@ element keeps the JSON pointer of its node, so anything said about it can point 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -196,6 +196,31 @@ class Ruleset:
         if len(self.calendars) == 1:
             return self.calendars[0].name
         return None
+
+    def duration_sites(self) -> Iterator[DurationSite]:
+        """Every duration written in the ruleset, in document order of its section."""
+        for sla in self.slas:
+            yield DurationSite(sla.limit, sla.limit_path, False, sla.calendar)
+        if self.tasks is not None:
+            for gap in self.tasks.max_gap:
+                yield DurationSite(gap.duration, gap.path, False, self.tasks.calendar)
+            if self.tasks.overdue_grace is not None:
+                yield DurationSite(self.tasks.overdue_grace, "/tasks/overdue_grace", True,
+                                   self.tasks.calendar)
+        for reminder in self.reminders:
+            yield DurationSite(reminder.before, join(reminder.path, "before"), False,
+                               reminder.calendar)
+
+
+@dataclass(frozen=True)
+class DurationSite:
+    """Where a duration is written: its text, its pointer, whether zero may be meant (a grace
+    may be none; a limit, gap or lead time must pass) and the calendar it is measured on."""
+
+    text: str
+    path: str
+    zero_ok: bool
+    calendar: Ref | None
 
 
 def build_ruleset(document: Document) -> Ruleset:

@@ -10,7 +10,6 @@ carries the diagnostics of the broken one until it is fixed.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,15 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pipeline_rules import i18n
 from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate import Evaluator
-from pipeline_rules.lint.engine import YAML_SUFFIXES
-from pipeline_rules.ruleset.catalog import RulesetError, load_ruleset_source
-from pipeline_rules.ruleset.compiled import CompiledRuleset, CompileError, compile_ruleset
-from pipeline_rules.ruleset.loader import decode
-from pipeline_rules.ruleset.problems import DocumentError
-from pipeline_rules.server.linting import lint_bytes
+from pipeline_rules.evaluate.judge import Judge
+from pipeline_rules.ruleset.catalog import (
+    RulesetError,
+    RulesetText,
+    assemble,
+    compile_text,
+    ruleset_files,
+)
+from pipeline_rules.ruleset.compiled import CompiledRuleset
 
 
 class Signature(NamedTuple):
@@ -40,20 +41,25 @@ class Signature(NamedTuple):
 
 @dataclass(frozen=True)
 class Version:
-    """One content of a ruleset file, compiled, with the evaluators (one per message language)
-    and the state machine that serve it: built once per version, shared by every request."""
+    """One content of a ruleset file, compiled, with the evaluator and the state machine that
+    serve it: built once per version, shared by every request (in any language)."""
 
     file: str
     id: str
     title: str
     loaded_at: datetime
     compiled: CompiledRuleset
-    evaluators: Mapping[str, Evaluator]
+    judge: Judge
+
+    @property
+    def evaluator(self) -> Evaluator:
+        """The evaluator of the ruleset."""
+        return self.judge.evaluators[self.id]
 
     @property
     def machine(self) -> PipelineMachine:
         """The state machine that judges stage moves."""
-        return self.evaluators[i18n.DEFAULT].machine
+        return self.evaluator.machine
 
 
 @dataclass(frozen=True)
@@ -90,22 +96,14 @@ class Snapshot:
 
 
 def scan(directory: Path) -> dict[str, Signature]:
-    """The ruleset files of a directory (not its subdirectories) and their signatures.
-
-    Hidden files are left out: editors and atomic writers keep their temporary copies there.
-    """
+    """The ruleset files of a directory (not its subdirectories) and their signatures."""
     found: dict[str, Signature] = {}
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            if entry.name.startswith(".") or not entry.name.endswith(YAML_SUFFIXES):
-                continue
-            try:
-                if not entry.is_file():
-                    continue
-                st = entry.stat()
-            except OSError:  # removed between the listing and the stat
-                continue
-            found[entry.name] = Signature(st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+    for entry in ruleset_files(directory):
+        try:
+            st = entry.stat()
+        except OSError:  # removed between the listing and the stat
+            continue
+        found[entry.name] = Signature(st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
     return found
 
 
@@ -126,33 +124,22 @@ def _diagnostic(file: str, rule: str, message: str) -> dict[str, Any]:
 def build_version(file: str, data: bytes, now: datetime) -> Version | Failure:
     """Load, compile and equip one file's content, or say why it cannot be served."""
     try:
-        ruleset = load_ruleset_source(decode(data, file))
-        compiled = compile_ruleset(ruleset)
-        evaluators = {lang: Evaluator(compiled, lang) for lang in i18n.LANGUAGES}
-    except DocumentError:  # not UTF-8, or over the size cap: lint explains it with a position
-        return Failure(tuple(d.to_dict() for d in lint_bytes(data, file)), now)
+        compiled = compile_text(RulesetText(file, data))
+        judge = Judge.of(assemble([(file, compiled)], single=True, path=file))
     except RulesetError as err:
         return Failure(tuple(d.to_dict() for d in err.diagnostics), now)
-    except CompileError as err:
-        return Failure((_diagnostic(file, "compile", str(err)),), now)
     except Exception as err:  # a bug in loading must not stop the other files from serving
         return Failure((_diagnostic(file, "internal", f"could not load: {err!r}"),), now)
-    return Version(file, compiled.id, ruleset.title, now, compiled, evaluators)
+    return Version(file, compiled.id, compiled.ruleset.title, now, compiled, judge)
 
 
 def _publishable(snapshot_files: dict[str, FileState]) -> Snapshot:
-    served: dict[str, Version] = {}
-    shadowed: dict[str, str] = {}
-    for name in sorted(snapshot_files):
-        good = snapshot_files[name].good
-        if good is None:
-            continue
-        holder = served.get(good.id)
-        if holder is None:
-            served[good.id] = good
-        else:
-            shadowed[name] = holder.file
-    return Snapshot(snapshot_files, served, shadowed)
+    # The catalog's rule for an id two files declare: the first file by name keeps it.
+    good = {name: state.good for name, state in sorted(snapshot_files.items())
+            if state.good is not None}
+    catalog = assemble((name, version.compiled) for name, version in good.items())
+    served = {rid: good[file] for rid, file in catalog.files.items()}
+    return Snapshot(snapshot_files, served, dict(catalog.shadowed))
 
 
 class Registry:

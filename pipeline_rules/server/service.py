@@ -15,16 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from pipeline_rules.deals.decode import parse_deal
-from pipeline_rules.deals.model import DealError, Record, deal_id
-from pipeline_rules.evaluate.context import Run
-from pipeline_rules.evaluate.findings import Finding
-from pipeline_rules.evaluate.idset import HashSet
+from pipeline_rules.deals.model import DealError, Record
+from pipeline_rules.evaluate.judge import Runs, judge_records
 from pipeline_rules.server.logs import event
 from pipeline_rules.server.registry import Version
 from pipeline_rules.time.now import parse_now
 
 #: What the library raises on data it did not foresee (a date at the edge of the calendar
-#: overflows when shifted to UTC). One such deal must not fail the request or its batch.
+#: overflows when shifted to UTC): a bad deal for a check of a move (evaluating makes any
+#: failure on one deal its ``bad-record``).
 DATA_ERRORS = (ArithmeticError, ValueError, TypeError)
 
 
@@ -47,33 +46,26 @@ def evaluate(version: Version, items: Sequence[tuple[str, object]], now: datetim
     """Evaluate ``(origin, deal data)`` items as ``pipeline-rules evaluate`` does a file.
 
     A bad item becomes a ``bad-record`` finding whose ``record`` is its origin (a JSON pointer
-    into the request body), and a repeated deal id is a bad record too, as on the command line.
+    into the request body), and a repeated deal id is a bad record too, as on the command line;
+    so is a deal the library fails on, which is logged as the library's bug.
     """
-    evaluator = version.evaluators[lang]
-    run = evaluator.run(now)
-    seen = HashSet()
     findings: list[dict[str, Any]] = []
     codes: Counter[str] = Counter()
-    for origin, data in items:
-        try:
-            found = evaluator.evaluate_item(Record(origin, data), run, seen, origin)
-        except DATA_ERRORS as err:
-            found = [unreadable(version, run, origin, data, err)]
-        for finding in found:
+    records = (Record(origin, data) for origin, data in items)
+    for judged in judge_records(version.judge, records, Runs(now, lang)):
+        if judged.error is not None:
+            _log_failure(version, judged.origin, judged.error)
+        for finding in judged.findings:
             findings.append(finding.to_dict())
             codes[finding.code] += 1
     return Evaluation(findings, dict(codes))
 
 
-def unreadable(version: Version, run: Run, origin: str, data: object,
-               err: Exception) -> Finding:
-    """The ``bad-record`` finding for a deal the library failed on, logged as its bug."""
+def _log_failure(version: Version, origin: str, err: Exception) -> None:
     frame = traceback.extract_tb(err.__traceback__)[-1]
     # The error's message may quote the deal; the log gets only its type and where it arose.
     event("deal-not-evaluated", logging.ERROR, ruleset=version.id, record=origin,
           error=type(err).__name__, at=f"{frame.filename}:{frame.lineno}")
-    return version.evaluators[run.lang].bad_record(
-        run, origin, deal_id(data), f"cannot be evaluated ({err})")
 
 
 def check_transition(version: Version, data: object, to: str, lang: str) -> dict[str, Any]:

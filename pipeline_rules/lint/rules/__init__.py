@@ -1,9 +1,19 @@
-"""Lint rule families; importing this package registers every rule."""
+"""Every rule, family by family: the checks that block use (which live with the ruleset, as
+compiling runs them) and the design advice of this package (``graph``, ``sla``)."""
 
-from pipeline_rules.lint.rules import document, graph, sla, structure, values
+from pipeline_rules.lint.rules import graph, sla
+from pipeline_rules.ruleset.checks import document, structure, values
+from pipeline_rules.ruleset.checks.registry import RULES, Rule
 
 #: The families in the order rules are listed and documented: from reading the file to the
 #: finer points of the design.
 FAMILIES = ("document", "structure", "graph", "values", "sla")
 
-__all__ = ["FAMILIES", "document", "graph", "sla", "structure", "values"]
+
+def all_rules() -> dict[str, Rule]:
+    """Every rule by name, family by family."""
+    order = {family: i for i, family in enumerate(FAMILIES)}
+    return dict(sorted(RULES.items(), key=lambda item: order[item[1].family]))
+
+
+__all__ = ["FAMILIES", "all_rules", "document", "graph", "sla", "structure", "values"]

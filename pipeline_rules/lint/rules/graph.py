@@ -12,8 +12,8 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
-from pipeline_rules.lint.context import LintContext
-from pipeline_rules.lint.registry import rule
+from pipeline_rules.ruleset.checks.context import CheckContext
+from pipeline_rules.ruleset.checks.registry import rule
 from pipeline_rules.ruleset.graph import StageGraph, reach
 from pipeline_rules.ruleset.model import Stage
 from pipeline_rules.ruleset.problems import Problem, Severity
@@ -30,7 +30,7 @@ GAP_VOCABULARY: tuple[str, ...] = (
 )
 
 
-def _stage_by_id(ctx: LintContext) -> dict[str, Stage]:
+def _stage_by_id(ctx: CheckContext) -> dict[str, Stage]:
     stages: dict[str, Stage] = {}
     for stage in ctx.ruleset.stages:
         stages.setdefault(stage.id, stage)
@@ -38,7 +38,7 @@ def _stage_by_id(ctx: LintContext) -> dict[str, Stage]:
 
 
 @rule("unreachable-stage", Severity.ERROR)
-def unreachable_stage(ctx: LintContext) -> Iterator[Problem]:
+def unreachable_stage(ctx: CheckContext) -> Iterator[Problem]:
     """A stage that no start can reach.
 
     ## What it finds
@@ -72,7 +72,7 @@ def unreachable_stage(ctx: LintContext) -> Iterator[Problem]:
 
 
 @rule("dead-end", Severity.ERROR)
-def dead_end(ctx: LintContext) -> Iterator[Problem]:
+def dead_end(ctx: CheckContext) -> Iterator[Problem]:
     """A non-terminal stage with no way out.
 
     ## What it finds
@@ -104,7 +104,7 @@ def dead_end(ctx: LintContext) -> Iterator[Problem]:
 
 
 @rule("no-path-to-won", Severity.ERROR)
-def no_path_to_won(ctx: LintContext) -> Iterator[Problem]:
+def no_path_to_won(ctx: CheckContext) -> Iterator[Problem]:
     """A non-terminal stage from which the won end cannot be reached.
 
     ## What it finds
@@ -186,7 +186,7 @@ def _limbo_by_shape(graph: StageGraph, stage: str) -> bool:
 
 
 @rule("gap-stage", Severity.ERROR)
-def gap_stage(ctx: LintContext) -> Iterator[Problem]:
+def gap_stage(ctx: CheckContext) -> Iterator[Problem]:
     """A limbo stage such as "Postponed", "On hold" or "Conditional refusal".
 
     ## What it finds
@@ -241,7 +241,7 @@ def gap_stage(ctx: LintContext) -> Iterator[Problem]:
 
 
 @rule("parallel-stages", Severity.ERROR)
-def parallel_stages(ctx: LintContext) -> Iterator[Problem]:
+def parallel_stages(ctx: CheckContext) -> Iterator[Problem]:
     """Two open stages a deal could be in as alternatives, neither leading to the other.
 
     ## What it finds

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pipeline_rules.lint.context import LintContext
-from pipeline_rules.lint.registry import rule
+from pipeline_rules.ruleset.checks.context import CheckContext
+from pipeline_rules.ruleset.checks.registry import rule
 from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, Ref, SlaDef
 from pipeline_rules.ruleset.problems import Problem, Severity
 from pipeline_rules.ruleset.source import join
@@ -14,7 +14,7 @@ from pipeline_rules.time.durations import Duration, DurationError, parse_duratio
 from pipeline_rules.time.timezones import TimezoneError, get_zone
 
 
-def _calendar(ctx: LintContext, given: Ref | None) -> BusinessCalendar | None:
+def _calendar(ctx: CheckContext, given: Ref | None) -> BusinessCalendar | None:
     name = ctx.ruleset.calendar_name(given)
     for calendar in ctx.ruleset.calendars:
         if calendar.name == name:
@@ -25,7 +25,7 @@ def _calendar(ctx: LintContext, given: Ref | None) -> BusinessCalendar | None:
     return None
 
 
-def _nominal(ctx: LintContext, text: str, calendar: Ref | None) -> float | None:
+def _nominal(ctx: CheckContext, text: str, calendar: Ref | None) -> float | None:
     """Rough calendar length of a duration, or None when it does not parse."""
     try:
         duration: Duration = parse_duration(text)
@@ -43,7 +43,7 @@ def _is_cycle(sla: SlaDef) -> bool:
 
 
 @rule("inconsistent-sla", Severity.WARNING)
-def inconsistent_sla(ctx: LintContext) -> Iterator[Problem]:
+def inconsistent_sla(ctx: CheckContext) -> Iterator[Problem]:
     """Timers that contradict each other or cannot matter.
 
     ## What it finds

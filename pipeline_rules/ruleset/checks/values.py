@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pipeline_rules.lint.context import LintContext
-from pipeline_rules.lint.registry import rule
-from pipeline_rules.ruleset.model import Ref
+from pipeline_rules.ruleset.checks.context import CheckContext
+from pipeline_rules.ruleset.checks.registry import rule
 from pipeline_rules.ruleset.problems import Problem, Severity
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.time.calendars import calendar_problems
@@ -15,22 +14,8 @@ from pipeline_rules.time.schedules import CronError, parse_cron
 from pipeline_rules.time.timezones import TimezoneError, get_zone
 
 
-def _durations(ctx: LintContext) -> Iterator[tuple[str, str, bool, Ref | None]]:
-    """Every duration in the ruleset: (text, path, may be zero, calendar it is measured on)."""
-    rs = ctx.ruleset
-    for sla in rs.slas:
-        yield sla.limit, sla.limit_path, False, sla.calendar
-    if rs.tasks is not None:
-        for gap in rs.tasks.max_gap:
-            yield gap.duration, gap.path, False, rs.tasks.calendar
-        if rs.tasks.overdue_grace is not None:
-            yield rs.tasks.overdue_grace, "/tasks/overdue_grace", True, rs.tasks.calendar
-    for reminder in rs.reminders:
-        yield reminder.before, join(reminder.path, "before"), False, reminder.calendar
-
-
-@rule("invalid-duration", Severity.ERROR)
-def invalid_duration(ctx: LintContext) -> Iterator[Problem]:
+@rule("invalid-duration", Severity.ERROR, blocks_use=True)
+def invalid_duration(ctx: CheckContext) -> Iterator[Problem]:
     """A duration that does not parse, is zero where time must pass, or has no calendar.
 
     ## What it finds
@@ -61,22 +46,22 @@ def invalid_duration(ctx: LintContext) -> Iterator[Problem]:
     ```
     """
     rs = ctx.ruleset
-    for text, path, zero_ok, calendar in _durations(ctx):
+    for site in rs.duration_sites():
         try:
-            duration = parse_duration(text)
+            duration = parse_duration(site.text)
         except DurationError:
-            yield Problem("invalid-duration", {"value": text}, path=path)
+            yield Problem("invalid-duration", {"value": site.text}, path=site.path)
             continue
-        if duration.amount == 0 and not zero_ok:
-            yield Problem("invalid-duration.zero", {"value": text}, path=path)
-        elif duration.is_business and rs.calendar_name(calendar) is None:
+        if duration.amount == 0 and not site.zero_ok:
+            yield Problem("invalid-duration.zero", {"value": site.text}, path=site.path)
+        elif duration.is_business and rs.calendar_name(site.calendar) is None:
             key = "invalid-duration.no-calendars" if not rs.calendars \
                 else "invalid-duration.which-calendar"
-            yield Problem(key, {"value": text}, path=path)
+            yield Problem(key, {"value": site.text}, path=site.path)
 
 
-@rule("invalid-cron", Severity.ERROR)
-def invalid_cron(ctx: LintContext) -> Iterator[Problem]:
+@rule("invalid-cron", Severity.ERROR, blocks_use=True)
+def invalid_cron(ctx: CheckContext) -> Iterator[Problem]:
     """A `schedule.evaluate` cron expression that does not parse or never fires.
 
     ## What it finds
@@ -113,8 +98,8 @@ def invalid_cron(ctx: LintContext) -> Iterator[Problem]:
                       path=join(schedule.path, "evaluate"))
 
 
-@rule("invalid-timezone", Severity.ERROR)
-def invalid_timezone(ctx: LintContext) -> Iterator[Problem]:
+@rule("invalid-timezone", Severity.ERROR, blocks_use=True)
+def invalid_timezone(ctx: CheckContext) -> Iterator[Problem]:
     """A `timezone` that is not an IANA time zone name.
 
     ## What it finds
@@ -145,8 +130,8 @@ def invalid_timezone(ctx: LintContext) -> Iterator[Problem]:
                       path="/timezone")
 
 
-@rule("invalid-calendar", Severity.ERROR)
-def invalid_calendar(ctx: LintContext) -> Iterator[Problem]:
+@rule("invalid-calendar", Severity.ERROR, blocks_use=True)
+def invalid_calendar(ctx: CheckContext) -> Iterator[Problem]:
     """A business calendar with a bad hour range, holiday country or date.
 
     ## What it finds

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pipeline_rules.lint.config import suppressions
-from pipeline_rules.lint.context import LintContext
-from pipeline_rules.lint.registry import Phase, all_rules, rule
+from pipeline_rules.ruleset.checks.config import suppressions
+from pipeline_rules.ruleset.checks.context import CheckContext
+from pipeline_rules.ruleset.checks.registry import Phase, rule, rule_names
 from pipeline_rules.ruleset.problems import Problem, Severity
 from pipeline_rules.ruleset.schema import validate
 from pipeline_rules.ruleset.source import Position, join
 from pipeline_rules.suggest import nearest
 
 
-def _fatal(ctx: LintContext, name: str) -> Iterator[Problem]:
+def _fatal(ctx: CheckContext, name: str) -> Iterator[Problem]:
     if ctx.fatal is not None and ctx.fatal.rule == name:
         yield ctx.fatal.problem
 
 
-@rule("yaml-syntax", Severity.ERROR, Phase.DOCUMENT)
-def yaml_syntax(ctx: LintContext) -> Iterator[Problem]:
+@rule("yaml-syntax", Severity.ERROR, Phase.DOCUMENT, blocks_use=True)
+def yaml_syntax(ctx: CheckContext) -> Iterator[Problem]:
     """YAML that does not parse, at the parser's position.
 
     ## What it finds
@@ -46,8 +46,8 @@ def yaml_syntax(ctx: LintContext) -> Iterator[Problem]:
     return _fatal(ctx, "yaml-syntax")
 
 
-@rule("encoding", Severity.ERROR, Phase.DOCUMENT)
-def encoding(ctx: LintContext) -> Iterator[Problem]:
+@rule("encoding", Severity.ERROR, Phase.DOCUMENT, blocks_use=True)
+def encoding(ctx: CheckContext) -> Iterator[Problem]:
     """A file that is not UTF-8 text.
 
     ## What it finds
@@ -66,8 +66,8 @@ def encoding(ctx: LintContext) -> Iterator[Problem]:
     return _fatal(ctx, "encoding")
 
 
-@rule("document-limit", Severity.ERROR, Phase.DOCUMENT)
-def document_limit(ctx: LintContext) -> Iterator[Problem]:
+@rule("document-limit", Severity.ERROR, Phase.DOCUMENT, blocks_use=True)
+def document_limit(ctx: CheckContext) -> Iterator[Problem]:
     """A document over the size, alias-expansion or nesting limits.
 
     ## What it finds
@@ -92,8 +92,8 @@ def document_limit(ctx: LintContext) -> Iterator[Problem]:
     return _fatal(ctx, "document-limit")
 
 
-@rule("duplicate-key", Severity.ERROR, Phase.DOCUMENT)
-def duplicate_key(ctx: LintContext) -> Iterator[Problem]:
+@rule("duplicate-key", Severity.ERROR, Phase.DOCUMENT, blocks_use=True)
+def duplicate_key(ctx: CheckContext) -> Iterator[Problem]:
     """The same key twice in one mapping.
 
     ## What it finds
@@ -123,8 +123,8 @@ def duplicate_key(ctx: LintContext) -> Iterator[Problem]:
         yield from (p for name, p in ctx.document.problems if name == "duplicate-key")
 
 
-@rule("schema", Severity.ERROR, Phase.DOCUMENT)
-def schema(ctx: LintContext) -> Iterator[Problem]:
+@rule("schema", Severity.ERROR, Phase.DOCUMENT, blocks_use=True)
+def schema(ctx: CheckContext) -> Iterator[Problem]:
     """A document that breaks `schemas/ruleset.schema.json`.
 
     ## What it finds
@@ -160,7 +160,7 @@ def _unknown_rule_names(data: object) -> Iterator[Problem]:
     rules = lint.get("rules") if isinstance(lint, dict) else None
     if not isinstance(rules, dict):
         return
-    known = all_rules()
+    known = rule_names()
     for name in rules:
         if name not in known:
             suggestion = nearest(name, known)
@@ -169,8 +169,8 @@ def _unknown_rule_names(data: object) -> Iterator[Problem]:
                           path=join("/lint/rules", name), at_key=True)
 
 
-@rule("invalid-suppression", Severity.WARNING, Phase.DOCUMENT)
-def invalid_suppression(ctx: LintContext) -> Iterator[Problem]:
+@rule("invalid-suppression", Severity.WARNING, Phase.DOCUMENT, blocks_use=True)
+def invalid_suppression(ctx: CheckContext) -> Iterator[Problem]:
     """A suppression comment that names a rule that does not exist.
 
     ## What it finds
@@ -191,7 +191,7 @@ def invalid_suppression(ctx: LintContext) -> Iterator[Problem]:
       - id: on_hold            # pipeline-rules: disable=gap-stage
     ```
     """
-    known = all_rules()
+    known = rule_names()
     for directive in suppressions(ctx.source).directives:
         for name, column in directive.names:
             if name not in known:

@@ -1,4 +1,4 @@
-"""What a lint rule sees: the source, the parsed document, the model and derived facts."""
+"""What a rule sees: the source, the parsed document, the model and derived facts."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pipeline_rules.ruleset.source import Source
 
 
 @dataclass(frozen=True)
-class LintContext:
-    """Inputs of one lint run over one document; derived facts are computed once, on demand."""
+class CheckContext:
+    """Inputs of one check run over one document; derived facts are computed once, on demand."""
 
     source: Source
     document: Document | None = None
@@ -26,7 +26,7 @@ class LintContext:
     def ruleset(self) -> Ruleset:
         """The ruleset model (ruleset-phase rules only run when there is one)."""
         if self.model is None:
-            raise LookupError("no ruleset model in a document-phase lint context")
+            raise LookupError("no ruleset model in a document-phase check context")
         return self.model
 
     @cached_property

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from pipeline_rules.lint.context import LintContext
-from pipeline_rules.lint.registry import rule
+from pipeline_rules.ruleset.checks.context import CheckContext
+from pipeline_rules.ruleset.checks.registry import rule
 from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, Ref
 from pipeline_rules.ruleset.problems import Problem, Severity
 from pipeline_rules.ruleset.source import join
@@ -22,8 +22,8 @@ def _unknown(ref: Ref, known: frozenset[str], at_key: bool) -> Problem:
                    {"name": ref.name, "suggestion": suggestion}, path=ref.path, at_key=at_key)
 
 
-@rule("duplicate-stage", Severity.ERROR)
-def duplicate_stage(ctx: LintContext) -> Iterator[Problem]:
+@rule("duplicate-stage", Severity.ERROR, blocks_use=True)
+def duplicate_stage(ctx: CheckContext) -> Iterator[Problem]:
     """Two stages with one id.
 
     ## What it finds
@@ -57,8 +57,8 @@ def duplicate_stage(ctx: LintContext) -> Iterator[Problem]:
             first[stage.id] = join(stage.path, "id")
 
 
-@rule("duplicate-id", Severity.ERROR)
-def duplicate_id(ctx: LintContext) -> Iterator[Problem]:
+@rule("duplicate-id", Severity.ERROR, blocks_use=True)
+def duplicate_id(ctx: CheckContext) -> Iterator[Problem]:
     """Two SLAs, reminders or start definitions with one id.
 
     ## What it finds
@@ -98,8 +98,8 @@ def duplicate_id(ctx: LintContext) -> Iterator[Problem]:
                 first[ident] = at
 
 
-@rule("invalid-stage-id", Severity.ERROR)
-def invalid_stage_id(ctx: LintContext) -> Iterator[Problem]:
+@rule("invalid-stage-id", Severity.ERROR, blocks_use=True)
+def invalid_stage_id(ctx: CheckContext) -> Iterator[Problem]:
     """A stage id that is empty, has spaces or punctuation, or is a reserved word.
 
     ## What it finds
@@ -135,8 +135,8 @@ def invalid_stage_id(ctx: LintContext) -> Iterator[Problem]:
                           path=join(stage.path, "id"))
 
 
-@rule("unknown-stage", Severity.ERROR)
-def unknown_stage(ctx: LintContext) -> Iterator[Problem]:
+@rule("unknown-stage", Severity.ERROR, blocks_use=True)
+def unknown_stage(ctx: CheckContext) -> Iterator[Problem]:
     """A start, end, move, SLA, task gap or reminder that names a stage that does not exist.
 
     ## What it finds
@@ -182,8 +182,8 @@ def unknown_stage(ctx: LintContext) -> Iterator[Problem]:
                 yield _unknown(Ref(gap.stage, gap.path), known, at_key=True)
 
 
-@rule("invalid-transition", Severity.ERROR)
-def invalid_transition(ctx: LintContext) -> Iterator[Problem]:
+@rule("invalid-transition", Severity.ERROR, blocks_use=True)
+def invalid_transition(ctx: CheckContext) -> Iterator[Problem]:
     """A move from a stage to itself, or out of a terminal stage.
 
     ## What it finds
@@ -219,8 +219,8 @@ def invalid_transition(ctx: LintContext) -> Iterator[Problem]:
                               path=source.path)
 
 
-@rule("no-start", Severity.ERROR)
-def no_start(ctx: LintContext) -> Iterator[Problem]:
+@rule("no-start", Severity.ERROR, blocks_use=True)
+def no_start(ctx: CheckContext) -> Iterator[Problem]:
     """No start definition: nothing says where a deal's cycle begins.
 
     ## What it finds
@@ -247,8 +247,8 @@ def no_start(ctx: LintContext) -> Iterator[Problem]:
         yield Problem("no-start", {}, path=where, at_key=True)
 
 
-@rule("invalid-start", Severity.ERROR)
-def invalid_start(ctx: LintContext) -> Iterator[Problem]:
+@rule("invalid-start", Severity.ERROR, blocks_use=True)
+def invalid_start(ctx: CheckContext) -> Iterator[Problem]:
     """A start definition that can never apply or starts a cycle in a terminal stage.
 
     ## What it finds
@@ -294,8 +294,8 @@ def invalid_start(ctx: LintContext) -> Iterator[Problem]:
             seen[conditions] = start.id
 
 
-@rule("no-end", Severity.ERROR)
-def no_end(ctx: LintContext) -> Iterator[Problem]:
+@rule("no-end", Severity.ERROR, blocks_use=True)
+def no_end(ctx: CheckContext) -> Iterator[Problem]:
     """No won stage or no lost stage: the cycle has no defined end.
 
     ## What it finds
@@ -325,8 +325,8 @@ def no_end(ctx: LintContext) -> Iterator[Problem]:
         yield Problem("no-end.lost", {}, path=path, at_key=True)
 
 
-@rule("ambiguous-end", Severity.WARNING)
-def ambiguous_end(ctx: LintContext) -> Iterator[Problem]:
+@rule("ambiguous-end", Severity.WARNING, blocks_use=True)
+def ambiguous_end(ctx: CheckContext) -> Iterator[Problem]:
     """A cycle with more than one won end, or stages whose terminal kind contradicts `end:`.
 
     ## What it finds
@@ -372,8 +372,8 @@ def ambiguous_end(ctx: LintContext) -> Iterator[Problem]:
                           path=join(stage.path, "id"))
 
 
-@rule("unknown-action", Severity.ERROR)
-def unknown_action(ctx: LintContext) -> Iterator[Problem]:
+@rule("unknown-action", Severity.ERROR, blocks_use=True)
+def unknown_action(ctx: CheckContext) -> Iterator[Problem]:
     """An SLA's `on_breach` naming an action that `actions:` does not define.
 
     ## What it finds
@@ -406,8 +406,8 @@ def unknown_action(ctx: LintContext) -> Iterator[Problem]:
                               {"name": ref.name, "suggestion": suggestion}, path=ref.path)
 
 
-@rule("unknown-calendar", Severity.ERROR)
-def unknown_calendar(ctx: LintContext) -> Iterator[Problem]:
+@rule("unknown-calendar", Severity.ERROR, blocks_use=True)
+def unknown_calendar(ctx: CheckContext) -> Iterator[Problem]:
     """An SLA, task rule or reminder naming a calendar that `calendars:` does not define.
 
     ## What it finds
@@ -444,8 +444,8 @@ def unknown_calendar(ctx: LintContext) -> Iterator[Problem]:
                           {"name": ref.name, "suggestion": suggestion}, path=ref.path)
 
 
-@rule("unknown-plugin", Severity.ERROR)
-def unknown_plugin(ctx: LintContext) -> Iterator[Problem]:
+@rule("unknown-plugin", Severity.ERROR, blocks_use=True)
+def unknown_plugin(ctx: CheckContext) -> Iterator[Problem]:
     """A `plugins:` entry that names no installed plugin.
 
     ## What it finds
@@ -480,8 +480,8 @@ def unknown_plugin(ctx: LintContext) -> Iterator[Problem]:
                           {"name": name, "suggestion": suggestion}, path=join("/plugins", i))
 
 
-@rule("unknown-operator", Severity.ERROR)
-def unknown_operator(ctx: LintContext) -> Iterator[Problem]:
+@rule("unknown-operator", Severity.ERROR, blocks_use=True)
+def unknown_operator(ctx: CheckContext) -> Iterator[Problem]:
     """A condition operator that is neither built in nor added by an enabled plugin.
 
     ## What it finds

@@ -1,0 +1,86 @@
+"""Checking a ruleset source: running rules over its document and its model.
+
+Compiling runs the rules that block use (this package's families: ``document``, ``structure``
+and ``values``); ``pipeline-rules lint`` runs them with the advisory ones. Both go through
+:func:`check_source`, so a ruleset is refused for use with exactly the diagnostics lint shows for
+its errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipeline_rules import i18n
+from pipeline_rules.ruleset.checks.config import ConfigError, LintConfig, config_from_mapping
+from pipeline_rules.ruleset.checks.context import CheckContext
+from pipeline_rules.ruleset.checks.diagnostics import Diagnostic, diagnose, in_file_order
+from pipeline_rules.ruleset.checks.registry import Phase, Rule, blocking_rules
+from pipeline_rules.ruleset.loader import Document, load_document
+from pipeline_rules.ruleset.model import Ruleset, build_ruleset
+from pipeline_rules.ruleset.problems import DocumentError, Problem
+from pipeline_rules.ruleset.source import Source
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A source after its checks: what the rules saw, the configuration in force (the caller's,
+    overridden by the ruleset's own ``lint:`` block) and every problem found, by rule."""
+
+    context: CheckContext
+    config: LintConfig
+    problems: tuple[tuple[Rule, Problem], ...]
+
+    @property
+    def model(self) -> Ruleset | None:
+        """The ruleset model, when the document fit the schema."""
+        return self.context.model
+
+    def diagnostics(self, lang: str = i18n.DEFAULT) -> list[Diagnostic]:
+        """The problems as diagnostics in file order (configuration and suppressions applied)."""
+        return in_file_order(diagnose(self.problems, self.context, self.config, lang))
+
+
+def check_source(source: Source, rules: Iterable[Rule], config: LintConfig | None = None,
+                 document: Document | None = None,
+                 vocabulary: tuple[str, ...] = ()) -> Checked:
+    """Run ``rules`` over ``source`` (parsed here unless ``document`` is given): document rules
+    first, then, when the document fits the schema, ruleset rules over its model. ``vocabulary``
+    is the built-in list of limbo words the configuration extends."""
+    config = config or LintConfig()
+    rules = tuple(rules)
+    fatal: DocumentError | None = None
+    if document is None:
+        try:
+            document = load_document(source)
+        except DocumentError as err:
+            fatal = err
+    ctx = CheckContext(source, document, fatal)
+    found: list[tuple[Rule, Problem]] = []
+    for rule in rules:
+        if rule.phase is Phase.DOCUMENT:
+            found.extend((rule, p) for p in rule.check(ctx))
+    if document is not None and not any(r.name == "schema" for r, _ in found) and fatal is None:
+        model = build_ruleset(document)
+        # A malformed lint block has already been reported by the schema rule.
+        with contextlib.suppress(ConfigError):
+            config = config.merged(config_from_mapping(document.data.get("lint"), "lint")
+                                   if isinstance(document.data, dict) else LintConfig())
+        ctx = CheckContext(source, document, None, model, vocabulary + config.gap_vocabulary)
+        for rule in rules:
+            if rule.phase is Phase.RULESET:
+                found.extend((rule, p) for p in rule.check(ctx))
+    return Checked(ctx, config, tuple(found))
+
+
+def unreadable(name: str, err: DocumentError, config: LintConfig | None = None,
+               lang: str = i18n.DEFAULT) -> list[Diagnostic]:
+    """The diagnostic of a text that cannot be read at all (not UTF-8, too big), as if it were
+    an empty source called ``name``."""
+    rule = blocking_rules()[err.rule]
+    ctx = CheckContext(Source(name, ""), None, err)
+    return list(diagnose([(rule, err.problem)], ctx, config or LintConfig(), lang))
+
+
+__all__ = ["Checked", "Diagnostic", "check_source", "unreadable"]
