@@ -43,7 +43,7 @@ from pipeline_rules.deals.model import (
 )
 from pipeline_rules.deals.readers.jsonl import jsonl_record
 from pipeline_rules.deals.readers.parquet import batch_records
-from pipeline_rules.evaluate.partition import partition_records
+from pipeline_rules.evaluate.engine import partition_records
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_deals import deals as generated_deals

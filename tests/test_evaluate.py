@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from helpers import ROOT
 
-from pipeline_rules.deals.model import Record, parse_deal
+from pipeline_rules.deals.decode import parse_deal
+from pipeline_rules.deals.model import Record
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.ruleset.catalog import load_ruleset, load_ruleset_source

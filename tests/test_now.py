@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline_rules.cli import main
-from pipeline_rules.deals.model import DealError, parse_time
+from pipeline_rules.deals.decode import parse_time
+from pipeline_rules.deals.model import DealError
 from pipeline_rules.time.now import NowError, parse_iso, parse_now
 
 ROOT = Path(__file__).parent.parent

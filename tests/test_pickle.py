@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_rules.deals.model import Deal, HistoryEntry, parse_deal
+from pipeline_rules.deals.decode import parse_deal
+from pipeline_rules.deals.model import Deal, HistoryEntry
 from pipeline_rules.enforce.machine import Decision, PipelineMachine
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.ruleset.catalog import load_ruleset, load_ruleset_source
