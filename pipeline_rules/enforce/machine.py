@@ -430,11 +430,9 @@ class PipelineMachine:
         against the start definitions. Forced (override) moves are reported too, marked.
         Replaying many deals, pass the same ``memo`` to each (one per run).
         """
-        if memo is None:
-            memo = ReplayMemo()
         free = self._free
         guarded = self._guarded
-        verdicts = memo.moves
+        verdicts = memo.moves if memo is not None else None
         found: list[IllegalMove] = []
         previous: str | None = None
         for index, entry in enumerate(deal.history):
@@ -450,10 +448,10 @@ class PipelineMachine:
                     # Neither a first entry nor a guarded move: the verdict depends on the
                     # two stages alone, and replays meet the same few pairs again and again.
                     key = (previous, stage)
-                    cached = verdicts.get(key)
+                    cached = verdicts.get(key) if verdicts is not None else None
                     if cached is None:
                         cached = tuple(self._judge(deal, previous, stage))
-                        if len(verdicts) < MEMO_LIMIT:
+                        if verdicts is not None and len(verdicts) < MEMO_LIMIT:
                             verdicts[key] = cached
                     reasons = cached
                 if reasons:
@@ -461,11 +459,13 @@ class PipelineMachine:
             previous = stage
         return found
 
-    def _judge_first(self, deal: Deal, stage: str, memo: ReplayMemo) -> Sequence[Reason]:
+    def _judge_first(self, deal: Deal, stage: str, memo: ReplayMemo | None) -> Sequence[Reason]:
         """:meth:`_judge` of a first history entry: the verdict depends on the start definition
         the deal matches and the stage, so it is remembered per pair."""
         if stage not in self.compiled.graph.index:
             return self._judge(deal, None, stage)
+        if memo is None:
+            return self._start_reasons(deal, self.compiled.start_for(deal), stage)
         start = self._start_for(deal, memo)
         if start is None:
             return self._start_reasons(deal, None, stage)  # names the deal's source

@@ -21,7 +21,6 @@ from pipeline_rules.ruleset.conditions import (
     CompiledCondition,
     HasFields,
     compile_conditions,
-    matches,
 )
 from pipeline_rules.ruleset.graph import StageGraph, build_graph
 from pipeline_rules.ruleset.model import Ruleset, StartDef, TransitionDef
@@ -80,7 +79,13 @@ class CompiledRuleset:
 
     def start_for(self, deal: HasFields) -> Start | None:
         """The first start definition whose conditions the deal matches."""
-        return next((s for s in self.starts if matches(s.when, deal)), None)
+        for start in self.starts:  # loops, not matches(): replays ask this for every deal
+            for condition in start.when:
+                if not condition.holds(deal):
+                    break
+            else:
+                return start
+        return None
 
     def calendar(self, name: str | None) -> BusinessCalendar | None:
         """The calendar called ``name`` (None for wall-clock time)."""
