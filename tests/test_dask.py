@@ -182,6 +182,16 @@ def test_a_partition_file_is_the_same_bytes_every_time(dataset: Path, tenants: J
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
 
 
+def test_a_partition_file_is_stamped_as_it_always_was(dataset: Path, tenants: Judge,
+                                                      tmp_path: Path) -> None:
+    source = str(dataset / "part-00001.parquet")
+    evaluate_file(source, str(tmp_path / "one.parquet"), tenants, NOW, SINK)
+    stamp = findings_file.findings_metadata(str(tmp_path / "one.parquet"))
+    assert {k: v for k, v in stamp.items() if k.startswith("pipeline_rules.")} == {
+        "pipeline_rules.source": source, "pipeline_rules.now": NOW.isoformat(),
+        "pipeline_rules.rulesets": tenants.fingerprint(), "pipeline_rules.records": "400"}
+
+
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, list(args))
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output

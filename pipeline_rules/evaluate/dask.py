@@ -142,6 +142,7 @@ def evaluate_file(source: str, target: str, judge: Judge, now: datetime, sink: P
 def run_stamp(source: str, judge: Judge, now: datetime, lang: str) -> dict[str, str]:
     """What a findings file records of the run that wrote it, so ``resume`` never keeps the
     findings of another input, another time or other rulesets."""
+    # The keys are what findings files have always carried (older outputs stay resumable).
     return {"pipeline_rules.source": source, "pipeline_rules.now": now.isoformat(),
             "pipeline_rules.rulesets": judge.fingerprint(lang)}
 

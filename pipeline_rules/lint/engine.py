@@ -9,6 +9,7 @@ from typing import Any
 from pipeline_rules import i18n
 from pipeline_rules.lint.rules import all_rules
 from pipeline_rules.lint.rules.graph import GAP_VOCABULARY
+from pipeline_rules.ruleset.catalog import YAML_SUFFIXES
 from pipeline_rules.ruleset.checks import check_source, unreadable
 from pipeline_rules.ruleset.checks.config import ConfigError, LintConfig
 from pipeline_rules.ruleset.checks.diagnostics import Diagnostic
@@ -22,9 +23,6 @@ def lint(source: Source, config: LintConfig | None = None, lang: str = i18n.DEFA
     """Lint one ruleset source, yielding diagnostics in file order."""
     checked = check_source(source, all_rules().values(), config, document, GAP_VOCABULARY)
     yield from checked.diagnostics(lang)
-
-
-YAML_SUFFIXES = (".yaml", ".yml")
 
 
 class NoRulesetsError(ValueError):
