@@ -178,7 +178,8 @@ def test_the_structs_are_made_from_the_schema() -> None:
     ({"id": "A", "stage": "a", "history": {}, "events": "", "tasks": 0, "pauses": False},
      Deal("A", "a")),
     ({"id": "A", "history": [{"stage": "a", "at": "2026-11-20T09:05:00+03:00", "override": ""}],
-      "pauses": [{"from": "2026-11-20T09:05:00+03:00", "to": None, "reason": "budget"}]},
+      "events": {}, "pauses": [{"from": "2026-11-20T09:05:00+03:00", "to": None,
+                                "reason": "budget"}]},
      Deal("A", "a", history=(HistoryEntry(
          "a", datetime.fromisoformat("2026-11-20T09:05:00+03:00"), ""),),
           pauses=(Pause(datetime.fromisoformat("2026-11-20T09:05:00+03:00"), None, "budget"),))),

@@ -61,6 +61,12 @@ def _mutate(record: dict[str, Any], rng: random.Random) -> bytes:
     elif roll == 15:
         history.append({"stage": record["stage"], "at": "2026-11-19T10:00:00+01:00",
                         "override": "the director agreed"})
+    elif roll in (16, 17):  # read alike whether or not the deal is paused (they once were not)
+        record["pauses"] = [{"from": history[0]["at"], "to": None, "reason": "client asked"}]
+        if roll == 16:
+            record["events"] = {}
+        else:
+            history[-1]["override"] = ""
     return orjson.dumps(record)
 
 

@@ -13,7 +13,9 @@ with its :class:`Kind`. Both routes to a :class:`~pipeline_rules.deals.model.Dea
 What a shape cannot state is written once, below, and both routes apply it: the years allowed and
 naive times read in the ruleset's zone (:func:`aware`), a history in time order, a stage that
 agrees with its history, task ids numbered after their deal, pauses that end after they start.
-A property test (tests/test_deals.py) checks both routes give the same deal for every record.
+(The fast route's history loop runs the common case of the first two inline.) A property test
+(tests/test_deals.py) checks both routes give the same deal, or the fast one declines, for any
+record.
 
 An object is any mapping and a list a list or tuple (JSON gives dicts and lists; Python callers
 may pass others); a list key that is null, empty or otherwise false holds nothing.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone, tzinfo
+from types import MappingProxyType
 from typing import Annotated, Any, NamedTuple
 
 import msgspec
@@ -202,7 +205,7 @@ class Part(NamedTuple):
     name: str
     keys: tuple[Key, ...]
     make: Callable[..., Any]
-    rules: Mapping[str, Rule] = {}
+    rules: Mapping[str, Rule] = MappingProxyType({})
 
 
 def _struct(part: Part) -> type[msgspec.Struct]:
