@@ -12,8 +12,8 @@ cannot be used — becomes one ``bad-record`` finding saying why, and the run go
 record on which evaluation fails unexpectedly (a bug, or a plugin check that raises): its
 ``bad-record`` names the error, on the command line and in the HTTP service alike.
 
-A :class:`Judge` crosses to worker processes as the texts of its rulesets and compiles them there
-once (:meth:`Judge.__reduce__`, the one place that says how).
+A :class:`Judge` crosses to worker processes as its compiled rulesets and evaluators, which
+pickle as plain data (:meth:`Judge.__reduce__`): no worker checks or compiles a ruleset again.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding, bad_record
 from pipeline_rules.evaluate.idset import DealIds
-from pipeline_rules.ruleset.catalog import Catalog, RulesetText, build_catalog
+from pipeline_rules.ruleset.catalog import Catalog
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.suggest import nearest
 
@@ -86,10 +86,10 @@ class Judge:
         return cls(catalog, horizon, key, evaluators)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        # What crosses to a worker process (a pool's or Dask's): the texts of the rulesets,
-        # compiled there once, because the state machine inside an evaluator does not pickle.
-        # This is the one place to change when compiled rulesets do.
-        return (_arrive, self._recipe())
+        # What crosses to a worker process (a pool's or Dask's): the compiled rulesets and
+        # their evaluators, which pickle as plain data (the state machine rebuilds itself from
+        # its compiled ruleset), so no worker checks or compiles a ruleset again.
+        return (Judge, (self.catalog, self.horizon, self.key, dict(self.evaluators)))
 
     def _recipe(self) -> tuple[Any, ...]:
         catalog = self.catalog
@@ -222,12 +222,6 @@ def _deal_id(data: object) -> str | None:
 
 def _reason(lang: str, kind: str, **args: object) -> str:
     return i18n.render(f"tenant.{kind}", args, lang)
-
-
-def _arrive(texts: tuple[RulesetText, ...], lang: str, single: bool, path: str,
-            horizon: timedelta, key: str) -> Judge:
-    """A judge rebuilt in a worker process from what :meth:`Judge.__reduce__` shipped."""
-    return Judge.of(build_catalog(texts, lang, single, path), horizon, key)
 
 
 __all__ = ["RULESET_KEY", "Judge", "Judged", "Runs", "failed", "judge_records"]
