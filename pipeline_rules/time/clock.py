@@ -138,6 +138,6 @@ def start_timer(start: datetime, limit: Duration, calendar: BusinessCalendar | N
     is wall-clock time. Paused time does not count, so pauses push the deadline later.
     """
     clock = Clock(calendar, merge_pauses(pauses)) if pauses else Clock(calendar)
-    if limit.is_business and calendar is None:
+    if limit.kind is not DurationKind.WALL and calendar is None:
         raise ValueError(f"'{limit.text}' needs a business calendar")
     return Timer(clock, start, counted_seconds(limit, calendar), limit)

@@ -298,14 +298,13 @@ def shift(cal: BusinessCalendar | None, moment: datetime, amount: Duration | flo
     """
     if isinstance(amount, Duration):
         if amount.kind is DurationKind.WALL or cal is None:
-            cal, seconds = None, float(amount.amount)
+            cal, delta = None, timedelta(seconds=amount.amount)
         elif amount.kind is DurationKind.BUSINESS_DAYS and not back:
             return add_business_days(cal, moment, amount.amount)
         else:
-            seconds = counted_seconds(amount, cal)
+            delta = timedelta(seconds=counted_seconds(amount, cal))
     else:
-        seconds = amount
-    delta = timedelta(seconds=seconds)
+        delta = timedelta(seconds=amount)
     if cal is None:
         return moment.astimezone(UTC) - delta if back else moment.astimezone(UTC) + delta
     return subtract_working_time(cal, moment, delta) if back else \
