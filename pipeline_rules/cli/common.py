@@ -48,7 +48,6 @@ def load_rulesets(path: str, lang: str) -> Catalog:
 def usable(path: str, load: Callable[[], Catalog]) -> Catalog:
     """The catalog ``load`` reads; exit 2 if it cannot be read, or if it is one ruleset file
     that cannot be used (its errors on stderr, as lint shows them)."""
-    from pipeline_rules.outputs.lint import LintReport, text
     from pipeline_rules.ruleset.catalog import CatalogError, RulesetError
     from pipeline_rules.ruleset.loader import ReadError
 
@@ -59,6 +58,8 @@ def usable(path: str, load: Callable[[], Catalog]) -> Catalog:
     except (ReadError, CatalogError) as err:
         fail(str(err))
     except RulesetError as err:
+        from pipeline_rules.outputs.lint import LintReport, text
+
         click.echo(text(LintReport(err.diagnostics, [path])), err=True, nl=False)
         fail(f"{path}: the ruleset has errors; see above, or run 'pipeline-rules lint {path}'")
     return catalog

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import click
 
-from pipeline_rules.lint.engine import Diagnostic
+from pipeline_rules.ruleset.checks.diagnostics import Diagnostic
 from pipeline_rules.ruleset.problems import Severity
 
 
