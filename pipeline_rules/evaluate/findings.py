@@ -37,6 +37,7 @@ VIOLATION_SEVERITY = {
     "no-stage-date": "warning",
     "bad-record": "error",
     "plugin-error": "error",
+    "before-versions": "warning",
 }
 VIOLATION_CODES = tuple(VIOLATION_SEVERITY)
 #: Action codes: a reminder before an event, and the actions an SLA breach triggers.
@@ -71,6 +72,8 @@ class Finding:
     due: datetime | None = None
     key: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: The revision of the ruleset version that produced it (None: the ruleset has no versions).
+    version: str | None = None
 
     def to_dict(self, isoformat: Callable[[datetime], str] = datetime.isoformat
                 ) -> dict[str, Any]:
@@ -90,6 +93,8 @@ class Finding:
             data["due"] = isoformat(self.due) if self.due else None
             data["key"] = self.key
         data["ruleset"] = self.ruleset
+        if self.version is not None:
+            data["version"] = self.version
         if self.details:
             data["details"] = self.details
         return data

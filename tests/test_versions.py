@@ -1,0 +1,243 @@
+"""Versions in force, by hand: each timer judged by the version in force when it began, moves
+by the one in force when made, tasks and reminders by the one in force at ``now``; a finding
+names its version; an unchanged rule keeps its action keys across a switch; re-based deals; the
+folder's checks."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from helpers import ROOT
+
+from pipeline_rules.cli import main
+from pipeline_rules.evaluate import Evaluator
+from pipeline_rules.evaluate.findings import Finding
+from pipeline_rules.ruleset.catalog import compile_path, load_catalog
+from pipeline_rules.ruleset.versions import Versions
+
+EXAMPLE = ROOT / "examples" / "versions" / "b2b_sales"
+BASE = (ROOT / "rulesets" / "b2b_sales.yaml").read_text("utf-8")
+MSK = "+03:00"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text + MSK)
+
+
+def version(revision: str, effective: str, **replace: str) -> str:
+    text = BASE.replace("version: 1\n",
+                        f"version: 1\nrevision: {revision}\neffective: {effective}\n", 1)
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def folder(tmp_path: Path, *texts: str) -> Path:
+    where = tmp_path / "b2b_sales"
+    where.mkdir()
+    for number, text in enumerate(texts, 1):
+        (where / f"v{number}.yaml").write_text(text, encoding="utf-8")
+    return where
+
+
+def evaluator(path: Path) -> Evaluator:
+    catalog = load_catalog(path)
+    (ruleset_id,) = catalog.versions
+    return Evaluator(catalog.rulesets[ruleset_id], versions=catalog.versions[ruleset_id])
+
+
+def meeting_deal(entered: str, deal_id: str = "D-1", **fields: Any) -> dict[str, Any]:
+    return {"id": deal_id, "stage": "meeting", "source": "cold", "owner": "o", "manager": "m",
+            "fields": fields,
+            "history": [{"stage": "find_dm", "at": entered + "T08:00:00" + MSK},
+                        {"stage": "qualification", "at": entered + "T09:00:00" + MSK},
+                        {"stage": "meeting", "at": entered + "T10:00:00" + MSK}],
+            "tasks": [{"id": "t", "due": "2027-01-20T10:00:00" + MSK, "done": False}]}
+
+
+def only(findings: list[Finding], code: str, rule: str | None = None) -> list[Finding]:
+    return [f for f in findings if f.code == code and (rule is None or f.rule == rule)]
+
+
+def test_the_example_folder_is_one_ruleset_in_two_versions() -> None:
+    catalog = load_catalog(EXAMPLE)
+    assert catalog.single and list(catalog.versions) == ["b2b-sales"]
+    versions = catalog.versions["b2b-sales"]
+    assert [c.revision for c in versions.entries] == ["1", "2"]
+    assert versions.at(at("2026-11-30T23:59:59")).revision == "1"
+    assert versions.at(at("2026-12-01T00:00:00")).revision == "2"
+    assert catalog.rulesets["b2b-sales"] is versions.latest
+
+
+def test_a_stage_entered_under_v1_keeps_7d_after_v2_takes_effect() -> None:
+    judge = evaluator(EXAMPLE)
+    # Entered 25 Nov under v1 (7d: due 2 Dec 10:00); v2 (8d) took effect on 1 Dec.
+    findings = judge.evaluate_one(meeting_deal("2026-11-25"), at("2026-12-02T12:00:00"))
+    (breach,) = only(findings, "sla-breach", "meeting-stall")
+    assert breach.details["deadline"] == "2026-12-02T10:00:00+03:00"
+    assert breach.version == "1" and breach.to_dict()["version"] == "1"
+    # Tasks are judged by the version in force now.
+    assert {f.version for f in findings if f.rule and f.rule.startswith("tasks")} <= {"2"}
+
+
+def test_a_stage_entered_after_v2_takes_effect_gets_8d() -> None:
+    judge = evaluator(EXAMPLE)
+    findings = judge.evaluate_one(meeting_deal("2026-12-01"), at("2026-12-08T12:00:00"))
+    assert not only(findings, "sla-breach", "meeting-stall")  # 7d would have run out at 10:00
+    later = judge.evaluate_one(meeting_deal("2026-12-01"), at("2026-12-09T12:00:00"))
+    (breach,) = only(later, "sla-breach", "meeting-stall")
+    assert breach.details["deadline"] == "2026-12-09T10:00:00+03:00" and breach.version == "2"
+
+
+def test_the_escalation_key_stays_the_same_across_the_switch() -> None:
+    judge = evaluator(EXAMPLE)
+    deal = meeting_deal("2026-11-20")  # 7d under v1: due 27 Nov 10:00
+    before = only(judge.evaluate_one(deal, at("2026-11-28T12:00:00")), "escalate")
+    after = only(judge.evaluate_one(deal, at("2026-12-03T12:00:00")), "escalate")
+    assert before and [f.key for f in before] == [f.key for f in after]
+    assert [f.due for f in before] == [f.due for f in after]
+    # Judged by v2 alone the same deal would be due a day later, under another key.
+    v2 = Evaluator(compile_path(EXAMPLE / "v2.yaml"))
+    alone = only(v2.evaluate_one(deal, at("2026-12-03T12:00:00")), "escalate")
+    assert alone and alone[0].key != before[0].key
+
+
+def test_a_span_started_under_v1_is_judged_by_v1(tmp_path: Path) -> None:
+    where = folder(tmp_path, version("1", "2026-01-01T00:00:00+03:00"),
+                   version("2", "2026-12-01T00:00:00+03:00", **{"limit: 45d": "limit: 60d"}))
+    judge = evaluator(where)
+    # The cycle began 1 Oct under v1 (45d: due 15 Nov 08:00), v2 gives 60d.
+    deal = meeting_deal("2026-10-01")
+    (breach,) = only(judge.evaluate_one(deal, at("2026-12-02T12:00:00")), "cycle-breach")
+    assert breach.version == "1" and breach.details["limit"] == "45d"
+    # A cycle begun under v2 gets 60 days.
+    fresh = meeting_deal("2026-12-01", "D-2")
+    assert not only(judge.evaluate_one(fresh, at("2027-01-20T12:00:00")), "cycle-breach")
+    (late,) = only(judge.evaluate_one(fresh, at("2027-02-01T12:00:00")), "cycle-breach")
+    assert late.version == "2" and late.details["limit"] == "60d"
+
+
+def test_a_rebased_deal_is_judged_by_the_version_in_force_when_rebased() -> None:
+    judge = evaluator(EXAMPLE)
+    deal = meeting_deal("2026-11-25", rebased_at="2026-12-01T12:00:00+03:00")
+    findings = judge.evaluate_one(deal, at("2026-12-02T12:00:00"))
+    assert not only(findings, "sla-breach", "meeting-stall")  # 8d from 25 Nov: 3 Dec 10:00
+    later = judge.evaluate_one(deal, at("2026-12-03T12:00:00"))
+    (breach,) = only(later, "sla-breach", "meeting-stall")
+    assert breach.version == "2" and breach.details["deadline"] == "2026-12-03T10:00:00+03:00"
+
+
+def test_a_bad_rebase_instant_is_a_bad_record_with_its_pointer() -> None:
+    judge = evaluator(EXAMPLE)
+    deal = meeting_deal("2026-11-25", rebased_at="soon")
+    (bad,) = judge.evaluate_one(deal, at("2026-12-02T12:00:00"))
+    assert bad.code == "bad-record" and bad.details["path"] == "/fields/rebased_at"
+    assert "/fields/rebased_at is not a time" in bad.message
+
+
+def test_a_history_older_than_every_version_is_said(tmp_path: Path) -> None:
+    judge = evaluator(EXAMPLE)
+    findings = judge.evaluate_one(meeting_deal("2026-10-20"), at("2026-11-02T12:00:00"))
+    (said,) = only(findings, "before-versions")
+    assert said.version == "1" and said.severity == "warning"
+    assert said.at == at("2026-10-20T08:00:00")
+
+
+def test_moves_are_judged_by_the_version_in_force_when_made(tmp_path: Path) -> None:
+    # v2 allows qualification → proposal; a jump made under v1 stays illegal, one under v2 not.
+    allow = {"  - {from: qualification, to: meeting}\n":
+             "  - {from: qualification, to: meeting}\n"
+             "  - {from: qualification, to: proposal}\n"}
+    where = folder(tmp_path, version("1", "2026-01-01T00:00:00+03:00"),
+                   version("2", "2026-12-01T00:00:00+03:00", **allow))
+    judge = evaluator(where)
+
+    def jumped(day: str) -> dict[str, Any]:
+        deal = meeting_deal(day)
+        deal["history"][-1]["stage"] = deal["stage"] = "proposal"
+        return deal
+    now = at("2026-12-05T12:00:00")
+    old = judge.evaluate_one(jumped("2026-11-20"), now)
+    new = judge.evaluate_one(jumped("2026-12-02"), now)
+    moves = ("skipped-stage", "illegal-transition")
+    assert [f.version for f in old if f.code in moves] == ["1"]
+    assert not [f for f in new if f.code in moves]
+
+
+def test_unversioned_findings_have_no_version_field() -> None:
+    plain = Evaluator(compile_path(ROOT / "rulesets" / "b2b_sales.yaml"))
+    findings = plain.evaluate_one(meeting_deal("2026-11-20"), at("2026-12-03T12:00:00"))
+    assert findings and all("version" not in f.to_dict() for f in findings)
+
+
+def test_evaluate_command_on_a_versions_folder(tmp_path: Path) -> None:
+    deals = tmp_path / "deals.jsonl"
+    deals.write_text(json.dumps(meeting_deal("2026-11-25")) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["evaluate", str(EXAMPLE), str(deals), "--now",
+                                       "2026-12-02T12:00:00+03:00", "--format", "jsonl"])
+    rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    breach = [r for r in rows if r["code"] == "sla-breach"]
+    assert breach and breach[0]["version"] == "1", result.output
+
+
+# -- the folder's checks ------------------------------------------------------------------------
+
+def _problems(path: Path) -> list[str]:
+    catalog = load_catalog(path)
+    assert not catalog.versions
+    return [f"{Path(d.file).name}:{d.line}:{d.column}: {d.message}"
+            for problem in catalog.problems for d in problem.diagnostics]
+
+
+def test_two_versions_at_one_instant_make_the_folder_unusable(tmp_path: Path) -> None:
+    where = folder(tmp_path, version("1", "2026-12-01T00:00:00+03:00"),
+                   version("2", "2026-12-01"))
+    assert _problems(where) == [
+        "v2.yaml:5:1: two versions take effect at 2026-12-01: this one and "
+        f"{where / 'v1.yaml'}; which one is in force is unclear"]
+
+
+def test_a_version_that_changes_the_id_is_refused(tmp_path: Path) -> None:
+    where = folder(tmp_path, version("1", "2026-11-01"),
+                   version("2", "2026-12-01", **{"id: b2b-sales": "id: b2b-sales-2"}))
+    (problem,) = _problems(where)
+    assert problem.startswith("v2.yaml:6:1: this version changes the ruleset id to "
+                              "'b2b-sales-2'; the folder's versions are of 'b2b-sales'")
+
+
+def test_a_file_without_a_revision_in_a_versions_folder_is_refused(tmp_path: Path) -> None:
+    where = folder(tmp_path, version("1", "2026-11-01"), BASE)
+    (problem,) = _problems(where)
+    assert problem.startswith("v2.yaml:3:1: a versions folder")
+
+
+def test_a_directory_of_rulesets_holds_versions_folders(tmp_path: Path) -> None:
+    folder(tmp_path, version("1", "2026-11-01"), version("2", "2026-12-01"))
+    (tmp_path / "retail.yaml").write_bytes((ROOT / "rulesets" / "retail.yaml").read_bytes())
+    catalog = load_catalog(tmp_path)
+    assert not catalog.single and sorted(catalog.rulesets) == ["b2b-sales", "retail-orders"]
+    assert [c.revision for c in catalog.versions["b2b-sales"].entries] == ["1", "2"]
+
+
+def test_versions_order_by_instant_not_by_file_name(tmp_path: Path) -> None:
+    where = folder(tmp_path, version("b", "2026-12-01"), version("a", "2026-11-01"))
+    versions: Versions = load_catalog(where).versions["b2b-sales"]
+    assert [c.revision for c in versions.entries] == ["a", "b"]
+
+
+@pytest.mark.parametrize("when, expected", [("2026-10-01T00:00:00+03:00", 1),
+                                            ("2026-11-01T00:00:00+03:00", 0)])
+def test_lint_warns_when_no_version_is_in_force_yet(when: str, expected: int) -> None:
+    from pipeline_rules.ruleset.versions import not_in_force
+
+    versions = load_catalog(EXAMPLE).versions["b2b-sales"]
+    found = not_in_force(versions, datetime.fromisoformat(when))
+    assert len(found) == expected
+    if found:
+        assert found[0].severity.value == "warning" and found[0].path == "/effective"
