@@ -167,3 +167,56 @@ def test_compile_path_reads_the_goldens() -> None:
     for name in CASES:
         assert compile_path(FIXTURES / f"{name}.yaml").id == compile_path(
             ROOT / "rulesets" / f"{name}.yaml").id
+
+
+DEALS = {"manufacturing": ("tests/fixtures/diff/manufacturing.deals.jsonl",
+                           "2026-11-20T09:05:00+01:00"),
+         "b2b_sales": ("examples/deals.jsonl", "2026-11-20T09:05:00+03:00")}
+
+
+@pytest.mark.parametrize("fmt", list(SUFFIX))
+@pytest.mark.parametrize("name", sorted(DEALS))
+def test_golden_with_deals(name: str, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    deals, now = DEALS[name]
+    result = _run(["--format", fmt, "--deals", deals, "--now", now, f"rulesets/{name}.yaml",
+                   f"tests/fixtures/diff/{name}.yaml"], monkeypatch)
+    assert result.exit_code == 1, result.output
+    golden = FIXTURES / f"{name}.deals.{SUFFIX[fmt]}.out"
+    if UPDATE:
+        golden.write_text(result.output, encoding="utf-8")
+    assert result.output == golden.read_text(encoding="utf-8")
+
+
+def test_a_deal_in_a_removed_stage_is_an_error_of_the_new_ruleset(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    deals, now = DEALS["manufacturing"]
+    result = _run(["--format", "json", "--deals", deals, "--now", now,
+                   "rulesets/manufacturing.yaml", "tests/fixtures/diff/manufacturing.yaml"],
+                  monkeypatch)
+    data = json.loads(result.output)["deals"]
+    (error,) = data["errors"]
+    assert error["rule"] == "removed-stage-in-use" and error["severity"] == "error"
+    assert (error["file"], error["line"], error["path"]) == (
+        "tests/fixtures/diff/manufacturing.yaml", 19, "/stages")
+    assert "'M-1'" in error["message"] and "manufacturing.deals.jsonl:1" in error["message"]
+    moved = [c for c in data["changes"] if c["change"] == "moves"]
+    assert {(c["deal"], c["code"]) for c in moved} == {("M-2", "sla-breach"),
+                                                       ("M-2", "escalate")}
+    assert all(c["old"]["at"] != c["new"]["at"] for c in moved)
+
+
+def test_deals_judged_alike_exit_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _run(["--deals", "examples/deals.jsonl", "--now", "2026-11-20T09:05:00+03:00",
+                   "rulesets/b2b_sales.yaml", "rulesets/b2b_sales.yaml"], monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert "6 records, 6 deals, 0 judged differently" in result.output
+
+
+def test_now_without_deals_and_a_bad_now_are_usage_errors(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    alone = _run(["--now", "2026-11-20", "rulesets/retail.yaml", "rulesets/retail.yaml"],
+                 monkeypatch)
+    assert alone.exit_code == 2 and "--now needs --deals" in alone.output
+    bad = _run(["--deals", "examples/deals.jsonl", "--now", "tomorrow", "rulesets/retail.yaml",
+                "rulesets/retail.yaml"], monkeypatch)
+    assert bad.exit_code == 2 and "--now" in bad.output
