@@ -241,3 +241,29 @@ def test_lint_warns_when_no_version_is_in_force_yet(when: str, expected: int) ->
     assert len(found) == expected
     if found:
         assert found[0].severity.value == "warning" and found[0].path == "/effective"
+
+
+def test_lint_reports_a_folder_whose_versions_clash(tmp_path: Path) -> None:
+    where = folder(tmp_path, version("1", "2026-12-01T00:00:00+03:00"),
+                   version("1", "2026-12-01", **{"id: b2b-sales": "id: b2b"}))
+    result = CliRunner().invoke(main, ["lint", "--no-source", "--color", "never", "--lang", "en",
+                                       str(where)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if "[versions]" in line]
+    v2 = where / "v2.yaml"
+    assert lines == [
+        f"{v2}:6:1: error [versions] this version changes the ruleset id to 'b2b'; the folder's "
+        f"versions are of 'b2b-sales' ({where / 'v1.yaml'})",
+        f"{v2}:5:1: error [versions] two versions take effect at 2026-12-01: this one and "
+        f"{where / 'v1.yaml'}; which one is in force is unclear",
+        f"{v2}:4:1: error [versions] revision '1' is already taken by {where / 'v1.yaml'}"]
+
+
+def test_lint_warns_about_a_folder_not_in_force_yet(tmp_path: Path) -> None:
+    where = folder(tmp_path, version("1", "2999-01-01"))
+    args = ["lint", "--no-source", "--color", "never", "--lang", "en", str(tmp_path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0
+    assert (f"{where / 'v1.yaml'}:5:1: warning [versions] no version of 'b2b-sales' is in force "
+            "yet: the first takes effect 2999-01-01") in result.output
+    assert CliRunner().invoke(main, [*args, "--strict"]).exit_code == 1
