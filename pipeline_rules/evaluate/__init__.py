@@ -144,16 +144,29 @@ class Evaluator:
         if isinstance(rebased, str):
             return [self.bad_record(run, deal.id, deal.id, rebased, REBASED_POINTER)]
         found: list[Finding] = []
+        current = versions.current
+        # Times only grow along a history, so no timer or move began under a version before
+        # the one in force at its first entry: only the versions from there to now judge.
+        first = deal.history[0].at if deal.history else None
         if deal.stage not in run.compiled.graph.terminal:
-            for index, each in enumerate(versions.runs):
-                found.extend(check_slas(deal, each, _picker(versions, rebased, index)))
+            # Every timer begins at a history entry: only the versions in force from the
+            # first entry to the last judge (and the one in force now, if none began).
+            low = versions.index_for(first, rebased)
+            if low == current:
+                found.extend(check_slas(deal, run))
+            else:
+                high = versions.index_for(deal.history[-1].at, rebased)
+                for index in (*range(low, high + 1), *(() if high == current else (current,))):
+                    found.extend(check_slas(deal, versions.runs[index],
+                                            _picker(versions, rebased, index)))
             found.extend(check_tasks(deal, run))
             found.extend(check_reminders(deal, run))
-        if versions.same_moves:
+        low = current if versions.same_moves else versions.index_for(first)
+        if low == current:
             found.extend(check_history(deal, run))
         else:
-            for index, each in enumerate(versions.runs):
-                found.extend(f for f in check_history(deal, each)
+            for index in range(low, current + 1):
+                found.extend(f for f in check_history(deal, versions.runs[index])
                              if versions.index_for(f.at) == index)
         if deal.history and deal.history[0].at < versions.versions.instants[0]:
             found.append(before_versions(deal, versions.runs[0]))

@@ -10,7 +10,7 @@ immutable and shared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -117,22 +117,16 @@ class Run:
                   **details: Any) -> Finding:
         """A violation with its message (``finding.<code>`` unless a template is named)."""
         message = i18n.render(template or f"finding.{code}", message_args, self.lang)
-        found = violation(self.ruleset_id, code, rule, deal, stage, self.local(at), message,
-                          **details)
-        return found if self.compiled.revision is None else self.versioned(found)
+        return violation(self.ruleset_id, code, rule, deal, stage, self.local(at), message,
+                         produced_by=self.compiled.revision, **details)
 
     def action(self, code: str, rule: str, deal: str, stage: str | None, due: datetime,
                message_key: str, message_args: dict[str, Any], notify: str | None,
                channel: str | None, **details: Any) -> Finding:
         """An action with its message rendered in the run's language."""
         message = i18n.render(message_key, message_args, self.lang)
-        found = action(self.ruleset_id, code, rule, deal, stage, self.local(due), message,
-                       notify, channel, **details)
-        return found if self.compiled.revision is None else self.versioned(found)
-
-    def versioned(self, finding: Finding) -> Finding:
-        """``finding`` naming the version of the ruleset this run judges by."""
-        return replace(finding, version=self.compiled.revision)
+        return action(self.ruleset_id, code, rule, deal, stage, self.local(due), message,
+                      notify, channel, produced_by=self.compiled.revision, **details)
 
 
 @dataclass(frozen=True)
@@ -154,4 +148,5 @@ class VersionRuns:
             return self.current
         if rebased is not None and rebased > since:
             since = rebased
-        return self.versions.index_at(since)
+        # A version not yet in force at ``now`` judges nothing (a time ahead of ``now``).
+        return min(self.versions.index_at(since), self.current)

@@ -101,10 +101,11 @@ class Finding:
 
 
 def violation(ruleset: str, code: str, rule: str | None, deal: str | None, stage: str | None,
-              at: datetime, message: str, **details: Any) -> Finding:
-    """A violation with the severity of its code."""
+              at: datetime, message: str, *, produced_by: str | None = None,
+              **details: Any) -> Finding:
+    """A violation with the severity of its code (``produced_by``: the version's revision)."""
     return Finding(VIOLATION, code, rule, deal, stage, at, message, ruleset,
-                   severity=VIOLATION_SEVERITY[code], details=details)
+                   severity=VIOLATION_SEVERITY[code], details=details, version=produced_by)
 
 
 def bad_record(ruleset: str, at: datetime, origin: str, deal: str | None, reason: str,
@@ -117,11 +118,14 @@ def bad_record(ruleset: str, at: datetime, origin: str, deal: str | None, reason
 
 
 def action(ruleset: str, code: str, rule: str, deal: str, stage: str | None, due: datetime,
-           message: str, notify: str | None, channel: str | None, **details: Any) -> Finding:
-    """An action due at ``due``, keyed for exactly-once delivery."""
+           message: str, notify: str | None, channel: str | None, *,
+           produced_by: str | None = None, **details: Any) -> Finding:
+    """An action due at ``due``, keyed for exactly-once delivery (the key does not depend on
+    the version that produced it: an unchanged rule keeps its keys across versions)."""
     return Finding(ACTION, code, rule, deal, stage, due, message, ruleset, action=code,
                    notify=notify, channel=channel, due=due,
-                   key=action_key(ruleset, rule, deal, code, due), details=details)
+                   key=action_key(ruleset, rule, deal, code, due), details=details,
+                   version=produced_by)
 
 
 def order_key(finding: Finding) -> tuple[datetime, str, str]:

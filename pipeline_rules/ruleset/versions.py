@@ -35,6 +35,8 @@ class Versions:
     id: str
     entries: tuple[CompiledRuleset, ...]
     instants: tuple[datetime, ...]
+    #: The same instants as POSIX seconds.
+    stamps: tuple[float, ...]
     #: The folder they were read from.
     folder: str = ""
 
@@ -42,11 +44,15 @@ class Versions:
     def of(cls, entries: Sequence[CompiledRuleset], folder: str = "") -> Versions:
         """Versions from compiled rulesets that all have an effective instant."""
         ordered = sorted(entries, key=_effective)
-        return cls(ordered[0].id, tuple(ordered), tuple(_effective(c) for c in ordered), folder)
+        instants = tuple(_effective(c) for c in ordered)
+        return cls(ordered[0].id, tuple(ordered), instants,
+                   tuple(i.timestamp() for i in instants), folder)
 
     def index_at(self, moment: datetime) -> int:
         """The index of the version in force at ``moment`` (the first one before them all)."""
-        return max(bisect_right(self.instants, moment) - 1, 0)
+        # On POSIX seconds: comparing datetimes of different zones asks both for their
+        # offsets at every step of the search.
+        return max(bisect_right(self.stamps, moment.timestamp()) - 1, 0)
 
     def at(self, moment: datetime) -> CompiledRuleset:
         """The version in force at ``moment`` (the first one before them all)."""
