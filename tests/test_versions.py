@@ -267,3 +267,52 @@ def test_lint_warns_about_a_folder_not_in_force_yet(tmp_path: Path) -> None:
     assert (f"{where / 'v1.yaml'}:5:1: warning [versions] no version of 'b2b-sales' is in force "
             "yet: the first takes effect 2999-01-01") in result.output
     assert CliRunner().invoke(main, [*args, "--strict"]).exit_code == 1
+
+
+# -- the HTTP service -------------------------------------------------------------------------
+
+def test_the_service_serves_a_versions_folder_and_reloads_it(tmp_path: Path) -> None:
+    import shutil
+
+    from pipeline_rules.server.registry import Registry
+    from pipeline_rules.server.service import check_transition, evaluate
+
+    where = folder(tmp_path, version("1", "2020-01-01T00:00:00+03:00"),
+                   version("2", "2021-01-01T00:00:00+03:00", **{"limit: 7d": "limit: 8d"}))
+    shutil.copy(ROOT / "rulesets" / "retail.yaml", tmp_path / "retail.yaml")
+    registry = Registry(tmp_path)
+    assert [e["event"] for e in registry.refresh()] == ["ruleset-loaded", "ruleset-loaded"]
+    listing = {entry["file"]: entry for entry in registry.listing()}
+    assert listing["b2b_sales"]["status"] == "ok" and listing["b2b_sales"]["id"] == "b2b-sales"
+    assert listing["b2b_sales"]["versions"] == [
+        {"revision": "1", "effective": "2020-01-01T00:00:00+03:00", "file": "b2b_sales/v1.yaml"},
+        {"revision": "2", "effective": "2021-01-01T00:00:00+03:00", "file": "b2b_sales/v2.yaml"}]
+    assert "versions" not in listing["retail.yaml"]
+    served = registry.get("b2b-sales")
+    assert served is not None
+    deal = meeting_deal("2020-12-25")  # entered under v1: 7 days
+    result = evaluate(served, [("/deals/0", deal)], at("2021-01-02T12:00:00"), "en")
+    (breach,) = [f for f in result.findings if f["code"] == "sla-breach"]
+    assert breach["version"] == "1" and breach["at"] == "2021-01-01T10:00:00+03:00"
+    decision = check_transition(served, deal, "proposal", "en")
+    assert decision["allowed"] and decision["version"] == "2"  # v2 is in force now
+    # A version edited: the folder is reloaded whole; a broken edit keeps the last good one.
+    (where / "v2.yaml").write_text(version("2", "2021-01-01T00:00:00+03:00",
+                                           **{"limit: 7d": "limit: 9d"}), encoding="utf-8")
+    assert [e["event"] for e in registry.refresh()] == ["ruleset-reloaded"]
+    (where / "v3.yaml").write_text(version("3", "2021-01-01T00:00:00+03:00"), encoding="utf-8")
+    events = registry.refresh()
+    assert [e["event"] for e in events] == ["ruleset-error"]
+    assert "two versions take effect" in events[0]["first"]
+    assert registry.get("b2b-sales") is not None
+
+
+def test_plain_check_transition_answers_have_no_version() -> None:
+    from pipeline_rules.server.registry import Version, build_version
+    from pipeline_rules.server.service import check_transition
+
+    data = (ROOT / "rulesets" / "b2b_sales.yaml").read_bytes()
+    served = build_version("b2b_sales.yaml", data, at("2026-11-20T09:00:00"))
+    assert isinstance(served, Version)
+    decision = check_transition(served, meeting_deal("2026-11-10"), "proposal", "en")
+    assert "version" not in decision
