@@ -348,6 +348,26 @@ def load_file(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
     return build_catalog([RulesetText(str(path), data)], lang, single=True, path=str(path))
 
 
+def load_versions(path: str | Path, lang: str = i18n.DEFAULT) -> Versions:
+    """The versions of the ruleset kept in the folder ``path``; raise :class:`CatalogError`
+    if it cannot be read and :class:`RulesetError` if its versions cannot be used."""
+    folder = Path(path)
+    try:
+        texts = _texts(folder)
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: no such directory") from None
+    except NotADirectoryError:
+        raise CatalogError(f"{path}: not a directory") from None
+    except OSError as err:
+        raise CatalogError(f"{path}: {err.strerror or err}") from None
+    if not texts:
+        raise CatalogError(f"{path}: directory holds no .yaml or .yml file")
+    found = build_versions(texts, str(path), lang)
+    if isinstance(found, RulesetError):
+        raise found
+    return found
+
+
 def load_catalog(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
     """A directory of rulesets (:func:`load_directory`) or one ruleset file
     (:func:`load_file`)."""
@@ -362,6 +382,7 @@ def _read(path: Path) -> bytes:
 
 
 __all__ = ["YAML_SUFFIXES", "Catalog", "CatalogError", "RulesetError", "RulesetText", "Unusable",
-           "assemble", "build_catalog", "catalog_of", "compile_path", "compile_source",
-           "compile_text", "load_catalog", "load_directory", "load_file", "load_ruleset",
-           "load_ruleset_source", "ruleset_files"]
+           "assemble", "build_catalog", "build_versions", "catalog_of", "compile_path",
+           "compile_source", "compile_text", "load_catalog", "load_directory", "load_file",
+           "load_ruleset", "load_ruleset_source", "load_versions", "ruleset_files",
+           "version_folders"]
