@@ -316,3 +316,60 @@ def test_plain_check_transition_answers_have_no_version() -> None:
     assert isinstance(served, Version)
     decision = check_transition(served, meeting_deal("2026-11-10"), "proposal", "en")
     assert "version" not in decision
+
+
+# -- backtest and analyze -----------------------------------------------------------------------
+
+def _backtest(*args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["backtest", *args, str(ROOT / "examples" / "deals.jsonl"),
+                                       "--from", "2026-11-01", "--to", "2026-12-10",
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.output[result.output.index("{"):])
+    return data
+
+
+def test_backtest_compares_two_versions_of_one_ruleset() -> None:
+    data = _backtest(f"{EXAMPLE}@1", "--compare", "@2")
+    moved = {(c["code"], c["rule"]): (c["added"], c["removed"]) for c in data["changes"]}
+    assert moved[("sla-breach", "meeting-stall")] == (1, 1)  # 7 days → 8 days for A-100
+    assert data["changes"][0]["examples_removed"] == ["deal A-100 at 2026-11-17 12:00"]
+
+
+def test_backtest_of_a_folder_judges_each_point_by_the_version_in_force() -> None:
+    # A-100 entered its meeting under v1: the folder judges it as v1 alone does.
+    data = _backtest(str(EXAMPLE), "--compare", "@1")
+    assert [(c["code"], c["added"], c["removed"]) for c in data["changes"]] == [
+        ("before-versions", 0, 1)]  # only the folder says a history predates its versions
+
+
+def test_backtest_names_a_missing_revision() -> None:
+    result = CliRunner().invoke(main, ["backtest", f"{EXAMPLE}@9",
+                                       str(ROOT / "examples" / "deals.jsonl"),
+                                       "--from", "2026-11-01", "--to", "2026-11-02"])
+    assert result.exit_code == 2 and "has no revision '9' (it has 1, 2)" in result.output
+
+
+def test_analyze_times_each_visit_by_the_version_in_force_when_it_began() -> None:
+    from pipeline_rules.analytics import analyze
+
+    versions = load_catalog(EXAMPLE).versions["b2b-sales"]
+
+    def left_after(entered: str, deal_id: str) -> dict[str, Any]:
+        deal = meeting_deal(entered, deal_id)
+        deal["stage"] = "proposal"
+        start = datetime.fromisoformat(entered + "T10:00:00" + MSK)
+        # 7.5 days in the meeting stage: over 7 days, within 8.
+        deal["history"].append({"stage": "proposal",
+                                "at": (start + (at("2026-01-08T22:00:00")
+                                                - at("2026-01-01T10:00:00"))).isoformat()})
+        return deal
+    deals = [left_after("2026-11-10", "under-v1"), left_after("2026-12-02", "under-v2")]
+    now = at("2026-12-20T12:00:00")
+    report = analyze(versions.latest, deals, now, versions)
+    (meeting,) = [s for s in report.stages if s.stage == "meeting"]
+    assert meeting.sla_limit == "8d"  # the report shows the version in force now
+    assert meeting.breached == 1  # the visit begun under v1 went over its 7 days
+    plain = analyze(versions.latest, deals, now)
+    (alone,) = [s for s in plain.stages if s.stage == "meeting"]
+    assert alone.breached == 0

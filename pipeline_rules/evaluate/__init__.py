@@ -127,7 +127,7 @@ class Evaluator:
     def findings(self, deal: Deal, run: Run) -> list[Finding]:
         """Every finding for one well-formed deal, ordered by time, code and rule."""
         if run.versions is not None:
-            return self._versioned(deal, run, run.versions)
+            return self.by_versions(deal, run, run.versions)
         graph = self.compiled.graph
         checks = CLOSED_DEAL_CHECKS if deal.stage in graph.terminal else OPEN_DEAL_CHECKS
         found = [f for check in checks for f in check(deal, run)]
@@ -136,10 +136,12 @@ class Evaluator:
         found.sort(key=order_key)
         return found
 
-    def _versioned(self, deal: Deal, run: Run, versions: VersionRuns) -> list[Finding]:
+    def by_versions(self, deal: Deal, run: Run, versions: VersionRuns, tasks: bool = True,
+                    plugins: bool = True) -> list[Finding]:
         """:meth:`findings` of a ruleset kept in versions: each timer judged by the version in
         force when it began, moves by the one in force when they were made, task rules and
-        reminders by the one in force at ``now`` (this run's)."""
+        reminders by the one in force at ``now`` (this run's). A backtest leaves out the task
+        checks and the plugins' (``tasks``, ``plugins``)."""
         rebased = rebased_at(deal, run)
         if isinstance(rebased, str):
             return [self.bad_record(run, deal.id, deal.id, rebased, REBASED_POINTER)]
@@ -159,7 +161,8 @@ class Evaluator:
                 for index in (*range(low, high + 1), *(() if high == current else (current,))):
                     found.extend(check_slas(deal, versions.runs[index],
                                             _picker(versions, rebased, index)))
-            found.extend(check_tasks(deal, run))
+            if tasks:
+                found.extend(check_tasks(deal, run))
             found.extend(check_reminders(deal, run))
         low = current if versions.same_moves else versions.index_for(first)
         if low == current:
@@ -170,7 +173,7 @@ class Evaluator:
                              if versions.index_for(f.at) == index)
         if deal.history and deal.history[0].at < versions.versions.instants[0]:
             found.append(before_versions(deal, versions.runs[0]))
-        if run.compiled.plugins.names:
+        if plugins and run.compiled.plugins.names:
             found = enrich(found + list(run_checks(deal, run)), deal, run)
         found.sort(key=order_key)
         return found
