@@ -373,3 +373,23 @@ def test_analyze_times_each_visit_by_the_version_in_force_when_it_began() -> Non
     plain = analyze(versions.latest, deals, now)
     (alone,) = [s for s in plain.stages if s.stage == "meeting"]
     assert alone.breached == 0
+
+
+def test_check_judges_a_move_by_the_version_in_force_when_made(tmp_path: Path) -> None:
+    allow = {"  - {from: qualification, to: meeting}\n":
+             "  - {from: qualification, to: meeting}\n"
+             "  - {from: qualification, to: proposal}\n"}
+    where = folder(tmp_path, version("1", "2026-01-01T00:00:00+03:00"),
+                   version("2", "2026-12-01T00:00:00+03:00", **allow))
+    deal = meeting_deal("2026-11-20")
+    deal["history"].pop()
+    deal["stage"] = "qualification"
+    file = tmp_path / "deal.json"
+    file.write_text(json.dumps(deal), encoding="utf-8")
+    args = ["check", str(where), "--deal", str(file), "--to", "proposal", "--format", "json",
+            "--lang", "en", "--now"]
+    before = CliRunner().invoke(main, [*args, "2026-11-30T12:00:00+03:00"])
+    after = CliRunner().invoke(main, [*args, "2026-12-01T12:00:00+03:00"])
+    assert (before.exit_code, after.exit_code) == (1, 0)
+    assert json.loads(before.output)["version"] == "1"
+    assert json.loads(after.output)["version"] == "2"
