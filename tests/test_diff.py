@@ -220,3 +220,12 @@ def test_now_without_deals_and_a_bad_now_are_usage_errors(
     bad = _run(["--deals", "examples/deals.jsonl", "--now", "tomorrow", "rulesets/retail.yaml",
                 "rulesets/retail.yaml"], monkeypatch)
     assert bad.exit_code == 2 and "--now" in bad.output
+
+
+def test_two_versions_of_a_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _run(["examples/versions/b2b_sales@1", "@2"], monkeypatch)
+    assert result.exit_code == 1
+    assert "sla-limit: SLA 'meeting-stall': limit 7d → 8d" in result.output
+    assert "effective-changed: /effective: 2026-11-01T00:00:00+03:00 → " in result.output
+    folder = _run(["examples/versions/b2b_sales", "@2"], monkeypatch)
+    assert folder.exit_code == 2 and "name one version" in folder.output

@@ -8,6 +8,7 @@ they differ, 2 on a usage error or a ruleset that cannot be used (its errors on 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,10 +19,13 @@ from pipeline_rules.cli.common import (
     LANG,
     fail,
     input_options,
-    load_compiled,
+    load_versioned,
     parse_now_option,
     records,
 )
+
+if TYPE_CHECKING:
+    from pipeline_rules.ruleset.compiled import CompiledRuleset
 
 
 @click.command("diff")
@@ -48,14 +52,15 @@ from pipeline_rules.cli.common import (
 def diff_command(old: str, new: str, fmt: str, deals: str | None, now_text: str | None,
                  input_format: str, mapping: str | None, lang: str | None) -> None:
     """Compare ruleset OLD with NEW by meaning: stages, moves, SLAs, calendars, task rules,
-    reminders and every other section, each change with its position in both files. Exit 0
-    when they mean the same, 1 when they differ, 2 on an error."""
+    reminders and every other section, each change with its position in both files. Each is a
+    ruleset file or a version of a versions folder, FOLDER@REVISION (NEW may be @REVISION of
+    OLD's folder). Exit 0 when they mean the same, 1 when they differ, 2 on an error."""
     from pipeline_rules.outputs.diff import FORMATS
     from pipeline_rules.ruleset.diff import diff_rulesets
 
     language = lang or i18n.detect()
-    before = load_compiled(old, language)
-    after = load_compiled(new, language)
+    before = _one(old, language)
+    after = _one(new, language, old.rsplit("@", 1)[0] if "@" in old else None)
     result = diff_rulesets(before, after)
     if deals is None:
         if now_text is not None:
@@ -69,3 +74,12 @@ def diff_command(old: str, new: str, fmt: str, deals: str | None, now_text: str 
     click.echo(FORMATS[fmt](result, language, found, now.isoformat()), nl=False)
     differ = result.changes or found.changes or found.stranded
     sys.exit(EXIT_FINDINGS if differ else EXIT_OK)
+
+
+def _one(path: str, lang: str, base: str | None = None) -> CompiledRuleset:
+    """A ruleset file or one version of a folder; a folder alone is a usage error."""
+    compiled, versions = load_versioned(path, lang, base)
+    if versions is not None:
+        known = ", ".join(f"{path}@{c.revision}" for c in versions.entries)
+        fail(f"{path} is a versions folder: name one version ({known})")
+    return compiled
