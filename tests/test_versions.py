@@ -393,3 +393,16 @@ def test_check_judges_a_move_by_the_version_in_force_when_made(tmp_path: Path) -
     assert (before.exit_code, after.exit_code) == (1, 0)
     assert json.loads(before.output)["version"] == "1"
     assert json.loads(after.output)["version"] == "2"
+
+
+def test_every_lint_format_carries_the_folders_problems(tmp_path: Path) -> None:
+    where = folder(tmp_path, version("1", "2026-11-01"), version("2", "2026-11-01"))
+    for fmt in ("json", "sarif", "github"):
+        result = CliRunner().invoke(main, ["lint", "--format", fmt, "--lang", "en", str(where)])
+        assert result.exit_code == 1, (fmt, result.output)
+        assert "two versions take effect at 2026-11-01" in result.output, fmt
+    sarif = CliRunner().invoke(main, ["lint", "--format", "sarif", str(where)])
+    (found,) = json.loads(sarif.output)["runs"][0]["results"]
+    assert found["ruleId"] == "versions" and "ruleIndex" not in found
+    assert found["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 5, "startColumn": 1, "snippet": {"text": "effective: 2026-11-01"}}

@@ -17,6 +17,7 @@ from pipeline_rules.ruleset.catalog import (
     RulesetError,
     RulesetText,
     compile_text,
+    declares_revision,
     ruleset_files,
     version_folders,
 )
@@ -36,7 +37,8 @@ def versions_folders(paths: Iterable[str]) -> list[Path]:
         subs = [path / sub for sub in version_folders(path)]
         if subs:
             found.extend(subs)
-        elif any(b"\nrevision:" in b"\n" + Path(e.path).read_bytes() for e in ruleset_files(path)):
+        elif any(declares_revision(RulesetText(e.path, Path(e.path).read_bytes()))
+                 for e in ruleset_files(path)):
             found.append(path)
     return found
 

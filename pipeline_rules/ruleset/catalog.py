@@ -313,7 +313,7 @@ def load_directory(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
     if not names and not folders:
         raise CatalogError(f"{path}: directory holds no .yaml or .yml file")
     texts = [RulesetText(str(root / name), _read(root / name)) for name in names]
-    if not folders and any(_declares_revision(t) for t in texts):
+    if not folders and any(declares_revision(t) for t in texts):
         # A folder of versions given itself: one ruleset, judging every deal.
         return build_catalog([], lang, single=True, path=str(path),
                              folders=[(str(path), texts)])
@@ -332,8 +332,9 @@ def _texts(folder: Path) -> list[RulesetText]:
             for e in ruleset_files(folder)]
 
 
-def _declares_revision(text: RulesetText) -> bool:
-    """Whether a file declares a ``revision`` at the top level (read cheaply: a line)."""
+def declares_revision(text: RulesetText) -> bool:
+    """Whether a file declares a ``revision`` at the top level (read cheaply: a line), as the
+    files of a versions folder do."""
     return any(line.startswith(b"revision:") for line in text.data.splitlines())
 
 
@@ -383,6 +384,6 @@ def _read(path: Path) -> bytes:
 
 __all__ = ["YAML_SUFFIXES", "Catalog", "CatalogError", "RulesetError", "RulesetText", "Unusable",
            "assemble", "build_catalog", "build_versions", "catalog_of", "compile_path",
-           "compile_source", "compile_text", "load_catalog", "load_directory", "load_file",
+           "compile_source", "compile_text", "declares_revision", "load_catalog", "load_directory", "load_file",
            "load_ruleset", "load_ruleset_source", "load_versions", "ruleset_files",
            "version_folders"]
