@@ -384,6 +384,6 @@ def _read(path: Path) -> bytes:
 
 __all__ = ["YAML_SUFFIXES", "Catalog", "CatalogError", "RulesetError", "RulesetText", "Unusable",
            "assemble", "build_catalog", "build_versions", "catalog_of", "compile_path",
-           "compile_source", "compile_text", "declares_revision", "load_catalog", "load_directory", "load_file",
-           "load_ruleset", "load_ruleset_source", "load_versions", "ruleset_files",
-           "version_folders"]
+           "compile_source", "compile_text", "declares_revision", "load_catalog",
+           "load_directory", "load_file", "load_ruleset", "load_ruleset_source", "load_versions",
+           "ruleset_files", "version_folders"]
