@@ -406,3 +406,22 @@ def test_every_lint_format_carries_the_folders_problems(tmp_path: Path) -> None:
     assert found["ruleId"] == "versions" and "ruleIndex" not in found
     assert found["locations"][0]["physicalLocation"]["region"] == {
         "startLine": 5, "startColumn": 1, "snippet": {"text": "effective: 2026-11-01"}}
+
+
+def test_a_judge_of_versions_crosses_to_worker_processes(tmp_path: Path) -> None:
+    import pickle
+
+    from pipeline_rules.deals.model import Record
+    from pipeline_rules.evaluate.judge import Judge, Runs, judge_records
+
+    judge = Judge.of(load_catalog(EXAMPLE))
+    copy = pickle.loads(pickle.dumps(judge))
+    records = [Record(f"record {n}", meeting_deal(day, f"D-{n}"))
+               for n, day in enumerate(("2026-11-20", "2026-11-25", "2026-12-01"))]
+    now = at("2026-12-09T12:00:00")
+
+    def findings(of: Judge) -> list[dict[str, Any]]:
+        return [f.to_dict() for judged in judge_records(of, records, Runs(now))
+                for f in judged.findings]
+    assert findings(copy) == findings(judge)
+    assert {f["version"] for f in findings(copy) if f["code"] == "sla-breach"} == {"1", "2"}
