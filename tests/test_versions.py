@@ -425,3 +425,35 @@ def test_a_judge_of_versions_crosses_to_worker_processes(tmp_path: Path) -> None
                 for f in judged.findings]
     assert findings(copy) == findings(judge)
     assert {f["version"] for f in findings(copy) if f["code"] == "sla-breach"} == {"1", "2"}
+
+
+def test_a_switch_on_the_night_clocks_go_back_on_a_business_calendar(tmp_path: Path) -> None:
+    """Berlin leaves summer time on 25 October 2026; version 2 takes effect that night (local
+    time, no offset: read in the ruleset's zone) and gives the request 3 business days, not 2,
+    on the plant's calendar."""
+    text = (ROOT / "rulesets" / "manufacturing.yaml").read_text("utf-8")
+    where = tmp_path / "manufacturing"
+    where.mkdir()
+    for revision, effective, limit in (("1", "2026-01-01", "2"), ("2", "2026-10-25T03:00", "3")):
+        body = text.replace("version: 1\n", f"version: 1\nrevision: {revision}\n"
+                                            f"effective: {effective}\n", 1)
+        body = body.replace("    limit: 2 business days\n", f"    limit: {limit} business days\n")
+        (where / f"v{revision}.yaml").write_text(body, encoding="utf-8")
+    versions = load_catalog(where).versions["manufacturing"]
+    assert versions.instants[1] == datetime.fromisoformat("2026-10-25T03:00:00+01:00")
+    judge = Evaluator(versions.latest, versions=versions)
+
+    def request(entered: str) -> dict[str, Any]:
+        return {"id": entered, "stage": "request", "source": "web_form",
+                "history": [{"stage": "request", "at": entered}],
+                "tasks": [{"id": "t", "due": "2026-10-30T10:00:00+01:00", "done": False}]}
+    # Entered on Friday under summer time and version 1: 2 business days, due Tuesday 10:00 CET.
+    friday = judge.evaluate_one(request("2026-10-23T10:00:00+02:00"),
+                                datetime.fromisoformat("2026-10-27T12:00:00+01:00"))
+    (breach,) = only(friday, "sla-breach", "request-response")
+    assert breach.version == "1" and breach.details["deadline"] == "2026-10-27T10:00:00+01:00"
+    # Entered on Monday under version 2: 3 business days, due Thursday 10:00.
+    monday = judge.evaluate_one(request("2026-10-26T10:00:00+01:00"),
+                                datetime.fromisoformat("2026-10-29T12:00:00+01:00"))
+    (later,) = only(monday, "sla-breach", "request-response")
+    assert later.version == "2" and later.details["deadline"] == "2026-10-29T10:00:00+01:00"
