@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -178,6 +179,9 @@ class NodeMap:
 
     def __init__(self, root: yaml.Node | None) -> None:
         self._root = root
+        # Keys of the large mappings walked so far, so a report with a finding in each of
+        # thousands of entries of one mapping does not scan it once per finding.
+        self._keys: dict[int, _Keys] = {}
 
     def value(self, pointer: str) -> Position:
         """Position of the value at ``pointer``, or of its nearest ancestor that exists."""
@@ -198,30 +202,73 @@ class NodeMap:
             return Position(1, 1), None, not pointer
         key: yaml.Node | None = None
         for token in split(pointer):
-            found = _child(node, token)
+            found = self._child(node, token)
             if found is None:
                 return _position(node), _position(key) if key else None, False
             key, node = found
         return _position(node), _position(key) if key else None, True
 
+    def _child(self, node: yaml.Node, token: str) -> tuple[yaml.Node | None, yaml.Node] | None:
+        """The (key node, value node) that ``token`` names below ``node``."""
+        if isinstance(node, yaml.SequenceNode):
+            if token.isdigit() and int(token) < len(node.value):
+                return None, node.value[int(token)]
+            return None
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        if len(node.value) <= _SCAN_KEYS:
+            return _scan(node, token, self._child)
+        keys = self._keys.get(id(node))
+        if keys is None:
+            keys = self._keys[id(node)] = _index(node)
+        found = keys.explicit.get(token)
+        if found is not None:
+            return found
+        for source in keys.merged:
+            from_merge = self._child(source, token)
+            if from_merge is not None:
+                return from_merge
+        return None
 
-def _child(node: yaml.Node, token: str) -> tuple[yaml.Node | None, yaml.Node] | None:
-    """The (key node, value node) that ``token`` names below ``node``."""
-    if isinstance(node, yaml.SequenceNode):
-        if token.isdigit() and int(token) < len(node.value):
-            return None, node.value[int(token)]
-        return None
-    if not isinstance(node, yaml.MappingNode):
-        return None
+
+#: Mappings with at most this many entries are scanned rather than indexed.
+_SCAN_KEYS = 16
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """A mapping node's entries by key (the first of duplicates) and its merged sources."""
+
+    explicit: dict[str, tuple[yaml.Node | None, yaml.Node]]
+    merged: tuple[yaml.Node, ...]
+
+
+def _merge_sources(value_node: yaml.Node) -> list[yaml.Node]:
+    return list(value_node.value) if isinstance(value_node, yaml.SequenceNode) else [value_node]
+
+
+def _index(node: yaml.MappingNode) -> _Keys:
+    explicit: dict[str, tuple[yaml.Node | None, yaml.Node]] = {}
     merged: list[yaml.Node] = []
     for key_node, value_node in node.value:
         if key_node.tag == _MERGE:
-            merged.extend(value_node.value if isinstance(value_node, yaml.SequenceNode)
-                          else [value_node])
+            merged.extend(_merge_sources(value_node))
+        elif isinstance(key_node, yaml.ScalarNode):
+            explicit.setdefault(str(key_node.value), (key_node, value_node))
+    return _Keys(explicit, tuple(merged))
+
+
+def _scan(node: yaml.MappingNode, token: str,
+          child: Callable[[yaml.Node, str], tuple[yaml.Node | None, yaml.Node] | None],
+          ) -> tuple[yaml.Node | None, yaml.Node] | None:
+    merged: list[yaml.Node] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE:
+            merged.extend(_merge_sources(value_node))
         elif isinstance(key_node, yaml.ScalarNode) and key_node.value == token:
             return key_node, value_node
     for source in merged:
-        found = _child(source, token)
+        found = child(source, token)
         if found is not None:
             return found
     return None

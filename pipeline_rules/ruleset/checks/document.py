@@ -10,7 +10,7 @@ from pipeline_rules.ruleset.checks.registry import Phase, rule, rule_names
 from pipeline_rules.ruleset.problems import Problem, Severity
 from pipeline_rules.ruleset.schema import validate
 from pipeline_rules.ruleset.source import Position, join
-from pipeline_rules.suggest import nearest
+from pipeline_rules.suggest import Suggestions
 
 
 def _fatal(ctx: CheckContext, name: str) -> Iterator[Problem]:
@@ -166,9 +166,10 @@ def _unknown_rule_names(data: object) -> Iterator[Problem]:
     if not isinstance(rules, dict):
         return
     known = rule_names()
+    suggest = Suggestions(known)
     for name in rules:
         if name not in known:
-            suggestion = nearest(name, known)
+            suggestion = suggest(name)
             yield Problem("schema.unknown-rule-suggest" if suggestion else "schema.unknown-rule",
                           {"name": name, "suggestion": suggestion},
                           path=join("/lint/rules", name), at_key=True)
@@ -197,10 +198,11 @@ def invalid_suppression(ctx: CheckContext) -> Iterator[Problem]:
     ```
     """
     known = rule_names()
+    suggest = Suggestions(known)
     for directive in suppressions(ctx.source).directives:
         for name, column in directive.names:
             if name not in known:
-                suggestion = nearest(name, known)
+                suggestion = suggest(name)
                 yield Problem("invalid-suppression.suggest" if suggestion
                               else "invalid-suppression",
                               {"name": name, "suggestion": suggestion},
