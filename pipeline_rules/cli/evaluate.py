@@ -100,7 +100,7 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
 
     from pipeline_rules.deals.readers import InputError
     from pipeline_rules.evaluate.engine import Totals, evaluate_stream
-    from pipeline_rules.evaluate.judge import Judge
+    from pipeline_rules.evaluate.judge import Judge, runnable
     from pipeline_rules.ruleset.loader import ReadError
 
     language = lang or i18n.detect()
@@ -108,12 +108,15 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     _check_options(fmt, output_path, engine, scheduler, resume, parquet)
     lead = _horizon(horizon)
     catalog = load_rulesets(ruleset, language)
-    for problem in catalog.problems:  # a directory's files that cannot be used
-        click.echo(f"pipeline-rules: warning: {problem.file} is not used: {problem.reason}",
-                   err=True)
     # Many rulesets, many zones: with a directory, times without an offset are UTC.
     zone = catalog.only().zone if catalog.single else ZoneInfo("UTC")
     now = now_option(now_text, zone if catalog.single else UTC)
+    catalog = runnable(catalog, now)  # a schedule with no run after now: unusable, with why
+    if catalog.single and not catalog.rulesets:
+        fail(catalog.problems[-1].reason)
+    for problem in catalog.problems:  # a directory's files that cannot be used
+        click.echo(f"pipeline-rules: warning: {problem.file} is not used: {problem.reason}",
+                   err=True)
     judge = Judge.of(catalog, timedelta(seconds=lead.amount), ruleset_key)
     totals = Totals()
     if engine == "dask":
