@@ -76,9 +76,10 @@ Every `/v1` call needs `Authorization: Bearer <token>` when the server was start
 
 
 async def read_json(request: Request) -> Any:
-    """The request body parsed as JSON, or a 400 saying where it stopped making sense."""
+    """The request body parsed as JSON (a byte-order mark before it skipped), or a 400 saying
+    where it stopped making sense."""
     try:
-        return orjson.loads(await request.body())
+        return orjson.loads((await request.body()).removeprefix(b"\xef\xbb\xbf"))
     except orjson.JSONDecodeError as err:
         raise malformed_json(err) from None
 
