@@ -282,21 +282,22 @@ def parallel_stages(ctx: CheckContext) -> Iterator[Problem]:
     for start in graph.starts:
         if start in in_chain:
             continue
-        found = False
-        for later, earlier in _parallel(graph, start, reported):
-            found = True
+        forks: list[str] = []
+        for later, earlier in _parallel(graph, start, reported, forks):
             yield Problem("parallel-stages", {"stage": later, "other": earlier},
                           path=join(stages[later].path, "id"))
-        if not found:
+        if not forks:
             # Every stage reachable from a start in a single chain is ordered with every other,
             # so a later start inside it has nothing to report: skip its pass.
             in_chain |= reach([start], graph.successors)
 
 
-def _parallel(graph: StageGraph, start: str, reported: set[str]) -> Iterator[tuple[str, str]]:
+def _parallel(graph: StageGraph, start: str, reported: set[str],
+              forks: list[str]) -> Iterator[tuple[str, str]]:
     """The stages (reachable from ``start``) first found parallel to another, each with that
     other stage (declared before it when it was found as the later of the two); each is added
-    to ``reported``, and stages already in it are not found again.
+    to ``reported``, and stages already in it are not found again. The first stage of each
+    step with several ready is added to ``forks``, reported or not.
 
     Kahn's topological sort on the loops-condensed graph: two components ready at the same
     time have no path between them, and the sort is a single chain exactly when at most one
@@ -333,6 +334,7 @@ def _parallel(graph: StageGraph, start: str, reported: set[str]) -> Iterator[tup
         current = queue[head]
         stage, rank = first_member[current], order(current)
         if len(queue) - head > 1:
+            forks.append(stage)
             if stage not in reported:
                 for i in range(head + 1, len(queue)):
                     if order(queue[i]) < rank:
