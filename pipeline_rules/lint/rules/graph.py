@@ -279,14 +279,14 @@ def parallel_stages(ctx: CheckContext) -> Iterator[Problem]:
     stages = _stage_by_id(ctx)
     reported: set[str] = set()
     in_chain: set[str] = set()
-    for start in graph.starts:
+    for number, start in enumerate(graph.starts, 1):
         if start in in_chain:
             continue
         forks: list[str] = []
         for later, earlier in _parallel(graph, start, reported, forks):
             yield Problem("parallel-stages", {"stage": later, "other": earlier},
                           path=join(stages[later].path, "id"))
-        if not forks:
+        if not forks and number < len(graph.starts):
             # Every stage reachable from a start in a single chain is ordered with every other,
             # so a later start inside it has nothing to report: skip its pass.
             in_chain |= reach([start], graph.successors)
@@ -307,7 +307,9 @@ def _parallel(graph: StageGraph, start: str, reported: set[str],
     the head come from a heap of the unreported ones, and the head's own earlier partner (the
     first in the queue declared before it) from a scan that never passes a position twice.
     """
-    members = [s for s in reach([start], graph.successors) if graph.is_open(s)]
+    # With one start, what it reaches is what the graph found reachable.
+    reached = graph.reachable if len(graph.starts) == 1 else reach([start], graph.successors)
+    members = [s for s in reached if graph.is_open(s)]
     component = graph.component
     first_member: dict[int, str] = {}
     for stage in sorted(members, key=graph.index.__getitem__):
