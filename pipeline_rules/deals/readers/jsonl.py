@@ -6,7 +6,7 @@ library on deal records). A JSON file holds an array of deals, or one deal objec
 byte-order mark at the start of either (Windows editors and Excel write one) is skipped.
 
 A key given twice in one object keeps its last value, as orjson and msgspec read it: telling
-would take a parse that reports every key, about 28 % of a deal's evaluation
+would take a parse that reports every key, about 30 % of a deal's evaluation
 (benchmarks/bench_duplicate_keys.py), so it is not done (docs/input.md).
 """
 
