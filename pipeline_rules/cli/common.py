@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
@@ -21,6 +24,12 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+#: The status of a command whose reader went away (``| head``): a shell's for SIGPIPE.
+EXIT_CLOSED_PIPE = 128 + 13
+
+#: errno values that mean the output cannot take what is written: full disk, quota, file size
+#: limit, a device error.
+_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
 LANG = click.Choice(list(i18n.LANGUAGES))
 
@@ -28,6 +37,29 @@ LANG = click.Choice(list(i18n.LANGUAGES))
 def fail(message: str) -> NoReturn:
     """Say what is wrong on stderr and exit 2."""
     click.echo(f"pipeline-rules: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def output_failed(err: OSError) -> bool:
+    """Whether ``err`` says the output can take no more: a reader gone away or a full disk."""
+    return isinstance(err, BrokenPipeError) or err.errno in _WRITE_ERRORS
+
+
+def stop_writing(err: OSError) -> NoReturn:
+    """End a command whose output failed: quietly with :data:`EXIT_CLOSED_PIPE` when the reader
+    went away (as Unix tools do), else with one line on stderr and exit 2. Stdout is pointed
+    at the null device first, so nothing left in its buffer fails again at exit."""
+    with_devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        with contextlib.suppress(OSError, ValueError):  # not a file: a test runner's capture
+            os.dup2(with_devnull, sys.stdout.fileno())
+    finally:
+        os.close(with_devnull)
+    if isinstance(err, BrokenPipeError):
+        sys.exit(EXIT_CLOSED_PIPE)
+    with contextlib.suppress(OSError):  # if stderr cannot take it either, the status says it
+        click.echo(f"pipeline-rules: error: cannot write the output: "
+                   f"{err.strerror or err}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -173,8 +205,11 @@ def show_report(fmt: str, as_dict: Callable[[], dict[str, Any]], as_text: Callab
 
 
 def write_html(path: str, page: str) -> None:
+    """The page into ``path``, complete or not at all (a temporary renamed when written)."""
+    from pipeline_rules.outputs.files import atomic_output
+
     try:
-        with open(path, "w", encoding="utf-8") as out:
+        with atomic_output(path) as temporary, open(temporary, "w", encoding="utf-8") as out:
             out.write(page)
     except OSError as err:
         fail(f"{path}: {err.strerror or err}")

@@ -69,8 +69,9 @@ if TYPE_CHECKING:
 @click.option("--strict", is_flag=True, help="Exit 1 at the end if any record was bad.")
 
 @click.option("--output", "output_path", default=None,
-              help="Write findings to FILE (.parquet or .jsonl, by extension) instead of "
-                   "stdout; with --engine dask, a directory (one Parquet file per partition).")
+              help="Write findings to FILE (.parquet, .jsonl, .json or .txt, by extension) "
+                   "instead of stdout, complete or not at all; with --engine dask, a directory "
+                   "(one Parquet file per partition).")
 
 @click.option("--ruleset-key", default="ruleset", show_default=True,
               help="With a RULESET directory: the deal key (or deal field) naming its ruleset.")
@@ -100,7 +101,7 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
 
     from pipeline_rules.deals.readers import InputError
     from pipeline_rules.evaluate.engine import Totals, evaluate_stream
-    from pipeline_rules.evaluate.judge import Judge
+    from pipeline_rules.evaluate.judge import Judge, runnable
     from pipeline_rules.ruleset.loader import ReadError
 
     language = lang or i18n.detect()
@@ -108,12 +109,15 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     _check_options(fmt, output_path, engine, scheduler, resume, parquet)
     lead = _horizon(horizon)
     catalog = load_rulesets(ruleset, language)
-    for problem in catalog.problems:  # a directory's files that cannot be used
-        click.echo(f"pipeline-rules: warning: {problem.file} is not used: {problem.reason}",
-                   err=True)
     # Many rulesets, many zones: with a directory, times without an offset are UTC.
     zone = catalog.only().zone if catalog.single else ZoneInfo("UTC")
     now = now_option(now_text, zone if catalog.single else UTC)
+    catalog = runnable(catalog, now)  # a schedule with no run after now: unusable, with why
+    if catalog.single and not catalog.rulesets:
+        fail(catalog.problems[-1].reason)
+    for problem in catalog.problems:  # a directory's files that cannot be used
+        click.echo(f"pipeline-rules: warning: {problem.file} is not used: {problem.reason}",
+                   err=True)
     judge = Judge.of(catalog, timedelta(seconds=lead.amount), ruleset_key)
     totals = Totals()
     if engine == "dask":
@@ -141,8 +145,9 @@ def _check_options(fmt: str | None, output_path: str | None, engine: str,
     if parquet or (output_path or "").endswith(".parquet") or engine == "dask":
         need_extra("pyarrow", "parquet")
     if engine == "local" and output_path is not None and \
-            not output_path.lower().endswith((".parquet", ".jsonl", ".ndjson")):
-        raise click.BadParameter("name a .parquet or .jsonl file", param_hint="--output")
+            _suffix(output_path) not in (".parquet", *_FILE_FORMATS):
+        raise click.BadParameter("name a .parquet or .jsonl file (or .json, .txt)",
+                                 param_hint="--output")
 
 
 def _parquet_input(deals: str, input_format: str) -> bool:
@@ -169,8 +174,8 @@ def _batches(deals: str, input_format: str, mapping: str | None, parquet: bool, 
 
 def _write(settled: Iterable[Settled], path: str | None, fmt: str | None,
            totals: Totals) -> None:
-    """Findings to stdout in the --format asked for, or into the --output file (.parquet,
-    written whole or not at all, or .jsonl: what stdout would get)."""
+    """Findings to stdout in the --format asked for, or into the --output file, written whole
+    or not at all (.parquet; or .jsonl, .json, .txt: what stdout would get in that format)."""
     from pipeline_rules.outputs.findings import write_findings
 
     if path is None:
@@ -186,12 +191,26 @@ def _write(settled: Iterable[Settled], path: str | None, fmt: str | None,
                     out.write(origin, line)
             out.records = totals.records  # the stream is spent: the count is final
         return
+    from pipeline_rules.outputs.files import atomic_output
+
     try:
-        with open(path, "wb") as stream:
-            for one in settled:
-                stream.write(one.lines())
+        # Under a temporary name, renamed when complete: a killed run leaves no file at
+        # ``path`` (and the next run over it removes the temporary).
+        with atomic_output(path) as temporary, open(temporary, "wb") as stream:
+            write_findings((one.lines() for one in settled), _FILE_FORMATS[_suffix(path)],
+                           stream)
     except OSError as err:
         fail(f"{path}: {err.strerror or err}")
+
+
+#: The --output file formats by extension (besides .parquet).
+_FILE_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".txt": "table"}
+
+
+def _suffix(path: str) -> str:
+    from pathlib import PurePath
+
+    return PurePath(path).suffix.lower()
 
 
 def _output_format(fmt: str | None) -> str:
@@ -238,7 +257,7 @@ def _evaluate_dask(judge: Judge, deals: str, now: datetime, language: str, parqu
     if not parquet:
         raise click.UsageError("--engine dask reads a Parquet dataset (a directory of "
                                ".parquet files, or one file)")
-    if output is None or output.lower().endswith((".parquet", ".jsonl")):
+    if output is None or _suffix(output) in (".parquet", *_FILE_FORMATS):
         raise click.UsageError("--engine dask writes a findings file per partition: give "
                                "--output DIRECTORY")
     skipped = 0

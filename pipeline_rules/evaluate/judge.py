@@ -19,8 +19,9 @@ pickle as plain data (:meth:`Judge.__reduce__`): no worker checks or compiles a 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline_rules import i18n
@@ -29,9 +30,11 @@ from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding, bad_record
 from pipeline_rules.evaluate.idset import DealIds
-from pipeline_rules.ruleset.catalog import Catalog
+from pipeline_rules.ruleset.catalog import Catalog, Unusable
+from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.suggest import nearest
+from pipeline_rules.time.schedules import SEARCH_YEARS, NoRunError
 
 #: The record key (and, failing that, the deal field) that names a deal's ruleset.
 RULESET_KEY = "ruleset"
@@ -215,6 +218,44 @@ def failed(evaluator: Evaluator, run: Run, record: Record, err: Exception) -> Ju
     return Judged(record.origin, evaluator.compiled.id, None, [finding], err)
 
 
+def schedule_problem(compiled: CompiledRuleset, now: datetime,
+                     lang: str = i18n.DEFAULT) -> str | None:
+    """Why ``compiled`` cannot be evaluated at ``now`` — its schedule has no run after it
+    within the years searched — or None when it can."""
+    schedule = compiled.schedule
+    if schedule is None:
+        return None
+    try:
+        schedule.next_run(now)
+    except NoRunError:
+        return i18n.render("schedule.no-run", {
+            "ruleset": compiled.id, "now": now.isoformat(), "expr": schedule.expr,
+            "years": SEARCH_YEARS}, lang)
+    return None
+
+
+def runnable(catalog: Catalog, now: datetime) -> Catalog:
+    """``catalog`` less the rulesets that cannot be evaluated at ``now`` (see
+    :func:`schedule_problem`): each becomes an unusable file, with why, so a record naming it
+    is a bad record and the others are judged as usual."""
+    refused = {rid: reason for rid, compiled in catalog.rulesets.items()
+               if (reason := schedule_problem(compiled, now, catalog.lang)) is not None}
+    if not refused:
+        return catalog
+    broken = dict(catalog.broken)
+    problems = list(catalog.problems)
+    for rid, reason in refused.items():
+        file = catalog.files[rid]
+        failure = Unusable(file, f"{file}: {reason}")
+        problems.append(failure)
+        for name in (rid, Path(file).stem):
+            broken.setdefault(name, failure)
+    return replace(catalog, rulesets={k: v for k, v in catalog.rulesets.items()
+                                      if k not in refused},
+                   files={k: v for k, v in catalog.files.items() if k not in refused},
+                   broken=broken, problems=tuple(problems))
+
+
 def _deal_id(data: object) -> str | None:
     ident = data.get("id") if isinstance(data, Mapping) else None
     return str(ident) if isinstance(ident, str | int) and not isinstance(ident, bool) else None
@@ -224,4 +265,5 @@ def _reason(lang: str, kind: str, **args: object) -> str:
     return i18n.render(f"tenant.{kind}", args, lang)
 
 
-__all__ = ["RULESET_KEY", "Judge", "Judged", "Runs", "failed", "judge_records"]
+__all__ = ["RULESET_KEY", "Judge", "Judged", "Runs", "failed", "judge_records", "runnable",
+           "schedule_problem"]

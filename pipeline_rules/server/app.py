@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from pipeline_rules import __version__
 from pipeline_rules.deals.model import DealError
+from pipeline_rules.evaluate.judge import schedule_problem
 from pipeline_rules.server.auth import BearerAuth
 from pipeline_rules.server.errors import (
     ApiError,
@@ -75,9 +76,10 @@ Every `/v1` call needs `Authorization: Bearer <token>` when the server was start
 
 
 async def read_json(request: Request) -> Any:
-    """The request body parsed as JSON, or a 400 saying where it stopped making sense."""
+    """The request body parsed as JSON (a byte-order mark before it skipped), or a 400 saying
+    where it stopped making sense."""
     try:
-        return orjson.loads(await request.body())
+        return orjson.loads((await request.body()).removeprefix(b"\xef\xbb\xbf"))
     except orjson.JSONDecodeError as err:
         raise malformed_json(err) from None
 
@@ -109,7 +111,7 @@ class Context:
 def _add_routes(app: FastAPI, ctx: Context) -> None:
     @app.post("/v1/evaluate", response_model=EvaluateResponse, tags=["rulesets"],
               summary="Evaluate one deal or a batch into violations and actions",
-              responses=error_responses(400, 404, 413, 422),
+              responses=error_responses(400, 404, 409, 413, 422),
               openapi_extra=json_body(EvaluateRequest, "One deal (`deal`) or a batch (`deals`)."))
     async def evaluate_deals(request: Request) -> Response:
         body = validated(EvaluateRequest, await read_json(request))
@@ -119,6 +121,9 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
         except NowError as err:
             raise ApiError(422, "invalid-request", f"{err.where}: {err.message}",
                            path=err.where) from None
+        unschedulable = schedule_problem(version.compiled, now, body.lang)
+        if unschedulable is not None:
+            raise ApiError(409, "ruleset-unusable", unschedulable)
         if "deal" in body.model_fields_set:
             items: list[tuple[str, object]] = [("/deal", body.deal)]
         else:

@@ -35,7 +35,10 @@ def packaged(name: str) -> dict[str, Any]:
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` entries for the error statuses a route can answer."""
     what = {400: "Malformed JSON (with line and column).", 401: "Missing or wrong token.",
-            404: "Unknown ruleset.", 413: "Body over the size limit.",
+            404: "Unknown ruleset.",
+            409: "The ruleset cannot be evaluated at that time (its schedule has no run after "
+                 "it).",
+            413: "Body over the size limit.",
             415: "Unsupported content type.",
             422: "Valid JSON of the wrong shape, or a bad deal (with a JSON pointer)."}
     return {status: {"model": ErrorBody, "description": what[status]} for status in statuses}

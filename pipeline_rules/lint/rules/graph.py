@@ -2,13 +2,14 @@
 
 All rules here run on the stage graph (stages as nodes, declared moves as edges, ``from: "*"``
 expanded to every non-terminal stage) in time linear in stages + transitions; `parallel-stages`
-repeats its linear pass once per distinct start stage.
+repeats its linear pass once per distinct start stage, less the starts inside a single chain
+another start has already been checked for.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections import deque
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
@@ -277,23 +278,38 @@ def parallel_stages(ctx: CheckContext) -> Iterator[Problem]:
     graph = ctx.graph
     stages = _stage_by_id(ctx)
     reported: set[str] = set()
-    for start in graph.starts:
-        for first, second in _unordered_pairs(graph, start):
-            later, earlier = sorted((first, second), key=graph.index.__getitem__, reverse=True)
-            if later not in reported:
-                reported.add(later)
-                yield Problem("parallel-stages", {"stage": later, "other": earlier},
-                              path=join(stages[later].path, "id"))
+    in_chain: set[str] = set()
+    for number, start in enumerate(graph.starts, 1):
+        if start in in_chain:
+            continue
+        forks: list[str] = []
+        for later, earlier in _parallel(graph, start, reported, forks):
+            yield Problem("parallel-stages", {"stage": later, "other": earlier},
+                          path=join(stages[later].path, "id"))
+        if not forks and number < len(graph.starts):
+            # Every stage reachable from a start in a single chain is ordered with every other,
+            # so a later start inside it has nothing to report: skip its pass.
+            in_chain |= reach([start], graph.successors)
 
 
-def _unordered_pairs(graph: StageGraph, start: str) -> Iterator[tuple[str, str]]:
-    """Pairs of stages (reachable from ``start``) with no order between them.
+def _parallel(graph: StageGraph, start: str, reported: set[str],
+              forks: list[str]) -> Iterator[tuple[str, str]]:
+    """The stages (reachable from ``start``) first found parallel to another, each with that
+    other stage (declared before it when it was found as the later of the two); each is added
+    to ``reported``, and stages already in it are not found again. The first stage of each
+    step with several ready is added to ``forks``, reported or not.
 
     Kahn's topological sort on the loops-condensed graph: two components ready at the same
     time have no path between them, and the sort is a single chain exactly when at most one
-    component is ready at every step.
+    component is ready at every step. At each step the head of the queue is paired with every
+    other ready component; of each pair the later-declared stage is reported. Pairing each head
+    with the whole queue would be quadratic in a wide fork, so the later-declared partners of
+    the head come from a heap of the unreported ones, and the head's own earlier partner (the
+    first in the queue declared before it) from a scan that never passes a position twice.
     """
-    members = [s for s in reach([start], graph.successors) if graph.is_open(s)]
+    # With one start, what it reaches is what the graph found reachable.
+    reached = graph.reachable if len(graph.starts) == 1 else reach([start], graph.successors)
+    members = [s for s in reached if graph.is_open(s)]
     component = graph.component
     first_member: dict[int, str] = {}
     for stage in sorted(members, key=graph.index.__getitem__):
@@ -310,14 +326,34 @@ def _unordered_pairs(graph: StageGraph, start: str) -> Iterator[tuple[str, str]]
     def order(c: int) -> int:
         return graph.index[first_member[c]]
 
-    ready = deque(sorted((c for c, d in indegree.items() if d == 0), key=order))
-    while ready:
-        if len(ready) > 1:
-            head = first_member[ready[0]]
-            for other in list(ready)[1:]:
-                yield head, first_member[other]
-        current = ready.popleft()
+    queue = sorted((c for c, d in indegree.items() if d == 0), key=order)
+    # Ready components whose stage was not reported when they joined, latest-declared first.
+    waiting = [(-order(c), c) for c in queue if first_member[c] not in reported]
+    heapq.heapify(waiting)
+    position = {c: i for i, c in enumerate(queue)}
+    head = 0
+    while head < len(queue):
+        current = queue[head]
+        stage, rank = first_member[current], order(current)
+        if len(queue) - head > 1:
+            forks.append(stage)
+            if stage not in reported:
+                for i in range(head + 1, len(queue)):
+                    if order(queue[i]) < rank:
+                        reported.add(stage)
+                        yield stage, first_member[queue[i]]
+                        break
+            while waiting and -waiting[0][0] > rank:
+                _, other = heapq.heappop(waiting)
+                later = first_member[other]
+                if position[other] > head and later not in reported:
+                    reported.add(later)
+                    yield later, stage
+        head += 1
         for target_c in sorted(edges[current], key=order):
             indegree[target_c] -= 1
             if indegree[target_c] == 0:
-                ready.append(target_c)
+                position[target_c] = len(queue)
+                queue.append(target_c)
+                if first_member[target_c] not in reported:
+                    heapq.heappush(waiting, (-order(target_c), target_c))

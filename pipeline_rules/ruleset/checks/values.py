@@ -11,7 +11,7 @@ from pipeline_rules.ruleset.source import join
 from pipeline_rules.time.calendars import calendar_problems
 from pipeline_rules.time.durations import DurationError, parse_duration
 from pipeline_rules.time.now import NowError, parse_now
-from pipeline_rules.time.schedules import CronError, parse_cron
+from pipeline_rules.time.schedules import SEARCH_YEARS, CronError, NoRunError, parse_cron
 from pipeline_rules.time.timezones import TimezoneError, get_zone
 
 
@@ -67,7 +67,9 @@ def invalid_cron(ctx: CheckContext) -> Iterator[Problem]:
 
     ## What it finds
     Expressions croniter rejects, expressions with other than five fields (minute, hour, day of
-    month, month, day of week), and dates that never come (`0 0 31 2 *`).
+    month, month, day of week), dates that never come (`0 0 31 2 *`), and expressions with no
+    run in the 50 years after 2000-01-01 (`0 0 1 1 5#5`: the first of January is never the
+    fifth Friday of a month).
 
     ## Why it matters
     The schedule decides when reminders are emitted: an action due before the next run is sent by
@@ -94,6 +96,10 @@ def invalid_cron(ctx: CheckContext) -> Iterator[Problem]:
         zone = get_zone("UTC")
     try:
         parse_cron(schedule.evaluate, zone)
+    except NoRunError as err:
+        yield Problem("invalid-cron.never", {"value": schedule.evaluate, "years": SEARCH_YEARS,
+                                             "since": err.since.date().isoformat()},
+                      path=join(schedule.path, "evaluate"))
     except CronError as err:
         yield Problem("invalid-cron", {"value": schedule.evaluate, "detail": err.reason},
                       path=join(schedule.path, "evaluate"))
