@@ -14,7 +14,10 @@ One streaming pass over the deals, in constant memory (quantiles come from
 * the **suggested limit** is the p80 dwell of completed visits, rounded up to a readable
   duration (business days or hours when the stage is timed on a calendar);
 * **cycle length** runs from a deal's first history entry to its won (or lost) entry; deals are
-  grouped by the start definition their fields select, and by owner.
+  grouped by the start definition their fields select, and by owner;
+* a first stage the source gives no date for (``undated_start``) counts as entered (and as still
+  there for a deal with no dated stage), with no dwell or age; such a deal's cycle is counted
+  from its first dated stage.
 """
 
 from __future__ import annotations
@@ -142,6 +145,10 @@ class Analysis:
         graph = self.compiled.graph
         history = deal.history
         self.deals += 1
+        undated = deal.undated_start
+        if undated is not None and undated in self.stages and (
+                not history or history[0].stage != undated):
+            self._count_undated(undated, history[0].stage if history else None)
         for i, entry in enumerate(history):
             stage = entry.stage
             acc = self.stages[stage]
@@ -181,6 +188,21 @@ class Analysis:
         self.by_start.setdefault(start.id if start else NO_START, _Group()).count(
             deal, outcome, cycle)
         self.by_owner.setdefault(deal.owner or NO_OWNER, _Group()).count(deal, outcome, cycle)
+
+    def _count_undated(self, stage: str, following: str | None) -> None:
+        """A visit to a first stage the source gives no date for: entered, then left for
+        ``following`` or still there; its dwell and age are unknown, so not measured."""
+        graph = self.compiled.graph
+        acc = self.stages[stage]
+        acc.entered += 1
+        if following is None:
+            acc.still_there += 1
+        elif following in graph.lost:
+            acc.lost += 1
+        elif following in graph.won or graph.index.get(following, -1) > graph.index[stage]:
+            acc.moved_on += 1
+        else:
+            acc.went_back += 1
 
     @staticmethod
     def _judge(acc: _Stage, timing: _Timing, wall: float, working: float | None) -> None:

@@ -25,6 +25,7 @@ from pipeline_rules.cli.common import (
     load_rulesets,
     need_extra,
     now_option,
+    show_notes,
 )
 
 if TYPE_CHECKING:
@@ -121,13 +122,14 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
                                 jobs, resume, totals)
         _finish(totals, None, strict, failed)
     show = _progress() if sys.stderr.isatty() else None
+    notes: list[str] = []
     try:
-        batches = _batches(deals, input_format, mapping, parquet, ruleset_key, zone)
+        batches = _batches(deals, input_format, mapping, parquet, ruleset_key, zone, notes)
         settled = evaluate_stream(judge, batches, now, language, jobs, totals, show)
         _write(settled, output_path, fmt, totals)
     except (ReadError, InputError) as err:
         fail(str(err))
-    _finish(totals, show, strict)
+    _finish(totals, show, strict, notes=notes)
 
 
 def _check_options(fmt: str | None, output_path: str | None, engine: str,
@@ -155,7 +157,7 @@ def _parquet_input(deals: str, input_format: str) -> bool:
 
 
 def _batches(deals: str, input_format: str, mapping: str | None, parquet: bool, key: str,
-             zone: ZoneInfo) -> Iterator[Batch]:
+             zone: ZoneInfo, notes: list[str] | None = None) -> Iterator[Batch]:
     """The deals as batches: JSON Lines as raw blocks, other formats as lists of records."""
     from pipeline_rules.deals.readers import read_batches
     from pipeline_rules.evaluate.engine import batched
@@ -164,7 +166,7 @@ def _batches(deals: str, input_format: str, mapping: str | None, parquet: bool, 
         from pipeline_rules.deals.readers.parquet import read_parquet
 
         return batched(read_parquet(deals, key))
-    return read_batches(deals, input_format, mapping, zone)
+    return read_batches(deals, input_format, mapping, zone, notes=notes)
 
 
 def _write(settled: Iterable[Settled], path: str | None, fmt: str | None,
@@ -200,13 +202,14 @@ def _output_format(fmt: str | None) -> str:
 
 
 def _finish(totals: Totals, show: Callable[[int], None] | None, strict: bool,
-            failed: bool = False) -> NoReturn:
+            failed: bool = False, notes: list[str] | None = None) -> NoReturn:
     """Clear the progress line, print the summary and exit (2 if a partition failed, 1 on bad
     records with --strict)."""
     from pipeline_rules.outputs.findings import summary
 
     if show is not None:
         click.echo("\r\033[K", err=True, nl=False)
+    show_notes(notes or [])
     click.echo(summary(totals), err=True)
     if failed:
         sys.exit(EXIT_USAGE)
