@@ -36,7 +36,12 @@ from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
 from pipeline_rules.ruleset.model import Ruleset, SlaDef
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.durations import DurationKind, format_seconds
-from pipeline_rules.time.working import business_days_seconds, counted_seconds, working_time
+from pipeline_rules.time.working import (
+    business_days_seconds,
+    civil_seconds,
+    counted_seconds,
+    working_time,
+)
 
 NO_START = "(no start matches)"
 NO_OWNER = "(no owner)"
@@ -158,7 +163,7 @@ class Analysis:
             timing = self.timing[stage]
             if i + 1 < len(history):
                 following = history[i + 1]
-                wall = (following.at - entry.at).total_seconds()
+                wall = self._wall(deal, entry.at, following.at)
                 acc.wall.add(wall)
                 working = None
                 if timing.calendar is not None:
@@ -175,7 +180,7 @@ class Analysis:
                 self._judge(acc, timing, wall, working)
             else:
                 acc.still_there += 1
-                age = (self.now - entry.at).total_seconds()
+                age = self._wall(deal, entry.at, self.now)
                 acc.age.add(age)
                 working = (working_time(timing.calendar, entry.at, self.now).total_seconds()
                            if timing.calendar is not None and timing.working_budget else None)
@@ -188,6 +193,13 @@ class Analysis:
         self.by_start.setdefault(start.id if start else NO_START, _Group()).count(
             deal, outcome, cycle)
         self.by_owner.setdefault(deal.owner or NO_OWNER, _Group()).count(deal, outcome, cycle)
+
+    def _wall(self, deal: Deal, start: datetime, end: datetime) -> float:
+        """Wall-clock seconds from ``start`` to ``end``: civil time for a deal dated in whole
+        days (60 days between two dates is 60 days, whatever DST does)."""
+        if deal.whole_days:
+            return civil_seconds(start, end, self.compiled.zone)
+        return (end - start).total_seconds()
 
     def _count_undated(self, stage: str, following: str | None) -> None:
         """A visit to a first stage the source gives no date for: entered, then left for

@@ -299,7 +299,7 @@ DEAL = Part("DealRecord", (
     Key("id", ID), Key("history", many(HISTORY)), Key("stage", TEXT), Key("fields", FIELDS),
     Key("tasks", many(TASK)), Key("events", many(EVENT)), Key("pauses", many(PAUSE)),
     Key("source", TEXT), Key("owner", TEXT), Key("manager", TEXT),
-    Key("undated_start", TEXT),
+    Key("undated_start", TEXT), Key("whole_days", FLAG),
 ), Deal, {"history": _in_time_order, "stage": _of_history, "tasks": _numbered,
     "undated_start": _undated})
 
@@ -398,7 +398,7 @@ def _build(record: Any, zone: tzinfo) -> Deal:
         stage = stage or undated
     return Deal(ident, stage, record.source or None, record.owner or None,
                 record.manager or None, fields if fields is not None else {}, history, tasks,
-                events, pauses, undated)
+                events, pauses, undated, record.whole_days)
 
 
 __all__ = ["DEAL", "MAX_YEAR", "MIN_YEAR", "DealError", "Kind", "Part", "aware", "decode_deal",

@@ -71,6 +71,9 @@ class Deal:
     #: without an entry date for its first stage): it comes before ``history``, entered at an
     #: unknown time.
     undated_start: str | None = None
+    #: The deal's times are dates (an export of date-only columns): wall-clock limits count
+    #: the ruleset zone's civil days between them, so DST changes add or take no hour.
+    whole_days: bool = False
 
     def first_stages(self) -> list[str]:
         """The stages the deal entered, in order: the undated start, then the history."""
@@ -102,6 +105,8 @@ class Deal:
                                "reason": p.reason} for p in self.pauses]
         if self.undated_start is not None:
             data["undated_start"] = self.undated_start
+        if self.whole_days:
+            data["whole_days"] = True
         return data
 
 

@@ -98,7 +98,8 @@ def check_slas(deal: Deal, run: Run) -> Iterator[Finding]:
 
 def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Finding]:
     sla = plan.sla
-    timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else ())
+    timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else (),
+                        run.compiled.zone if deal.whole_days else None)
     used = timer.used(run.now)
     if used < plan.first_share:
         return  # nothing to report, and no deadline to work out

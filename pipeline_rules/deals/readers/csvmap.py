@@ -472,6 +472,12 @@ class _Times:
                     "Export the column all as dates or all as times")
         return moment
 
+    def is_date(self, text: str) -> bool:
+        """Whether a readable cell is a date without a time of day."""
+        if self.time_format is not None:
+            return not any(d in self.time_format for d in _TIME_DIRECTIVES)
+        return _date_only(text)
+
 
 def _date_only(text: str) -> bool:
     """Whether an ISO 8601 cell is a date without a time of day."""
@@ -553,6 +559,7 @@ class _Deal:
     line: int
     steps: list[_Step] = field(default_factory=list)
     error: str | None = None
+    whole_days: bool = True  # every time so far is a date
 
 
 def _read_changelog(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
@@ -606,6 +613,7 @@ def _add_step(deal: _Deal, row: _Row, change: Change, table: _Table,
         at = table.time(row.cells[time[1]], time[0].name, row.line)
     except ValueError as err:
         return f"line {row.line}: column {quoted(time[0].name)}: {err}"
+    deal.whole_days = deal.whole_days and table.times.is_date(row.cells[time[1]])
     text = row.cells[value[1]]
     if change.stage_from_value:
         stage = table.mapping.stage_for(text)
@@ -638,7 +646,10 @@ def _changelog_record(table: _Table, deal_id: str, deal: _Deal) -> Record:
             else:
                 fields.pop(change.field, None)  # an emptied field is unset, not ""
     stage = history[-1][1] if history else None
-    return Record(origin, _record(deal_id, stage, attributes, fields, history), deal=deal_id)
+    record = _record(deal_id, stage, attributes, fields, history)
+    if history and deal.whole_days:
+        record["whole_days"] = True
+    return Record(origin, record, deal=deal_id)
 
 
 # --- wide table --------------------------------------------------------------------------------
@@ -652,6 +663,7 @@ def _read_wide(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
     date_at = [(stage, column.name, table.index(column)) for stage, column in mapping.stage_dates]
     dated = {stage for stage, _ in mapping.stage_dates}
     closed_at = None if mapping.closed is None else table.index(mapping.closed)
+    dated_at = [index for _, _, index in date_at] + ([] if closed_at is None else [closed_at])
     for row in rows:
         origin = table.origin(row.line)
         problem = table.row_problem(row)
@@ -684,18 +696,30 @@ def _read_wide(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
         if problem is not None:
             yield Record(origin, error=problem, deal=deal_id)
             continue
-        history.sort(key=lambda item: item[0])  # stable: ties keep the mapping's order
-        if current is None and history:
-            current = history[-1][1]
-        start = _undated_start(table, current, history)
-        if start is not None and current is None:
-            current = start
         attributes = {name: row.cells[index] or None for name, index in attribute_at.items()}
         fields = {name: row.cells[index] for name, index in field_at.items() if row.cells[index]}
-        record = _record(deal_id, current, attributes, fields, history)
-        if start is not None:
-            record["undated_start"] = start
-        yield Record(origin, record, deal=deal_id)
+        whole_days = all(table.times.is_date(row.cells[i]) for i in dated_at if row.cells[i])
+        yield Record(origin, _wide_record(table, deal_id, current, history, attributes, fields,
+                                          whole_days), deal=deal_id)
+
+
+def _wide_record(table: _Table, deal_id: str, current: str | None,
+                 history: list[tuple[datetime, str]], attributes: Mapping[str, str | None],
+                 fields: Mapping[str, str], whole_days: bool) -> dict[str, Any]:
+    """The deal record of a wide row: its history in time order, its current stage (the
+    latest dated one, else the undated start), and whether its times are dates."""
+    history.sort(key=lambda item: item[0])  # stable: ties keep the mapping's order
+    if current is None and history:
+        current = history[-1][1]
+    start = _undated_start(table, current, history)
+    if start is not None and current is None:
+        current = start
+    record = _record(deal_id, current, attributes, fields, history)
+    if start is not None:
+        record["undated_start"] = start
+    if whole_days and history:
+        record["whole_days"] = True
+    return record
 
 
 def _closed(table: _Table, row: _Row, index: int | None, current: str,
