@@ -187,7 +187,7 @@ class Analysis:
                 self._judge(acc, timing, age, working)
         outcome = ("won" if deal.stage in graph.won else
                    "lost" if deal.stage in graph.lost else "open")
-        cycle = ((history[-1].at - history[0].at).total_seconds()
+        cycle = (self._wall(deal, history[0].at, history[-1].at)
                  if outcome != "open" and history else None)
         start = self.compiled.start_for(deal)
         self.by_start.setdefault(start.id if start else NO_START, _Group()).count(
