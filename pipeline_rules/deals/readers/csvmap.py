@@ -27,6 +27,7 @@ import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -382,6 +383,20 @@ def read_csv(path: str, mapping: CsvMapping, zone: tzinfo,
                      f"(first_stage): time in '{stage}' is not measured for "
                      f"{'it' if table.undated == 1 else 'them'} (first_stage_warnings: each "
                      "gives a warning per deal)")
+
+
+def sample_rows(path: str, mapping: CsvMapping,
+                limit: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header of a CSV sample and up to ``limit`` of its rows with their lines (ReadError
+    if it cannot be read)."""
+    delimiter = mapping.delimiter or ("\t" if path.lower().endswith(".tsv") else ",")
+    with open_binary(path) as stream:
+        rows = _rows(stream, path, delimiter)
+        first = next(rows, None)
+        if first is None:
+            raise ReadError(f"{path}: the file is empty; expected a header row naming the "
+                            "columns")
+        return first.cells, [(row.line, row.cells) for row in islice(rows, limit)]
 
 
 class _Row(NamedTuple):
@@ -938,4 +953,4 @@ def _complete(record: Record, lookups: list[_Lookup], sides: _Sides) -> Record:
 
 
 __all__ = ["Change", "Column", "CsvMapping", "Join", "MappingError", "SideFile", "load_mapping",
-           "parse_cell_time", "read_csv"]
+           "parse_cell_time", "quoted", "read_csv", "sample_rows"]
