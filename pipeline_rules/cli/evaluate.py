@@ -47,8 +47,10 @@ if TYPE_CHECKING:
               help="Evaluation time, ISO 8601 (default: now). Without an offset: the ruleset's "
                    "time zone.")
 
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "table"]), default=None,
-              help="Output format (default: table on a terminal, jsonl otherwise).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "table", "csv"]),
+              default=None,
+              help="Output format (default: table on a terminal, jsonl otherwise; csv: one row "
+                   "a finding, docs/evaluate.md).")
 
 @click.option("--input-format",
               type=click.Choice(["auto", "jsonl", "json", "csv", "parquet"]), default="auto",
