@@ -44,6 +44,8 @@ from pipeline_rules.time.working import (
 )
 
 NO_START = "(no start matches)"
+#: ``now`` this long (seconds) after the latest time in the data is worth a warning.
+STALE_AFTER = 30 * 86400
 NO_OWNER = "(no owner)"
 
 
@@ -120,6 +122,7 @@ class Analysis:
         self.by_owner: dict[str, _Group] = {}
         self.deals = 0
         self.bad_records = 0
+        self.latest: datetime | None = None  # the latest time in the data
         rs = self.compiled.ruleset
         default = self.compiled.calendar(rs.calendar_name(None))
         self.default_calendar = default
@@ -150,6 +153,8 @@ class Analysis:
         graph = self.compiled.graph
         history = deal.history
         self.deals += 1
+        if history and (self.latest is None or history[-1].at > self.latest):
+            self.latest = history[-1].at
         undated = deal.undated_start
         if undated is not None and undated in self.stages and (
                 not history or history[0].stage != undated):
@@ -193,6 +198,19 @@ class Analysis:
         self.by_start.setdefault(start.id if start else NO_START, _Group()).count(
             deal, outcome, cycle)
         self.by_owner.setdefault(deal.owner or NO_OWNER, _Group()).count(deal, outcome, cycle)
+
+    def stale_note(self) -> tuple[str, ...]:
+        """A warning when ``now`` is far after the latest time in the data: the ages of open
+        deals then count time the export knows nothing of (an old export read today)."""
+        if self.latest is None:
+            return ()
+        gap = (self.now - self.latest).total_seconds()
+        if gap < STALE_AFTER:
+            return ()
+        latest = self.latest.astimezone(self.compiled.zone).strftime("%Y-%m-%d %H:%M")
+        return (f"now is {int(gap // 86400):,} days after the latest time in the data "
+                f"({latest}): ages of the open deals count up to now; for an old export give "
+                "--now near the day it was taken",)
 
     def _wall(self, deal: Deal, start: datetime, end: datetime) -> float:
         """Wall-clock seconds from ``start`` to ``end``: civil time for a deal dated in whole
@@ -244,6 +262,7 @@ class Analysis:
                 "stage are counted as ages",
                 "quantiles within 0.5 % (a logarithmic sketch, constant memory)",
                 "forward / back: by the order stages are declared in the ruleset",
+                *self.stale_note(),
             ),
         )
 
@@ -265,6 +284,8 @@ class Analysis:
             breached=acc.breached,
             breach_share=acc.breached / acc.timed if acc.timed else None,
             suggested_limit=suggested, suggested_seconds=seconds, suggested_basis=basis,
+            working_day_seconds=(float(calendar.working_seconds_per_day)
+                                 if calendar is not None else None),
         )
 
 
@@ -311,7 +332,8 @@ def _stalls(stages: tuple[StageStats, ...], compiled: CompiledRuleset) -> tuple[
             p75 = (basis.p75 if basis else None) or 0.0
             ratio = p75 / budget
             kind = "working time" if limit.is_business else "wall-clock"
-            reasons.append(f"p75 dwell {format_seconds(p75)} ({kind}) is {ratio:.0%} of the "
+            shown = stage.working(p75) if limit.is_business else format_seconds(p75)
+            reasons.append(f"p75 dwell {shown} ({kind}) is {ratio:.0%} of the "
                            f"{stage.sla_limit} SLA")
         else:
             p75 = stage.dwell_wall.p75 or 0.0
@@ -324,7 +346,8 @@ def _stalls(stages: tuple[StageStats, ...], compiled: CompiledRuleset) -> tuple[
         if stage.breach_share is not None:
             reasons.append(f"{breach:.0%} of visits (done or running) went over the SLA")
         if stage.still_there and stage.age_wall.median is not None:
-            reasons.append(f"{stage.still_there} deals still there, median age "
+            reasons.append(f"{stage.still_there} deal{'' if stage.still_there == 1 else 's'} "
+                           "still there, median age "
                            f"{format_seconds(stage.age_wall.median)}")
         scored.append((ratio + loss + breach, stage.stage, tuple(reasons)))
     scored.sort(key=lambda x: (-x[0], x[1]))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pipeline_rules.time.durations import format_seconds, format_working
+
 
 @dataclass(frozen=True)
 class Quantiles:
@@ -43,6 +45,17 @@ class StageStats:
     suggested_limit: str | None = None  # the p80 dwell, rounded for people
     suggested_seconds: float | None = None
     suggested_basis: str | None = None  # "wall" or "working"
+    #: Working seconds in one business day of the calendar ``dwell_working`` is measured on:
+    #: working time is shown in business days of that length, not in 24-hour days.
+    working_day_seconds: float | None = None
+
+    def working(self, seconds: float | None) -> str:
+        """Working seconds of this stage as business days and hours (a dash for none)."""
+        if seconds is None:
+            return "—"
+        if not self.working_day_seconds:
+            return format_seconds(seconds)
+        return format_working(seconds, self.working_day_seconds)
 
     @property
     def loss_share(self) -> float:

@@ -40,6 +40,9 @@ def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | 
     compiled = load_compiled(ruleset, i18n.detect())
     now = parse_now_option(now_text, compiled)
     report = analyze(compiled, records(deals, input_format, mapping, compiled), now)
+    for note in report.notes:
+        if note.startswith("now is "):  # Analysis.stale_note: said on stderr too
+            click.echo(f"pipeline-rules: warning: {note}", err=True)
     show_report(fmt, report.to_dict, lambda: render_report(report), html_file,
           lambda render: render(report, None, compiled))
 

@@ -128,7 +128,7 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     try:
         batches = _batches(deals, input_format, mapping, parquet, ruleset_key, zone, notes)
         settled = evaluate_stream(judge, batches, now, language, jobs, totals, show)
-        _write(settled, output_path, fmt, totals)
+        _write(_clearing(settled, show), output_path, fmt, totals)
     except (ReadError, InputError) as err:
         fail(str(err))
     _finish(totals, show, strict, notes=notes)
@@ -196,6 +196,15 @@ def _write(settled: Iterable[Settled], path: str | None, fmt: str | None,
                 stream.write(one.lines())
     except OSError as err:
         fail(f"{path}: {err.strerror or err}")
+
+
+def _clearing(settled: Iterable[Settled],
+              show: Callable[[int], None] | None) -> Iterator[Settled]:
+    """The settled batches, then the progress line cleared: a table (or CSV) is written only
+    once every batch is in, and must not start on the progress line."""
+    yield from settled
+    if show is not None:
+        click.echo("\r\033[K", err=True, nl=False)
 
 
 def _output_format(fmt: str | None) -> str:

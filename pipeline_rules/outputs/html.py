@@ -223,7 +223,7 @@ def _stage_row(stats: StageStats, working: bool) -> list[Cell]:
         _dur(stats.dwell_wall.p90)]
     if working:
         q = stats.dwell_working or Quantiles()
-        row += [_dur(q.median), _dur(q.p75), _dur(q.p90)]
+        row += [stats.working(q.median), stats.working(q.p75), stats.working(q.p90)]
     row += [_sub(stats.sla_limit, stats.sla_id) if stats.sla_limit else None,
             _sub(_int(stats.breached), _pct(stats.breach_share)) if stats.sla_limit else None,
             _sub(stats.suggested_limit, stats.suggested_basis) if stats.suggested_limit else None]

@@ -50,7 +50,25 @@ def text(report: LintReport, color: bool = False, show_source: bool = True) -> s
                 caret = click.style(caret, fg=_COLOURS[d.severity], bold=True)
             out.append(f" {d.line} | {d.source_line.expandtabs(1)}")
             out.append(f" {gutter} | {caret}")
+            out.extend(_fix(d.rule, gutter))
     return "\n".join(out) + ("\n" if out else "")
+
+
+#: Rules whose messages name the fix themselves (the key, type or value expected), so a
+#: general example would only distract.
+_OWN_FIX = frozenset({"schema"})
+
+
+def _fix(name: str, gutter: str) -> list[str]:
+    """Below a shown source line: the rule's *Use instead*, in short, and where to read more."""
+    from pipeline_rules.lint.rules import all_rules
+
+    found = None if name in _OWN_FIX else all_rules().get(name)
+    hint = found.use_instead() if found is not None else []
+    if not hint:
+        return []
+    return [f" {gutter} = use instead (pipeline-rules rules {name}):",
+            *(f" {gutter}     {line}" for line in hint)]
 
 
 def summary(report: LintReport) -> str:

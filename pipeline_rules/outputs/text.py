@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pipeline_rules.analytics.report import Backtest, GroupStats, Quantiles, Report, Tally
 from pipeline_rules.time.durations import format_seconds
@@ -28,11 +28,17 @@ def duration(seconds: float | None) -> str:
     return "—" if seconds is None else format_seconds(seconds)
 
 
-def spread(q: Quantiles | None) -> str:
-    """median / p75 / p90 of a distribution."""
+def spread(q: Quantiles | None, show: Callable[[float | None], str] | None = None) -> str:
+    """median / p75 / p90 of a distribution (each shown by ``show``, default a duration)."""
     if q is None or not q.count:
         return "—"
-    return f"{duration(q.median)} / {duration(q.p75)} / {duration(q.p90)}"
+    shown = show or duration
+    return f"{shown(q.median)} / {shown(q.p75)} / {shown(q.p90)}"
+
+
+def count(n: int, noun: str) -> str:
+    """``n`` and its noun, singular for one ("1 deal", "2 deals")."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def share(part: int, whole: int) -> str:
@@ -52,14 +58,15 @@ def _groups(groups: Sequence[GroupStats], label: str) -> str:
 def render_report(report: Report) -> str:
     """The analysis as text."""
     calendar = f"; working time on calendar '{report.calendar}'" if report.calendar else ""
-    out = [f"Analysis of {report.ruleset} ({report.title}): {report.deals:,} deals, "
-           f"{report.bad_records:,} bad records, at {report.now}{calendar}", "", "Stages"]
+    out = [f"Analysis of {report.ruleset} ({report.title}): {count(report.deals, 'deal')}, "
+           f"{count(report.bad_records, 'bad record')}, at {report.now}{calendar}", "",
+           "Stages"]
     rows = []
     for s in report.stages:
         left = s.moved_on + s.went_back + s.lost
         rows.append([s.stage, f"{s.entered:,}", share(s.moved_on, left), share(s.went_back, left),
                      share(s.lost, left), f"{s.still_there:,}", spread(s.dwell_wall),
-                     spread(s.dwell_working), s.sla_limit or "—",
+                     spread(s.dwell_working, s.working), s.sla_limit or "—",
                      "—" if s.breach_share is None else f"{s.breach_share:.0%}",
                      s.suggested_limit or "—"])
     out.append(table(["stage", "entered", "on", "back", "lost", "still there",
@@ -81,7 +88,7 @@ def render_report(report: Report) -> str:
 
 def _tally(tally: Tally, title: str) -> list[str]:
     codes = list(tally.by_code)
-    out = [f"{title}: {tally.total:,} alerts",
+    out = [f"{title}: {count(tally.total, 'alert')}",
            table(["code", "alerts"], [[c, f"{n:,}"] for c, n in tally.by_code.items()],
                  [False, True])]
     for name, groups in (("stage", tally.by_stage), ("owner", tally.by_owner),
@@ -94,8 +101,8 @@ def _tally(tally: Tally, title: str) -> list[str]:
 def render_backtest(backtest: Backtest) -> str:
     """The backtest as text."""
     out = [f"Backtest of {backtest.ruleset} ({backtest.title}) from {backtest.start} to "
-           f"{backtest.end} every {backtest.every}: {backtest.points} evaluation points, "
-           f"{backtest.deals:,} deals, {backtest.bad_records:,} bad records", ""]
+           f"{backtest.end} every {backtest.every}: {count(backtest.points, 'evaluation point')}, "
+           f"{count(backtest.deals, 'deal')}, {count(backtest.bad_records, 'bad record')}", ""]
     out += _tally(backtest.tally, backtest.ruleset)
     if backtest.compare_tally is not None:
         out += ["", *_tally(backtest.compare_tally, backtest.compare_ruleset or "compared")]
