@@ -61,17 +61,46 @@ def check_source(source: Source, rules: Iterable[Rule], config: LintConfig | Non
     for rule in rules:
         if rule.phase is Phase.DOCUMENT:
             found.extend((rule, p) for p in rule.check(ctx))
-    if document is not None and not any(r.name == "schema" for r, _ in found) and fatal is None:
+    broken = [p.path for r, p in found if r.name == "schema"]
+    # A broken top-level key (missing, unknown, the wrong type) leaves too little to judge the
+    # rest by; a broken part inside one (a list item, a nested key) leaves the rest judgeable.
+    nested = all(path.count("/") >= 2 for path in broken)
+    if document is not None and fatal is None and isinstance(document.data, dict) and nested:
         model = build_ruleset(document)
         # A malformed lint block has already been reported by the schema rule.
         with contextlib.suppress(ConfigError):
-            config = config.merged(config_from_mapping(document.data.get("lint"), "lint")
-                                   if isinstance(document.data, dict) else LintConfig())
+            config = config.merged(config_from_mapping(document.data.get("lint"), "lint"))
         ctx = CheckContext(source, document, None, model, vocabulary + config.gap_vocabulary)
         for rule in rules:
             if rule.phase is Phase.RULESET:
-                found.extend((rule, p) for p in rule.check(ctx))
+                found.extend((rule, p) for p in _run(rule, ctx, broken))
     return Checked(ctx, config, tuple(found))
+
+
+def _run(rule: Rule, ctx: CheckContext, broken: list[str]) -> list[Problem]:
+    """A model rule's problems. On a draft that breaks the schema (``broken``: the paths of its
+    schema problems) the model is built from what reads, so that every independent problem is
+    found in one pass: the rule's problems inside a broken part are left to the schema's, and a
+    rule that cannot read the draft at all is skipped."""
+    if not broken:
+        return list(rule.check(ctx))
+    try:
+        problems = list(rule.check(ctx))
+    except Exception:  # noqa: BLE001 - any rule on any malformed draft: the schema said why
+        return []
+    parts = {_part(path) for path in broken}
+    return [p for p in problems if _part(p.path) not in parts and not any(
+        p.path == part or p.path.startswith(part + "/") for part in parts)]
+
+
+def _part(path: str) -> str:
+    """The part of a document a path is in: its list item (``/transitions/3``), else its
+    top-level key (``/schedule``); the whole document for the root."""
+    segments = path.split("/")[1:]
+    for i in range(len(segments) - 1, -1, -1):
+        if segments[i].isdigit():
+            return "/" + "/".join(segments[:i + 1])
+    return "/" + segments[0] if segments else ""
 
 
 def unreadable(name: str, err: DocumentError, config: LintConfig | None = None,

@@ -1,0 +1,50 @@
+"""Lint keeps going past a schema error inside one part of a ruleset: the other parts are still
+judged, so every independent problem shows in one pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline_rules.lint import lint_file
+
+DRAFT = """version: 1
+id: draft
+timezone: UTC
+stages:
+  - id: request
+  - id: review_a
+  - id: review_b
+  - id: proposal
+  - id: won
+    terminal: won
+  - id: lost
+    terminal: lost
+start: [{id: any, stage: request}]
+end: {won: won, lost: lost}
+transitions:
+  - {from: request, to: review_a}
+  - {from: request, to: review_b}
+  - {from: review_a, to: proposal}
+  - {from: review_b, to: proposal}
+  - {from: proposal, to: won, requires: [amount]}
+  - {from: "*", to: lost}
+"""
+
+
+def rules(path: Path) -> list[tuple[str, int]]:
+    return [(d.rule, d.line) for d in lint_file(str(path), lang="en")]
+
+
+def test_a_typo_in_one_move_does_not_hide_a_parallel_branch(tmp_path: Path) -> None:
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(DRAFT)
+    assert rules(draft) == [("parallel-stages", 7), ("schema", 20)]
+    # Fixed, the parallel branch is all that is left: nothing appeared only after the fix.
+    draft.write_text(DRAFT.replace("requires", "require"))
+    assert rules(draft) == [("parallel-stages", 7)]
+
+
+def test_a_broken_top_level_key_still_stops_at_the_schema(tmp_path: Path) -> None:
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(DRAFT.replace("transitions:", "transitons:"))
+    assert {rule for rule, _ in rules(draft)} == {"schema"}
