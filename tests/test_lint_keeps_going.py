@@ -48,3 +48,25 @@ def test_a_broken_top_level_key_still_stops_at_the_schema(tmp_path: Path) -> Non
     draft = tmp_path / "draft.yaml"
     draft.write_text(DRAFT.replace("transitions:", "transitons:"))
     assert {rule for rule, _ in rules(draft)} == {"schema"}
+
+
+def test_graph_draws_a_draft_with_errors_marking_the_broken_parts(tmp_path: Path) -> None:
+    import pydot
+    from click.testing import CliRunner
+
+    from pipeline_rules.cli import main
+
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(DRAFT + "  - {from: review_b, to: contract}\n")
+    result = CliRunner().invoke(main, ["graph", str(draft)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert '  s6["contract"]:::broken' in lines  # named by a move, never declared
+    assert "  s3 -. broken .-> s4" in lines  # proposal -> won: its move misspells 'require'
+    assert "  s0 --> s1" in lines  # request -> review_a reads fine
+    assert "2 errors: drawn as a draft" in result.stderr
+    dot = CliRunner().invoke(main, ["graph", str(draft), "--format", "dot"]).stdout
+    (graph,) = pydot.graph_from_dot_data(dot)
+    edges = {(e.get_source().strip('"'), e.get_destination().strip('"')): e.get("label")
+             for e in graph.get_edges()}
+    assert edges[("proposal", "won")] == '"broken"' and edges[("request", "review_a")] is None
