@@ -14,7 +14,9 @@ One streaming pass over the deals, in constant memory (quantiles come from
 * the **suggested limit** is the p80 dwell of completed visits, rounded up to a readable
   duration (business days or hours when the stage is timed on a calendar);
 * **cycle length** runs from a deal's first history entry to its won (or lost) entry; deals are
-  grouped by the start definition their fields select, and by owner;
+  grouped by the start definition their fields select, by owner, by the month their cycle
+  started (the trend) and, asked, by any field; the **suggested whole-cycle limit** is the p80
+  of the closed deals' cycles, rounded up like the stages' ones;
 * a first stage the source gives no date for (``undated_start``) counts as entered (and as still
   there for a deal with no dated stage), with no dwell or age; such a deal's cycle is counted
   from its first dated stage.
@@ -33,6 +35,7 @@ from pipeline_rules.deals import Item
 from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.intake import Rejection, intake
 from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
+from pipeline_rules.ruleset.conditions import field_value, is_missing
 from pipeline_rules.ruleset.model import Ruleset, SlaDef
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.durations import DurationKind, format_seconds
@@ -47,6 +50,9 @@ NO_START = "(no start matches)"
 #: ``now`` this long (seconds) after the latest time in the data is worth a warning.
 STALE_AFTER = 30 * 86400
 NO_OWNER = "(no owner)"
+NO_VALUE = "(none)"
+#: Field names remembered to say what there is when ``--by`` names a field no deal has.
+FIELDS_LISTED = 50
 
 
 def quantiles(sketch: QuantileSketch) -> Quantiles:
@@ -112,7 +118,8 @@ class _Timing:
 class Analysis:
     """The accumulators of one analysis; feed deals with :meth:`add`, then :meth:`report`."""
 
-    def __init__(self, ruleset: Ruleset | CompiledRuleset, now: datetime | None = None) -> None:
+    def __init__(self, ruleset: Ruleset | CompiledRuleset, now: datetime | None = None,
+                 by: str | None = None) -> None:
         self.compiled = ruleset if isinstance(ruleset, CompiledRuleset) \
             else compile_ruleset(ruleset)
         self.now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -120,6 +127,12 @@ class Analysis:
         self.stages = {s: _Stage() for s in graph.order}
         self.by_start: dict[str, _Group] = {}
         self.by_owner: dict[str, _Group] = {}
+        self.by = by  # a deal field (or owner, source, manager) to group deals by
+        self.by_field: dict[str, _Group] = {}
+        self.by_month: dict[str, _Group] = {}  # month of the cycle's first dated entry
+        self.fields_seen: set[str] = set()  # for a --by no deal has: what there is
+        self.cycles = QuantileSketch()  # closed deals' whole cycles
+        self.undated_deals = 0  # deals with no dated stage: in no month
         self.deals = 0
         self.bad_records = 0
         self.latest: datetime | None = None  # the latest time in the data
@@ -198,6 +211,23 @@ class Analysis:
         self.by_start.setdefault(start.id if start else NO_START, _Group()).count(
             deal, outcome, cycle)
         self.by_owner.setdefault(deal.owner or NO_OWNER, _Group()).count(deal, outcome, cycle)
+        self._group(deal, outcome, cycle)
+
+    def _group(self, deal: Deal, outcome: str, cycle: float | None) -> None:
+        """Count a deal in the trend (by month of start) and by the ``--by`` field."""
+        if cycle is not None:
+            self.cycles.add(cycle)
+        if deal.history:
+            month = deal.history[0].at.astimezone(self.compiled.zone).strftime("%Y-%m")
+            self.by_month.setdefault(month, _Group()).count(deal, outcome, cycle)
+        else:
+            self.undated_deals += 1
+        if self.by is not None:
+            value = field_value(deal, self.by)
+            key = NO_VALUE if is_missing(value) else str(value)
+            self.by_field.setdefault(key, _Group()).count(deal, outcome, cycle)
+            if len(self.fields_seen) < FIELDS_LISTED:
+                self.fields_seen.update(deal.fields)
 
     def stale_note(self) -> tuple[str, ...]:
         """A warning when ``now`` is far after the latest time in the data: the ages of open
@@ -249,6 +279,7 @@ class Analysis:
         titles = {s.id: s.title for s in rs.stages}
         stages = tuple(self._stage_stats(s, titles.get(s, s)) for s in self.compiled.graph.order)
         groups = sorted(self.by_owner.items(), key=lambda kv: (-kv[1].deals, kv[0]))
+        cycle_limit, cycle_seconds, _ = _suggest(_Stage(wall=self.cycles), None)
         return Report(
             ruleset=rs.id, title=rs.title or rs.id,
             now=self.now.astimezone(self.compiled.zone).isoformat(timespec="seconds"),
@@ -257,12 +288,21 @@ class Analysis:
             stalls=_stalls(stages, self.compiled),
             by_start=tuple(g.stats(k) for k, g in self.by_start.items()),
             by_owner=tuple(g.stats(k) for k, g in groups),
+            by=self.by,
+            by_field=tuple(g.stats(k) for k, g in sorted(
+                self.by_field.items(), key=lambda kv: (-kv[1].deals, kv[0]))),
+            by_month=tuple(g.stats(k) for k, g in sorted(self.by_month.items())),
+            cycle_limit=cycle_limit,
+            cycle_limit_seconds=cycle_seconds,
             notes=(
                 "dwell: completed visits (entering a stage to leaving it); the deals still in a "
                 "stage are counted as ages",
                 "quantiles within 0.5 % (a logarithmic sketch, constant memory)",
                 "forward / back: by the order stages are declared in the ruleset",
                 *self.stale_note(),
+                *((f"by month of start: {self.undated_deals:,} deal"
+                   f"{'' if self.undated_deals == 1 else 's'} with no dated stage "
+                   "are in no month",) if self.undated_deals else ()),
             ),
         )
 
@@ -368,9 +408,10 @@ def _budget(stage: StageStats, compiled: CompiledRuleset) -> float | None:
 
 
 def analyze(ruleset: Ruleset | CompiledRuleset, deals: Iterable[Item],
-            now: datetime | None = None) -> Report:
-    """Analyse deal histories against a ruleset (one streaming pass)."""
-    analysis = Analysis(ruleset, now)
+            now: datetime | None = None, by: str | None = None) -> Report:
+    """Analyse deal histories against a ruleset (one streaming pass); ``by`` groups the deals
+    by one of their fields too."""
+    analysis = Analysis(ruleset, now, by)
     for deal in deals:
         analysis.add(deal)
     return analysis.report()

@@ -103,6 +103,11 @@ class Report:
     by_start: tuple[GroupStats, ...]
     by_owner: tuple[GroupStats, ...]
     notes: tuple[str, ...] = ()
+    by: str | None = None  # the field of ``by_field`` (analyze --by)
+    by_field: tuple[GroupStats, ...] = ()
+    by_month: tuple[GroupStats, ...] = ()  # keyed YYYY-MM: the month the cycle started
+    cycle_limit: str | None = None  # the p80 of closed deals' cycles, rounded up
+    cycle_limit_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

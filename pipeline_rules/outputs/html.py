@@ -267,7 +267,13 @@ def _cycles_section(report: Report) -> str:
     return ('<p class="lead">Cycle length is wall-clock time from a deal\u2019s first stage to its '
             "end; the win rate is won / (won + lost).</p>"
             f"<h3>By start definition</h3>{_group_table('Start', report.by_start)}"
-            f"<h3>By owner</h3>{_group_table('Owner', report.by_owner)}")
+            + (f'<p class="lead">Whole cycle: suggested limit {_esc(report.cycle_limit)} '
+               "(the p80 of the closed cycles).</p>" if report.cycle_limit else "")
+            + f"<h3>By owner</h3>{_group_table('Owner', report.by_owner)}"
+            + (f"<h3>By {_esc(report.by)}</h3>{_group_table(report.by, report.by_field)}"
+               if report.by is not None else "")
+            + (f"<h3>By month of start (the trend)</h3>"
+               f"{_group_table('Started', report.by_month)}" if report.by_month else ""))
 
 
 # ----------------------------------------------------------------- backtest sections

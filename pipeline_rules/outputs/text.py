@@ -78,10 +78,21 @@ def render_report(report: Report) -> str:
         out.append(f"{stall.rank:>3}. {stall.stage} (score {stall.score:g}): "
                    + "; ".join(stall.reasons))
     out += ["", "By start definition", _groups(report.by_start, "start")]
+    if report.cycle_limit is not None:
+        closed = sum(g.cycle_closed.count for g in report.by_start)
+        out.append(f"whole cycle: suggested limit {report.cycle_limit} (p80 of "
+                   f"{count(closed, 'closed cycle')})")
     owners = report.by_owner[:OWNERS_SHOWN]
     more = len(report.by_owner) - len(owners)
     out += ["", f"By owner{f' (top {OWNERS_SHOWN} of {len(report.by_owner)})' if more else ''}",
             _groups(owners, "owner")]
+    if report.by is not None:
+        shown = report.by_field[:OWNERS_SHOWN]
+        extra = len(report.by_field) - len(shown)
+        top = f" (top {OWNERS_SHOWN} of {len(report.by_field)})" if extra else ""
+        out += ["", f"By {report.by}{top}", _groups(shown, report.by)]
+    if report.by_month:
+        out += ["", "By month of start (the trend)", _groups(report.by_month, "started")]
     out += ["", "Notes:", *[f"- {note}" for note in report.notes]]
     return "\n".join(out) + "\n"
 
