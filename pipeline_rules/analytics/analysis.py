@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 
 from pipeline_rules.analytics.report import GroupStats, Quantiles, Report, StageStats, Stall
 from pipeline_rules.analytics.sketch import QuantileSketch
+from pipeline_rules.analytics.split import SideValues, Splitter
 from pipeline_rules.deals import Item
 from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.intake import Rejection, intake
@@ -119,7 +120,7 @@ class Analysis:
     """The accumulators of one analysis; feed deals with :meth:`add`, then :meth:`report`."""
 
     def __init__(self, ruleset: Ruleset | CompiledRuleset, now: datetime | None = None,
-                 by: str | None = None) -> None:
+                 by: str | None = None, split: datetime | None = None) -> None:
         self.compiled = ruleset if isinstance(ruleset, CompiledRuleset) \
             else compile_ruleset(ruleset)
         self.now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -132,6 +133,7 @@ class Analysis:
         self.by_month: dict[str, _Group] = {}  # month of the cycle's first dated entry
         self.fields_seen: set[str] = set()  # for a --by no deal has: what there is
         self.cycles = QuantileSketch()  # closed deals' whole cycles
+        self.splitter = Splitter(split) if split is not None else None
         self.undated_deals = 0  # deals with no dated stage: in no month
         self.deals = 0
         self.bad_records = 0
@@ -172,6 +174,8 @@ class Analysis:
         if undated is not None and undated in self.stages and (
                 not history or history[0].stage != undated):
             self._count_undated(undated, history[0].stage if history else None)
+        side = (self.splitter.side(history[0].at)
+                if self.splitter is not None and history else None)
         for i, entry in enumerate(history):
             stage = entry.stage
             acc = self.stages[stage]
@@ -195,14 +199,14 @@ class Analysis:
                     acc.moved_on += 1
                 else:
                     acc.went_back += 1
-                self._judge(acc, timing, wall, working)
+                _visit(side, stage, wall, self._judge(acc, timing, wall, working))
             else:
                 acc.still_there += 1
                 age = self._wall(deal, entry.at, self.now)
                 acc.age.add(age)
                 working = (working_time(timing.calendar, entry.at, self.now).total_seconds()
                            if timing.calendar is not None and timing.working_budget else None)
-                self._judge(acc, timing, age, working)
+                _visit(side, stage, None, self._judge(acc, timing, age, working))
         outcome = ("won" if deal.stage in graph.won else
                    "lost" if deal.stage in graph.lost else "open")
         cycle = (self._wall(deal, history[0].at, history[-1].at)
@@ -212,6 +216,11 @@ class Analysis:
             deal, outcome, cycle)
         self.by_owner.setdefault(deal.owner or NO_OWNER, _Group()).count(deal, outcome, cycle)
         self._group(deal, outcome, cycle)
+        if side is not None:
+            side.deals += 1
+            if outcome != "open":
+                side.outcomes.append(outcome == "won")
+                side.cycles.extend([] if cycle is None else [cycle])
 
     def _group(self, deal: Deal, outcome: str, cycle: float | None) -> None:
         """Count a deal in the trend (by month of start) and by the ``--by`` field."""
@@ -265,13 +274,16 @@ class Analysis:
             acc.went_back += 1
 
     @staticmethod
-    def _judge(acc: _Stage, timing: _Timing, wall: float, working: float | None) -> None:
+    def _judge(acc: _Stage, timing: _Timing, wall: float, working: float | None) -> bool | None:
+        """Count a visit against the stage's SLA; whether it went over (None: no SLA)."""
         if timing.budget is None:
-            return
+            return None
         acc.timed += 1
         spent = working if timing.working_budget and working is not None else wall
         if spent > timing.budget:
             acc.breached += 1
+            return True
+        return False
 
     def report(self) -> Report:
         """The report of everything counted so far."""
@@ -294,6 +306,9 @@ class Analysis:
             by_month=tuple(g.stats(k) for k, g in sorted(self.by_month.items())),
             cycle_limit=cycle_limit,
             cycle_limit_seconds=cycle_seconds,
+            split=None if self.splitter is None else self.splitter.result(
+                list(self.compiled.graph.order),
+                self.splitter.at.astimezone(self.compiled.zone).isoformat(timespec="minutes")),
             notes=(
                 "dwell: completed visits (entering a stage to leaving it); the deals still in a "
                 "stage are counted as ages",
@@ -327,6 +342,17 @@ class Analysis:
             working_day_seconds=(float(calendar.working_seconds_per_day)
                                  if calendar is not None else None),
         )
+
+
+def _visit(side: SideValues | None, stage: str, dwell: float | None, over: bool | None) -> None:
+    """One visit on its side of a split: its dwell (None: still there) and whether it went
+    over the SLA (None: no SLA)."""
+    if side is None:
+        return
+    if dwell is not None:
+        side.dwell.setdefault(stage, []).append(dwell)
+    if over is not None:
+        side.timed.setdefault(stage, []).append(over)
 
 
 def _suggest(acc: _Stage, calendar: BusinessCalendar | None) -> tuple[str | None, float | None,
@@ -408,10 +434,12 @@ def _budget(stage: StageStats, compiled: CompiledRuleset) -> float | None:
 
 
 def analyze(ruleset: Ruleset | CompiledRuleset, deals: Iterable[Item],
-            now: datetime | None = None, by: str | None = None) -> Report:
+            now: datetime | None = None, by: str | None = None,
+            split: datetime | None = None) -> Report:
     """Analyse deal histories against a ruleset (one streaming pass); ``by`` groups the deals
-    by one of their fields too."""
-    analysis = Analysis(ruleset, now, by)
+    by one of their fields too, ``split`` compares the cycles started before it with the
+    others."""
+    analysis = Analysis(ruleset, now, by, split)
     for deal in deals:
         analysis.add(deal)
     return analysis.report()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pipeline_rules.analytics.split import Split
 from pipeline_rules.time.durations import format_seconds, format_working
 
 
@@ -108,6 +109,7 @@ class Report:
     by_month: tuple[GroupStats, ...] = ()  # keyed YYYY-MM: the month the cycle started
     cycle_limit: str | None = None  # the p80 of closed deals' cycles, rounded up
     cycle_limit_seconds: float | None = None
+    split: Split | None = None  # analyze --split: before and after a date
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

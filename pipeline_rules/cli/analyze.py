@@ -35,9 +35,14 @@ from pipeline_rules.cli.common import (
               help="Also group the deals by this field (product, account, owner, source, "
                    "manager or any deal field): deals, win rate, cycle length.")
 
+@click.option("--split", "split_text", default=None, metavar="DATE",
+              help="Compare the deals whose cycle started before DATE with the others: cycle "
+                   "length, win rate, dwell and share over SLA per stage, with bootstrap "
+                   "95 % intervals and a verdict.")
+
 def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | None,
                     now_text: str | None, fmt: str, html_file: str | None,
-                    by: str | None) -> None:
+                    by: str | None, split_text: str | None) -> None:
     """Where deals stall, how long stages take, what SLA limits fit."""
 
     from pipeline_rules.analytics.analysis import NO_VALUE, Analysis
@@ -45,7 +50,8 @@ def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | 
 
     compiled = load_compiled(ruleset, i18n.detect())
     now = parse_now_option(now_text, compiled)
-    analysis = Analysis(compiled, now, by)
+    split = None if split_text is None else parse_now_option(split_text, compiled, "--split")
+    analysis = Analysis(compiled, now, by, split)
     for item in records(deals, input_format, mapping, compiled):
         analysis.add(item)
     report = analysis.report()

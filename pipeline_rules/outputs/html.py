@@ -21,6 +21,7 @@ from pipeline_rules.analytics.report import (
     StageStats,
     Tally,
 )
+from pipeline_rules.analytics.split import Split
 from pipeline_rules.outputs import svg
 from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.time.durations import (
@@ -273,7 +274,18 @@ def _cycles_section(report: Report) -> str:
             + (f"<h3>By {_esc(report.by)}</h3>{_group_table(report.by, report.by_field)}"
                if report.by is not None else "")
             + (f"<h3>By month of start (the trend)</h3>"
-               f"{_group_table('Started', report.by_month)}" if report.by_month else ""))
+               f"{_group_table('Started', report.by_month)}" if report.by_month else "")
+            + (_split_section(report.split) if report.split is not None else ""))
+
+
+def _split_section(split: Split) -> str:
+    """analyze --split: the verdict, then the two sides and the stages."""
+    from pipeline_rules.outputs.text import split_lines
+
+    verdict = "".join(f"<li>{_esc(line)}</li>" for line in split.verdict)
+    body = "\n".join(split_lines(split)[len(split.verdict) + 1:])
+    return (f"<h3>Before vs after {_esc(split.at)}</h3><ul class=\"verdict\">{verdict}</ul>"
+            f"<pre>{_esc(body)}</pre>")
 
 
 # ----------------------------------------------------------------- backtest sections

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from pipeline_rules.analytics.report import Backtest, GroupStats, Quantiles, Report, Tally
+from pipeline_rules.analytics.split import Split
 from pipeline_rules.time.durations import format_seconds
 
 OWNERS_SHOWN = 20
@@ -93,8 +94,37 @@ def render_report(report: Report) -> str:
         out += ["", f"By {report.by}{top}", _groups(shown, report.by)]
     if report.by_month:
         out += ["", "By month of start (the trend)", _groups(report.by_month, "started")]
+    if report.split is not None:
+        out += ["", *split_lines(report.split)]
     out += ["", "Notes:", *[f"- {note}" for note in report.notes]]
     return "\n".join(out) + "\n"
+
+
+def split_lines(split: Split) -> list[str]:
+    """analyze --split as text: the verdict, the two sides, the stages."""
+    before, after = split.before, split.after
+
+    def rate(value: float | None) -> str:
+        return "—" if value is None else f"{value:.0%}"
+
+    out = [f"Before vs after {split.at} (cycles started before it, and on or after it)",
+           *[f"  {line}" for line in split.verdict],
+           table(["", "deals", "closed", "won", "win rate", "median cycle"],
+                 [["before", f"{before.deals:,}", f"{before.closed:,}", f"{before.won:,}",
+                   rate(before.win_rate), duration(before.cycle_median)],
+                  ["after", f"{after.deals:,}", f"{after.closed:,}", f"{after.won:,}",
+                   rate(after.win_rate), duration(after.cycle_median)]],
+                 [False, True, True, True, True, True])]
+    if split.stages:
+        out += ["", table(["stage", "median dwell before", "after", "over SLA before", "after"],
+                          [[s.stage, duration(s.dwell_before), duration(s.dwell_after),
+                            rate(s.over_sla_before), rate(s.over_sla_after)]
+                           for s in split.stages], [False, True, True, True, True])]
+    out.append(f"  (95 % intervals: percentile bootstrap, {split.resamples:,} resamples, "
+               f"seed {split.seed}; per-stage figures without intervals; only closed deals "
+               "have a cycle, so the later side, with less time to close its long cycles, "
+               "looks shorter)")
+    return out
 
 
 def _tally(tally: Tally, title: str) -> list[str]:
