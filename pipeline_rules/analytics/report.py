@@ -163,6 +163,15 @@ class Backtest:
     compare_tally: Tally | None = None
     changes: tuple[Change, ...] = ()
     notes: tuple[str, ...] = ()
+    #: Alerts already open at the start (due before it), by code: the backlog, kept out of
+    #: ``tally`` so the period's first week shows only what the period raised.
+    backlog: dict[str, int] = field(default_factory=dict)
+    compare_backlog: dict[str, int] | None = None
+
+    @property
+    def net(self) -> int:
+        """Alerts the compared ruleset raises in the period, less those it no longer raises."""
+        return sum(c.added - c.removed for c in self.changes)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

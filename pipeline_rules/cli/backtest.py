@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 import click
 
 from pipeline_rules import i18n
@@ -59,8 +62,27 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
     if end < start:
         raise click.BadParameter("the period ends before it starts", param_hint="--to")
     compared = load_compiled(other, language) if other else None
+    show = _progress() if sys.stderr.isatty() else None
     result = backtest(compiled, records(deals, input_format, mapping, compiled), start, end,
-                      timedelta(seconds=step.amount), compared)
+                      timedelta(seconds=step.amount), compared, show)
+    if show is not None:
+        click.echo("\r\033[K", err=True, nl=False)
     show_report(fmt, result.to_dict, lambda: render_backtest(result), html_file,
           lambda render: render(None, result, compiled))
 
+
+
+def _progress() -> Callable[[int, int], None]:
+    """Evaluation points done, on stderr, refreshed at most five times a second."""
+    import time
+
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.2 or done == total:
+            last[0] = now
+            click.echo(f"\rbacktest: evaluation point {done:,} of {total:,}", err=True,
+                       nl=False)
+
+    return show

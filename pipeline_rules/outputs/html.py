@@ -307,8 +307,10 @@ def _backtest_summary(backtest: Backtest) -> str:
         ("Evaluated every", backtest.every), ("Evaluation points", _int(backtest.points)),
         ("Deals", _int(backtest.deals)), ("Bad records", _int(backtest.bad_records)),
         ("Alerts", _int(backtest.tally.total)),
+        ("Open at the start (backlog)", _int(sum(backtest.backlog.values()))),
         ("Compared with", backtest.compare_ruleset),
         ("Alerts with the compared ruleset", _int(compare.total) if compare else None),
+        ("Net change", _signed(backtest.net) if compare else None),
     ])
     # One axis and one colour per code for both timelines, so they read side by side.
     peak = max(svg.timeline_peak(t.by_week) for t in (backtest.tally, compare) if t is not None)

@@ -139,18 +139,33 @@ def _tally(tally: Tally, title: str) -> list[str]:
     return out
 
 
+def _backlog(backlog: dict[str, int], name: str) -> str:
+    """The alerts already open at the start, apart from the period's."""
+    total = sum(backlog.values())
+    parts = ", ".join(f"{code} {n:,}" for code, n in backlog.items())
+    return (f"{name}: {count(total, 'alert')} already open at the start (due before --from; "
+            f"not in the weeks above){': ' + parts if parts else ''}")
+
+
 def render_backtest(backtest: Backtest) -> str:
     """The backtest as text."""
     out = [f"Backtest of {backtest.ruleset} ({backtest.title}) from {backtest.start} to "
            f"{backtest.end} every {backtest.every}: {count(backtest.points, 'evaluation point')}, "
            f"{count(backtest.deals, 'deal')}, {count(backtest.bad_records, 'bad record')}", ""]
     out += _tally(backtest.tally, backtest.ruleset)
+    out += ["", _backlog(backtest.backlog, backtest.ruleset)]
     if backtest.compare_tally is not None:
-        out += ["", *_tally(backtest.compare_tally, backtest.compare_ruleset or "compared")]
+        compared = backtest.compare_ruleset or "compared"
+        out += ["", *_tally(backtest.compare_tally, compared),
+                "", _backlog(backtest.compare_backlog or {}, compared)]
         rows = [[c.code, c.rule or "—", f"+{c.added:,}", f"-{c.removed:,}",
                  "; ".join(c.examples_added or c.examples_removed)] for c in backtest.changes]
         out += ["", f"What {backtest.compare_ruleset} changes against {backtest.ruleset}",
                 table(["code", "rule", "added", "removed", "for example"], rows,
                       [False, False, True, True, False]) if rows else "no change"]
+        added = sum(c.added for c in backtest.changes)
+        removed = sum(c.removed for c in backtest.changes)
+        out.append(f"net change: {backtest.net:+,} alerts in the period ({added:,} added, "
+                   f"{removed:,} removed)")
     out += ["", "Notes:", *[f"- {note}" for note in backtest.notes]]
     return "\n".join(out) + "\n"
