@@ -66,3 +66,11 @@ def test_evaluate_writes_findings_as_csv() -> None:
         assert (cells["deal"], cells["code"], cells["at"], cells["message"]) == (
             finding["deal"], finding["code"], finding["at"], finding["message"])
         assert cells["recipient"] == (finding.get("details", {}).get("recipient") or "")
+
+
+def test_one_deals_findings_as_csv() -> None:
+    result = CliRunner().invoke(main, ["deal", *WIDE, "OPP-0001", *MAPPING, "--format", "csv"])
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == list(CSV_COLUMNS)
+    assert [(r[1], r[3], r[12]) for r in rows[1:]] == [
+        ("OPP-0001", "escalate", "Dustin Brinkmann"), ("OPP-0001", "sla-breach", "")]

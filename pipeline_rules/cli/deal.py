@@ -41,8 +41,8 @@ if TYPE_CHECKING:
               help="Evaluation time, ISO 8601 (default: now). Without an offset: the ruleset's "
                    "time zone.")
 
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
+              show_default=True, help="csv: the deal's findings only, as evaluate writes them.")
 
 @click.option("--lang", type=LANG, default=None, help="Message language (default: from locale).")
 
@@ -69,7 +69,11 @@ def deal_command(ruleset: str, deals: str, deal_id: str, input_format: str,
     parsed = intake(found, compiled, language)
     findings = list(Evaluator(compiled, language).evaluate([found], now, language))
     deal = None if isinstance(parsed, Rejection) else parsed
-    if fmt == "json":
+    if fmt == "csv":
+        from pipeline_rules.outputs.findings import write_csv
+
+        write_csv((f.to_dict() for f in findings), sys.stdout.buffer)
+    elif fmt == "json":
         data: dict[str, Any] = {
             "origin": found.origin, "ruleset": compiled.id, "timezone": str(compiled.zone),
             "now": now.astimezone(compiled.zone).isoformat(),
