@@ -233,6 +233,19 @@ def test_a_bad_side_row_makes_its_deal_a_bad_record(tmp_path: Path) -> None:
     assert records[0].error is None
 
 
+def test_unreadable_side_rows_are_reported_and_the_rest_read(tmp_path: Path) -> None:
+    write(tmp_path, "tasks.csv", "deal,task,due,done\n2,T1,2025-03-05T10:00,no\n"
+                                 "2,T2\n,T3,2025-03-05T10:00,no\n")
+    write(tmp_path, "events.csv", "deal,type,at\n")
+    write(tmp_path, "pauses.csv", "deal,from,to,why\n")
+    records = read(tmp_path, SIDES)
+    assert [t["id"] for t in data(records[1])["tasks"]] == ["T1"]
+    tasks = tmp_path / "tasks.csv"
+    assert records[-2:] == [
+        Record(f"{tasks}:3", error="the row has 2 cells where the header has 4"),
+        Record(f"{tasks}:4", error="no deal id in column 'deal'")]
+
+
 # --- dates -------------------------------------------------------------------------------------
 
 def test_date_only_columns_count_whole_days_across_dst(tmp_path: Path) -> None:

@@ -798,12 +798,13 @@ def _side_rows(path: str, mapping: CsvMapping, where: str,
     width = len(first.cells)
 
     def checked() -> Iterator[_Row]:
+        # A row that cannot be split into the header's cells keeps its line and says why.
         for row in found:
             if row.error is not None or len(row.cells) != width:
-                problem = row.error or (f"the row has {len(row.cells)} cells where the header "
-                                        f"has {width}")
-                raise MappingError(f"{path}:{row.line}: {problem}")
-            yield row
+                yield row._replace(error=row.error or (
+                    f"the row has {len(row.cells)} cells where the header has {width}"))
+            else:
+                yield row
 
     return positions, checked()
 
@@ -822,6 +823,8 @@ def _load_join(item: Join, mapping: CsvMapping, zone: tzinfo) -> _Lookup:
     values: dict[str, dict[str, str]] = {}
     lines: dict[str, int] = {}
     for row in rows:
+        if row.error is not None:  # a lookup with a broken row cannot be trusted
+            raise MappingError(f"{item.file}:{row.line}: {row.error}")
         key = row.cells[positions[item.key.name]]
         if not key:
             raise MappingError(f"{item.file}:{row.line}: column {quoted(item.key.name)} is "
@@ -852,6 +855,7 @@ class _Sides:
         self.lines: dict[str, tuple[str, int]] = {}  # deal id -> its first side row
         self.problems: dict[str, str] = {}  # deal id -> why its side rows cannot be used
         self.times: list[_Times] = []
+        self.broken: list[Record] = []  # side rows that could not be split into cells
 
     @classmethod
     def load(cls, mapping: CsvMapping, zone: tzinfo) -> _Sides:
@@ -866,13 +870,19 @@ class _Sides:
         times = _Times(side.file, side.time_format or mapping.time_format, zone)
         self.times.append(times)
         for row in rows:
+            if row.error is not None:
+                # Whose row it is may be unreadable: reported on its own, at its line.
+                self.broken.append(Record(f"{side.file}:{row.line}", error=row.error))
+                continue
+
             def cell(name: str, cells: list[str] = row.cells) -> str:
                 column = side.columns.get(name)
                 return "" if column is None else cells[positions[column.name]]
             deal = cell("deal")
             if not deal:
-                raise MappingError(f"{side.file}:{row.line}: no deal id in column "
-                                   f"{quoted(side.columns['deal'].name)}")
+                self.broken.append(Record(f"{side.file}:{row.line}", error=(
+                    f"no deal id in column {quoted(side.columns['deal'].name)}")))
+                continue
             self.lines.setdefault(deal, (side.file, row.line))
             try:
                 item = _side_item(side.kind, cell, times, row.line, side.columns)
@@ -887,7 +897,9 @@ class _Sides:
         return self.items.pop(deal, {}), self.problems.pop(deal, None)
 
     def unclaimed(self) -> Iterator[Record]:
-        """A bad record for each deal id the side files name and the deals file does not."""
+        """A bad record for each deal id the side files name and the deals file does not, and
+        for each side row that could not be read."""
+        yield from self.broken
         for deal, (name, line) in self.lines.items():
             yield Record(f"{name}:{line}", error=f"deal '{deal}' is not in the deals file; "
                                                  "its rows here are not used", deal=deal)
