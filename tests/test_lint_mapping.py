@@ -84,3 +84,15 @@ def test_messages_in_russian(tmp_path: Path) -> None:
     (tmp_path / "map.yaml").write_text(BAD)
     _, found = lint(str(tmp_path / "map.yaml"), "--lang", "ru")
     assert str(found[0]["message"]).startswith("этапы 'lost' и 'won'")
+
+
+def test_rules_explains_the_mapping_rules() -> None:
+    from pipeline_rules.lint.mapping import MAPPING_RULES
+
+    for name in MAPPING_RULES:
+        result = CliRunner().invoke(main, ["rules", name])
+        assert result.exit_code == 0 and "## Use instead" in result.stdout
+    shared = CliRunner().invoke(main, ["rules", "mapping-shared-date"]).stdout
+    assert "closed: close_date" in shared
+    typo = CliRunner().invoke(main, ["rules", "maping-column"])
+    assert typo.exit_code == 2 and "did you mean 'mapping-column'?" in typo.stderr

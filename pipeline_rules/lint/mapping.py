@@ -34,6 +34,33 @@ from pipeline_rules.ruleset.problems import Severity
 from pipeline_rules.ruleset.schema import validate
 from pipeline_rules.ruleset.source import Position, Source, join
 
+#: The mapping rules and what each says (``pipeline-rules rules NAME``; docs/input.md).
+MAPPING_RULES = {
+    "mapping-schema": (
+        "A mapping file that does not fit schemas/mapping.schema.json: an unknown or missing "
+        "key, a value of the wrong type or word. Every such problem is reported in one pass.\n\n"
+        "## Use instead\nThe key or value the message names; "
+        "'pipeline-rules schema mapping' prints the schema."),
+    "mapping-value": (
+        "A value the schema cannot judge that the CSV reader refuses: an unknown time zone, a "
+        "time_format that is not a strptime format, a key of the other layout, a stage id that "
+        "is empty.\n\n## Use instead\nThe value the message suggests."),
+    "mapping-shared-date": (
+        "Two stages under stage_dates take their date from one column (won: close_date and "
+        "lost: close_date): every deal with that date would enter both, and be reported as a "
+        "bad record or an illegal move.\n\n## Use instead\n```yaml\nstage: deal_stage\n"
+        "closed: close_date   # dates whichever stage without a column of its own the deal "
+        "is in\n```"),
+    "mapping-column": (
+        "With --sample: a column the mapping names that the header of the CSV export does "
+        "not have (a typo, or a column renamed by the CRM).\n\n## Use instead\nOne of the "
+        "columns the message lists, exactly as the header writes it."),
+    "mapping-unmapped-stage": (
+        "With --sample: a CRM stage in the stage column of the export's first rows that is not "
+        "under stages: — each such deal would be a bad record.\n\n## Use instead\n```yaml\n"
+        "stages:\n  Prospecting: prospecting\n```"),
+}
+
 #: Rows of a sample read for its stage values (the header is always read).
 SAMPLE_ROWS = 10_000
 
@@ -149,4 +176,4 @@ def _fit(source: Source, document: Document, mapping: CsvMapping, sample: str,
             document.positions.key("/stages"), "/stages")
 
 
-__all__ = ["SAMPLE_ROWS", "is_mapping", "lint_mapping"]
+__all__ = ["MAPPING_RULES", "SAMPLE_ROWS", "is_mapping", "lint_mapping"]
