@@ -44,9 +44,18 @@ def test_a_typo_in_one_move_does_not_hide_a_parallel_branch(tmp_path: Path) -> N
     assert rules(draft) == [("parallel-stages", 7)]
 
 
-def test_a_broken_top_level_key_still_stops_at_the_schema(tmp_path: Path) -> None:
+def test_a_misspelt_top_level_key_is_read_as_meant(tmp_path: Path) -> None:
     draft = tmp_path / "draft.yaml"
     draft.write_text(DRAFT.replace("transitions:", "transitons:"))
+    found = lint_file(str(draft), lang="en")
+    assert [(d.rule, d.line) for d in found] == [("parallel-stages", 7), ("schema", 15),
+                                                  ("schema", 20)]
+    assert found[1].message == "unknown key 'transitons' (did you mean 'transitions'?)"
+
+
+def test_a_broken_top_level_key_still_stops_at_the_schema(tmp_path: Path) -> None:
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(DRAFT.replace("transitions:", "transitions: 5\nmoves:"))
     assert {rule for rule, _ in rules(draft)} == {"schema"}
 
 
