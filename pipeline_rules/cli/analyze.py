@@ -8,7 +8,7 @@ from pipeline_rules import i18n
 from pipeline_rules.cli.common import (
     fail,
     input_options,
-    load_compiled,
+    load_versioned,
     parse_now_option,
     records,
     show_report,
@@ -17,7 +17,7 @@ from pipeline_rules.cli.common import (
 
 @click.command("analyze")
 
-@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.argument("ruleset")
 
 @click.argument("deals")
 @input_options
@@ -43,15 +43,19 @@ from pipeline_rules.cli.common import (
 def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | None,
                     now_text: str | None, fmt: str, html_file: str | None,
                     by: str | None, split_text: str | None) -> None:
-    """Where deals stall, how long stages take, what SLA limits fit."""
+    """Where deals stall, how long stages take, what SLA limits fit. RULESET is a ruleset
+    file, or a versions folder: each stage visit is then timed by the version in force when
+    it began."""
 
     from pipeline_rules.analytics.analysis import NO_VALUE, Analysis
     from pipeline_rules.outputs.text import render_report
 
-    compiled = load_compiled(ruleset, i18n.detect())
+    compiled, versions = load_versioned(ruleset, i18n.detect())
     now = parse_now_option(now_text, compiled)
+    if versions is not None:
+        compiled = versions.at(now)
     split = None if split_text is None else parse_now_option(split_text, compiled, "--split")
-    analysis = Analysis(compiled, now, by, split)
+    analysis = Analysis(compiled, now, versions, by, split)
     for item in records(deals, input_format, mapping, compiled):
         analysis.add(item)
     report = analysis.report()

@@ -165,7 +165,7 @@ def render_backtest(backtest: Backtest) -> str:
                       [False, False, True, True, False]) if rows else "no change"]
         added = sum(c.added for c in backtest.changes)
         removed = sum(c.removed for c in backtest.changes)
-        out.append(f"net change: {backtest.net:+,} alerts in the period ({added:,} added, "
+        out.append(f"net change: {backtest.net:+,} alerts ({added:,} added, "
                    f"{removed:,} removed)")
     out += ["", "Notes:", *[f"- {note}" for note in backtest.notes]]
     return "\n".join(out) + "\n"
