@@ -18,6 +18,7 @@ from pipeline_rules.cli import (
     analyze,
     backtest,
     check,
+    deal,
     diff,
     evaluate,
     graph,
@@ -50,7 +51,8 @@ def main() -> None:
 
 for _command in (lint.lint_command, rules.rules_command, schema.schema_command, check.check_command,
                  graph.graph_command, evaluate.evaluate_command, analyze.analyze_command,
-                 backtest.backtest_command, serve.serve_command, diff.diff_command):
+                 backtest.backtest_command, deal.deal_command, serve.serve_command,
+                 diff.diff_command):
     main.add_command(_command)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 import click
 
 from pipeline_rules import i18n
@@ -64,8 +67,28 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
     base = ruleset.rsplit("@", 1)[0] if "@" in ruleset and versions is None else ruleset
     compared, compared_versions = load_versioned(other, language, base) if other \
         else (None, None)
+    show = _progress() if sys.stderr.isatty() else None
     result = backtest(compiled, records(deals, input_format, mapping, compiled), start, end,
-                      timedelta(seconds=step.amount), compared, versions, compared_versions)
+                      timedelta(seconds=step.amount), compared, versions, compared_versions,
+                      show)
+    if show is not None:
+        click.echo("\r\033[K", err=True, nl=False)
     show_report(fmt, result.to_dict, lambda: render_backtest(result), html_file,
           lambda render: render(None, result, compiled))
 
+
+
+def _progress() -> Callable[[int, int], None]:
+    """Evaluation points done, on stderr, refreshed at most five times a second."""
+    import time
+
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.2 or done == total:
+            last[0] = now
+            click.echo(f"\rbacktest: evaluation point {done:,} of {total:,}", err=True,
+                       nl=False)
+
+    return show

@@ -183,10 +183,19 @@ def records(deals: str, input_format: str, mapping: str | None,
     from pipeline_rules.deals.readers import InputError, read_records
     from pipeline_rules.ruleset.loader import ReadError
 
+    notes: list[str] = []
     try:
-        yield from read_records(deals, input_format, mapping, compiled.zone, raw=True)
+        yield from read_records(deals, input_format, mapping, compiled.zone, raw=True,
+                                notes=notes)
     except (InputError, ReadError) as err:
         fail(str(err))
+    show_notes(notes)
+
+
+def show_notes(notes: list[str]) -> None:
+    """What the reader said about the whole input, one line each on stderr."""
+    for note in notes:
+        click.echo(f"pipeline-rules: note: {note}", err=True)
 
 
 def show_report(fmt: str, as_dict: Callable[[], dict[str, Any]], as_text: Callable[[], str],

@@ -25,6 +25,7 @@ from pipeline_rules.cli.common import (
     load_rulesets,
     need_extra,
     now_option,
+    show_notes,
 )
 
 if TYPE_CHECKING:
@@ -46,8 +47,10 @@ if TYPE_CHECKING:
               help="Evaluation time, ISO 8601 (default: now). Without an offset: the ruleset's "
                    "time zone.")
 
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "table"]), default=None,
-              help="Output format (default: table on a terminal, jsonl otherwise).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "table", "csv"]),
+              default=None,
+              help="Output format (default: table on a terminal, jsonl otherwise; csv: one row "
+                   "a finding, docs/evaluate.md).")
 
 @click.option("--input-format",
               type=click.Choice(["auto", "jsonl", "json", "csv", "parquet"]), default="auto",
@@ -125,13 +128,14 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
                                 jobs, resume, totals)
         _finish(totals, None, strict, failed)
     show = _progress() if sys.stderr.isatty() else None
+    notes: list[str] = []
     try:
-        batches = _batches(deals, input_format, mapping, parquet, ruleset_key, zone)
+        batches = _batches(deals, input_format, mapping, parquet, ruleset_key, zone, notes)
         settled = evaluate_stream(judge, batches, now, language, jobs, totals, show)
-        _write(settled, output_path, fmt, totals)
+        _write(_clearing(settled, show), output_path, fmt, totals)
     except (ReadError, InputError) as err:
         fail(str(err))
-    _finish(totals, show, strict)
+    _finish(totals, show, strict, notes=notes)
 
 
 def _check_options(fmt: str | None, output_path: str | None, engine: str,
@@ -160,7 +164,7 @@ def _parquet_input(deals: str, input_format: str) -> bool:
 
 
 def _batches(deals: str, input_format: str, mapping: str | None, parquet: bool, key: str,
-             zone: ZoneInfo) -> Iterator[Batch]:
+             zone: ZoneInfo, notes: list[str] | None = None) -> Iterator[Batch]:
     """The deals as batches: JSON Lines as raw blocks, other formats as lists of records."""
     from pipeline_rules.deals.readers import read_batches
     from pipeline_rules.evaluate.engine import batched
@@ -169,7 +173,7 @@ def _batches(deals: str, input_format: str, mapping: str | None, parquet: bool, 
         from pipeline_rules.deals.readers.parquet import read_parquet
 
         return batched(read_parquet(deals, key))
-    return read_batches(deals, input_format, mapping, zone)
+    return read_batches(deals, input_format, mapping, zone, notes=notes)
 
 
 def _write(settled: Iterable[Settled], path: str | None, fmt: str | None,
@@ -213,19 +217,29 @@ def _suffix(path: str) -> str:
     return PurePath(path).suffix.lower()
 
 
+def _clearing(settled: Iterable[Settled],
+              show: Callable[[int], None] | None) -> Iterator[Settled]:
+    """The settled batches, then the progress line cleared: a table (or CSV) is written only
+    once every batch is in, and must not start on the progress line."""
+    yield from settled
+    if show is not None:
+        click.echo("\r\033[K", err=True, nl=False)
+
+
 def _output_format(fmt: str | None) -> str:
     """The --format given, else a table for a terminal and JSON lines for a pipe."""
     return fmt or ("table" if sys.stdout.isatty() else "jsonl")
 
 
 def _finish(totals: Totals, show: Callable[[int], None] | None, strict: bool,
-            failed: bool = False) -> NoReturn:
+            failed: bool = False, notes: list[str] | None = None) -> NoReturn:
     """Clear the progress line, print the summary and exit (2 if a partition failed, 1 on bad
     records with --strict)."""
     from pipeline_rules.outputs.findings import summary
 
     if show is not None:
         click.echo("\r\033[K", err=True, nl=False)
+    show_notes(notes or [])
     click.echo(summary(totals), err=True)
     if failed:
         sys.exit(EXIT_USAGE)

@@ -85,6 +85,16 @@ def current_stage(stage: str | None, history: Sequence[HistoryEntry]) -> str | N
     return stage
 
 
+def undated_start(start: str | None, stage: str | None,
+                  history: Sequence[HistoryEntry]) -> str | None:
+    """The undated first stage, checked: a deal with no history must be in it (raise
+    :class:`DealError` otherwise)."""
+    if start is not None and not history and stage is not None and stage != start:
+        raise DealError(f"stage '{stage}' has no history, so it must be the undated start "
+                        f"'{start}'", "/stage")
+    return start
+
+
 def task_id(text: str | None, deal: str, index: int) -> str:
     """A task's id: as given, else numbered after its deal (``A-1#0``)."""
     return text or f"{deal}#{index}"
@@ -258,6 +268,13 @@ def _of_history(values: dict[str, Any], path: str, zone: tzinfo) -> str | None:
     return current_stage(values["stage"], values["history"])
 
 
+def _undated(values: dict[str, Any], path: str, zone: tzinfo) -> str | None:
+    start = undated_start(values["undated_start"], values["stage"], values["history"])
+    # A deal with neither a stage nor a history is in its undated start.
+    values["stage"] = values["stage"] or start
+    return start
+
+
 def _numbered(values: dict[str, Any], path: str, zone: tzinfo) -> tuple[Task, ...]:
     return tuple([task._replace(id=task_id(task.id, values["id"], i))
                   for i, task in enumerate(values["tasks"])])
@@ -282,7 +299,9 @@ DEAL = Part("DealRecord", (
     Key("id", ID), Key("history", many(HISTORY)), Key("stage", TEXT), Key("fields", FIELDS),
     Key("tasks", many(TASK)), Key("events", many(EVENT)), Key("pauses", many(PAUSE)),
     Key("source", TEXT), Key("owner", TEXT), Key("manager", TEXT),
-), Deal, {"history": _in_time_order, "stage": _of_history, "tasks": _numbered})
+    Key("undated_start", TEXT), Key("whole_days", FLAG),
+), Deal, {"history": _in_time_order, "stage": _of_history, "tasks": _numbered,
+    "undated_start": _undated})
 
 _DEAL = _struct(DEAL)
 
@@ -373,9 +392,13 @@ def _build(record: Any, zone: tzinfo) -> Deal:
             made.append(_NEW(Pause, (start, end, pause.reason)))
         pauses = tuple(made)
     fields = record.fields
+    undated = record.undated_start or None
+    if undated is not None:
+        undated = undated_start(undated, stage, history)
+        stage = stage or undated
     return Deal(ident, stage, record.source or None, record.owner or None,
                 record.manager or None, fields if fields is not None else {}, history, tasks,
-                events, pauses)
+                events, pauses, undated, record.whole_days)
 
 
 __all__ = ["DEAL", "MAX_YEAR", "MIN_YEAR", "DealError", "Kind", "Part", "aware", "decode_deal",

@@ -67,6 +67,20 @@ class Deal:
     tasks: tuple[Task, ...] = ()
     events: tuple[Event, ...] = ()
     pauses: tuple[Pause, ...] = ()
+    #: The stage the deal's cycle began in when the source gives no date for it (a CRM export
+    #: without an entry date for its first stage): it comes before ``history``, entered at an
+    #: unknown time.
+    undated_start: str | None = None
+    #: The deal's times are dates (an export of date-only columns): wall-clock limits count
+    #: the ruleset zone's civil days between them, so DST changes add or take no hour.
+    whole_days: bool = False
+
+    def first_stages(self) -> list[str]:
+        """The stages the deal entered, in order: the undated start, then the history."""
+        stages = [h.stage for h in self.history]
+        if self.undated_start is not None and (not stages or stages[0] != self.undated_start):
+            stages.insert(0, self.undated_start)
+        return stages
 
     def moved(self, entry: HistoryEntry) -> Deal:
         """The deal after entering ``entry.stage``."""
@@ -89,6 +103,10 @@ class Deal:
             data["pauses"] = [{"from": p.start.isoformat(),
                                "to": p.end.isoformat() if p.end else None,
                                "reason": p.reason} for p in self.pauses]
+        if self.undated_start is not None:
+            data["undated_start"] = self.undated_start
+        if self.whole_days:
+            data["whole_days"] = True
         return data
 
 

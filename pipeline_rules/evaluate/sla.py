@@ -10,6 +10,9 @@
   breached, only the breach is reported. Each breach emits its ``on_breach`` actions, due at
   the moment of the breach, addressed to the deal's owner or manager as the action says.
 * ``pausable: true`` SLAs do not count time inside the deal's pauses.
+* A deal whose first stage has no date (``undated_start``) is not timed in that stage, nor on a
+  span from the start: both began at an unknown time. No ``no-stage-date`` warning is given for
+  it; the reader that knows the export has no such dates says so once for the run.
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ def _span_start(deal: Deal, sla: SlaDef) -> datetime | None:
     """When the span of a from/to SLA began, or None while it has not begun or has ended."""
     assert sla.span_from is not None and sla.span_to is not None
     history = deal.history
+    undated = deal.undated_start
+    # The cycle began in a stage the source gives no date for: a span from the start, or from
+    # that stage, began at an unknown time and is not measured.
+    if undated is not None and (not history or history[0].stage != undated) and \
+            sla.span_from.name in (CYCLE_START, undated):
+        return None
     if sla.span_from.name == CYCLE_START:
         begin = 0
     else:
@@ -70,10 +79,13 @@ def check_slas(deal: Deal, run: Run,
         if sla.stage is not None:
             since = _stage_start(deal)
             if since is None:
-                missing_date = missing_date or pick is None or pick(None)
+                # In the undated start, the date is known to be missing: the reader counts
+                # such deals once for the run instead of a warning each.
+                missing_date = missing_date or (deal.stage != deal.undated_start and (
+                    pick is None or pick(None)))
                 continue
         else:
-            if not deal.history:
+            if not deal.history and deal.undated_start is None:
                 missing_date = missing_date or pick is None or pick(None)
                 continue
             since = _span_start(deal, sla)
@@ -92,7 +104,8 @@ def check_slas(deal: Deal, run: Run,
 
 def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Finding]:
     sla = plan.sla
-    timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else ())
+    timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else (),
+                        run.compiled.zone if deal.whole_days else None)
     used = timer.used(run.now)
     if used < plan.first_share:
         return  # nothing to report, and no deadline to work out

@@ -1,23 +1,24 @@
-"""Findings out as people and programs read them: JSON Lines, a JSON array or an aligned table,
-and the one-line summary of a run."""
+"""Findings out as people and programs read them: JSON Lines, a JSON array, an aligned table or
+CSV (for a CRM import or a spreadsheet), and the one-line summary of a run."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, BinaryIO
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
 from pipeline_rules.evaluate.findings import VIOLATION_CODES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from pipeline_rules.evaluate.engine import Totals
 
 
 def write_findings(chunks: Iterable[bytes], output: str, out: BinaryIO) -> None:
-    """Findings out as ``output`` (jsonl, json or table); ``chunks`` are newline-terminated
-    JSON lines, a batch's at a time."""
+    """Findings out as ``output`` (jsonl, json, table or csv); ``chunks`` are
+    newline-terminated JSON lines, a batch's at a time."""
     if output == "jsonl":
         for chunk in chunks:
             if chunk:
@@ -25,6 +26,9 @@ def write_findings(chunks: Iterable[bytes], output: str, out: BinaryIO) -> None:
         out.flush()
         return
     lines = (line for chunk in chunks for line in chunk.splitlines())
+    if output == "csv":
+        write_csv((orjson.loads(line) for line in lines), out)
+        return
     if output == "json":
         out.write(b"[")
         for i, line in enumerate(lines):
@@ -34,6 +38,33 @@ def write_findings(chunks: Iterable[bytes], output: str, out: BinaryIO) -> None:
         rows = [orjson.loads(line) for line in lines]
         out.write(table(rows).encode() + b"\n")
     out.flush()
+
+
+#: The columns of CSV findings, in order (docs/evaluate.md); new columns only ever go last.
+CSV_COLUMNS = ("ruleset", "deal", "kind", "code", "severity", "rule", "stage", "at", "due",
+               "action", "notify", "channel", "recipient", "key", "message")
+
+
+def csv_row(finding: Mapping[str, Any]) -> list[str]:
+    """One finding (its JSON form) as the cells of :data:`CSV_COLUMNS`; an absent value is an
+    empty cell."""
+    details = finding.get("details") or {}
+    cells = []
+    for column in CSV_COLUMNS:
+        value = details.get(column) if column == "recipient" else finding.get(column)
+        cells.append("" if value is None else str(value))
+    return cells
+
+
+def write_csv(findings: Iterable[Mapping[str, Any]], out: BinaryIO) -> None:
+    """Findings as CSV: a header row, then one row a finding, streamed."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for finding in findings:
+        writer.writerow(csv_row(finding))
+    text.flush()
+    text.detach()  # the caller owns ``out``
 
 
 def table(rows: list[dict[str, object]]) -> str:
@@ -63,4 +94,4 @@ def summary(totals: Totals) -> str:
             f"{' (' + part(actions) + ')' if actions else ''}")
 
 
-__all__ = ["summary", "table", "write_findings"]
+__all__ = ["CSV_COLUMNS", "csv_row", "summary", "table", "write_csv", "write_findings"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import click
 
+from pipeline_rules import i18n
 from pipeline_rules.ruleset.checks.diagnostics import Diagnostic
 from pipeline_rules.ruleset.problems import Severity
 
@@ -31,7 +32,8 @@ class LintReport:
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 
 
-def text(report: LintReport, color: bool = False, show_source: bool = True) -> str:
+def text(report: LintReport, color: bool = False, show_source: bool = True,
+         lang: str = i18n.DEFAULT) -> str:
     """``file:line:col: severity [rule] message``, the source line and a caret under the column."""
     out: list[str] = []
     for d in report.diagnostics:
@@ -50,7 +52,25 @@ def text(report: LintReport, color: bool = False, show_source: bool = True) -> s
                 caret = click.style(caret, fg=_COLOURS[d.severity], bold=True)
             out.append(f" {d.line} | {d.source_line.expandtabs(1)}")
             out.append(f" {gutter} | {caret}")
+            out.extend(_fix(d.rule, gutter, lang))
     return "\n".join(out) + ("\n" if out else "")
+
+
+#: Rules whose messages name the fix themselves (the key, type or value expected), so a
+#: general example would only distract.
+_OWN_FIX = frozenset({"schema"})
+
+
+def _fix(name: str, gutter: str, lang: str) -> list[str]:
+    """Below a shown source line: the rule's *Use instead*, in short, and where to read more."""
+    from pipeline_rules.lint.rules import all_rules
+
+    found = None if name in _OWN_FIX else all_rules().get(name)
+    hint = found.use_instead() if found is not None else []
+    if not hint:
+        return []
+    return [f" {gutter} = {i18n.render('lint.use-instead', {'rule': name}, lang)}",
+            *(f" {gutter}     {line}" for line in hint)]
 
 
 def summary(report: LintReport) -> str:

@@ -210,6 +210,18 @@ def _suggest(suggesters: dict[tuple[str, ...], Suggestions], word: str,
     return suggest(word)
 
 
+def _durations(examples: list[Any]) -> bool:
+    """Whether a schema node's examples are all durations (the node holds one)."""
+    from pipeline_rules.time.durations import DurationError, parse_duration
+
+    try:
+        for example in examples:
+            parse_duration(str(example))
+    except DurationError:
+        return False
+    return True
+
+
 def _explain(error: Any, suggesters: dict[tuple[str, ...], Suggestions]) -> Iterator[Problem]:
     path = _pointer(error.absolute_path)
     kind = error.validator
@@ -233,6 +245,15 @@ def _explain(error: Any, suggesters: dict[tuple[str, ...], Suggestions]) -> Iter
         names = tuple(f"type.{t}" for t in (expected if isinstance(expected, list)
                                             else [expected]))
         key = "schema.top-level" if not path and expected == "object" else "schema.type"
+        examples = subschema.get("examples")
+        if expected == "string" and isinstance(instance, int | float) and \
+                not isinstance(instance, bool) and examples and _durations(examples):
+            # A bare number where text is expected is mostly a unit left out (limit: 60):
+            # the schema's own examples show how it is written.
+            yield Problem("schema.type-number", {
+                "found": _type_name(instance),
+                "examples": ", ".join(f"'{e}'" for e in examples)}, path=path)
+            return
         yield Problem(key, {"expected": Term(names), "found": _type_name(instance)}, path=path)
     elif kind == "enum":
         allowed = [str(v) for v in error.validator_value]
