@@ -27,7 +27,7 @@ from pipeline_rules.ruleset.checks.registry import blocking_rules
 from pipeline_rules.ruleset.compiled import CompiledRuleset, CompileError, compile_ruleset
 from pipeline_rules.ruleset.loader import Document, decode, read_bytes
 from pipeline_rules.ruleset.model import Ruleset, build_ruleset
-from pipeline_rules.ruleset.problems import DocumentError, Severity
+from pipeline_rules.ruleset.problems import DocumentError, Problem, Severity
 from pipeline_rules.ruleset.source import Source
 
 #: The names a ruleset file may have.
@@ -182,13 +182,18 @@ def build_catalog(texts: Iterable[RulesetText], lang: str = i18n.DEFAULT, single
     """Compile every text once, in the order given (file-name order); the files that cannot
     be used are kept with why."""
     texts = tuple(texts)
+    return assemble(_compile_each(texts, lang), texts, lang, single, path)
+
+
+def _compile_each(texts: Iterable[RulesetText],
+                  lang: str) -> list[tuple[str, CompiledRuleset | RulesetError]]:
     outcomes: list[tuple[str, CompiledRuleset | RulesetError]] = []
     for text in texts:
         try:
             outcomes.append((text.name, compile_text(text, lang)))
         except RulesetError as err:
             outcomes.append((text.name, err))
-    return assemble(outcomes, texts, lang, single, path)
+    return outcomes
 
 
 def assemble(outcomes: Iterable[tuple[str, CompiledRuleset | RulesetError]],
@@ -234,20 +239,57 @@ def _reason(file: str, err: RulesetError) -> str:
     return f"{file}:{first.line}:{first.column}: [{first.rule}] {first.message}"
 
 
-def ruleset_files(directory: str | Path) -> Iterator[os.DirEntry[str]]:
+@dataclass(frozen=True)
+class Listing:
+    """The ruleset files at the top of a directory, and the links refused because they lead
+    outside it (their contents are never read)."""
+
+    files: tuple[os.DirEntry[str], ...]
+    outside: tuple[str, ...] = ()
+
+
+def list_directory(directory: str | Path) -> Listing:
     """The ruleset files at the top of a directory, in name order. Hidden files are left out:
-    editors and atomic writers keep their temporary copies there. OSError if the directory
-    cannot be listed."""
+    editors and atomic writers keep their temporary copies there. A link (to a file or through
+    a linked folder) that resolves outside the directory is refused by name: the directory is
+    the boundary of what a run or the server reads. OSError if the directory cannot be
+    listed."""
+    root = os.path.realpath(directory)
     with os.scandir(directory) as listing:
         entries = sorted(listing, key=lambda e: e.name)
+    files: list[os.DirEntry[str]] = []
+    outside: list[str] = []
     for entry in entries:
         if entry.name.startswith(".") or not entry.name.endswith(YAML_SUFFIXES):
             continue
         try:
-            if entry.is_file():
-                yield entry
+            if entry.is_symlink() and _outside(root, entry.path):
+                outside.append(entry.name)
+            elif entry.is_file():
+                files.append(entry)
         except OSError:  # removed since the listing
             continue
+    return Listing(tuple(files), tuple(outside))
+
+
+def _outside(root: str, path: str) -> bool:
+    return os.path.commonpath([root, os.path.realpath(path)]) != root
+
+
+def leads_outside(directory: str | Path, name: str) -> bool:
+    """Whether the entry ``name`` of a directory resolves to a place outside it."""
+    return _outside(os.path.realpath(directory), os.path.join(directory, name))
+
+
+def ruleset_files(directory: str | Path) -> Iterator[os.DirEntry[str]]:
+    """The ruleset files of :func:`list_directory` (links leading outside left out)."""
+    yield from list_directory(directory).files
+
+
+def outside_directory(name: str, lang: str = i18n.DEFAULT) -> RulesetError:
+    """The error of a file that is a link leading outside the ruleset directory."""
+    err = DocumentError("document-limit", Problem("document-limit.outside", {}))
+    return RulesetError(name, unreadable(name, err, lang=lang))
 
 
 def catalog_of(compiled: CompiledRuleset) -> Catalog:
@@ -262,17 +304,25 @@ def load_directory(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
     names; raise :class:`CatalogError` if the directory cannot be read or holds none."""
     root = Path(path)
     try:
-        names = [entry.name for entry in ruleset_files(root)]
+        listing = list_directory(root)
     except FileNotFoundError:
         raise CatalogError(f"{path}: no such directory") from None
     except NotADirectoryError:
         raise CatalogError(f"{path}: not a directory") from None
     except OSError as err:
         raise CatalogError(f"{path}: {err.strerror or err}") from None
-    if not names:
+    if not listing.files and not listing.outside:
         raise CatalogError(f"{path}: directory holds no .yaml or .yml file")
-    texts = [RulesetText(str(root / name), _read(root / name)) for name in names]
-    return build_catalog(texts, lang, single=False, path=str(path))
+    texts = [RulesetText(str(root / entry.name), _read(root / entry.name))
+             for entry in listing.files]
+    if not listing.outside:
+        return build_catalog(texts, lang, single=False, path=str(path))
+    # A refused link takes its place in name order, as a file that cannot be used.
+    outcomes = _compile_each(texts, lang)
+    for name in listing.outside:
+        outcomes.append((str(root / name), outside_directory(str(root / name), lang)))
+    outcomes.sort(key=lambda outcome: outcome[0])
+    return assemble(outcomes, tuple(texts), lang, False, str(path))
 
 
 def load_file(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
@@ -299,7 +349,8 @@ def _read(path: Path) -> bytes:
         raise CatalogError(f"{path}: {err.strerror or err}") from None
 
 
-__all__ = ["YAML_SUFFIXES", "Catalog", "CatalogError", "RulesetError", "RulesetText", "Unusable",
-           "assemble", "build_catalog", "catalog_of", "compile_path", "compile_source",
-           "compile_text", "load_catalog", "load_directory", "load_file", "load_ruleset",
-           "load_ruleset_source", "ruleset_files"]
+__all__ = ["YAML_SUFFIXES", "Catalog", "CatalogError", "Listing", "RulesetError", "RulesetText",
+           "Unusable", "assemble", "build_catalog", "catalog_of", "compile_path",
+           "compile_source", "compile_text", "leads_outside", "list_directory", "load_catalog",
+           "load_directory", "load_file", "load_ruleset", "load_ruleset_source",
+           "outside_directory", "ruleset_files"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -20,13 +20,13 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from pipeline_rules import __version__
 from pipeline_rules.deals.model import DealError
 from pipeline_rules.server.auth import BearerAuth
+from pipeline_rules.server.compute import ClientGoneError, ComputePool, Token
 from pipeline_rules.server.errors import (
     ApiError,
     error_response,
@@ -34,7 +34,7 @@ from pipeline_rules.server.errors import (
     json_response,
     malformed_json,
 )
-from pipeline_rules.server.limits import BodyLimit
+from pipeline_rules.server.limits import BodyLimit, HeaderLimit, check_work
 from pipeline_rules.server.linting import lint_bytes, summary
 from pipeline_rules.server.logs import configure, log
 from pipeline_rules.server.metrics import CONTENT_TYPE, Metrics
@@ -52,6 +52,7 @@ from pipeline_rules.server.models import (
 )
 from pipeline_rules.server.observe import Observe
 from pipeline_rules.server.openapi import YAML_TYPES, document, error_responses, json_body
+from pipeline_rules.server.protocol import ConnectionLimits, GuardedProtocol
 from pipeline_rules.server.registry import Registry, Version
 from pipeline_rules.server.service import check_transition, evaluate, evaluation_time
 from pipeline_rules.server.settings import Settings, read_token
@@ -60,11 +61,9 @@ from pipeline_rules.time.now import NowError
 
 #: Environment variable holding the settings for worker processes (``--workers N``).
 SETTINGS_ENV = "PIPELINE_RULES_SERVE_SETTINGS"
-#: Batches up to this many deals are evaluated on the event loop; larger ones in a thread, so a
-#: big batch does not hold up the quick requests queued behind it.
-INLINE_DEALS = 8
 
 Model = TypeVar("Model", bound=BaseModel)
+T = TypeVar("T")
 
 DESCRIPTION = """Enforce and evaluate sales-pipeline regulations over HTTP.
 
@@ -92,10 +91,18 @@ def validated(model: type[Model], data: Any) -> Model:
 
 @dataclass(frozen=True)
 class Context:
-    """What the handlers share: the registry and the metrics."""
+    """What the handlers share: the registry, the metrics, the settings and the threads that
+    compute."""
 
     registry: Registry
     metrics: Metrics
+    settings: Settings
+    compute: ComputePool
+
+    async def run(self, request: Request, fn: Callable[[Token], T]) -> T:
+        """``fn`` on a compute thread within the time budget, stopped if the client leaves."""
+        # The body has been read: the next message the request receives is its disconnect.
+        return await self.compute.run(fn, self.settings.time_budget, request.receive)
 
     def version(self, ruleset: str) -> Version:
         """The version serving ``ruleset``, or a 404 listing those served."""
@@ -123,10 +130,9 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
             items: list[tuple[str, object]] = [("/deal", body.deal)]
         else:
             items = [(f"/deals/{i}", deal) for i, deal in enumerate(body.deals)]
-        if len(items) > INLINE_DEALS:
-            result = await run_in_threadpool(evaluate, version, items, now, body.lang)
-        else:
-            result = evaluate(version, items, now, body.lang)
+        check_work(items, ctx.settings.max_deals, ctx.settings.max_history)
+        result = await ctx.run(request, lambda token: evaluate(version, items, now, body.lang,
+                                                               token.check))
         state = request.state
         state.ruleset, state.deals, state.findings = version.id, len(items), len(result.findings)
         ctx.metrics.evaluated(version.id, len(items), result.summary)
@@ -139,8 +145,10 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
     async def check(request: Request) -> Response:
         body = validated(CheckRequest, await read_json(request))
         version = ctx.version(body.ruleset)
+        check_work([("/deal", body.deal)], 1, ctx.settings.max_history)
         try:
-            decision = check_transition(version, body.deal, body.to, body.lang)
+            decision = await ctx.run(request, lambda token: check_transition(
+                version, body.deal, body.to, body.lang))
         except DealError as err:
             path = "/deal" + err.path
             raise ApiError(422, "bad-deal", f"bad deal at {path}: {err.message}",
@@ -169,7 +177,7 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
             raise ApiError(415, "unsupported-media-type",
                            "post the ruleset as application/yaml, or as JSON "
                            "{\"yaml\": \"...\"} with application/json")
-        found = await run_in_threadpool(lint_bytes, data, lang=lang)
+        found = await ctx.run(request, lambda token: lint_bytes(data, lang=lang))
         request.state.diagnostics = len(found)
         return json_response({"diagnostics": [d.to_dict() for d in found],
                               "summary": summary(found)})
@@ -213,6 +221,12 @@ def _add_error_handlers(app: FastAPI) -> None:
                                        f"{first['path']}: {first['message']}",
                                        problems=problems))
 
+    async def on_client_gone(request: Request, exc: Exception) -> Response:
+        # Nobody reads this answer; the status says in the log why the work was dropped
+        # (499 is nginx's "client closed request").
+        request.state.error = "client-gone"
+        return Response(status_code=499)
+
     async def on_bug(request: Request, exc: Exception) -> Response:
         # Only bugs get here: every refusal of bad input is an ApiError.
         log.error("unhandled error", exc_info=exc, extra={"fields": {
@@ -225,6 +239,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(ClientGoneError, on_client_gone)
     app.add_exception_handler(Exception, on_bug)
 
 
@@ -235,7 +250,9 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
         registry = Registry(settings.ruleset_dir)
         report(registry.refresh(), metrics)
     token = read_token(settings.token_file) if settings.token_file else None
-    ctx = Context(registry, metrics)
+    compute = ComputePool(settings.compute_threads, settings.compute_queue)
+    metrics.watch_compute(lambda: compute.running, lambda: compute.held)
+    ctx = Context(registry, metrics, settings, compute)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -246,6 +263,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            compute.close()
 
     app = FastAPI(title="pipeline-rules", version=__version__, description=DESCRIPTION,
                   docs_url=None, redoc_url=None, lifespan=lifespan)
@@ -253,9 +271,10 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     _add_error_handlers(app)
     endpoints = {getattr(r, "path", "") for r in app.routes} - {""}
     # Added innermost first: Observe sees every request, BearerAuth runs before the body is read.
-    app.add_middleware(BodyLimit, limit=settings.max_body)
+    app.add_middleware(BodyLimit, limit=settings.max_body, timeout=settings.body_timeout)
     if token is not None:
         app.add_middleware(BearerAuth, token=token)
+    app.add_middleware(HeaderLimit, count=settings.max_headers, size=settings.max_header_bytes)
     app.add_middleware(Observe, metrics=metrics, endpoints=endpoints)
     openapi_doc = document(app, REQUEST_MODELS, secured=token is not None)
     app.openapi = lambda: openapi_doc  # type: ignore[method-assign]
@@ -266,7 +285,16 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """The app for a worker process (``--workers N``): settings come from the environment."""
     configure()
-    return create_app(Settings.from_json(os.environ[SETTINGS_ENV]))
+    settings = Settings.from_json(os.environ[SETTINGS_ENV])
+    GuardedProtocol.limits = connection_limits(settings)
+    return create_app(settings)
 
 
-__all__ = ["SETTINGS_ENV", "Context", "app_from_environment", "create_app"]
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """What one connection may take, from the settings."""
+    return ConnectionLimits(settings.max_header_bytes, settings.header_timeout,
+                            settings.idle_timeout, settings.max_connections)
+
+
+__all__ = ["SETTINGS_ENV", "Context", "app_from_environment", "connection_limits",
+           "create_app"]

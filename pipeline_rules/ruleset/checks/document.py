@@ -72,7 +72,8 @@ def document_limit(ctx: CheckContext) -> Iterator[Problem]:
 
     ## What it finds
     A file over 5 MB; aliases that expand to more than 20,000 nodes (a "billion laughs" alias
-    bomb); nesting deeper than 64 levels.
+    bomb); nesting deeper than 64 levels; in a ruleset directory, a link that leads outside it
+    (refused unread: the directory is the boundary of what a run or the server reads).
 
     ## Why it matters
     A regulation is a few hundred lines. These limits keep a hostile or broken file from eating
