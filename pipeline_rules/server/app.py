@@ -14,6 +14,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -26,7 +27,7 @@ from starlette.responses import Response
 from pipeline_rules import __version__
 from pipeline_rules.deals.model import DealError
 from pipeline_rules.server.auth import BearerAuth
-from pipeline_rules.server.compute import ClientGoneError, ComputePool, Token
+from pipeline_rules.server.compute import ClientGoneError, ComputePool, Token, in_child
 from pipeline_rules.server.errors import (
     ApiError,
     error_response,
@@ -34,7 +35,7 @@ from pipeline_rules.server.errors import (
     json_response,
     malformed_json,
 )
-from pipeline_rules.server.limits import BodyLimit, HeaderLimit, check_work
+from pipeline_rules.server.limits import BodyLimit, HeaderLimit, check_work, work_size
 from pipeline_rules.server.linting import lint_bytes, summary
 from pipeline_rules.server.logs import configure, log
 from pipeline_rules.server.metrics import CONTENT_TYPE, Metrics
@@ -61,6 +62,10 @@ from pipeline_rules.time.now import NowError
 
 #: Environment variable holding the settings for worker processes (``--workers N``).
 SETTINGS_ENV = "PIPELINE_RULES_SERVE_SETTINGS"
+#: An evaluation going through more deals and history entries than this runs in a forked
+#: child (its garbage collections do not pause the event loop, and it can be killed); smaller
+#: ones, and stage checks, run on a thread, which costs less than a fork.
+ISOLATE_AT = 2_000
 
 Model = TypeVar("Model", bound=BaseModel)
 T = TypeVar("T")
@@ -99,10 +104,12 @@ class Context:
     settings: Settings
     compute: ComputePool
 
-    async def run(self, request: Request, fn: Callable[[Token], T]) -> T:
-        """``fn`` on a compute thread within the time budget, stopped if the client leaves."""
+    async def run(self, request: Request, fn: Callable[[Token], T], isolate: bool = False) -> T:
+        """``fn`` on a compute thread (or, ``isolate``, in a child process forked by one)
+        within the time budget, stopped if the client leaves."""
+        work = (lambda token: in_child(lambda: fn(token), token)) if isolate else fn
         # The body has been read: the next message the request receives is its disconnect.
-        return await self.compute.run(fn, self.settings.time_budget, request.receive)
+        return await self.compute.run(work, self.settings.time_budget, request.receive)
 
     def version(self, ruleset: str) -> Version:
         """The version serving ``ruleset``, or a 404 listing those served."""
@@ -131,12 +138,13 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
         else:
             items = [(f"/deals/{i}", deal) for i, deal in enumerate(body.deals)]
         check_work(items, ctx.settings.max_deals, ctx.settings.max_history)
-        result = await ctx.run(request, lambda token: evaluate(version, items, now, body.lang,
-                                                               token.check))
+        payload, codes, found = await ctx.run(
+            request, lambda token: _evaluated(version, items, now, body.lang, token),
+            isolate=work_size(items) > ISOLATE_AT)
         state = request.state
-        state.ruleset, state.deals, state.findings = version.id, len(items), len(result.findings)
-        ctx.metrics.evaluated(version.id, len(items), result.summary)
-        return json_response({"findings": result.findings, "summary": result.summary})
+        state.ruleset, state.deals, state.findings = version.id, len(items), found
+        ctx.metrics.evaluated(version.id, len(items), codes)
+        return Response(payload, media_type="application/json")
 
     @app.post("/v1/check-transition", response_model=CheckResponse, tags=["rulesets"],
               summary="May this deal move to that stage? Yes, or no with every reason",
@@ -177,10 +185,11 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
             raise ApiError(415, "unsupported-media-type",
                            "post the ruleset as application/yaml, or as JSON "
                            "{\"yaml\": \"...\"} with application/json")
-        found = await ctx.run(request, lambda token: lint_bytes(data, lang=lang))
-        request.state.diagnostics = len(found)
-        return json_response({"diagnostics": [d.to_dict() for d in found],
-                              "summary": summary(found)})
+        # Always in a child: a hostile ruleset can keep the linter busy, and the child can be
+        # killed when the budget runs out or the client leaves.
+        payload, found = await ctx.run(request, lambda token: _linted(data, lang), isolate=True)
+        request.state.diagnostics = found
+        return Response(payload, media_type="application/json")
 
     @app.get("/v1/rulesets", response_model=RulesetsResponse, tags=["rulesets"],
              summary="The served rulesets, and the broken edits of any")
@@ -197,6 +206,22 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
                               "content": {"text/plain": {"schema": {"type": "string"}}}}})
     async def metrics() -> Response:
         return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)
+
+
+def _evaluated(version: Version, items: list[tuple[str, object]], now: datetime, lang: str,
+               token: Token) -> tuple[bytes, dict[str, int], int]:
+    """The response body of an evaluation, its findings per code, and how many there are
+    (serialised where it was computed, so a big answer is not encoded on the event loop)."""
+    result = evaluate(version, items, now, lang, token.check)
+    body = orjson.dumps({"findings": result.findings, "summary": result.summary})
+    return body, result.summary, len(result.findings)
+
+
+def _linted(data: bytes, lang: str) -> tuple[bytes, int]:
+    """The response body of a lint and its number of diagnostics."""
+    found = lint_bytes(data, lang=lang)
+    body = orjson.dumps({"diagnostics": [d.to_dict() for d in found], "summary": summary(found)})
+    return body, len(found)
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import pickle
 import queue
+import signal
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from pipeline_rules.server.errors import ApiError
@@ -34,12 +37,34 @@ class Token:
 
     def __init__(self) -> None:
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._on_stop: list[Callable[[], None]] = []
         #: Checks passed so far: the steps (deals) the job got through.
         self.steps = 0
 
     def stop(self) -> None:
-        """Ask the job to stop at its next check."""
-        self._stop.set()
+        """Ask the job to stop at its next check (a job in a child process is killed)."""
+        with self._lock:
+            self._stop.set()
+            hooks, self._on_stop = self._on_stop, []
+        for hook in hooks:
+            hook()
+
+    @contextlib.contextmanager
+    def stopping(self, hook: Callable[[], None]) -> Iterator[None]:
+        """Run ``hook`` if the job is stopped within the block (at once if it is already)."""
+        with self._lock:
+            stopped = self._stop.is_set()
+            if not stopped:
+                self._on_stop.append(hook)
+        if stopped:
+            hook()
+        try:
+            yield
+        finally:
+            with self._lock:
+                if hook in self._on_stop:
+                    self._on_stop.remove(hook)
 
     @property
     def stopped(self) -> bool:
@@ -68,6 +93,57 @@ def over_budget(budget: float) -> ApiError:
 
 class ClientGoneError(Exception):
     """The client closed the connection before the work was done."""
+
+
+class ChildFailedError(RuntimeError):
+    """A job run in a child process raised, or the child died (the message says which)."""
+
+
+def in_child(fn: Callable[[], T], token: Token) -> T:
+    """``fn()`` in a forked copy of this process, its result pickled back through a pipe.
+
+    For work that may run long or allocate much (a big evaluation, a lint): its garbage
+    collections pause the child, not the event loop, and stopping the token kills the child, so
+    a request over its budget, abandoned by its client or caught by SIGTERM stops using the CPU
+    at once. The child inherits the parsed request and the ruleset versions, so nothing but the
+    result is copied.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child; its outcome is checked through the parent
+        os.close(read_fd)
+        # Only the pipe stays open: the child must not hold the listening socket or a client's
+        # connection open after the parent closes them.
+        os.closerange(3, write_fd)
+        os.closerange(write_fd + 1, os.sysconf("SC_OPEN_MAX"))
+        try:
+            outcome = pickle.dumps((True, fn()), pickle.HIGHEST_PROTOCOL)
+        except BaseException as err:
+            outcome = pickle.dumps((False, f"{type(err).__name__}: {err}"))
+        with os.fdopen(write_fd, "wb") as sink:
+            sink.write(outcome)
+        os._exit(0)
+    os.close(write_fd)
+    reaped = threading.Event()
+
+    def kill() -> None:
+        if not reaped.is_set():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    with token.stopping(kill), os.fdopen(read_fd, "rb") as pipe:
+        data = pipe.read()
+        os.waitpid(pid, 0)
+        reaped.set()
+    if token.stopped:
+        raise StoppedError
+    if not data:
+        raise ChildFailedError("the child process died without a result")
+    ok, value = pickle.loads(data)
+    if not ok:
+        raise ChildFailedError(value)
+    result: T = value
+    return result
 
 
 class ComputePool:
@@ -178,4 +254,5 @@ def _settle(result: asyncio.Future[T], value: T | None, error: BaseException | N
         result.set_result(value)  # type: ignore[arg-type]
 
 
-__all__ = ["ClientGoneError", "ComputePool", "StoppedError", "Token", "busy", "over_budget"]
+__all__ = ["ChildFailedError", "ClientGoneError", "ComputePool", "StoppedError", "Token", "busy",
+           "in_child", "over_budget"]

@@ -158,3 +158,13 @@ def check_work(items: Sequence[tuple[str, object]], max_deals: int, max_history:
             raise ApiError(413, "history-too-long",
                            f"{path} has {len(history):,} entries; the limit is "
                            f"{max_history:,} per deal", path=path, limit=max_history)
+
+
+def work_size(items: Sequence[tuple[str, object]]) -> int:
+    """How much an evaluation has to go through: its deals and their history entries."""
+    size = len(items)
+    for _, deal in items:
+        history = deal.get("history") if isinstance(deal, dict) else None
+        if isinstance(history, list):
+            size += len(history)
+    return size
