@@ -12,6 +12,7 @@ SIGTERM drains and stops within its bound.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -376,6 +377,15 @@ def test_health_and_stage_checks_answer_during_the_heaviest_evaluate(roomy: Serv
     assert len(answered_during) >= 2, "nothing answered while the evaluation ran"
 
 
+def children(pid: int) -> set[int]:
+    """The child processes of ``pid`` (forked by any of its threads)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found.update(int(x) for x in (task / "children").read_text().split())
+    return found
+
+
 def test_work_over_the_time_budget_is_504_and_the_server_goes_on(tmp_path: Path) -> None:
     server = start_server(tmp_path, "--time-budget", "0.2")
     try:
@@ -388,6 +398,22 @@ def test_work_over_the_time_budget_is_504_and_the_server_goes_on(tmp_path: Path)
             assert quick.status_code == 200
         assert eventually(lambda: any(line.get("event") == "work-stopped"
                                       for line in server.log_lines()))
+        assert eventually(lambda: not children(server.process.pid))  # the child was killed
+    finally:
+        stop_server(server)
+
+
+def test_a_lint_over_the_time_budget_is_504_and_its_process_is_killed(tmp_path: Path) -> None:
+    server = start_server(tmp_path, "--time-budget", "0.1")
+    stages = "".join(f"  - id: s{i}\n" for i in range(20_000))
+    ruleset = f"version: 1\nid: big\ntitle: Big\nstages:\n{stages}"
+    try:
+        with server.client() as client:
+            answer = client.post("/v1/lint", content=ruleset.encode(),
+                                 headers={"Content-Type": "application/yaml"})
+            assert answer.status_code == 504 and answer.json()["error"] == "over-time-budget"
+            assert eventually(lambda: not children(server.process.pid))
+            assert client.get("/healthz").status_code == 200
     finally:
         stop_server(server)
 

@@ -123,7 +123,7 @@ class Context:
 def _add_routes(app: FastAPI, ctx: Context) -> None:
     @app.post("/v1/evaluate", response_model=EvaluateResponse, tags=["rulesets"],
               summary="Evaluate one deal or a batch into violations and actions",
-              responses=error_responses(400, 404, 413, 422),
+              responses=error_responses(400, 404, 408, 413, 422, 431, 503, 504),
               openapi_extra=json_body(EvaluateRequest, "One deal (`deal`) or a batch (`deals`)."))
     async def evaluate_deals(request: Request) -> Response:
         body = validated(EvaluateRequest, await read_json(request))
@@ -148,7 +148,7 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
 
     @app.post("/v1/check-transition", response_model=CheckResponse, tags=["rulesets"],
               summary="May this deal move to that stage? Yes, or no with every reason",
-              responses=error_responses(400, 404, 413, 422),
+              responses=error_responses(400, 404, 408, 413, 422, 431, 503, 504),
               openapi_extra=json_body(CheckRequest, "The deal and the stage it should move to."))
     async def check(request: Request) -> Response:
         body = validated(CheckRequest, await read_json(request))
@@ -172,7 +172,8 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
 
     @app.post("/v1/lint", response_model=LintResponse, tags=["lint"],
               summary="Lint a ruleset; 200 with its diagnostics, problems or not",
-              responses=error_responses(400, 413, 415, 422), openapi_extra=lint_body)
+              responses=error_responses(400, 408, 413, 415, 422, 431, 503, 504),
+              openapi_extra=lint_body)
     async def lint_posted(request: Request, lang: Lang = "en") -> Response:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type in YAML_TYPES or media_type in ("application/x-yaml", "text/x-yaml"):
