@@ -187,6 +187,25 @@ def test_links_out_of_the_directory_are_refused_by_the_catalog(tmp_path: Path) -
         "b2b_sales.yaml", "config.yaml", "retail.yaml", "same.yml"}
 
 
+def test_evaluate_on_a_directory_names_a_link_out_and_judges_the_rest(tmp_path: Path) -> None:
+    directory = tmp_path / "rulesets"
+    directory.mkdir()
+    (directory / "b2b_sales.yaml").write_bytes(
+        (Path(__file__).parents[1] / "rulesets" / "b2b_sales.yaml").read_bytes())
+    links_out(tmp_path, directory)
+    deals = tmp_path / "deals.jsonl"
+    deals.write_text(json.dumps({"id": "X-1", "ruleset": "leak", "stage": "meeting"}) + "\n"
+                     + json.dumps({**A100, "ruleset": "b2b-sales"}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["evaluate", str(directory), str(deals), "--now", NOW,
+                                       "--format", "jsonl"])
+    findings = [json.loads(line) for line in result.stdout.splitlines()]
+    refused = [f for f in findings if f["deal"] == "X-1"]
+    assert [f["code"] for f in refused] == ["bad-record"]
+    assert "outside the ruleset directory" in refused[0]["message"]
+    assert any(f["deal"] == "A-100" and f["code"] == "sla-breach" for f in findings)
+    assert "leak.yaml is not used" in result.stderr and OUTSIDE not in result.output
+
+
 def test_links_out_are_refused_by_the_server_and_nothing_of_them_is_shown(
         tmp_path: Path) -> None:
     base = tmp_path / "base"
