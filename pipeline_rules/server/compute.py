@@ -116,6 +116,10 @@ def in_child(fn: Callable[[], T], token: Token) -> T:
         # connection open after the parent closes them.
         os.closerange(3, write_fd)
         os.closerange(write_fd + 1, os.sysconf("SC_OPEN_MAX"))
+        # A stop signal sent to the whole group (systemd, Ctrl-C) is the parent's to handle: it
+        # lets the work finish within the shutdown timeout, then kills what is left.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             outcome = pickle.dumps((True, fn()), pickle.HIGHEST_PROTOCOL)
         except BaseException as err:
