@@ -40,7 +40,9 @@ runs. One line per variant, each followed by the ``cmp`` commands that check the
     same  evaluate/deals/b2b_sales/jsonl-j1
     DIFF  evaluate/deals/b2b_sales/parquet-j2: output.parquet differs at byte 4096 (old ...)
 
-then ``N same, M different``; the exit status is 1 if any differ. ``--list`` prints the
+then ``N same, M different``; the exit status is 1 if any differ. SARIF logs that differ only
+because a rule's page (its ``help``) was rewritten compare equal with
+``python benchmarks/sarif_cmp.py OLD NEW``. ``--list`` prints the
 variants' names without running them.
 """
 

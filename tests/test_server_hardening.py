@@ -180,7 +180,7 @@ def test_links_out_of_the_directory_are_refused_by_the_catalog(tmp_path: Path) -
     catalog = load_directory(directory)
     refused = {Path(p.file).name: p.reason for p in catalog.problems
                if "outside the ruleset directory" in p.reason}
-    assert set(refused) == {"leak.yaml", "passwd.yaml"}
+    assert set(refused) == {"leak.yaml", "passwd.yaml", "sub"}
     assert all("[document-limit]" in reason for reason in refused.values())
     assert not any(OUTSIDE in t.data.decode() for t in catalog.texts)
     assert {Path(t.name).name for t in catalog.texts} == {
@@ -215,10 +215,10 @@ def test_links_out_are_refused_by_the_server_and_nothing_of_them_is_shown(
         links_out(base, server.directory)
         with server.client() as client:
             listing = eventually(lambda: (r := client.get("/v1/rulesets").json()["rulesets"])
-                                 and len(r) == 6 and r)
+                                 and len(r) == 7 and r)
             text = client.get("/v1/rulesets").text
         by_file = {entry["file"]: entry for entry in listing}
-        for name in ("leak.yaml", "passwd.yaml"):
+        for name in ("leak.yaml", "passwd.yaml", "sub"):
             assert by_file[name]["status"] == "refused" and not by_file[name]["serving"]
             assert "outside the ruleset directory" in by_file[name]["diagnostics"][0]["message"]
         assert by_file["same.yml"]["status"] == "error"  # the same id as retail.yaml: shadowed
@@ -229,7 +229,7 @@ def test_links_out_are_refused_by_the_server_and_nothing_of_them_is_shown(
         for secret in (SECRET, OUTSIDE, "DB_PASSWORD", "root:x:0"):
             assert secret not in text
         refusals = [line for line in server.log_lines() if line.get("event") == "ruleset-refused"]
-        assert {line["file"] for line in refusals} == {"leak.yaml", "passwd.yaml"}
+        assert {line["file"] for line in refusals} == {"leak.yaml", "passwd.yaml", "sub"}
         assert OUTSIDE not in server.log.read_text("utf-8")
     finally:
         stop_server(server)

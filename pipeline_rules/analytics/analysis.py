@@ -31,6 +31,7 @@ from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.intake import Rejection, intake
 from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
 from pipeline_rules.ruleset.model import Ruleset, SlaDef
+from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.durations import DurationKind, format_seconds
 from pipeline_rules.time.working import business_days_seconds, counted_seconds, working_time
@@ -102,10 +103,13 @@ class _Timing:
 class Analysis:
     """The accumulators of one analysis; feed deals with :meth:`add`, then :meth:`report`."""
 
-    def __init__(self, ruleset: Ruleset | CompiledRuleset, now: datetime | None = None) -> None:
+    def __init__(self, ruleset: Ruleset | CompiledRuleset, now: datetime | None = None,
+                 versions: Versions | None = None) -> None:
+        self.now = (now or datetime.now(UTC)).astimezone(UTC)
+        if versions is not None:  # the report is of the version in force at ``now``
+            ruleset = versions.at(self.now)
         self.compiled = ruleset if isinstance(ruleset, CompiledRuleset) \
             else compile_ruleset(ruleset)
-        self.now = (now or datetime.now(UTC)).astimezone(UTC)
         graph = self.compiled.graph
         self.stages = {s: _Stage() for s in graph.order}
         self.by_start: dict[str, _Group] = {}
@@ -116,16 +120,22 @@ class Analysis:
         default = self.compiled.calendar(rs.calendar_name(None))
         self.default_calendar = default
         self.timing = {stage: self._timing(stage) for stage in graph.order}
+        #: With versions: each stage visit is timed by the version in force when it began.
+        self.versions = versions
+        self.timings = tuple({stage: self._timing(stage, each) for stage in graph.order}
+                             for each in versions.entries) if versions is not None else ()
 
-    def _timing(self, stage: str) -> _Timing:
-        rs = self.compiled.ruleset
+    def _timing(self, stage: str, compiled: CompiledRuleset | None = None) -> _Timing:
+        compiled = compiled or self.compiled
+        rs = compiled.ruleset
+        default = compiled.calendar(rs.calendar_name(None))
         sla = next((s for s in rs.slas if s.stage is not None and s.stage.name == stage), None)
         if sla is None:
-            return _Timing(self.default_calendar)
-        limit = self.compiled.duration(sla.limit)
+            return _Timing(default)
+        limit = compiled.duration(sla.limit)
         if not limit.is_business:
-            return _Timing(self.default_calendar, sla, float(limit.amount))
-        calendar = self.compiled.calendar(rs.calendar_name(sla.calendar))
+            return _Timing(default, sla, float(limit.amount))
+        calendar = compiled.calendar(rs.calendar_name(sla.calendar))
         budget = counted_seconds(limit, calendar) if calendar is not None \
             else float(limit.amount)
         return _Timing(calendar, sla, budget, working_budget=True)
@@ -148,7 +158,8 @@ class Analysis:
             acc.entered += 1
             if stage in graph.terminal:
                 continue
-            timing = self.timing[stage]
+            timing = self.timing[stage] if self.versions is None \
+                else self.timings[self.versions.index_at(entry.at)][stage]
             if i + 1 < len(history):
                 following = history[i + 1]
                 wall = (following.at - entry.at).total_seconds()
@@ -311,9 +322,10 @@ def _budget(stage: StageStats, compiled: CompiledRuleset) -> float | None:
 
 
 def analyze(ruleset: Ruleset | CompiledRuleset, deals: Iterable[Item],
-            now: datetime | None = None) -> Report:
-    """Analyse deal histories against a ruleset (one streaming pass)."""
-    analysis = Analysis(ruleset, now)
+            now: datetime | None = None, versions: Versions | None = None) -> Report:
+    """Analyse deal histories against a ruleset (one streaming pass); a ruleset kept in
+    ``versions`` times each stage visit by the version in force when it began."""
+    analysis = Analysis(ruleset, now, versions)
     for deal in deals:
         analysis.add(deal)
     return analysis.report()

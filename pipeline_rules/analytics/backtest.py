@@ -31,6 +31,7 @@ from pipeline_rules.evaluate.intake import Rejection, intake
 from pipeline_rules.evaluate.reminders import check_reminders
 from pipeline_rules.evaluate.sla import check_slas
 from pipeline_rules.ruleset.compiled import CompiledRuleset
+from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.durations import format_seconds
 
 Identity = tuple[str, str, str, str]  # deal, code, rule, when (ISO, UTC)
@@ -88,14 +89,15 @@ def _closed_at(deal: Deal, compiled: CompiledRuleset) -> datetime | None:
 
 
 def _run(compiled: CompiledRuleset, deals: list[Deal], points: list[datetime],
-         every: timedelta) -> _Counts:
-    evaluator = Evaluator(compiled)
+         every: timedelta, versions: Versions | None = None) -> _Counts:
+    evaluator = Evaluator(compiled, versions=versions)
     counts = _Counts()
     spans = [(d, d.history[0].at, _closed_at(d, compiled), [h.at.timestamp() for h in d.history])
              for d in deals if d.history]
     zone = compiled.zone
     for point in points:
-        run = Run.start(compiled, evaluator.machine, point)
+        run = Run.start(compiled, evaluator.machine, point) if versions is None \
+            else evaluator.run(point)  # each version's run, the one in force at the point's
         week = (point.astimezone(zone).date()
                 - timedelta(days=point.astimezone(zone).weekday())).isoformat()
         for deal, first, closed, stamps in spans:
@@ -104,9 +106,13 @@ def _run(compiled: CompiledRuleset, deals: list[Deal], points: list[datetime],
             view = as_of(deal, point, stamps)
             if view is None:
                 continue
-            found = list(check_history(view, run))
-            if view.stage not in compiled.graph.terminal:
-                found += list(check_slas(view, run)) + list(check_reminders(view, run))
+            if run.versions is not None:
+                found = evaluator.by_versions(view, run, run.versions, tasks=False,
+                                              plugins=False)
+            else:
+                found = list(check_history(view, run))
+                if view.stage not in compiled.graph.terminal:
+                    found += list(check_slas(view, run)) + list(check_reminders(view, run))
             for finding in found:
                 when = finding.due or finding.at
                 identity = (finding.deal or "", finding.code, finding.rule or "",
@@ -144,8 +150,10 @@ def _changes(base: _Counts, other: _Counts) -> tuple[Change, ...]:
 
 def backtest(ruleset: CompiledRuleset, deals: Iterable[Item],
              start: datetime, end: datetime, every: timedelta,
-             compare: CompiledRuleset | None = None) -> Backtest:
-    """Replay ``ruleset`` (and ``compare``, if given) over [start, end] every ``every``."""
+             compare: CompiledRuleset | None = None, versions: Versions | None = None,
+             compare_versions: Versions | None = None) -> Backtest:
+    """Replay ``ruleset`` (and ``compare``, if given) over [start, end] every ``every``; a
+    ruleset kept in ``versions`` judges each point by the version in force then."""
     points = _points(start.astimezone(UTC), end.astimezone(UTC), every)
     parsed: list[Deal] = []
     bad = 0
@@ -155,8 +163,9 @@ def backtest(ruleset: CompiledRuleset, deals: Iterable[Item],
             bad += 1
         else:
             parsed.append(deal)
-    base = _run(ruleset, parsed, points, every)
-    other = _run(compare, parsed, points, every) if compare is not None else None
+    base = _run(ruleset, parsed, points, every, versions)
+    other = _run(compare, parsed, points, every, compare_versions) \
+        if compare is not None else None
     zone = ruleset.zone
     notes = ("an alert counts once, at the first evaluation point that raises it",
              "task checks are left out: tasks carry no creation or completion times",

@@ -12,7 +12,18 @@ import sys
 import click
 
 from pipeline_rules import __version__
-from pipeline_rules.cli import analyze, backtest, check, evaluate, graph, lint, rules, schema, serve
+from pipeline_rules.cli import (
+    analyze,
+    backtest,
+    check,
+    diff,
+    evaluate,
+    graph,
+    lint,
+    rules,
+    schema,
+    serve,
+)
 from pipeline_rules.cli.common import EXIT_OK
 
 
@@ -24,7 +35,7 @@ def main() -> None:
 
 for _command in (lint.lint_command, rules.rules_command, schema.schema_command, check.check_command,
                  graph.graph_command, evaluate.evaluate_command, analyze.analyze_command,
-                 backtest.backtest_command, serve.serve_command):
+                 backtest.backtest_command, serve.serve_command, diff.diff_command):
     main.add_command(_command)
 
 

@@ -7,7 +7,7 @@ import click
 from pipeline_rules import i18n
 from pipeline_rules.cli.common import (
     input_options,
-    load_compiled,
+    load_versioned,
     parse_now_option,
     records,
     show_report,
@@ -16,7 +16,7 @@ from pipeline_rules.cli.common import (
 
 @click.command("analyze")
 
-@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.argument("ruleset")
 
 @click.argument("deals")
 @input_options
@@ -32,14 +32,18 @@ from pipeline_rules.cli.common import (
 
 def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | None,
                     now_text: str | None, fmt: str, html_file: str | None) -> None:
-    """Where deals stall, how long stages take, what SLA limits fit."""
+    """Where deals stall, how long stages take, what SLA limits fit. RULESET is a ruleset
+    file, or a versions folder: each stage visit is then timed by the version in force when
+    it began."""
 
     from pipeline_rules.analytics import analyze
     from pipeline_rules.outputs.text import render_report
 
-    compiled = load_compiled(ruleset, i18n.detect())
+    compiled, versions = load_versioned(ruleset, i18n.detect())
     now = parse_now_option(now_text, compiled)
-    report = analyze(compiled, records(deals, input_format, mapping, compiled), now)
+    if versions is not None:
+        compiled = versions.at(now)
+    report = analyze(compiled, records(deals, input_format, mapping, compiled), now, versions)
     show_report(fmt, report.to_dict, lambda: render_report(report), html_file,
           lambda render: render(report, None, compiled))
 

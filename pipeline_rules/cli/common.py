@@ -15,6 +15,7 @@ from pipeline_rules import i18n
 if TYPE_CHECKING:
     from pipeline_rules.ruleset.catalog import Catalog
     from pipeline_rules.ruleset.compiled import CompiledRuleset
+    from pipeline_rules.ruleset.versions import Versions
 
 
 EXIT_OK = 0
@@ -35,6 +36,45 @@ def load_compiled(path: str, lang: str) -> CompiledRuleset:
     from pipeline_rules.ruleset.catalog import load_file
 
     return usable(path, lambda: load_file(path, lang)).only()
+
+
+def load_versioned(path: str, lang: str, base: str | None = None
+                   ) -> tuple[CompiledRuleset, Versions | None]:
+    """A ruleset file, a versions folder (its latest version and all its versions), or one
+    version of a folder as ``FOLDER@REVISION`` (``@REVISION``: of the folder ``base``); explain
+    on stderr why not and exit 2."""
+    from pathlib import Path
+
+    if "@" in path and not Path(path).exists():
+        folder, revision = path.rsplit("@", 1)
+        folder = folder or base or ""
+        if not folder:
+            fail(f"{path}: name the versions folder before '@'")
+        versions = _versions(folder, lang)
+        named = versions.named(revision)
+        if named is None:
+            known = ", ".join(str(c.revision) for c in versions.entries)
+            fail(f"{path}: {folder} has no revision '{revision}' (it has {known})")
+        return named, None
+    if Path(path).is_dir():
+        versions = _versions(path, lang)
+        return versions.latest, versions
+    return load_compiled(path, lang), None
+
+
+def _versions(folder: str, lang: str) -> Versions:
+    from pipeline_rules.ruleset.catalog import CatalogError, RulesetError, load_versions
+
+    try:
+        return load_versions(folder, lang)
+    except CatalogError as err:
+        fail(str(err))
+    except RulesetError as err:
+        from pipeline_rules.outputs.lint import LintReport, text
+
+        click.echo(text(LintReport(err.diagnostics, [folder])), err=True, nl=False)
+        fail(f"{folder}: its versions cannot be used; see above, or run "
+             f"'pipeline-rules lint {folder}'")
 
 
 def load_rulesets(path: str, lang: str) -> Catalog:

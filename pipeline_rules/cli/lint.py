@@ -69,6 +69,12 @@ def lint_command(paths: tuple[str, ...], fmt: str, strict: bool, config_file: st
                 fail(str(err))
             except ConfigError as err:
                 fail(str(err))
+    from datetime import UTC, datetime
+
+    from pipeline_rules.lint.versions import lint_versions, versions_folders
+
+    for folder in versions_folders(paths):
+        diagnostics.extend(lint_versions(folder, datetime.now(UTC), language))
     report = LintReport(diagnostics, ["<stdin>" if f == "-" else f for f in files])
     if fmt == "text":
         use_color = color == "always" or (color == "auto" and sys.stdout.isatty())

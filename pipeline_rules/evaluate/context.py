@@ -20,6 +20,7 @@ from pipeline_rules.enforce.machine import IllegalMove, PipelineMachine, ReplayM
 from pipeline_rules.evaluate.findings import Finding, action, violation
 from pipeline_rules.evaluate.plans import Plans, make_plans
 from pipeline_rules.ruleset.compiled import CompiledRuleset
+from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.working import shift
 
@@ -42,6 +43,9 @@ class Run:
     _shifted: dict[tuple[str, str | None], datetime] = field(default_factory=dict)
     _stamps: dict[datetime, str] = field(default_factory=dict)
     _replays: ReplayMemo = field(default_factory=ReplayMemo)
+    #: The runs of every version, when the ruleset is kept in versions (this run is the one
+    #: of the version in force at ``now``).
+    versions: VersionRuns | None = None
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
@@ -114,12 +118,35 @@ class Run:
         """A violation with its message (``finding.<code>`` unless a template is named)."""
         message = i18n.render(template or f"finding.{code}", message_args, self.lang)
         return violation(self.ruleset_id, code, rule, deal, stage, self.local(at), message,
-                         **details)
+                         produced_by=self.compiled.revision, **details)
 
     def action(self, code: str, rule: str, deal: str, stage: str | None, due: datetime,
                message_key: str, message_args: dict[str, Any], notify: str | None,
                channel: str | None, **details: Any) -> Finding:
         """An action with its message rendered in the run's language."""
         message = i18n.render(message_key, message_args, self.lang)
-        return action(self.ruleset_id, code, rule, deal, stage, self.local(due), message, notify,
-                      channel, **details)
+        return action(self.ruleset_id, code, rule, deal, stage, self.local(due), message,
+                      notify, channel, produced_by=self.compiled.revision, **details)
+
+
+@dataclass(frozen=True)
+class VersionRuns:
+    """One run per version of a ruleset kept in versions, at the same ``now``."""
+
+    versions: Versions
+    runs: tuple[Run, ...]
+    #: The index of the version in force at ``now``.
+    current: int
+    #: Whether every version judges moves alike (one replay then serves them all).
+    same_moves: bool
+
+    def index_for(self, since: datetime | None, rebased: datetime | None = None) -> int:
+        """The version that judges what began at ``since`` (the one in force at ``now`` when
+        it is unknown); a deal re-based at ``rebased`` is judged from then by the version in
+        force then."""
+        if since is None:
+            return self.current
+        if rebased is not None and rebased > since:
+            since = rebased
+        # A version not yet in force at ``now`` judges nothing (a time ahead of ``now``).
+        return min(self.versions.index_at(since), self.current)

@@ -37,6 +37,7 @@ VIOLATION_SEVERITY = {
     "no-stage-date": "warning",
     "bad-record": "error",
     "plugin-error": "error",
+    "before-versions": "warning",
 }
 VIOLATION_CODES = tuple(VIOLATION_SEVERITY)
 #: Action codes: a reminder before an event, and the actions an SLA breach triggers.
@@ -71,6 +72,8 @@ class Finding:
     due: datetime | None = None
     key: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: The revision of the ruleset version that produced it (None: the ruleset has no versions).
+    version: str | None = None
 
     def to_dict(self, isoformat: Callable[[datetime], str] = datetime.isoformat
                 ) -> dict[str, Any]:
@@ -90,16 +93,19 @@ class Finding:
             data["due"] = isoformat(self.due) if self.due else None
             data["key"] = self.key
         data["ruleset"] = self.ruleset
+        if self.version is not None:
+            data["version"] = self.version
         if self.details:
             data["details"] = self.details
         return data
 
 
 def violation(ruleset: str, code: str, rule: str | None, deal: str | None, stage: str | None,
-              at: datetime, message: str, **details: Any) -> Finding:
-    """A violation with the severity of its code."""
+              at: datetime, message: str, *, produced_by: str | None = None,
+              **details: Any) -> Finding:
+    """A violation with the severity of its code (``produced_by``: the version's revision)."""
     return Finding(VIOLATION, code, rule, deal, stage, at, message, ruleset,
-                   severity=VIOLATION_SEVERITY[code], details=details)
+                   severity=VIOLATION_SEVERITY[code], details=details, version=produced_by)
 
 
 def bad_record(ruleset: str, at: datetime, origin: str, deal: str | None, reason: str,
@@ -112,11 +118,14 @@ def bad_record(ruleset: str, at: datetime, origin: str, deal: str | None, reason
 
 
 def action(ruleset: str, code: str, rule: str, deal: str, stage: str | None, due: datetime,
-           message: str, notify: str | None, channel: str | None, **details: Any) -> Finding:
-    """An action due at ``due``, keyed for exactly-once delivery."""
+           message: str, notify: str | None, channel: str | None, *,
+           produced_by: str | None = None, **details: Any) -> Finding:
+    """An action due at ``due``, keyed for exactly-once delivery (the key does not depend on
+    the version that produced it: an unchanged rule keeps its keys across versions)."""
     return Finding(ACTION, code, rule, deal, stage, due, message, ruleset, action=code,
                    notify=notify, channel=channel, due=due,
-                   key=action_key(ruleset, rule, deal, code, due), details=details)
+                   key=action_key(ruleset, rule, deal, code, due), details=details,
+                   version=produced_by)
 
 
 def order_key(finding: Finding) -> tuple[datetime, str, str]:

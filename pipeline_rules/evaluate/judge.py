@@ -81,7 +81,7 @@ class Judge:
            key: str = RULESET_KEY) -> Judge:
         """The judge of a catalog's rulesets (reminders ``horizon`` ahead without a
         schedule)."""
-        evaluators = {rid: Evaluator(compiled, catalog.lang, horizon)
+        evaluators = {rid: Evaluator(compiled, catalog.lang, horizon, catalog.versions.get(rid))
                       for rid, compiled in catalog.rulesets.items()}
         return cls(catalog, horizon, key, evaluators)
 

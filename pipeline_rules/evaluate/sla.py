@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from pipeline_rules.deals.model import Deal
@@ -58,8 +58,11 @@ def _stage_start(deal: Deal) -> datetime | None:
     return None
 
 
-def check_slas(deal: Deal, run: Run) -> Iterator[Finding]:
-    """SLA warnings, breaches and their escalations for an open deal."""
+def check_slas(deal: Deal, run: Run,
+               pick: Callable[[datetime | None], bool] | None = None) -> Iterator[Finding]:
+    """SLA warnings, breaches and their escalations for an open deal; with ``pick``, only the
+    timers it picks by when they began (None: unknown) — how a ruleset kept in versions has
+    each version judge what began while it was in force."""
     missing_date = False
     now = run.now
     for plan in run.plans.slas.get(deal.stage or "", ()):
@@ -67,15 +70,17 @@ def check_slas(deal: Deal, run: Run) -> Iterator[Finding]:
         if sla.stage is not None:
             since = _stage_start(deal)
             if since is None:
-                missing_date = True
+                missing_date = missing_date or pick is None or pick(None)
                 continue
         else:
             if not deal.history:
-                missing_date = True
+                missing_date = missing_date or pick is None or pick(None)
                 continue
             since = _span_start(deal, sla)
             if since is None:
                 continue
+        if pick is not None and not pick(since):
+            continue
         # Nothing to report before the wall clock reaches the first warning — most deals,
         # most runs — and no calendar arithmetic to do.
         if (now - since).total_seconds() >= plan.quiet:

@@ -188,6 +188,10 @@ class Ruleset:
     plugins: tuple[str, ...]
     source: Source
     positions: SourceMap
+    #: The revision label of one version of a ruleset kept in versions (None: not versioned).
+    revision: str | None = None
+    #: When that version takes effect, as written (parsed when compiled).
+    effective: str | None = None
 
     def calendar_name(self, given: Ref | None) -> str | None:
         """The calendar business time is measured on: the one named, else the only one defined."""
@@ -258,6 +262,8 @@ def build_ruleset(document: Document) -> Ruleset:
         plugins=tuple(str(p) for p in _list(data.get("plugins"))),
         source=document.source,
         positions=document.positions,
+        revision=_opt_str(data.get("revision")),
+        effective=_opt_str(data.get("effective")),
     )
 
 

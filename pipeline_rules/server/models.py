@@ -130,6 +130,8 @@ class CheckResponse(BaseModel):
     to: str
     allowed: bool
     reasons: list[Reason]
+    version: str | None = Field(None, description="For a ruleset kept in versions: the version "
+                                                  "in force now, whose moves judged it.")
 
 
 class LintRequest(BaseModel):
@@ -176,6 +178,14 @@ class LintResponse(BaseModel):
     summary: Severities
 
 
+class VersionInfo(BaseModel):
+    """One version of a ruleset kept in versions."""
+
+    revision: str | None = Field(description="The version's revision label.")
+    effective: str | None = Field(description="When it takes effect (ISO 8601).")
+    file: str = Field(description="Its file, in the served directory.")
+
+
 class RulesetInfo(BaseModel):
     """One ruleset file of the served directory."""
 
@@ -191,6 +201,9 @@ class RulesetInfo(BaseModel):
     loaded_at: str | None = Field(description="When the version being served was loaded.")
     failed_at: str | None = Field(description="When the current broken content was read.")
     diagnostics: list[Diagnostic]
+    versions: list[VersionInfo] | None = Field(
+        None, description="For a versions folder: every version, in effective order "
+                          "(absent for a plain ruleset file).")
 
 
 class RulesetsResponse(BaseModel):

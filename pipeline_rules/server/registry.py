@@ -1,4 +1,5 @@
-"""The served rulesets: every YAML file of one directory, reloaded when it changes.
+"""The served rulesets: every YAML file of one directory, and every versions folder in it (one
+ruleset kept in versions, docs/versions.md), reloaded when they change.
 
 Each file's content is read, checked, compiled and given its evaluator (and so its state
 machine) in full before anything points at it; a refresh then publishes a whole new
@@ -24,12 +25,16 @@ from pipeline_rules.ruleset.catalog import (
     RulesetError,
     RulesetText,
     assemble,
+    build_versions,
     compile_text,
     leads_outside,
     list_directory,
     outside_directory,
+    ruleset_files,
+    version_folders,
 )
 from pipeline_rules.ruleset.compiled import CompiledRuleset
+from pipeline_rules.ruleset.versions import Versions
 
 
 class Signature(NamedTuple):
@@ -52,6 +57,16 @@ class Version:
     loaded_at: datetime
     compiled: CompiledRuleset
     judge: Judge
+    #: The ruleset's versions, when it is a versions folder (``compiled`` is the latest).
+    versions: Versions | None = None
+
+    def in_force(self, now: datetime) -> Evaluator:
+        """The evaluator of the version in force at ``now`` (of the ruleset itself when it has
+        no versions)."""
+        evaluator = self.evaluator
+        if self.versions is None:
+            return evaluator
+        return evaluator.by_version[self.versions.index_at(now)]
 
     @property
     def evaluator(self) -> Evaluator:
@@ -103,15 +118,17 @@ class Snapshot:
 
 
 class Scan(NamedTuple):
-    """The ruleset files of a directory with their signatures, and the links refused because
-    they lead outside it (signed by the link itself, so a retargeted link is noticed)."""
+    """The ruleset files and versions folders of a directory with their signatures, and the
+    links refused because they lead outside it (signed by the link itself, so a retargeted
+    link is noticed)."""
 
     files: dict[str, Signature]
     outside: dict[str, Signature]
 
 
 def scan(directory: Path) -> Scan:
-    """The ruleset files of a directory (not its subdirectories) and their signatures."""
+    """The ruleset files of a directory and its versions folders, with their signatures (a
+    folder's: of all its files together), and the links out of it."""
     listing = list_directory(directory)
     found: dict[str, Signature] = {}
     for entry in listing.files:
@@ -120,6 +137,14 @@ def scan(directory: Path) -> Scan:
         except OSError:  # removed between the listing and the stat
             continue
         found[entry.name] = Signature(st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+    for name in version_folders(directory):
+        inner = scan_files(directory / name)
+        if inner:
+            # Any file edited, added or removed changes one of these.
+            found[name] = Signature(max(s.mtime_ns for s in inner.values()),
+                                    sum(s.size for s in inner.values()),
+                                    hash(tuple(sorted((n, s.inode) for n, s in inner.items()))),
+                                    max(s.ctime_ns for s in inner.values()))
     outside: dict[str, Signature] = {}
     for name in listing.outside:
         try:
@@ -130,7 +155,25 @@ def scan(directory: Path) -> Scan:
     return Scan(found, outside)
 
 
+def scan_files(directory: Path) -> dict[str, Signature]:
+    """The ruleset files of one directory and their signatures."""
+    found: dict[str, Signature] = {}
+    try:
+        entries = list(ruleset_files(directory))
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        found[entry.name] = Signature(st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+    return found
+
+
 def _signature(path: Path) -> Signature | None:
+    if path.is_dir():
+        return scan(path.parent).files.get(path.name)
     try:
         st = path.stat()
     except OSError:
@@ -155,6 +198,19 @@ def build_version(file: str, data: bytes, now: datetime) -> Version | Failure:
     except Exception as err:  # a bug in loading must not stop the other files from serving
         return Failure((_diagnostic(file, "internal", f"could not load: {err!r}"),), now)
     return Version(file, compiled.id, compiled.ruleset.title, now, compiled, judge)
+
+
+def build_folder(folder: str, texts: list[RulesetText], now: datetime) -> Version | Failure:
+    """Load, compile and equip a versions folder, or say why it cannot be served."""
+    try:
+        versions = build_versions(texts, folder)
+        if isinstance(versions, RulesetError):
+            return Failure(tuple(d.to_dict() for d in versions.diagnostics), now)
+        judge = Judge.of(assemble([], single=True, path=folder, versioned=[(folder, versions)]))
+    except Exception as err:  # a bug in loading must not stop the other files from serving
+        return Failure((_diagnostic(folder, "internal", f"could not load: {err!r}"),), now)
+    latest = versions.latest
+    return Version(folder, latest.id, latest.ruleset.title, now, latest, judge, versions)
 
 
 def _publishable(snapshot_files: dict[str, FileState]) -> Snapshot:
@@ -247,12 +303,17 @@ class Registry:
             # swapped in since the listing is not followed out.
             if leads_outside(self.directory, name):
                 return None, None  # the next scan refuses it
-            data = path.read_bytes()
+            if path.is_dir():
+                texts = [RulesetText(f"{name}/{e.name}", (path / e.name).read_bytes())
+                         for e in ruleset_files(path)]
+            else:
+                data = path.read_bytes()
         except OSError:
             return None, None  # gone or unreadable for a moment; the next scan tells
         if _signature(path) != signature:
             return None, None  # changed while being read: take the settled content next time
-        outcome = build_version(name, data, datetime.now(UTC))
+        outcome = build_folder(name, texts, datetime.now(UTC)) if path.is_dir() \
+            else build_version(name, data, datetime.now(UTC))
         if isinstance(outcome, Version):
             kind = "ruleset-loaded" if old is None or old.good is None else "ruleset-reloaded"
             return (FileState(name, signature, outcome),
@@ -285,7 +346,7 @@ def describe(state: FileState, shadowed_by: str | None = None) -> dict[str, Any]
         diagnostics.append(_diagnostic(
             state.file, "duplicate-id",
             f"ruleset id '{good.id}' is already served from {shadowed_by}"))
-    return {
+    described: dict[str, Any] = {
         "id": good.id if good else None,
         "title": good.title if good else None,
         "file": state.file,
@@ -296,6 +357,11 @@ def describe(state: FileState, shadowed_by: str | None = None) -> dict[str, Any]
         "failed_at": failure.failed_at.isoformat() if failure else None,
         "diagnostics": diagnostics,
     }
+    if good is not None and good.versions is not None:
+        described["versions"] = [
+            {"revision": c.revision, "effective": c.effective.isoformat() if c.effective else None,
+             "file": c.ruleset.source.name} for c in good.versions.entries]
+    return described
 
 
 def withheld(diagnostic: dict[str, Any]) -> dict[str, Any]:
@@ -311,4 +377,4 @@ def withheld(diagnostic: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["Failure", "FileState", "Registry", "Signature", "Snapshot", "Version",
-           "build_version", "describe", "scan", "withheld"]
+           "build_folder", "build_version", "describe", "scan", "scan_files", "withheld"]

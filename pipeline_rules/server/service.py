@@ -11,7 +11,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pipeline_rules.deals.decode import parse_deal
@@ -81,9 +81,11 @@ def _log_failure(version: Version, origin: str, err: Exception) -> None:
 
 def check_transition(version: Version, data: object, to: str, lang: str) -> dict[str, Any]:
     """The decision on moving a deal (JSON-shaped) to ``to``; raise DealError for a bad deal."""
+    # A move made now is judged by the version in force now.
+    in_force = version.in_force(datetime.now(UTC))
     try:
-        deal = parse_deal(data, version.compiled.zone)
-        decision = version.machine.check(deal, to)
+        deal = parse_deal(data, in_force.compiled.zone)
+        decision = in_force.machine.check(deal, to)
     except DealError:
         raise
     except DATA_ERRORS as err:
@@ -91,7 +93,10 @@ def check_transition(version: Version, data: object, to: str, lang: str) -> dict
         event("deal-not-judged", logging.ERROR, ruleset=version.id,
               error=type(err).__name__, at=f"{frame.filename}:{frame.lineno}")
         raise DealError(f"cannot be read ({err})") from None
-    return {"ruleset": version.id, **decision.to_dict(lang)}
+    answer = {"ruleset": version.id, **decision.to_dict(lang)}
+    if in_force.compiled.revision is not None:
+        answer["version"] = in_force.compiled.revision
+    return answer
 
 
 __all__ = ["DealError", "Evaluation", "check_transition", "evaluate", "evaluation_time"]

@@ -10,6 +10,7 @@ from pipeline_rules.ruleset.problems import Problem, Severity
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.time.calendars import calendar_problems
 from pipeline_rules.time.durations import DurationError, parse_duration
+from pipeline_rules.time.now import NowError, parse_now
 from pipeline_rules.time.schedules import CronError, parse_cron
 from pipeline_rules.time.timezones import TimezoneError, get_zone
 
@@ -167,3 +168,52 @@ def invalid_calendar(ctx: CheckContext) -> Iterator[Problem]:
             path = join(calendar.path, *error.key.split("/")) if error.key else calendar.path
             yield Problem("invalid-calendar", {"calendar": calendar.name, "detail": error.message},
                           path=path)
+
+
+@rule("invalid-version", Severity.ERROR, blocks_use=True)
+def invalid_version(ctx: CheckContext) -> Iterator[Problem]:
+    """A version of a ruleset without its effective instant, or with one that is not a time.
+
+    ## What it finds
+    A `revision` without an `effective` instant, an `effective` without a `revision`, and an
+    `effective` that is not an ISO 8601 time (`2026-12-01T00:00:00+03:00`, or a date, read as
+    midnight in the ruleset's zone).
+
+    ## Why it matters
+    A deal is judged by the version in force when what is timed began (docs/versions.md). A
+    version that does not say when it takes effect cannot be placed among the others, so deals
+    would be judged by the wrong one.
+
+    ## Example
+    ```yaml
+    revision: 2
+    effective: first of December
+    ```
+
+    ## Use instead
+    ```yaml
+    revision: 2
+    effective: 2026-12-01T00:00:00+03:00
+    ```
+
+    ## Known limits
+    Checks across the versions of a folder (two with one instant, a changed id) are made when
+    the folder is read; see docs/versions.md.
+    """
+    rs = ctx.ruleset
+    if rs.revision is not None and rs.effective is None:
+        yield Problem("invalid-version.no-effective", {"revision": rs.revision}, path="/revision",
+                      at_key=True)
+    if rs.effective is None:
+        return
+    if rs.revision is None:
+        yield Problem("invalid-version.no-revision", {}, path="/effective", at_key=True)
+    try:
+        zone = get_zone(rs.timezone)
+    except TimezoneError:
+        zone = get_zone("UTC")
+    try:
+        parse_now(rs.effective, zone, "effective")
+    except NowError as err:
+        yield Problem("invalid-version", {"value": rs.effective, "detail": err.message},
+                      path="/effective")
