@@ -27,7 +27,7 @@ from pipeline_rules.ruleset.checks.registry import blocking_rules
 from pipeline_rules.ruleset.compiled import CompiledRuleset, CompileError, compile_ruleset
 from pipeline_rules.ruleset.loader import Document, decode, read_bytes
 from pipeline_rules.ruleset.model import Ruleset, build_ruleset
-from pipeline_rules.ruleset.problems import DocumentError, Severity
+from pipeline_rules.ruleset.problems import DocumentError, Problem, Severity
 from pipeline_rules.ruleset.source import Source
 from pipeline_rules.ruleset.versions import Versions, folder_problems
 
@@ -183,21 +183,34 @@ def _declared_id(document: Document | None) -> str | None:
 
 def build_catalog(texts: Iterable[RulesetText], lang: str = i18n.DEFAULT, single: bool = False,
                   path: str = "",
-                  folders: Iterable[tuple[str, Sequence[RulesetText]]] = ()) -> Catalog:
+                  folders: Iterable[tuple[str, Sequence[RulesetText]]] = (),
+                  refused: Iterable[str] = ()) -> Catalog:
     """Compile every text once, in the order given (file-name order), and every versions
-    folder's texts; the files and folders that cannot be used are kept with why."""
+    folder's texts; the files and folders that cannot be used are kept with why. ``refused``
+    names links that lead outside the directory: unusable, never read."""
     texts = tuple(texts)
+    outcomes = _compile_each(texts, lang)
+    refused = tuple(refused)
+    if refused:
+        # A refused link takes its place in name order, as a file that cannot be used.
+        outcomes += [(name, outside_directory(name, lang)) for name in refused]
+        outcomes.sort(key=lambda outcome: outcome[0])
+    versioned: list[tuple[str, Versions | RulesetError]] = []
+    for folder, folder_texts in folders:
+        versioned.append((folder, build_versions(folder_texts, folder, lang)))
+        texts += tuple(folder_texts)
+    return assemble(outcomes, texts, lang, single, path, versioned)
+
+
+def _compile_each(texts: Iterable[RulesetText],
+                  lang: str) -> list[tuple[str, CompiledRuleset | RulesetError]]:
     outcomes: list[tuple[str, CompiledRuleset | RulesetError]] = []
     for text in texts:
         try:
             outcomes.append((text.name, compile_text(text, lang)))
         except RulesetError as err:
             outcomes.append((text.name, err))
-    versioned: list[tuple[str, Versions | RulesetError]] = []
-    for folder, folder_texts in folders:
-        versioned.append((folder, build_versions(folder_texts, folder, lang)))
-        texts += tuple(folder_texts)
-    return assemble(outcomes, texts, lang, single, path, versioned)
+    return outcomes
 
 
 def build_versions(texts: Sequence[RulesetText], folder: str, lang: str = i18n.DEFAULT
@@ -273,20 +286,58 @@ def _reason(file: str, err: RulesetError) -> str:
     return f"{file}:{first.line}:{first.column}: [{first.rule}] {first.message}"
 
 
-def ruleset_files(directory: str | Path) -> Iterator[os.DirEntry[str]]:
+@dataclass(frozen=True)
+class Listing:
+    """The ruleset files at the top of a directory, and the links refused because they lead
+    outside it (their contents are never read)."""
+
+    files: tuple[os.DirEntry[str], ...]
+    outside: tuple[str, ...] = ()
+
+
+def list_directory(directory: str | Path) -> Listing:
     """The ruleset files at the top of a directory, in name order. Hidden files are left out:
-    editors and atomic writers keep their temporary copies there. OSError if the directory
-    cannot be listed."""
+    editors and atomic writers keep their temporary copies there. A link (to a file or through
+    a linked folder) that resolves outside the directory is refused by name: the directory is
+    the boundary of what a run or the server reads. OSError if the directory cannot be
+    listed."""
+    root = os.path.realpath(directory)
     with os.scandir(directory) as listing:
         entries = sorted(listing, key=lambda e: e.name)
+    files: list[os.DirEntry[str]] = []
+    outside: list[str] = []
     for entry in entries:
-        if entry.name.startswith(".") or not entry.name.endswith(YAML_SUFFIXES):
+        if entry.name.startswith("."):
             continue
+        is_yaml = entry.name.endswith(YAML_SUFFIXES)
         try:
-            if entry.is_file():
-                yield entry
+            if entry.is_symlink() and (is_yaml or entry.is_dir()) and _outside(root, entry.path):
+                outside.append(entry.name)  # a file, or a versions folder, elsewhere
+            elif is_yaml and entry.is_file():
+                files.append(entry)
         except OSError:  # removed since the listing
             continue
+    return Listing(tuple(files), tuple(outside))
+
+
+def _outside(root: str, path: str) -> bool:
+    return os.path.commonpath([root, os.path.realpath(path)]) != root
+
+
+def leads_outside(directory: str | Path, name: str) -> bool:
+    """Whether the entry ``name`` of a directory resolves to a place outside it."""
+    return _outside(os.path.realpath(directory), os.path.join(directory, name))
+
+
+def ruleset_files(directory: str | Path) -> Iterator[os.DirEntry[str]]:
+    """The ruleset files of :func:`list_directory` (links leading outside left out)."""
+    yield from list_directory(directory).files
+
+
+def outside_directory(name: str, lang: str = i18n.DEFAULT) -> RulesetError:
+    """The error of a file that is a link leading outside the ruleset directory."""
+    err = DocumentError("document-limit", Problem("document-limit.outside", {}))
+    return RulesetError(name, unreadable(name, err, lang=lang))
 
 
 def catalog_of(compiled: CompiledRuleset) -> Catalog:
@@ -301,7 +352,7 @@ def load_directory(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
     names; raise :class:`CatalogError` if the directory cannot be read or holds none."""
     root = Path(path)
     try:
-        names = [entry.name for entry in ruleset_files(root)]
+        listing = list_directory(root)
         folders = [(str(root / name), _texts(root / name)) for name in version_folders(root)]
     except FileNotFoundError:
         raise CatalogError(f"{path}: no such directory") from None
@@ -310,21 +361,25 @@ def load_directory(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
     except OSError as err:
         raise CatalogError(f"{path}: {err.strerror or err}") from None
     folders = [(folder, texts) for folder, texts in folders if texts]
-    if not names and not folders:
+    if not listing.files and not listing.outside and not folders:
         raise CatalogError(f"{path}: directory holds no .yaml or .yml file")
-    texts = [RulesetText(str(root / name), _read(root / name)) for name in names]
-    if not folders and any(declares_revision(t) for t in texts):
+    texts = [RulesetText(str(root / entry.name), _read(root / entry.name))
+             for entry in listing.files]
+    refused = [str(root / name) for name in listing.outside]
+    if not folders and not refused and any(declares_revision(t) for t in texts):
         # A folder of versions given itself: one ruleset, judging every deal.
         return build_catalog([], lang, single=True, path=str(path),
                              folders=[(str(path), texts)])
-    return build_catalog(texts, lang, single=False, path=str(path), folders=folders)
+    return build_catalog(texts, lang, single=False, path=str(path), folders=folders,
+                         refused=refused)
 
 
 def version_folders(directory: str | Path) -> list[str]:
     """The sub-directories of a ruleset directory (each a versions folder), in name order;
-    hidden ones are left out."""
+    hidden ones, and links to folders outside the directory, are left out."""
     with os.scandir(directory) as listing:
-        return sorted(e.name for e in listing if not e.name.startswith(".") and e.is_dir())
+        return sorted(e.name for e in listing if not e.name.startswith(".") and e.is_dir()
+                      and not (e.is_symlink() and leads_outside(directory, e.name)))
 
 
 def _texts(folder: Path) -> list[RulesetText]:
@@ -382,8 +437,9 @@ def _read(path: Path) -> bytes:
         raise CatalogError(f"{path}: {err.strerror or err}") from None
 
 
-__all__ = ["YAML_SUFFIXES", "Catalog", "CatalogError", "RulesetError", "RulesetText", "Unusable",
-           "assemble", "build_catalog", "build_versions", "catalog_of", "compile_path",
-           "compile_source", "compile_text", "declares_revision", "load_catalog",
-           "load_directory", "load_file", "load_ruleset", "load_ruleset_source", "load_versions",
+__all__ = ["YAML_SUFFIXES", "Catalog", "CatalogError", "Listing", "RulesetError", "RulesetText",
+           "Unusable", "assemble", "build_catalog", "build_versions", "catalog_of",
+           "compile_path", "compile_source", "compile_text", "declares_revision",
+           "leads_outside", "list_directory", "load_catalog", "load_directory", "load_file",
+           "load_ruleset", "load_ruleset_source", "load_versions", "outside_directory",
            "ruleset_files", "version_folders"]

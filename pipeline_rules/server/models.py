@@ -192,9 +192,10 @@ class RulesetInfo(BaseModel):
     id: str | None = Field(description="The id it is served by (null: never loaded).")
     title: str | None
     file: str = Field(description="The file name in the served directory.")
-    status: Literal["ok", "error"] = Field(
+    status: Literal["ok", "error", "refused"] = Field(
         description="error: the file's current content cannot be served (see diagnostics); "
-                    "its last good version, if any, keeps serving.")
+                    "its last good version, if any, keeps serving. refused: a link that leads "
+                    "outside the served directory; never read, nothing served from it.")
     serving: bool = Field(description="Whether requests naming the id get this file's "
                                       "last good version.")
     loaded_at: str | None = Field(description="When the version being served was loaded.")

@@ -76,7 +76,8 @@ def document_limit(ctx: CheckContext) -> Iterator[Problem]:
     bomb); nesting deeper than 64 levels; a number written with more than 100 characters (a
     4,301-digit integer, a long `0b…` binary or `1:59:59:…` base-60 form), a whole number beyond
     ±9223372036854775807 (a signed 64-bit integer), or a number that is not finite (`1.0e+999`,
-    `.inf`, `.nan`).
+    `.inf`, `.nan`); in a ruleset directory, a link that leads outside it (refused unread: the
+    directory is the boundary of what a run or the server reads).
 
     ## Why it matters
     A regulation is a few hundred lines. These limits keep a hostile or broken file from eating
