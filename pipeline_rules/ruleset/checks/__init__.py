@@ -82,8 +82,10 @@ def check_source(source: Source, rules: Iterable[Rule], config: LintConfig | Non
     # A broken top-level key (missing, unknown, the wrong type) leaves too little to judge the
     # rest by; a broken part inside one (a list item, a nested key) leaves the rest judgeable.
     nested = all(path.count("/") >= 2 for path in broken)
-    if judged is not None and fatal is None and isinstance(judged.data, dict) and nested:
-        model = build_ruleset(judged)
+    model = (_model(judged, broken)
+             if judged is not None and fatal is None and isinstance(judged.data, dict) and nested
+             else None)
+    if judged is not None and model is not None:
         # A malformed lint block has already been reported by the schema rule.
         with contextlib.suppress(ConfigError):
             config = config.merged(config_from_mapping(judged.data.get("lint"), "lint"))
@@ -115,6 +117,17 @@ def _as_written(problem: Problem, back: dict[str, str]) -> Problem:
     if head not in back:
         return problem
     return replace(problem, path="/" + back[head] + ("/" + rest if rest else ""))
+
+
+def _model(document: Document, broken: list[str]) -> Ruleset | None:
+    """The model of a document; of a draft that breaks the schema (``broken``), None when what
+    is broken leaves nothing the model can be built from (the schema's problems say why)."""
+    if not broken:
+        return build_ruleset(document)
+    try:
+        return build_ruleset(document)
+    except Exception:  # any malformed part of any draft: the schema error says why
+        return None
 
 
 def _run(rule: Rule, ctx: CheckContext, broken: list[str]) -> list[Problem]:
