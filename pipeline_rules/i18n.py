@@ -39,6 +39,18 @@ class Term:
         return f" {_template('or', lang)} ".join(_template(k, lang) for k in self.keys)
 
 
+@dataclass(frozen=True)
+class Choices:
+    """An argument that is itself messages (catalog keys with their arguments), joined by the
+    word for "or"."""
+
+    parts: tuple[tuple[str, Mapping[str, object]], ...]
+
+    def render(self, lang: str) -> str:
+        """The messages in ``lang``."""
+        return f" {_template('or', lang)} ".join(render(k, a, lang) for k, a in self.parts)
+
+
 _TEMPLATES: dict[tuple[str, str], str] = {}
 
 
@@ -59,8 +71,9 @@ def render(key: str, args: Mapping[str, object], lang: str = DEFAULT) -> str:
     # evaluator renders one per finding, hundreds of thousands a run).
     values = args
     for value in args.values():
-        if isinstance(value, Term):
-            values = {k: v.render(lang) if isinstance(v, Term) else v for k, v in args.items()}
+        if isinstance(value, (Term, Choices)):
+            values = {k: v.render(lang) if isinstance(v, (Term, Choices)) else v
+                      for k, v in args.items()}
             break
     try:
         return template.format_map(values)

@@ -42,6 +42,7 @@ class Run:
     _shifted: dict[tuple[str, str | None], datetime] = field(default_factory=dict)
     _stamps: dict[datetime, str] = field(default_factory=dict)
     _replays: ReplayMemo = field(default_factory=ReplayMemo)
+    _entry_cutoff: datetime | None = None
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
@@ -68,6 +69,24 @@ class Run:
         if found is None:
             found = self._shifted[key] = shift(calendar, self.now, self.compiled.duration(text))
         return found
+
+    def entry_cutoff(self) -> datetime:
+        """The earliest entry whose actions this run still emits: ``routing.entry_window``
+        before ``now``, by default 1 day or the previous scheduled run, whichever is earlier."""
+        if self._entry_cutoff is None:
+            rs = self.compiled.ruleset
+            window = rs.routing.entry_window if rs.routing is not None else None
+            if window is not None:
+                duration = self.compiled.duration(window)
+                calendar = self.compiled.calendar(rs.calendar_name(None)) \
+                    if duration.is_business else None
+                cutoff = shift(calendar, self.now, duration, back=True)
+            else:
+                cutoff = self.now - timedelta(days=1)
+                if self.compiled.schedule is not None:
+                    cutoff = min(cutoff, self.compiled.schedule.previous_run(self.now))
+            self._entry_cutoff = cutoff
+        return self._entry_cutoff
 
     def replay(self, deal: Deal) -> list[IllegalMove]:
         """The illegal moves in the deal's history (the machine's replay, with this run's
@@ -118,8 +137,8 @@ class Run:
 
     def action(self, code: str, rule: str, deal: str, stage: str | None, due: datetime,
                message_key: str, message_args: dict[str, Any], notify: str | None,
-               channel: str | None, **details: Any) -> Finding:
+               channel: str | None, key_of: str | None = None, **details: Any) -> Finding:
         """An action with its message rendered in the run's language."""
         message = i18n.render(message_key, message_args, self.lang)
         return action(self.ruleset_id, code, rule, deal, stage, self.local(due), message, notify,
-                      channel, **details)
+                      channel, key_of, **details)

@@ -37,10 +37,14 @@ VIOLATION_SEVERITY = {
     "no-stage-date": "warning",
     "bad-record": "error",
     "plugin-error": "error",
+    "pause-too-long": "error",
+    "task-without-due": "warning",
+    "unrouted": "warning",
 }
 VIOLATION_CODES = tuple(VIOLATION_SEVERITY)
-#: Action codes: a reminder before an event, and the actions an SLA breach triggers.
-ACTION_CODES = ("remind", "escalate")
+#: Action codes: a reminder before an event, the actions an SLA breach triggers, an alert
+#: routed to a person, and what entering a stage does.
+ACTION_CODES = ("remind", "escalate", "notify", "create-task", "assign")
 
 
 def action_key(ruleset: str, rule: str, deal: str, action: str, due: datetime) -> str:
@@ -112,11 +116,13 @@ def bad_record(ruleset: str, at: datetime, origin: str, deal: str | None, reason
 
 
 def action(ruleset: str, code: str, rule: str, deal: str, stage: str | None, due: datetime,
-           message: str, notify: str | None, channel: str | None, **details: Any) -> Finding:
-    """An action due at ``due``, keyed for exactly-once delivery."""
+           message: str, notify: str | None, channel: str | None, key_of: str | None = None,
+           **details: Any) -> Finding:
+    """An action due at ``due``, keyed for exactly-once delivery (``key_of`` tells apart
+    actions of one code, rule and instant: the level and role of a routed alert)."""
     return Finding(ACTION, code, rule, deal, stage, due, message, ruleset, action=code,
                    notify=notify, channel=channel, due=due,
-                   key=action_key(ruleset, rule, deal, code, due), details=details)
+                   key=action_key(ruleset, rule, deal, key_of or code, due), details=details)
 
 
 def order_key(finding: Finding) -> tuple[datetime, str, str]:

@@ -21,17 +21,10 @@ from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.plans import SlaPlan
+from pipeline_rules.evaluate.routing import addressed, notify, role_name, unrouted
 from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, SlaDef
 from pipeline_rules.time.clock import start_timer
-
-
-def recipient(deal: Deal, notify: str | None) -> str | None:
-    """Who an action addressed to ``notify`` reaches on this deal (None for the client)."""
-    if notify == "owner":
-        return deal.owner
-    if notify == "manager":
-        return deal.manager
-    return None
+from pipeline_rules.time.working import shift
 
 
 def _span_start(deal: Deal, sla: SlaDef) -> datetime | None:
@@ -100,10 +93,20 @@ def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Fin
                             since=run.iso(since), deadline=run.iso(deadline),
                             limit=sla.limit)
         yield from _escalate(deal, run, plan, deadline)
+        for after, label, roles, channel in plan.breach_routes:
+            due = deadline if after is None else shift(plan.breach_calendar, deadline, after)
+            if due <= run.now:
+                yield from notify(run, deal, roles, code=code, rule=sla.id, due=due,
+                                  level=label, channel=channel)
         return
     passed = [w for w in sla.warn if used * 100 >= w]
     if not passed:
         return
+    for percent, label, roles, channel in plan.warn_routes:
+        if used * 100 >= percent:
+            yield from notify(run, deal, roles, code="sla-warning", rule=sla.id,
+                              due=timer.reached(percent / 100) or run.now, level=label,
+                              channel=channel)
     threshold = max(passed)
     at = timer.reached(threshold / 100) or run.now
     yield run.violation("sla-warning", sla.id, deal.id, deal.stage, at,
@@ -117,9 +120,13 @@ def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Fin
 def _escalate(deal: Deal, run: Run, plan: SlaPlan, deadline: datetime) -> Iterator[Finding]:
     sla = plan.sla
     for definition in plan.actions:
+        person, why = addressed(run, deal, definition.notify)
         yield run.action(
             definition.name, sla.id, deal.id, deal.stage, deadline, "finding.escalate",
             {"rule": sla.id, "deadline": run.time(deadline), "action": definition.name,
-             "notify": definition.notify or "owner"},
+             "notify": role_name(definition.notify or "owner", run.lang)},
             definition.notify, definition.channel,
-            recipient=recipient(deal, definition.notify), deadline=run.iso(deadline))
+            recipient=person, deadline=run.iso(deadline),
+            **({"unrouted": why} if why is not None else {}))
+        if why is not None and definition.notify is not None:
+            yield unrouted(run, deal, definition.notify, "sla-breach", sla.id, deadline, why)

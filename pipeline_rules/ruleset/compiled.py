@@ -25,6 +25,13 @@ from pipeline_rules.ruleset.conditions import (
 from pipeline_rules.ruleset.graph import StageGraph, build_graph
 from pipeline_rules.ruleset.model import Ruleset, StartDef, TransitionDef
 from pipeline_rules.ruleset.plugins import NO_PLUGINS, PluginError, Plugins, load_plugins
+from pipeline_rules.ruleset.routing import (
+    Directory,
+    LookupFileError,
+    build_directory,
+    lookup_path,
+    read_lookup,
+)
 from pipeline_rules.time.calendars import BusinessCalendar, CalendarError, build_calendar
 from pipeline_rules.time.durations import Duration, DurationError, parse_duration
 from pipeline_rules.time.schedules import CronError, CronSchedule, parse_cron
@@ -71,6 +78,8 @@ class CompiledRuleset:
     plugins: Plugins = NO_PLUGINS
     #: Every duration the ruleset writes, by its text, parsed once at compile time.
     durations: Mapping[str, Duration] = field(default_factory=dict)
+    #: Teams, people and managers, with the lookup file read (see :mod:`.routing`).
+    directory: Directory = field(default_factory=Directory)
 
     @property
     def id(self) -> str:
@@ -115,6 +124,13 @@ def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> Compile
         durations = {site.text: parse_duration(site.text) for site in ruleset.duration_sites()}
     except (TimezoneError, CalendarError, CronError, DurationError) as err:
         raise CompileError(f"ruleset '{ruleset.id}': {err}") from None
+    lookup = None
+    if ruleset.routing is not None and ruleset.routing.lookup is not None:
+        try:
+            lookup = read_lookup(lookup_path(ruleset, ruleset.routing.lookup),
+                                 ruleset.routing.lookup)
+        except LookupFileError as err:
+            raise CompileError(f"ruleset '{ruleset.id}': {err}") from None
     graph = build_graph(ruleset)
     starts = tuple(Start(s.id, s.stage.name, compile_conditions(s.when, operators), s)
                    for s in ruleset.starts if s.stage.name in graph.index)
@@ -129,5 +145,5 @@ def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> Compile
                      for source in sources
                      if source != target and source in graph.index and target in graph.index)
     return CompiledRuleset(ruleset, zone, graph, starts, tuple(moves), calendars, schedule,
-                           plugins, durations)
+                           plugins, durations, build_directory(ruleset, lookup))
 

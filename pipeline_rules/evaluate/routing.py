@@ -1,0 +1,147 @@
+"""Routing: every alert reaches a person, or says why it cannot.
+
+A role is resolved per deal (:func:`resolve`):
+
+* ``owner`` — the deal's owner;
+* ``manager`` — the deal's manager; else the owner's manager from ``people:``, then from the
+  team that lists the owner, then from the ``routing.lookup`` file;
+* ``client`` — the deal's contact (the ``client`` field when the record has one, else the CRM's
+  own contact of the deal, named ``client``);
+* a team declared under ``teams:`` — the team itself (its members in ``details.members``);
+* a person declared under ``people:`` — that person;
+* ``fields.<name>``, or any other name — the deal field of that name.
+
+Each routed alert is a ``notify`` action due when its level is reached, keyed by the ruleset,
+the rule, the deal, the alert's code, level and role, and the due instant: the same inputs give
+the same key in every run. A role that does not resolve still gives its action (``recipient``
+null, the reason in ``details.unrouted``) and an ``unrouted`` violation saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from pipeline_rules import i18n
+from pipeline_rules.deals.model import Deal
+from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.findings import ACTION, Finding
+from pipeline_rules.ruleset.routing import FIELD_PREFIX, Directory
+
+#: Violation codes whose routing their own check does (levels of an SLA).
+ROUTED_BY_CHECK = frozenset({"sla-warning", "sla-breach", "cycle-breach"})
+_ROLE_TERMS = frozenset({"owner", "manager", "client"})
+
+Reason = tuple[str, dict[str, Any]]
+
+
+def resolve(role: str, deal: Deal, directory: Directory) -> tuple[str | None, Reason | None]:
+    """Who ``role`` is on this deal, or None and the reason (a catalog key and arguments)."""
+    if role == "owner":
+        return (deal.owner, None) if deal.owner else (None, ("unrouted.no-owner", {}))
+    if role == "manager":
+        return _manager(deal, directory)
+    if role == "client":
+        client = deal.fields.get("client")
+        return (str(client) if client not in (None, "") else "client"), None
+    if role in directory.teams:
+        return role, None
+    if role in directory.people:
+        return role, None
+    name = role.removeprefix(FIELD_PREFIX)
+    value = deal.fields.get(name)
+    if value in (None, ""):
+        return None, ("unrouted.no-field", {"field": name})
+    return str(value), None
+
+
+def _manager(deal: Deal, directory: Directory) -> tuple[str | None, Reason | None]:
+    if deal.manager:
+        return deal.manager, None
+    owner = deal.owner
+    if not owner:
+        return None, ("unrouted.no-manager-no-owner", {})
+    found = directory.managers.get(owner)
+    if found:
+        return found, None
+    places: list[tuple[str, Mapping[str, object]]] = [
+        ("unrouted.in-team", {"name": team}) for team in directory.teams]
+    if directory.lookup is not None:
+        places.append(("unrouted.in-lookup", {"name": directory.lookup}))
+    if not places:
+        return None, ("unrouted.no-manager-nowhere", {"owner": owner})
+    return None, ("unrouted.no-manager", {"owner": owner, "where": i18n.Choices(tuple(places))})
+
+
+def addressed(run: Run, deal: Deal, role: str | None) -> tuple[str | None, str | None]:
+    """Who an ``actions:`` or reminder addressed to ``role`` reaches, and why nobody when it
+    reaches nobody (the client and an unnamed role are the CRM's to address: None, no
+    reason)."""
+    if role is None or role == "client":
+        return None, None
+    person, reason = resolve(role, deal, run.compiled.directory)
+    if reason is None:
+        return person, None
+    return None, i18n.render(reason[0], reason[1], run.lang)
+
+
+def role_name(role: str, lang: str) -> str:
+    """A role as a person reads it: the built-in roles translated, names as written."""
+    return i18n.render(f"role.{role}", {}, lang) if role in _ROLE_TERMS else role
+
+
+def about(code: str, lang: str) -> str:
+    """What a routed alert is about, in words."""
+    return i18n.render(f"about.{code}", {}, lang)
+
+
+def notify(run: Run, deal: Deal, roles: Iterable[str], *, code: str, rule: str, due: datetime,
+           level: str = "", channel: str | None = None, **details: Any) -> Iterator[Finding]:
+    """A ``notify`` action for each role (and an ``unrouted`` violation for each role that does
+    not resolve), due at ``due``, about a finding ``code`` of ``rule``."""
+    directory = run.compiled.directory
+    lang = run.lang
+    for role in roles:
+        person, reason = resolve(role, deal, directory)
+        args = {"role": role_name(role, lang), "recipient": person or "—",
+                "about": about(code, lang), "rule": rule, "level": level}
+        extra: dict[str, Any] = {"recipient": person, "for": code}
+        if level:
+            extra["level"] = level
+        if person is not None and person in directory.teams:
+            extra["members"] = list(directory.teams[person])
+        key_of = f"notify\x1f{code}\x1f{level}\x1f{role}"
+        if reason is None:
+            yield run.action("notify", rule, deal.id, deal.stage, due, "finding.notify", args,
+                             role, channel, key_of, **extra, **details)
+            continue
+        why = i18n.render(reason[0], reason[1], lang)
+        yield run.action("notify", rule, deal.id, deal.stage, due, "finding.notify-unrouted",
+                         {**args, "reason": why}, role, channel, key_of,
+                         **extra, unrouted=why, **details)
+        yield unrouted(run, deal, role, code, rule, due, why)
+
+
+def unrouted(run: Run, deal: Deal, role: str, code: str, rule: str, at: datetime,
+             why: str) -> Finding:
+    """The violation saying an alert reaches nobody, and why."""
+    return run.violation("unrouted", rule, deal.id, deal.stage, at,
+                         {"role": role_name(role, run.lang), "about": about(code, run.lang),
+                          "rule": rule, "reason": why},
+                         role=role, reason=why, **{"for": code})
+
+
+def route_findings(found: list[Finding], deal: Deal, run: Run) -> list[Finding]:
+    """The notify actions for the violations that ``routing:`` routes (SLA levels are routed by
+    their own check)."""
+    directory = run.compiled.directory
+    routed: list[Finding] = []
+    for finding in found:
+        if finding.kind == ACTION or finding.code in ROUTED_BY_CHECK:
+            continue
+        roles = directory.route(finding.code)
+        if roles:
+            routed.extend(notify(run, deal, roles, code=finding.code,
+                                 rule=finding.rule or finding.code, due=finding.at))
+    return routed
