@@ -82,6 +82,19 @@ def render(key: str, args: Mapping[str, object], lang: str = DEFAULT) -> str:
         return f"{template} {dict(args)}"
 
 
+def plural(count: int, key: str, lang: str = DEFAULT) -> str:
+    """``count`` and the noun ``key`` in the form the number takes (``plural.<key>`` holds the
+    forms joined by ``|``: English one|other, Russian one|few|many)."""
+    forms = _template(f"plural.{key}", lang).split("|")
+    if lang == "ru" and len(forms) == 3:
+        tens, units = count % 100, count % 10
+        form = forms[0] if units == 1 and tens != 11 else \
+            forms[1] if 2 <= units <= 4 and not 12 <= tens <= 14 else forms[2]
+    else:
+        form = forms[0] if count == 1 else forms[-1]
+    return f"{count:,}".replace(",", "\u00a0" if lang == "ru" else ",") + " " + form
+
+
 def detect(environ: Mapping[str, str] | None = None) -> str:
     """The language the user's locale asks for, if we have it; English otherwise."""
     env = os.environ if environ is None else environ

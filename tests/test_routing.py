@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from fastapi.testclient import TestClient
 from helpers import ROOT
 
 from pipeline_rules.cli import main
@@ -272,6 +271,11 @@ def test_round_robin_is_the_same_across_runs_and_jobs(tmp_path: Path) -> None:
 
 def test_entry_actions_over_http(tmp_path: Path) -> None:
     """The same entry actions through `POST /v1/evaluate` (the served catalog is a folder)."""
+    import warnings
+
+    with warnings.catch_warnings():  # starlette's notice about its httpx client, not ours
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
     folder = tmp_path / "rulesets"
     folder.mkdir()
     _write(folder, ENTRY)

@@ -21,6 +21,7 @@ from pipeline_rules.evaluate.findings import Finding, action, violation
 from pipeline_rules.evaluate.plans import Plans, make_plans
 from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.time.calendars import BusinessCalendar
+from pipeline_rules.time.durations import spoken
 from pipeline_rules.time.working import shift
 
 #: Formatted instants kept per run (a bound: a run over millions of deals stays flat).
@@ -43,6 +44,8 @@ class Run:
     _stamps: dict[datetime, str] = field(default_factory=dict)
     _replays: ReplayMemo = field(default_factory=ReplayMemo)
     _entry_cutoff: datetime | None = None
+    _spoken: dict[str, str] = field(default_factory=dict)
+    _words: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
@@ -68,6 +71,22 @@ class Run:
         found = self._shifted.get(key)
         if found is None:
             found = self._shifted[key] = shift(calendar, self.now, self.compiled.duration(text))
+        return found
+
+    def word(self, key: str) -> str:
+        """A catalog entry without arguments (a role, what an alert is about) in the run's
+        language, remembered per run: routed alerts name them hundreds of thousands of times."""
+        found = self._words.get(key)
+        if found is None:
+            found = self._words[key] = i18n.render(key, {}, self.lang)
+        return found
+
+    def spoken(self, text: str) -> str:
+        """A duration of the ruleset as a person reads it in the run's language (as written in
+        English), remembered per run."""
+        found = self._spoken.get(text)
+        if found is None:
+            found = self._spoken[text] = spoken(self.compiled.duration(text), self.lang)
         return found
 
     def entry_cutoff(self) -> datetime:

@@ -28,6 +28,6 @@ def check_pauses(deal: Deal, run: Run) -> Iterator[Finding]:
         if run.now >= ends:
             yield run.violation("pause-too-long", "pauses.max", deal.id, deal.stage, ends,
                                 {"since": run.time(pause.start), "reason": pause.reason,
-                                 "limit": text, "deadline": run.time(ends)},
+                                 "limit": run.spoken(text), "deadline": run.time(ends)},
                                 since=run.iso(pause.start), deadline=run.iso(ends),
                                 reason=pause.reason, limit=text)

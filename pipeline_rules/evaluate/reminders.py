@@ -41,7 +41,7 @@ def check_reminders(deal: Deal, run: Run) -> Iterator[Finding]:
             yield run.action(
                 "remind", reminder.id, deal.id, deal.stage, due, "finding.remind",
                 {"notify": role_name(reminder.notify, run.lang), "event": event.type,
-                 "event_at": run.time(event.at), "before": reminder.before},
+                 "event_at": run.time(event.at), "before": run.spoken(reminder.before)},
                 reminder.notify, reminder.channel,
                 recipient=person, event=event.type,
                 event_at=run.iso(event.at))

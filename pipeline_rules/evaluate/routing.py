@@ -91,6 +91,14 @@ def role_name(role: str, lang: str) -> str:
     return i18n.render(f"role.{role}", {}, lang) if role in _ROLE_TERMS else role
 
 
+def action_name(name: str, lang: str) -> str:
+    """An ``actions:`` name as a person reads it: as written in English; translated where the
+    catalog knows it (``escalate``), else quoted as written."""
+    if lang == i18n.DEFAULT:
+        return name
+    return i18n.catalog(lang).get(f"action.{name}") or f"'{name}'"
+
+
 def about(code: str, lang: str) -> str:
     """What a routed alert is about, in words."""
     return i18n.render(f"about.{code}", {}, lang)
@@ -102,10 +110,11 @@ def notify(run: Run, deal: Deal, roles: Iterable[str], *, code: str, rule: str, 
     not resolve), due at ``due``, about a finding ``code`` of ``rule``."""
     directory = run.compiled.directory
     lang = run.lang
+    topic = run.word(f"about.{code}")
     for role in roles:
         person, reason = resolve(role, deal, directory)
-        args = {"role": role_name(role, lang), "recipient": person or "—",
-                "about": about(code, lang), "rule": rule, "level": level}
+        args = {"role": run.word(f"role.{role}") if role in _ROLE_TERMS else role,
+                "recipient": person or "—", "about": topic, "rule": rule, "level": level}
         extra: dict[str, Any] = {"recipient": person, "for": code}
         if level:
             extra["level"] = level

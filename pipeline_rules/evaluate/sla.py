@@ -21,7 +21,13 @@ from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.plans import SlaPlan
-from pipeline_rules.evaluate.routing import addressed, notify, role_name, unrouted
+from pipeline_rules.evaluate.routing import (
+    action_name,
+    addressed,
+    notify,
+    role_name,
+    unrouted,
+)
 from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, SlaDef
 from pipeline_rules.time.clock import start_timer
 from pipeline_rules.time.working import shift
@@ -85,7 +91,8 @@ def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Fin
     if used < plan.first_share:
         return  # nothing to report, and no deadline to work out
     deadline = timer.deadline
-    args = {"rule": sla.id, "limit": sla.limit, "stage": deal.stage, "since": run.time(since)}
+    args = {"rule": sla.id, "limit": run.spoken(sla.limit), "stage": deal.stage,
+            "since": run.time(since)}
     if deadline is not None and run.now >= deadline:
         code = "cycle-breach" if plan.cycle else "sla-breach"
         yield run.violation(code, sla.id, deal.id, deal.stage, deadline,
@@ -123,7 +130,8 @@ def _escalate(deal: Deal, run: Run, plan: SlaPlan, deadline: datetime) -> Iterat
         person, why = addressed(run, deal, definition.notify)
         yield run.action(
             definition.name, sla.id, deal.id, deal.stage, deadline, "finding.escalate",
-            {"rule": sla.id, "deadline": run.time(deadline), "action": definition.name,
+            {"rule": sla.id, "deadline": run.time(deadline),
+             "action": action_name(definition.name, run.lang),
              "notify": role_name(definition.notify or "owner", run.lang)},
             definition.notify, definition.channel,
             recipient=person, deadline=run.iso(deadline),

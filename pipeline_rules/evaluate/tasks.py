@@ -52,7 +52,8 @@ def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:
         if first.due > latest:
             yield run.violation(
                 "next-task-too-far", f"tasks.max_gap.{gap.stage}", deal.id, deal.stage,
-                run.now, {"task": first.id, "due": run.time(first.due), "gap": gap.duration,
+                run.now, {"task": first.id, "due": run.time(first.due),
+                          "gap": run.spoken(gap.duration),
                           "stage": deal.stage},
                 task=first.id, due=run.iso(first.due), latest=run.iso(latest))
     grace = plan.grace

@@ -1,0 +1,100 @@
+"""What routing costs: per-deal time with routing against the same run without it.
+
+    python benchmarks/bench_routing.py [--count 200000] [--repeat 5] [--seed 42]
+
+Generates ``--count`` seeded deals (generate_deals.py) and evaluates them at the generator's
+``now`` with the reference ruleset (rulesets/b2b_sales.yaml, no routing) and with the same
+regulation routed (examples/b2b_sales_routed.yaml: notify levels, escalation levels, routed
+violations, teams and the lookup file, stage-entry and end actions, the pause limit). Two
+measures, each the median of ``--repeat`` runs, the two rulesets alternated so a busy machine
+slows both alike:
+
+* in process — ``Evaluator.findings`` over the decoded deals and the findings' JSON form, in
+  microseconds a deal (what routing adds to the checks, without reading or writing);
+* end to end — ``pipeline-rules evaluate --jobs 1`` into /dev/null, in microseconds a deal
+  (start-up included).
+
+It prints both, the ratio routed / reference for each, and how many findings each ruleset gave.
+The target is a ratio of at most 1.2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from generate_deals import NOW, deals  # noqa: E402
+
+from pipeline_rules.deals.decode import decode_deal  # noqa: E402
+from pipeline_rules.evaluate import Evaluator  # noqa: E402
+from pipeline_rules.ruleset.catalog import compile_path  # noqa: E402
+
+RULESETS = {"reference": ROOT / "rulesets" / "b2b_sales.yaml",
+            "routed": ROOT / "examples" / "b2b_sales_routed.yaml"}
+
+
+def in_process(path: Path, lines: list[bytes]) -> tuple[float, int]:
+    """Seconds to judge every deal and form its findings' JSON, and the number of findings."""
+    evaluator = Evaluator(compile_path(path))
+    zone = evaluator.compiled.zone
+    decoded = [decode_deal(line, zone) for line in lines]
+    run = evaluator.run(NOW)
+    started = time.perf_counter()
+    found = 0
+    for deal in decoded:
+        assert deal is not None
+        for finding in evaluator.findings(deal, run):
+            finding.to_dict(run.isoformat)
+            found += 1
+    return time.perf_counter() - started, found
+
+
+def end_to_end(path: Path, deals_file: str) -> float:
+    """Wall seconds of ``pipeline-rules evaluate --jobs 1`` into /dev/null."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pipeline_rules", "evaluate", str(path), deals_file,
+                    "--now", NOW.isoformat(), "--format", "jsonl", "--jobs", "1"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    lines = [orjson.dumps(d) for d in deals(args.count, args.seed)]
+    inner: dict[str, list[float]] = {name: [] for name in RULESETS}
+    outer: dict[str, list[float]] = {name: [] for name in RULESETS}
+    counts: dict[str, int] = {}
+    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as stream:
+        stream.write(b"\n".join(lines) + b"\n")
+        stream.flush()
+        for _ in range(args.repeat):
+            for name, path in RULESETS.items():
+                seconds, counts[name] = in_process(path, lines)
+                inner[name].append(seconds)
+                outer[name].append(end_to_end(path, stream.name))
+    print(f"{args.count:,} deals (seed {args.seed}), medians of {args.repeat} runs")
+    for label, runs in (("in process", inner), ("end to end", outer)):
+        per_deal = {name: statistics.median(times) / args.count * 1e6
+                    for name, times in runs.items()}
+        print(f"{label:>10}: reference {per_deal['reference']:.1f} µs/deal, "
+              f"routed {per_deal['routed']:.1f} µs/deal, "
+              f"ratio {per_deal['routed'] / per_deal['reference']:.3f}")
+    print(f"findings: reference {counts['reference']:,}, routed {counts['routed']:,}")
+
+
+if __name__ == "__main__":
+    main()
