@@ -3,11 +3,17 @@
     python benchmarks/bench_routing.py [--count 200000] [--repeat 5] [--seed 42]
 
 Generates ``--count`` seeded deals (generate_deals.py) and evaluates them at the generator's
-``now`` with the reference ruleset (rulesets/b2b_sales.yaml, no routing) and with the same
-regulation routed (examples/b2b_sales_routed.yaml: notify levels, escalation levels, routed
-violations, teams and the lookup file, stage-entry and end actions, the pause limit). Two
-measures, each the median of ``--repeat`` runs, the two rulesets alternated so a busy machine
-slows both alike:
+``now`` with
+
+* ``reference`` — rulesets/b2b_sales.yaml as it is (no routing);
+* ``routed`` — the same file with routing turned on: a ``routing:`` block with its defaults
+  (every violation to its people), the teams and the owner → manager lookup file of the routed
+  example;
+* ``example`` — examples/b2b_sales_routed.yaml, which also has warning and escalation levels,
+  stage-entry and end actions and the pause limit (shown for information).
+
+Two measures, each the median of ``--repeat`` runs, the rulesets alternated so a busy machine
+slows them alike:
 
 * in process — ``Evaluator.findings`` over the decoded deals and the findings' JSON form, in
   microseconds a deal (what routing adds to the checks, without reading or writing);
@@ -39,8 +45,23 @@ from pipeline_rules.deals.decode import decode_deal  # noqa: E402
 from pipeline_rules.evaluate import Evaluator  # noqa: E402
 from pipeline_rules.ruleset.catalog import compile_path  # noqa: E402
 
-RULESETS = {"reference": ROOT / "rulesets" / "b2b_sales.yaml",
-            "routed": ROOT / "examples" / "b2b_sales_routed.yaml"}
+REFERENCE = ROOT / "rulesets" / "b2b_sales.yaml"
+EXAMPLE = ROOT / "examples" / "b2b_sales_routed.yaml"
+ROUTING = """
+teams:
+  sales: {members: [olga, sergey, ivan], manager: anna}
+  service: {members: [maria, pavel], manager: boris}
+routing:
+  lookup: managers.csv
+"""
+
+
+def rulesets(folder: Path) -> dict[str, Path]:
+    """The three rulesets, the routed one written into ``folder`` beside its lookup file."""
+    routed = folder / "b2b_sales_routed_defaults.yaml"
+    routed.write_text(REFERENCE.read_text("utf-8") + ROUTING, encoding="utf-8")
+    (folder / "managers.csv").write_bytes((ROOT / "examples" / "managers.csv").read_bytes())
+    return {"reference": REFERENCE, "routed": routed, "example": EXAMPLE}
 
 
 def in_process(path: Path, lines: list[bytes]) -> tuple[float, int]:
@@ -75,25 +96,27 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     lines = [orjson.dumps(d) for d in deals(args.count, args.seed)]
-    inner: dict[str, list[float]] = {name: [] for name in RULESETS}
-    outer: dict[str, list[float]] = {name: [] for name in RULESETS}
     counts: dict[str, int] = {}
-    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as stream:
-        stream.write(b"\n".join(lines) + b"\n")
-        stream.flush()
+    with tempfile.TemporaryDirectory() as folder:
+        paths = rulesets(Path(folder))
+        inner: dict[str, list[float]] = {name: [] for name in paths}
+        outer: dict[str, list[float]] = {name: [] for name in paths}
+        deals_file = Path(folder) / "deals.jsonl"
+        deals_file.write_bytes(b"\n".join(lines) + b"\n")
         for _ in range(args.repeat):
-            for name, path in RULESETS.items():
+            for name, path in paths.items():
                 seconds, counts[name] = in_process(path, lines)
                 inner[name].append(seconds)
-                outer[name].append(end_to_end(path, stream.name))
+                outer[name].append(end_to_end(path, str(deals_file)))
     print(f"{args.count:,} deals (seed {args.seed}), medians of {args.repeat} runs")
     for label, runs in (("in process", inner), ("end to end", outer)):
         per_deal = {name: statistics.median(times) / args.count * 1e6
                     for name, times in runs.items()}
-        print(f"{label:>10}: reference {per_deal['reference']:.1f} µs/deal, "
-              f"routed {per_deal['routed']:.1f} µs/deal, "
-              f"ratio {per_deal['routed'] / per_deal['reference']:.3f}")
-    print(f"findings: reference {counts['reference']:,}, routed {counts['routed']:,}")
+        base = per_deal["reference"]
+        print(f"{label:>10}: reference {base:.1f} µs/deal, "
+              f"routed {per_deal['routed']:.1f} µs/deal (ratio {per_deal['routed'] / base:.3f}), "
+              f"example {per_deal['example']:.1f} µs/deal (ratio {per_deal['example'] / base:.3f})")
+    print("findings: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
 
 
 if __name__ == "__main__":

@@ -364,6 +364,11 @@ def test_the_routed_example_lints_clean_and_routes_every_alert(tmp_path: Path) -
     found = list(evaluator.evaluate(records, datetime.fromisoformat("2026-11-20T09:05:00+03:00")))
     actions = [f for f in found if f.kind == "action" and f.code in ("notify", "escalate")]
     assert actions and all(f.details.get("recipient") for f in actions)
+    import jsonschema
+
+    schema = json.loads((ROOT / "schemas" / "finding.schema.json").read_text("utf-8"))
+    for finding in found:
+        jsonschema.validate(json.loads(json.dumps(finding.to_dict())), schema)
     assert not [f for f in found if f.code == "unrouted"]
     for violation in (f for f in found if f.kind == "violation"):
         assert any(a.deal == violation.deal and a.rule == violation.rule for a in actions), \
@@ -377,3 +382,23 @@ def test_copying_the_example_keeps_its_lookup_file(tmp_path: Path) -> None:
         compile_path(tmp_path / "r.yaml")
     shutil.copy(ROOT / "examples" / "managers.csv", tmp_path / "managers.csv")
     assert compile_path(tmp_path / "r.yaml").directory.managers["olga"] == "anna"
+
+
+def test_alerts_about_undated_situations_keep_their_key_run_after_run() -> None:
+    """A next task too far away has no knowable start: the violation is dated at each run.
+    Its alert is due at once but keyed by the task's due time, so the runs at 09:05 and 09:10
+    give the same key (delivered once), and moving the task gives a new one."""
+    evaluator = Evaluator(compile_path(ROUTED))
+    deal = json.loads((ROOT / "examples" / "deals.jsonl").read_text("utf-8").splitlines()[2])
+    assert deal["id"] == "A-102"
+
+    def key(record: dict[str, Any], now: str) -> str | None:
+        found = evaluator.evaluate_one(record, datetime.fromisoformat(now))
+        (alert,) = [f for f in found if f.code == "notify"]
+        assert alert.at == datetime.fromisoformat(now)
+        return alert.key
+
+    first = key(deal, "2026-11-20T09:05:00+03:00")
+    assert key(deal, "2026-11-20T09:10:00+03:00") == first
+    moved = {**deal, "tasks": [{**deal["tasks"][0], "due": "2026-12-17T10:00:00+03:00"}]}
+    assert key(moved, "2026-11-20T09:10:00+03:00") != first

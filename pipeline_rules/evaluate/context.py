@@ -156,8 +156,9 @@ class Run:
 
     def action(self, code: str, rule: str, deal: str, stage: str | None, due: datetime,
                message_key: str, message_args: dict[str, Any], notify: str | None,
-               channel: str | None, key_of: str | None = None, **details: Any) -> Finding:
+               channel: str | None, key_of: str | None = None, key_at: datetime | None = None,
+               **details: Any) -> Finding:
         """An action with its message rendered in the run's language."""
         message = i18n.render(message_key, message_args, self.lang)
         return action(self.ruleset_id, code, rule, deal, stage, self.local(due), message, notify,
-                      channel, key_of, **details)
+                      channel, key_of, key_at, **details)

@@ -117,12 +117,14 @@ def bad_record(ruleset: str, at: datetime, origin: str, deal: str | None, reason
 
 def action(ruleset: str, code: str, rule: str, deal: str, stage: str | None, due: datetime,
            message: str, notify: str | None, channel: str | None, key_of: str | None = None,
-           **details: Any) -> Finding:
+           key_at: datetime | None = None, **details: Any) -> Finding:
     """An action due at ``due``, keyed for exactly-once delivery (``key_of`` tells apart
-    actions of one code, rule and instant: the level and role of a routed alert)."""
+    actions of one code, rule and instant: the level and role of a routed alert; ``key_at``
+    keys an action due "now" by the instant its situation is known from instead)."""
     return Finding(ACTION, code, rule, deal, stage, due, message, ruleset, action=code,
                    notify=notify, channel=channel, due=due,
-                   key=action_key(ruleset, rule, deal, key_of or code, due), details=details)
+                   key=action_key(ruleset, rule, deal, key_of or code, key_at or due),
+                   details=details)
 
 
 def order_key(finding: Finding) -> tuple[datetime, str, str]:

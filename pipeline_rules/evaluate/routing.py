@@ -20,7 +20,7 @@ null, the reason in ``details.unrouted``) and an ``unrouted`` violation saying w
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline_rules import i18n
@@ -29,6 +29,7 @@ from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import ACTION, Finding
 from pipeline_rules.ruleset.routing import FIELD_PREFIX, Directory
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Violation codes whose routing their own check does (levels of an SLA).
 ROUTED_BY_CHECK = frozenset({"sla-warning", "sla-breach", "cycle-breach"})
 _ROLE_TERMS = frozenset({"owner", "manager", "client"})
@@ -105,9 +106,11 @@ def about(code: str, lang: str) -> str:
 
 
 def notify(run: Run, deal: Deal, roles: Iterable[str], *, code: str, rule: str, due: datetime,
-           level: str = "", channel: str | None = None, **details: Any) -> Iterator[Finding]:
+           level: str = "", channel: str | None = None, key_at: datetime | None = None,
+           **details: Any) -> Iterator[Finding]:
     """A ``notify`` action for each role (and an ``unrouted`` violation for each role that does
-    not resolve), due at ``due``, about a finding ``code`` of ``rule``."""
+    not resolve), due at ``due``, about a finding ``code`` of ``rule`` (keyed by ``key_at``
+    instead of ``due`` when given)."""
     directory = run.compiled.directory
     lang = run.lang
     topic = run.word(f"about.{code}")
@@ -123,13 +126,18 @@ def notify(run: Run, deal: Deal, roles: Iterable[str], *, code: str, rule: str, 
         key_of = f"notify\x1f{code}\x1f{level}\x1f{role}"
         if reason is None:
             yield run.action("notify", rule, deal.id, deal.stage, due, "finding.notify", args,
-                             role, channel, key_of, **extra, **details)
+                             role, channel, key_of, key_at, **extra, **details)
             continue
         why = i18n.render(reason[0], reason[1], lang)
         yield run.action("notify", rule, deal.id, deal.stage, due, "finding.notify-unrouted",
-                         {**args, "reason": why}, role, channel, key_of,
+                         {**args, "reason": why}, role, channel, key_of, key_at,
                          **extra, unrouted=why, **details)
         yield unrouted(run, deal, role, code, rule, due, why)
+
+
+def unrouted_detail(why: str | None) -> dict[str, Any]:
+    """The ``unrouted`` detail of an action that reaches nobody (none when it reaches someone)."""
+    return {} if why is None else {"unrouted": why}
 
 
 def unrouted(run: Run, deal: Deal, role: str, code: str, rule: str, at: datetime,
@@ -146,11 +154,33 @@ def route_findings(found: list[Finding], deal: Deal, run: Run) -> list[Finding]:
     their own check)."""
     directory = run.compiled.directory
     routed: list[Finding] = []
+    now = None
     for finding in found:
         if finding.kind == ACTION or finding.code in ROUTED_BY_CHECK:
             continue
         roles = directory.route(finding.code)
-        if roles:
-            routed.extend(notify(run, deal, roles, code=finding.code,
-                                 rule=finding.rule or finding.code, due=finding.at))
+        if not roles:
+            continue
+        key_at = None
+        if now is None:
+            now = run.local(run.now)
+        if finding.at == now:
+            # A situation with no knowable start (a missing or too distant next task) is dated
+            # at each run; its alert is keyed by what it is about, so it is delivered once: the
+            # task and its due time, else the entry into the stage.
+            key_at = _anchor(deal, finding)
+        routed.extend(notify(run, deal, roles, code=finding.code,
+                             rule=finding.rule or finding.code, due=finding.at, key_at=key_at))
     return routed
+
+
+def _anchor(deal: Deal, finding: Finding) -> datetime:
+    """The instant an undated situation is keyed by: the due time of the task it names, else
+    the deal's last entry into its stage, else the start of the epoch."""
+    due = finding.details.get("due")
+    if isinstance(due, str):
+        return datetime.fromisoformat(due)
+    for entry in reversed(deal.history):
+        if entry.stage == deal.stage:
+            return entry.at
+    return _EPOCH

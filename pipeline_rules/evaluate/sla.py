@@ -27,6 +27,7 @@ from pipeline_rules.evaluate.routing import (
     notify,
     role_name,
     unrouted,
+    unrouted_detail,
 )
 from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, SlaDef
 from pipeline_rules.time.clock import start_timer
@@ -135,6 +136,7 @@ def _escalate(deal: Deal, run: Run, plan: SlaPlan, deadline: datetime) -> Iterat
              "notify": role_name(definition.notify or "owner", run.lang)},
             definition.notify, definition.channel,
             recipient=person, deadline=run.iso(deadline),
-            **({"unrouted": why} if why is not None else {}))
+            **unrouted_detail(why))
         if why is not None and definition.notify is not None:
             yield unrouted(run, deal, definition.notify, "sla-breach", sla.id, deadline, why)
+

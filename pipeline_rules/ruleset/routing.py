@@ -55,6 +55,7 @@ class Directory:
     teams: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: member → the first team (in document order) listing them.
     team_of: Mapping[str, str] = field(default_factory=dict)
+    #: Everyone the ruleset names: declared people, team members, managers.
     people: frozenset[str] = frozenset()
     lookup: str | None = None
     #: violation code → roles told, as the ruleset says or by default.
@@ -169,7 +170,11 @@ def build_directory(ruleset: Ruleset, lookup: Mapping[str, str] | None = None) -
         if routing is not None else {}
     if ruleset.pauses is not None and ruleset.pauses.roles:
         routes.setdefault("pause-too-long", tuple(r.name for r in ruleset.pauses.roles))
-    return Directory(routing is not None, managers, teams, team_of,
-                     frozenset(p.name for p in ruleset.people),
+    # Everyone the ruleset names is a person a role may name: declared people, team members,
+    # the managers of teams and people.
+    people = {p.name for p in ruleset.people} | set(team_of) | {
+        m for m in (*(t.manager for t in ruleset.teams), *(p.manager for p in ruleset.people))
+        if m is not None}
+    return Directory(routing is not None, managers, teams, team_of, frozenset(people),
                      routing.lookup.file if routing is not None and routing.lookup else None,
                      routes)
