@@ -117,3 +117,24 @@ def test_russian_bad_record_reasons(tmp_path: object) -> None:
                "find_dm", "B-3", "B-5", "B-7", "B-8", "tmp", "bad.jsonl", "T09", "T10"}
     words = {w for w in _latin_words(text) if w not in allowed and str(tmp_path) not in w}
     assert not {w for w in words if not any(w in part for part in str(deals).split("/"))}, words
+
+
+def test_russian_lint_output_names_severities_and_counts_in_russian() -> None:
+    """`lint --lang ru`: the severity of each line and the summary's counts are Russian (the
+    rule names in brackets are ids)."""
+    from click.testing import CliRunner
+    from helpers import ROOT
+
+    from pipeline_rules.cli import main
+
+    folder = ROOT / "tests" / "fixtures" / "lint"
+    result = CliRunner().invoke(main, [
+        "lint", "--lang", "ru", "--no-source", "--color", "never",
+        str(folder / "invalid-routing" / "bad-manager-cycle.yaml"),
+        str(folder / "unknown-role" / "bad-typo-and-undeclared.yaml")])
+    assert result.exit_code == 1
+    assert ": ошибка [invalid-routing] цепочка руководителей замыкается в круг" in result.stdout
+    assert result.stdout.count(": предупреждение [unknown-role] роль '") == 2
+    assert result.stderr.strip() == "1 ошибка, 2 предупреждения; проверено: 2 файла"
+    assert i18n.plural(21, "file", "ru") == "21 файл" and i18n.plural(14, "file", "ru") == (
+        "14 файлов")

@@ -110,13 +110,13 @@ def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Fin
     passed = [w for w in sla.warn if used * 100 >= w]
     if not passed:
         return
-    for percent, label, roles, channel in plan.warn_routes:
-        if used * 100 >= percent:
-            yield from notify(run, deal, roles, code="sla-warning", rule=sla.id,
-                              due=timer.reached(percent / 100) or run.now, level=label,
-                              channel=channel)
     threshold = max(passed)
     at = timer.reached(threshold / 100) or run.now
+    for percent, label, roles, channel in plan.warn_routes:
+        if used * 100 >= percent:
+            reached = at if percent == threshold else timer.reached(percent / 100) or run.now
+            yield from notify(run, deal, roles, code="sla-warning", rule=sla.id, due=reached,
+                              level=label, channel=channel)
     yield run.violation("sla-warning", sla.id, deal.id, deal.stage, at,
                         {**args, "percent": int(used * 100), "threshold": f"{threshold:g}",
                          "deadline": run.time(deadline) if deadline else "—"},
