@@ -21,15 +21,17 @@ from pipeline_rules.ruleset.model import LookupDef, Ruleset
 BUILTIN_ROLES = frozenset({"owner", "manager", "client"})
 #: The prefix of a role read from a deal field (``fields.account_manager``).
 FIELD_PREFIX = "fields."
-#: Roles each violation code is told of when ``routing:`` names none for it.
+#: Roles each violation code is told of when ``routing:`` is on and names none for it: the task
+#: findings (the owner; the manager too once a task is overdue past its grace) and a pause past
+#: its limit. Other codes are routed where the ruleset says so (``routing.notify``, an SLA's
+#: levels and actions), so a plain ``warn: [50, 80]`` keeps its output.
 DEFAULT_ROUTES: Mapping[str, tuple[str, ...]] = {
+    "no-next-task": ("owner",),
+    "next-task-too-far": ("owner",),
     "task-overdue": ("owner", "manager"),
-    "sla-breach": ("owner", "manager"),
-    "cycle-breach": ("manager",),
-    "illegal-transition": ("owner", "manager"),
+    "task-without-due": ("owner",),
     "pause-too-long": ("owner",),
 }
-DEFAULT_ROLE = ("owner",)
 #: Codes never routed: a record that cannot be read has nobody to tell, and an ``unrouted``
 #: finding is itself the report that nobody could be told.
 NOT_ROUTED = frozenset({"bad-record", "unrouted", "plugin-error"})
@@ -76,7 +78,7 @@ class Directory:
             return found
         if not self.enabled:
             return ()
-        return DEFAULT_ROUTES.get(code, DEFAULT_ROLE)
+        return DEFAULT_ROUTES.get(code, ())
 
 
 def lookup_path(ruleset: Ruleset, lookup: LookupDef) -> Path:
