@@ -402,3 +402,17 @@ def test_alerts_about_undated_situations_keep_their_key_run_after_run() -> None:
     assert key(deal, "2026-11-20T09:10:00+03:00") == first
     moved = {**deal, "tasks": [{**deal["tasks"][0], "due": "2026-12-17T10:00:00+03:00"}]}
     assert key(moved, "2026-11-20T09:10:00+03:00") != first
+
+
+def test_an_owner_in_a_team_without_a_manager_is_told_so(tmp_path: Path) -> None:
+    """olga is in team `sales`, which names no manager, and there is no lookup file: the
+    overdue task's manager alert reaches nobody, and the reason names the team."""
+    path = _write(tmp_path, HEAD + "teams:\n  sales: {members: [olga]}\nrouting: {}\n"
+                  "tasks: {overdue_grace: 1h}\n")
+    deal = {"id": "D-9", "stage": "request", "owner": "olga",
+            "tasks": [{"id": "call", "due": "2026-11-18T17:00:00+03:00"}],
+            "history": [{"stage": "request", "at": "2026-11-16T10:00:00+03:00"}]}
+    found = _evaluate(path, deal, "2026-11-20T09:05:00+03:00")
+    assert [f.details["reason"] for f in found if f.code == "unrouted"] == [
+        "the deal has no manager, and the owner 'olga' is in team 'sales', which names no "
+        "manager"]

@@ -66,6 +66,9 @@ def _manager(deal: Deal, directory: Directory) -> tuple[str | None, Reason | Non
     found = directory.managers.get(owner)
     if found:
         return found, None
+    team = directory.team_of.get(owner)
+    if team is not None and directory.lookup is None:
+        return None, ("unrouted.team-without-manager", {"owner": owner, "team": team})
     places: list[tuple[str, Mapping[str, object]]] = [
         ("unrouted.in-team", {"name": team}) for team in directory.teams]
     if directory.lookup is not None:
