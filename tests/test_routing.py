@@ -416,3 +416,38 @@ def test_an_owner_in_a_team_without_a_manager_is_told_so(tmp_path: Path) -> None
     assert [f.details["reason"] for f in found if f.code == "unrouted"] == [
         "the deal has no manager, and the owner 'olga' is in team 'sales', which names no "
         "manager"]
+
+
+LEAST = HEAD.replace("  - id: request\n", """\
+  - id: request
+    on_enter: [{assign: {team: sales, by: least-loaded}}]
+""") + """\
+teams:
+  sales: {members: [olga, sergey, ivan], manager: anna}
+routing:
+  lookup: {file: team.csv, owner: Owner, manager: Manager, load: Open deals}
+"""
+
+
+def test_least_loaded_assignment_takes_the_lookup_files_loads(tmp_path: Path) -> None:
+    """The export says olga has 12 open deals, sergey 4 and ivan 4 (ivan's written `4,0`, as a
+    Russian CRM writes numbers). The least loaded are sergey and ivan; between them the entry's
+    hash decides, as round-robin would among those two. Without a load column the ruleset
+    cannot be used, and lint says where."""
+    (tmp_path / "team.csv").write_text(
+        'Owner;Manager;Open deals\nolga;anna;12\nsergey;anna;4\nivan;anna;"4,0"\n',
+        encoding="utf-8")
+    path = _write(tmp_path, LEAST)
+    for i in range(6):
+        entered = f"2026-11-20T0{i + 1}:00:00+03:00"
+        found = _evaluate(path, _deal(f"L-{i}", "request", entered), "2026-11-20T09:05:00+03:00")
+        (assign,) = [f for f in found if f.code == "assign"]
+        instant = datetime.fromisoformat(entered).astimezone(UTC).isoformat()
+        digest = hashlib.sha256(f"L-{i}\x1f{instant}".encode()).digest()
+        assert assign.notify == ["sergey", "ivan"][int.from_bytes(digest[:8], "big") % 2]
+        assert assign.message.endswith("(team 'sales', least loaded)")
+    no_loads = _write(tmp_path, LEAST.replace(", load: Open deals", ""), "no-loads.yaml")
+    with pytest.raises(RulesetError):
+        compile_path(no_loads)
+    (problem,) = [d for d in lint_file(str(no_loads)) if d.rule == "invalid-routing"]
+    assert "needs a load column" in problem.message and problem.line == 11  # the on_enter

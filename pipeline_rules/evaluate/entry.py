@@ -8,7 +8,9 @@ lost stage) lists actions, each emitted once per entry, due at the entry:
 * ``assign`` — a fixed person, or a member of a team chosen round-robin: by a hash of the deal's
   id and the entry instant (SHA-256, not Python's per-process ``hash``), so the same deal
   entering at the same moment gets the same owner in every run, process and ``--jobs`` setting,
-  and entries spread evenly over the members;
+  and entries spread evenly over the members; or least-loaded: the member with the smallest
+  load in the lookup file's load column (as the CRM counted at the export, so the same for
+  every deal of a run), ties settled the round-robin way;
 * ``notify`` — roles resolved as every routed alert (:mod:`.routing`).
 
 Each is keyed by the ruleset, the rule (``on_enter.<stage>.<i>``, ``end.on_won.<i>``), the
@@ -20,7 +22,7 @@ run when that is longer (a weekend without runs loses nothing); the CRM delivers
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 from pipeline_rules.deals.model import Deal
@@ -44,6 +46,14 @@ def pick(members: tuple[str, ...], deal: str, entered: datetime) -> str:
     text = f"{deal}\x1f{entered.astimezone(UTC).isoformat()}"
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return members[int.from_bytes(digest[:8], "big") % len(members)]
+
+
+def least_loaded(members: tuple[str, ...], loads: Mapping[str, float], deal: str,
+                 entered: datetime) -> str:
+    """The member with the smallest load (a member the lookup file does not list counts as
+    0); among equals, the one round-robin would pick among them."""
+    lowest = min(loads.get(m, 0.0) for m in members)
+    return pick(tuple(m for m in members if loads.get(m, 0.0) == lowest), deal, entered)
 
 
 def check_entry(deal: Deal, run: Run) -> Iterator[Finding]:
@@ -71,9 +81,11 @@ def _act(deal: Deal, run: Run, plan: EntryPlan, entered: datetime) -> Iterator[F
     elif entry.kind == "assign":
         members = plan.members
         if entry.team is not None and members:
-            person = pick(members, deal.id, entered)
+            least = entry.strategy == "least-loaded"
+            person = least_loaded(members, run.compiled.directory.loads, deal.id, entered) \
+                if least else pick(members, deal.id, entered)
             yield run.action("assign", plan.rule, deal.id, deal.stage, entered,
-                             "finding.assign-team",
+                             "finding.assign-least" if least else "finding.assign-team",
                              {**args, "assignee": person, "team": entry.team.name},
                              person, entry.channel, assignee=person, team=entry.team.name,
                              strategy=entry.strategy, entered=run.iso(entered))

@@ -161,6 +161,8 @@ class LookupDef:
     owner_column: str
     manager_column: str
     path: str
+    #: A column of each owner's load (open deals), for ``assign: {by: least-loaded}``.
+    load_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -487,7 +489,8 @@ def _routing(item: Mapping[str, Any]) -> RoutingDef:
         found = LookupDef(lookup, "owner", "manager", "/routing/lookup")
     elif isinstance(lookup, dict):
         found = LookupDef(str(lookup.get("file", "")), str(lookup.get("owner", "owner")),
-                          str(lookup.get("manager", "manager")), "/routing/lookup")
+                          str(lookup.get("manager", "manager")), "/routing/lookup",
+                          _opt_str(lookup.get("load")))
     notify = tuple((str(code), roles(value, join("/routing/notify", code)))
                    for code, value in _mapping(item.get("notify")).items())
     return RoutingDef(notify, found, _opt_str(item.get("entry_window")), "/routing")

@@ -62,6 +62,8 @@ class Directory:
     lookup: str | None = None
     #: violation code → roles told, as the ruleset says or by default.
     routes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: owner → load from the lookup file's load column (for least-loaded assignment).
+    loads: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def routes_any(self) -> bool:
@@ -86,10 +88,19 @@ def lookup_path(ruleset: Ruleset, lookup: LookupDef) -> Path:
     return Path(ruleset.source.name).parent / lookup.file
 
 
-def read_lookup(path: Path, lookup: LookupDef) -> dict[str, str]:
-    """Owner → manager from a CSV file (any of , ; or tab separated, UTF-8 with or without a
-    BOM); raise :class:`LookupFileError` for a file that is missing, malformed, lacks a column
-    or lists an owner twice with different managers."""
+@dataclass(frozen=True)
+class LookupTable:
+    """What a lookup file says: each owner's manager, and each owner's load when it has a load
+    column (open deals, as the CRM counted them at the export)."""
+
+    managers: Mapping[str, str]
+    loads: Mapping[str, float]
+
+
+def read_lookup(path: Path, lookup: LookupDef) -> LookupTable:
+    """Owner → manager (and load) from a CSV file (any of , ; or tab separated, UTF-8 with or
+    without a BOM); raise :class:`LookupFileError` for a file that is missing, malformed, lacks
+    a column, lists an owner twice with different managers or has a load that is no number."""
     try:
         text = path.read_text("utf-8-sig")
     except FileNotFoundError:
@@ -108,19 +119,23 @@ def read_lookup(path: Path, lookup: LookupDef) -> dict[str, str]:
         raise LookupFileError("routing.lookup-empty", {"file": lookup.file})
     header = [h.strip() for h in rows[0]]
     columns = {}
-    for name in (lookup.owner_column, lookup.manager_column):
+    wanted = (lookup.owner_column, lookup.manager_column,
+              *((lookup.load_column,) if lookup.load_column else ()))
+    for name in wanted:
         if name not in header:
             raise LookupFileError("routing.lookup-column",
                                   {"file": lookup.file, "column": name,
                                    "columns": ", ".join(header)}, 1)
         columns[name] = header.index(name)
     owner_at, manager_at = columns[lookup.owner_column], columns[lookup.manager_column]
+    load_at = columns[lookup.load_column] if lookup.load_column else None
     managers: dict[str, str] = {}
+    loads: dict[str, float] = {}
     seen: dict[str, int] = {}
     for number, row in enumerate(rows[1:], 2):
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) <= max(owner_at, manager_at):
+        if len(row) <= max(owner_at, manager_at, load_at or 0):
             raise LookupFileError("routing.lookup-short",
                                   {"file": lookup.file, "line": number}, number)
         owner, manager = row[owner_at].strip(), row[manager_at].strip()
@@ -133,7 +148,14 @@ def read_lookup(path: Path, lookup: LookupDef) -> dict[str, str]:
         if manager:
             managers[owner] = manager
             seen.setdefault(owner, number)
-    return managers
+        if load_at is not None:
+            try:
+                loads[owner] = float(row[load_at].strip().replace(",", ".") or 0)
+            except ValueError:
+                raise LookupFileError("routing.lookup-load",
+                                      {"file": lookup.file, "line": number,
+                                       "value": row[load_at]}, number) from None
+    return LookupTable(managers, loads)
 
 
 def manager_cycle(managers: Mapping[str, str]) -> list[str] | None:
@@ -153,9 +175,9 @@ def manager_cycle(managers: Mapping[str, str]) -> list[str] | None:
     return None
 
 
-def build_directory(ruleset: Ruleset, lookup: Mapping[str, str] | None = None) -> Directory:
-    """The directory of a ruleset (``lookup``: the lookup file's rows, already read)."""
-    managers: dict[str, str] = dict(lookup or {})
+def build_directory(ruleset: Ruleset, lookup: LookupTable | None = None) -> Directory:
+    """The directory of a ruleset (``lookup``: the lookup file, already read)."""
+    managers: dict[str, str] = dict(lookup.managers) if lookup is not None else {}
     teams: dict[str, tuple[str, ...]] = {}
     team_of: dict[str, str] = {}
     for team in ruleset.teams:
@@ -179,4 +201,4 @@ def build_directory(ruleset: Ruleset, lookup: Mapping[str, str] | None = None) -
         if m is not None}
     return Directory(routing is not None, managers, teams, team_of, frozenset(people),
                      routing.lookup.file if routing is not None and routing.lookup else None,
-                     routes)
+                     routes, dict(lookup.loads) if lookup is not None else {})

@@ -179,6 +179,7 @@ def invalid_routing(ctx: CheckContext) -> Iterator[Problem]:
     * a chain of managers (`people:`, `teams:` and the lookup file together) that comes back to
       where it began: `anna → boris → anna`;
     * `assign: {team: ...}` naming a team `teams:` does not declare, or a team without members;
+      `by: least-loaded` without a `load` column in the lookup file;
     * a warning level `at:` that is not a percent above 0 and below 100 (`50%`, `80`).
 
     ## Why it matters
@@ -215,13 +216,14 @@ def invalid_routing(ctx: CheckContext) -> Iterator[Problem]:
     )
 
     rs = ctx.ruleset
-    lookup: dict[str, str] = {}
+    managers: dict[str, str] = {}
+    loads = False
     if rs.routing is not None and rs.routing.lookup is not None:
         try:
-            lookup = read_lookup(lookup_path(rs, rs.routing.lookup), rs.routing.lookup)
+            table = read_lookup(lookup_path(rs, rs.routing.lookup), rs.routing.lookup)
+            managers, loads = dict(table.managers), rs.routing.lookup.load_column is not None
         except LookupFileError as err:
             yield Problem(err.message, err.args_, path=rs.routing.lookup.path)
-    managers = dict(lookup)
     where: dict[str, str] = {}
     for team in rs.teams:
         for member in team.members:
@@ -247,6 +249,9 @@ def invalid_routing(ctx: CheckContext) -> Iterator[Problem]:
                           path=entry.team.path)
         elif not found.members:
             yield Problem("invalid-routing.empty-team", {"team": entry.team.name},
+                          path=entry.team.path)
+        elif entry.strategy == "least-loaded" and not loads:
+            yield Problem("invalid-routing.no-loads", {"team": entry.team.name},
                           path=entry.team.path)
     for sla in rs.slas:
         for level in sla.warn_levels:
