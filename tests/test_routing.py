@@ -451,3 +451,24 @@ def test_least_loaded_assignment_takes_the_lookup_files_loads(tmp_path: Path) ->
         compile_path(no_loads)
     (problem,) = [d for d in lint_file(str(no_loads)) if d.rule == "invalid-routing"]
     assert "needs a load column" in problem.message and problem.line == 11  # the on_enter
+
+
+def test_a_shadowed_start_names_both_positions(tmp_path: Path) -> None:
+    """Starts are tried in order and the first that matches wins. `inbound` (line 17) takes
+    sources web_form, inbound_call and email; `web-north` (line 18) asks for source web_form
+    and region north — every deal it matches, `inbound` matched first, so it never fires. The
+    warning stands at `web-north` (16:5) and names `inbound` at 15:5. Put the narrower start
+    first and nothing is reported."""
+    starts = ("start:\n"
+              "  - {id: inbound, when: {source: [web_form, inbound_call, email]}, stage: request}\n"
+              "  - {id: web-north, when: {source: web_form, region: north}, stage: proposal}\n")
+    text = HEAD.replace("start: [{id: any, stage: request}]\n", starts)
+    path = _write(tmp_path, text)
+    (found,) = [d for d in lint_file(str(path)) if d.rule == "shadowed-start"]
+    assert (found.line, found.column, found.severity.value) == (16, 5, "warning")
+    assert found.message == ("start 'web-north' can never be chosen: start 'inbound' before it "
+                             "(line 15, column 5) matches every deal it matches")
+    lines = text.splitlines()
+    lines[14], lines[15] = lines[15], lines[14]
+    swapped = _write(tmp_path, "\n".join(lines) + "\n", "swapped.yaml")
+    assert [d for d in lint_file(str(swapped)) if d.rule == "shadowed-start"] == []
