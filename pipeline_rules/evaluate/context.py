@@ -46,6 +46,7 @@ class Run:
     _entry_cutoff: datetime | None = None
     _spoken: dict[str, str] = field(default_factory=dict)
     _words: dict[str, str] = field(default_factory=dict)
+    _texts: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
@@ -79,6 +80,17 @@ class Run:
         found = self._words.get(key)
         if found is None:
             found = self._words[key] = i18n.render(key, {}, self.lang)
+        return found
+
+    def text(self, memo: tuple[str, ...], key: str, args: dict[str, Any]) -> str:
+        """Message ``key`` with ``args`` in the run's language, remembered under ``memo`` (what
+        the arguments are made of): routed alerts say the same few sentences for every deal
+        of an owner."""
+        found = self._texts.get(memo)
+        if found is None:
+            if len(self._texts) >= _STAMPS:
+                self._texts.clear()
+            found = self._texts[memo] = i18n.render(key, args, self.lang)
         return found
 
     def spoken(self, text: str) -> str:
@@ -157,8 +169,9 @@ class Run:
     def action(self, code: str, rule: str, deal: str, stage: str | None, due: datetime,
                message_key: str, message_args: dict[str, Any], notify: str | None,
                channel: str | None, key_of: str | None = None, key_at: datetime | None = None,
-               **details: Any) -> Finding:
-        """An action with its message rendered in the run's language."""
-        message = i18n.render(message_key, message_args, self.lang)
+               message: str | None = None, **details: Any) -> Finding:
+        """An action with its message rendered in the run's language (or given)."""
+        if message is None:
+            message = i18n.render(message_key, message_args, self.lang)
         return action(self.ruleset_id, code, rule, deal, stage, self.local(due), message, notify,
                       channel, key_of, key_at, **details)

@@ -128,8 +128,9 @@ def notify(run: Run, deal: Deal, roles: Iterable[str], *, code: str, rule: str, 
             extra["members"] = list(directory.teams[person])
         key_of = f"notify\x1f{code}\x1f{level}\x1f{role}"
         if reason is None:
+            text = run.text(("notify", role, person or "", code, rule), "finding.notify", args)
             yield run.action("notify", rule, deal.id, deal.stage, due, "finding.notify", args,
-                             role, channel, key_of, key_at, **extra, **details)
+                             role, channel, key_of, key_at, text, **extra, **details)
             continue
         why = i18n.render(reason[0], reason[1], lang)
         yield run.action("notify", rule, deal.id, deal.stage, due, "finding.notify-unrouted",
