@@ -43,7 +43,7 @@ class LookupFileError(ValueError):
     def __init__(self, message: str, args: Mapping[str, object], line: int = 0) -> None:
         super().__init__(f"{message} {dict(args)}")
         self.message = message
-        self.args_ = dict(args)
+        self.key_args = dict(args)
         self.line = line
 
 

@@ -7,6 +7,12 @@ from collections.abc import Iterator
 from pipeline_rules.ruleset.checks.context import CheckContext
 from pipeline_rules.ruleset.checks.registry import rule
 from pipeline_rules.ruleset.problems import Problem, Severity
+from pipeline_rules.ruleset.routing import (
+    LookupFileError,
+    lookup_path,
+    manager_cycle,
+    read_lookup,
+)
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.time.calendars import calendar_problems
 from pipeline_rules.time.durations import DurationError, parse_duration
@@ -208,13 +214,6 @@ def invalid_routing(ctx: CheckContext) -> Iterator[Problem]:
     A ruleset given as text (over HTTP) has no folder: its lookup file is read relative to the
     server's working directory.
     """
-    from pipeline_rules.ruleset.routing import (
-        LookupFileError,
-        lookup_path,
-        manager_cycle,
-        read_lookup,
-    )
-
     rs = ctx.ruleset
     managers: dict[str, str] = {}
     loads = False
@@ -223,7 +222,7 @@ def invalid_routing(ctx: CheckContext) -> Iterator[Problem]:
             table = read_lookup(lookup_path(rs, rs.routing.lookup), rs.routing.lookup)
             managers, loads = dict(table.managers), rs.routing.lookup.load_column is not None
         except LookupFileError as err:
-            yield Problem(err.message, err.args_, path=rs.routing.lookup.path)
+            yield Problem(err.message, err.key_args, path=rs.routing.lookup.path)
     where: dict[str, str] = {}
     for team in rs.teams:
         for member in team.members:
