@@ -126,16 +126,16 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     if engine == "dask":
         failed = _evaluate_dask(judge, deals, now, language, parquet, output_path, scheduler,
                                 jobs, resume, totals)
-        _finish(totals, None, strict, failed)
+        _finish(totals, None, strict, language, failed)
     show = _progress() if sys.stderr.isatty() else None
     notes: list[str] = []
     try:
         batches = _batches(deals, input_format, mapping, parquet, ruleset_key, zone, notes)
         settled = evaluate_stream(judge, batches, now, language, jobs, totals, show)
-        _write(_clearing(settled, show), output_path, fmt, totals)
+        _write(_clearing(settled, show), output_path, fmt, totals, language)
     except (ReadError, InputError) as err:
         fail(str(err))
-    _finish(totals, show, strict, notes=notes)
+    _finish(totals, show, strict, language, notes=notes)
 
 
 def _check_options(fmt: str | None, output_path: str | None, engine: str,
@@ -177,14 +177,14 @@ def _batches(deals: str, input_format: str, mapping: str | None, parquet: bool, 
 
 
 def _write(settled: Iterable[Settled], path: str | None, fmt: str | None,
-           totals: Totals) -> None:
+           totals: Totals, language: str) -> None:
     """Findings to stdout in the --format asked for, or into the --output file, written whole
     or not at all (.parquet; or .jsonl, .json, .txt: what stdout would get in that format)."""
     from pipeline_rules.outputs.findings import write_findings
 
     if path is None:
         write_findings((one.lines() for one in settled), _output_format(fmt),
-                       sys.stdout.buffer)
+                       sys.stdout.buffer, language)
         return
     if path.lower().endswith(".parquet"):
         from pipeline_rules.outputs.parquet import FindingsFiles
@@ -232,7 +232,7 @@ def _output_format(fmt: str | None) -> str:
 
 
 def _finish(totals: Totals, show: Callable[[int], None] | None, strict: bool,
-            failed: bool = False, notes: list[str] | None = None) -> NoReturn:
+            language: str, failed: bool = False, notes: list[str] | None = None) -> NoReturn:
     """Clear the progress line, print the summary and exit (2 if a partition failed, 1 on bad
     records with --strict)."""
     from pipeline_rules.outputs.findings import summary
@@ -240,7 +240,7 @@ def _finish(totals: Totals, show: Callable[[int], None] | None, strict: bool,
     if show is not None:
         click.echo("\r\033[K", err=True, nl=False)
     show_notes(notes or [])
-    click.echo(summary(totals), err=True)
+    click.echo(summary(totals, language), err=True)
     if failed:
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_FINDINGS if strict and totals.codes["bad-record"] else EXIT_OK)

@@ -85,7 +85,7 @@ def lint_command(paths: tuple[str, ...], fmt: str, strict: bool, config_file: st
         use_color = color == "always" or (color == "auto" and sys.stdout.isatty())
         click.echo(text(report, color=use_color, show_source=not no_source, lang=language),
                    nl=False, color=use_color)
-        click.echo(summary(report), err=True)
+        click.echo(summary(report, language), err=True)
     else:
         click.echo(FORMATS[fmt](report), nl=False)
     counts = report.counts()

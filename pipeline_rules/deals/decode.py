@@ -30,7 +30,16 @@ from typing import Annotated, Any, NamedTuple
 
 import msgspec
 
-from pipeline_rules.deals.model import Deal, DealError, Event, HistoryEntry, Pause, Task
+from pipeline_rules.deals.model import (
+    Deal,
+    DealError,
+    Event,
+    HistoryEntry,
+    Pause,
+    Task,
+    type_name,
+)
+from pipeline_rules.i18n import Term
 from pipeline_rules.time.now import MAX_YEAR, MIN_YEAR, NowError, in_zone, parse_iso, parse_now
 
 # -- times -------------------------------------------------------------------------------------
@@ -52,13 +61,15 @@ def parse_time(value: object, zone: tzinfo, path: str) -> datetime:
             return aware(value, zone)
         except ValueError:
             raise DealError(f"'{value}' is outside the years {MIN_YEAR}-{MAX_YEAR}",
-                            path) from None
+                            path, "deal.years",
+                            {"value": value, "low": MIN_YEAR, "high": MAX_YEAR}) from None
     if not isinstance(value, str):
-        raise DealError(f"expected an ISO 8601 time, got {type(value).__name__}", path)
+        raise DealError(f"expected an ISO 8601 time, got {type(value).__name__}", path,
+                        "deal.expected-time", {"type": Term((type_name(value),))})
     try:
         return parse_now(value, zone, path)
     except NowError as err:
-        raise DealError(err.message, path) from None
+        raise DealError(err.message, path, err.key, err.key_args) from None
 
 
 # -- what a shape cannot state (both routes) ---------------------------------------------------
@@ -81,7 +92,7 @@ def current_stage(stage: str | None, history: Sequence[HistoryEntry]) -> str | N
         return last
     if stage != last:
         raise DealError(f"stage '{stage}' is not the last stage of its history ('{last}')",
-                        "/stage")
+                        "/stage", "deal.stage-not-last", {"stage": stage, "last": last})
     return stage
 
 
@@ -111,16 +122,18 @@ def _text(value: object, path: str, required: bool = False, empty: bool = False)
     # Numbers are read as text (CRMs number their ids); booleans are not.
     if value is None or (value == "" and not empty):
         if required:
-            raise DealError("is missing", path)
+            raise DealError("is missing", path, "deal.missing")
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise DealError(f"expected text, got {type(value).__name__}", path)
+        raise DealError(f"expected text, got {type(value).__name__}", path,
+                        "deal.expected-text", {"type": Term((type_name(value),))})
     return str(value)
 
 
 def _object(value: object, path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise DealError(f"expected an object, got {type(value).__name__}", path)
+        raise DealError(f"expected an object, got {type(value).__name__}", path,
+                        "deal.expected-object", {"type": Term((type_name(value),))})
     return value
 
 
@@ -146,7 +159,7 @@ def _optional_time(value: object, path: str, zone: tzinfo) -> datetime | None:
 
 def _flag(value: object, path: str, zone: tzinfo) -> bool:
     if not isinstance(value, bool):
-        raise DealError("expected true or false", path)
+        raise DealError("expected true or false", path, "deal.expected-flag")
     return value
 
 
@@ -233,7 +246,8 @@ def many(part: Part) -> Kind:
         if not value:
             return ()
         if not isinstance(value, list | tuple):
-            raise DealError(f"expected a list, got {type(value).__name__}", path)
+            raise DealError(f"expected a list, got {type(value).__name__}", path,
+                            "deal.expected-list", {"type": Term((type_name(value),))})
         return tuple([_read(part, item, f"{path}/{i}", zone) for i, item in enumerate(value)])
 
     return Kind(list[_struct(part)] | None, None, check, part)  # type: ignore[misc]
@@ -260,7 +274,8 @@ def _in_time_order(values: dict[str, Any], path: str, zone: tzinfo) -> tuple[His
     if i:
         later, earlier = history[i].at.astimezone(zone), history[i - 1].at.astimezone(zone)
         raise DealError(f"history is out of time order: entry {i} ({later}) is before entry "
-                        f"{i - 1} ({earlier})", f"{path}/{i}/at")
+                        f"{i - 1} ({earlier})", f"{path}/{i}/at", "deal.out-of-order",
+                        {"entry": i, "later": later, "before": i - 1, "earlier": earlier})
     return history
 
 
@@ -283,7 +298,7 @@ def _numbered(values: dict[str, Any], path: str, zone: tzinfo) -> tuple[Task, ..
 def _not_before_start(values: dict[str, Any], path: str, zone: tzinfo) -> datetime | None:
     end: datetime | None = values["end"]
     if ends_before_start(values["start"], end):
-        raise DealError("a pause cannot end before it starts", path)
+        raise DealError("a pause cannot end before it starts", path, "deal.pause-order")
     return end
 
 

@@ -14,12 +14,47 @@ from typing import Any, NamedTuple
 
 
 class DealError(ValueError):
-    """A deal record that cannot be used; ``path`` is a JSON pointer into the record."""
+    """A deal record that cannot be used; ``path`` is a JSON pointer into the record.
 
-    def __init__(self, message: str, path: str = "") -> None:
+    ``message`` is the English text; ``key`` and ``args`` say it again as a catalog entry, so
+    the reason can be given in any language (:meth:`said`)."""
+
+    def __init__(self, message: str, path: str = "", key: str | None = None,
+                 args: Mapping[str, object] | None = None) -> None:
         super().__init__(f"{path}: {message}" if path else message)
         self.message = message
         self.path = path
+        self.key = key
+        self.key_args = dict(args or {})
+
+    def said(self, lang: str) -> str:
+        """The reason in ``lang`` (English as it always read)."""
+        return reason(self.message, self.key, self.key_args, lang)
+
+
+def reason(message: str, key: str | None, args: Mapping[str, object], lang: str) -> str:
+    """A reason in ``lang``: the catalog's ``key`` with ``args``, or ``message`` in English or
+    when there is no key."""
+    from pipeline_rules import i18n  # a leaf every layer may use
+
+    if key is None or lang == i18n.DEFAULT:
+        return message
+    return i18n.render(key, args, lang)
+
+
+def type_name(value: object) -> str:
+    """The JSON type of a value, as a catalog key (``type.array``) for reasons."""
+    if value is None:
+        return "type.null"
+    if isinstance(value, bool):
+        return "type.boolean"
+    if isinstance(value, str):
+        return "type.string"
+    if isinstance(value, int | float):
+        return "type.number"
+    if isinstance(value, list | tuple):
+        return "type.array"
+    return "type.object"
 
 
 class HistoryEntry(NamedTuple):
@@ -131,6 +166,15 @@ class Record:
     data: object = None
     error: str | None = None
     deal: str | None = None
+    #: ``error`` as a catalog entry, for other languages (see :func:`reason`).
+    error_key: str | None = None
+    error_args: Mapping[str, object] | None = None
+
+    def said(self, lang: str) -> str | None:
+        """Why the record could not be read, in ``lang`` (None when it could)."""
+        if self.error is None:
+            return None
+        return reason(self.error, self.error_key, self.error_args or {}, lang)
 
     def __post_init__(self) -> None:
         if self.deal is None and self.data is not None:

@@ -27,11 +27,14 @@ from pipeline_rules.deals.model import Deal, Record
 from pipeline_rules.deals.readers.jsonl import jsonl_record
 from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate.context import Run, VersionRuns
+from pipeline_rules.evaluate.entry import check_entry
 from pipeline_rules.evaluate.extensions import enrich, run_checks
 from pipeline_rules.evaluate.findings import Finding, bad_record, order_key
 from pipeline_rules.evaluate.history import check_history
 from pipeline_rules.evaluate.intake import Rejection, intake, stage_problem
+from pipeline_rules.evaluate.pauses import check_pauses
 from pipeline_rules.evaluate.reminders import check_reminders
+from pipeline_rules.evaluate.routing import route_findings
 from pipeline_rules.evaluate.sla import check_slas
 from pipeline_rules.evaluate.tasks import check_tasks
 from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
@@ -42,8 +45,9 @@ from pipeline_rules.time.now import NowError, parse_now
 Check = Callable[[Deal, Run], Iterable[Finding]]
 
 #: Checks for open deals, in the order their findings are produced (then sorted by time).
-OPEN_DEAL_CHECKS: tuple[Check, ...] = (check_slas, check_tasks, check_history, check_reminders)
-CLOSED_DEAL_CHECKS: tuple[Check, ...] = (check_history,)
+OPEN_DEAL_CHECKS: tuple[Check, ...] = (check_slas, check_tasks, check_history, check_reminders,
+                                       check_pauses, check_entry)
+CLOSED_DEAL_CHECKS: tuple[Check, ...] = (check_history, check_entry)
 
 
 class Evaluator:
@@ -133,6 +137,8 @@ class Evaluator:
         found = [f for check in checks for f in check(deal, run)]
         if self.compiled.plugins.names:
             found = enrich(found + list(run_checks(deal, run)), deal, run)
+        if found and self.compiled.directory.routes_any:
+            found += route_findings(found, deal, run)
         found.sort(key=order_key)
         return found
 

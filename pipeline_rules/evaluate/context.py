@@ -22,6 +22,7 @@ from pipeline_rules.evaluate.plans import Plans, make_plans
 from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.calendars import BusinessCalendar
+from pipeline_rules.time.durations import spoken
 from pipeline_rules.time.working import shift
 
 #: Formatted instants kept per run (a bound: a run over millions of deals stays flat).
@@ -46,6 +47,10 @@ class Run:
     #: The runs of every version, when the ruleset is kept in versions (this run is the one
     #: of the version in force at ``now``).
     versions: VersionRuns | None = None
+    _entry_cutoff: datetime | None = None
+    _spoken: dict[str, str] = field(default_factory=dict)
+    _words: dict[str, str] = field(default_factory=dict)
+    _texts: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
@@ -72,6 +77,51 @@ class Run:
         if found is None:
             found = self._shifted[key] = shift(calendar, self.now, self.compiled.duration(text))
         return found
+
+    def word(self, key: str) -> str:
+        """A catalog entry without arguments (a role, what an alert is about) in the run's
+        language, remembered per run: routed alerts name them hundreds of thousands of times."""
+        found = self._words.get(key)
+        if found is None:
+            found = self._words[key] = i18n.render(key, {}, self.lang)
+        return found
+
+    def text(self, memo: tuple[str, ...], key: str, args: dict[str, Any]) -> str:
+        """Message ``key`` with ``args`` in the run's language, remembered under ``memo`` (what
+        the arguments are made of): routed alerts say the same few sentences for every deal
+        of an owner."""
+        found = self._texts.get(memo)
+        if found is None:
+            if len(self._texts) >= _STAMPS:
+                self._texts.clear()
+            found = self._texts[memo] = i18n.render(key, args, self.lang)
+        return found
+
+    def spoken(self, text: str) -> str:
+        """A duration of the ruleset as a person reads it in the run's language (as written in
+        English), remembered per run."""
+        found = self._spoken.get(text)
+        if found is None:
+            found = self._spoken[text] = spoken(self.compiled.duration(text), self.lang)
+        return found
+
+    def entry_cutoff(self) -> datetime:
+        """The earliest entry whose actions this run still emits: ``routing.entry_window``
+        before ``now``, by default 1 day or the previous scheduled run, whichever is earlier."""
+        if self._entry_cutoff is None:
+            rs = self.compiled.ruleset
+            window = rs.routing.entry_window if rs.routing is not None else None
+            if window is not None:
+                duration = self.compiled.duration(window)
+                calendar = self.compiled.calendar(rs.calendar_name(None)) \
+                    if duration.is_business else None
+                cutoff = shift(calendar, self.now, duration, back=True)
+            else:
+                cutoff = self.now - timedelta(days=1)
+                if self.compiled.schedule is not None:
+                    cutoff = min(cutoff, self.compiled.schedule.previous_run(self.now))
+            self._entry_cutoff = cutoff
+        return self._entry_cutoff
 
     def replay(self, deal: Deal) -> list[IllegalMove]:
         """The illegal moves in the deal's history (the machine's replay, with this run's
@@ -122,11 +172,13 @@ class Run:
 
     def action(self, code: str, rule: str, deal: str, stage: str | None, due: datetime,
                message_key: str, message_args: dict[str, Any], notify: str | None,
-               channel: str | None, **details: Any) -> Finding:
-        """An action with its message rendered in the run's language."""
-        message = i18n.render(message_key, message_args, self.lang)
-        return action(self.ruleset_id, code, rule, deal, stage, self.local(due), message,
-                      notify, channel, produced_by=self.compiled.revision, **details)
+               channel: str | None, key_of: str | None = None, key_at: datetime | None = None,
+               message: str | None = None, **details: Any) -> Finding:
+        """An action with its message rendered in the run's language (or given)."""
+        if message is None:
+            message = i18n.render(message_key, message_args, self.lang)
+        return action(self.ruleset_id, code, rule, deal, stage, self.local(due), message, notify,
+                      channel, key_of, key_at, produced_by=self.compiled.revision, **details)
 
 
 @dataclass(frozen=True)

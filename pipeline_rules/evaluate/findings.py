@@ -38,10 +38,14 @@ VIOLATION_SEVERITY = {
     "bad-record": "error",
     "plugin-error": "error",
     "before-versions": "warning",
+    "pause-too-long": "error",
+    "task-without-due": "warning",
+    "unrouted": "warning",
 }
 VIOLATION_CODES = tuple(VIOLATION_SEVERITY)
-#: Action codes: a reminder before an event, and the actions an SLA breach triggers.
-ACTION_CODES = ("remind", "escalate")
+#: Action codes: a reminder before an event, the actions an SLA breach triggers, an alert
+#: routed to a person, and what entering a stage does.
+ACTION_CODES = ("remind", "escalate", "notify", "create-task", "assign")
 
 
 def action_key(ruleset: str, rule: str, deal: str, action: str, due: datetime) -> str:
@@ -118,14 +122,18 @@ def bad_record(ruleset: str, at: datetime, origin: str, deal: str | None, reason
 
 
 def action(ruleset: str, code: str, rule: str, deal: str, stage: str | None, due: datetime,
-           message: str, notify: str | None, channel: str | None, *,
-           produced_by: str | None = None, **details: Any) -> Finding:
-    """An action due at ``due``, keyed for exactly-once delivery (the key does not depend on
-    the version that produced it: an unchanged rule keeps its keys across versions)."""
+           message: str, notify: str | None, channel: str | None, key_of: str | None = None,
+           key_at: datetime | None = None, *, produced_by: str | None = None,
+           **details: Any) -> Finding:
+    """An action due at ``due``, keyed for exactly-once delivery (``key_of`` tells apart
+    actions of one code, rule and instant: the level and role of a routed alert; ``key_at``
+    keys an action due "now" by the instant its situation is known from instead). The key does
+    not depend on the version that produced it: an unchanged rule keeps its keys across
+    versions."""
     return Finding(ACTION, code, rule, deal, stage, due, message, ruleset, action=code,
                    notify=notify, channel=channel, due=due,
-                   key=action_key(ruleset, rule, deal, code, due), details=details,
-                   version=produced_by)
+                   key=action_key(ruleset, rule, deal, key_of or code, key_at or due),
+                   details=details, version=produced_by)
 
 
 def order_key(finding: Finding) -> tuple[datetime, str, str]:

@@ -172,7 +172,8 @@ class Judge:
         if record.error is not None and not self.catalog.single:
             # Unreadable: nothing names a ruleset, so no ruleset's evaluator can speak for it.
             return Judged(record.origin, None, None, [self.unjudged(
-                runs, record.origin, record.deal, None, record.error)])
+                runs, record.origin, record.deal, None,
+                record.said(runs.lang) or record.error)])
         evaluator = self.evaluator_for(record.data, runs.lang)
         if isinstance(evaluator, str):
             return Judged(record.origin, None, None, [self.unjudged(

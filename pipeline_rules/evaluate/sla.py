@@ -24,17 +24,17 @@ from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.plans import SlaPlan
+from pipeline_rules.evaluate.routing import (
+    action_name,
+    addressed,
+    notify,
+    role_name,
+    unrouted,
+    unrouted_detail,
+)
 from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, SlaDef
 from pipeline_rules.time.clock import start_timer
-
-
-def recipient(deal: Deal, notify: str | None) -> str | None:
-    """Who an action addressed to ``notify`` reaches on this deal (None for the client)."""
-    if notify == "owner":
-        return deal.owner
-    if notify == "manager":
-        return deal.manager
-    return None
+from pipeline_rules.time.working import shift
 
 
 def _span_start(deal: Deal, sla: SlaDef) -> datetime | None:
@@ -110,7 +110,8 @@ def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Fin
     if used < plan.first_share:
         return  # nothing to report, and no deadline to work out
     deadline = timer.deadline
-    args = {"rule": sla.id, "limit": sla.limit, "stage": deal.stage, "since": run.time(since)}
+    args = {"rule": sla.id, "limit": run.spoken(sla.limit), "stage": deal.stage,
+            "since": run.time(since)}
     if deadline is not None and run.now >= deadline:
         code = "cycle-breach" if plan.cycle else "sla-breach"
         yield run.violation(code, sla.id, deal.id, deal.stage, deadline,
@@ -118,12 +119,22 @@ def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Fin
                             since=run.iso(since), deadline=run.iso(deadline),
                             limit=sla.limit)
         yield from _escalate(deal, run, plan, deadline)
+        for after, label, roles, channel in plan.breach_routes:
+            due = deadline if after is None else shift(plan.breach_calendar, deadline, after)
+            if due <= run.now:
+                yield from notify(run, deal, roles, code=code, rule=sla.id, due=due,
+                                  level=label, channel=channel)
         return
     passed = [w for w in sla.warn if used * 100 >= w]
     if not passed:
         return
     threshold = max(passed)
     at = timer.reached(threshold / 100) or run.now
+    for percent, label, roles, channel in plan.warn_routes:
+        if used * 100 >= percent:
+            reached = at if percent == threshold else timer.reached(percent / 100) or run.now
+            yield from notify(run, deal, roles, code="sla-warning", rule=sla.id, due=reached,
+                              level=label, channel=channel)
     yield run.violation("sla-warning", sla.id, deal.id, deal.stage, at,
                         {**args, "percent": int(used * 100), "threshold": f"{threshold:g}",
                          "deadline": run.time(deadline) if deadline else "—"},
@@ -135,9 +146,15 @@ def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Fin
 def _escalate(deal: Deal, run: Run, plan: SlaPlan, deadline: datetime) -> Iterator[Finding]:
     sla = plan.sla
     for definition in plan.actions:
+        person, why = addressed(run, deal, definition.notify)
         yield run.action(
             definition.name, sla.id, deal.id, deal.stage, deadline, "finding.escalate",
-            {"rule": sla.id, "deadline": run.time(deadline), "action": definition.name,
-             "notify": definition.notify or "owner"},
+            {"rule": sla.id, "deadline": run.time(deadline),
+             "action": action_name(definition.name, run.lang),
+             "notify": role_name(definition.notify or "owner", run.lang)},
             definition.notify, definition.channel,
-            recipient=recipient(deal, definition.notify), deadline=run.iso(deadline))
+            recipient=person, deadline=run.iso(deadline),
+            **unrouted_detail(why))
+        if why is not None and definition.notify is not None:
+            yield unrouted(run, deal, definition.notify, "sla-breach", sla.id, deadline, why)
+

@@ -6,7 +6,12 @@
 * ``task-overdue`` — an open task still open after its due time plus ``overdue_grace``; one
   finding per task, dated when the grace ran out.
 
-Tasks without a due time count as open tasks but are never too far or overdue.
+* ``task-without-due`` — ``tasks.require_due`` is on and an open task has no due time: an
+  open step nobody has dated is the "postponed" limbo again; one finding per task, dated at
+  the evaluation time.
+
+Tasks without a due time count as open tasks (a next task exists) but are never too far or
+overdue.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:
                                 run.now, {"stage": deal.stage})
         return
     dated = [t for t in open_tasks if t.due is not None]
+    if plan.policy.require_due and len(dated) < len(open_tasks):
+        for task in open_tasks:
+            if task.due is None:
+                yield run.violation("task-without-due", "tasks.require_due", deal.id, deal.stage,
+                                    run.now, {"task": task.id}, task=task.id)
     if len(dated) > 1:
         dated.sort(key=_due)
     gap = plan.gaps.get(deal.stage or "")
@@ -42,7 +52,8 @@ def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:
         if first.due > latest:
             yield run.violation(
                 "next-task-too-far", f"tasks.max_gap.{gap.stage}", deal.id, deal.stage,
-                run.now, {"task": first.id, "due": run.time(first.due), "gap": gap.duration,
+                run.now, {"task": first.id, "due": run.time(first.due),
+                          "gap": run.spoken(gap.duration),
                           "stage": deal.stage},
                 task=first.id, due=run.iso(first.due), latest=run.iso(latest))
     grace = plan.grace

@@ -34,11 +34,13 @@ _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "b
 
 def text(report: LintReport, color: bool = False, show_source: bool = True,
          lang: str = i18n.DEFAULT) -> str:
-    """``file:line:col: severity [rule] message``, the source line and a caret under the column."""
+    """``file:line:col: severity [rule] message``, the source line and a caret under the column
+    (the severity in ``lang``)."""
     out: list[str] = []
     for d in report.diagnostics:
         where = f"{d.file}:{d.line}:{d.column}:"
-        severity = d.severity.value
+        severity = d.severity.value if lang == i18n.DEFAULT \
+            else i18n.render(f"severity.{d.severity.value}", {}, lang)
         rule = f"[{d.rule}]"
         if color:
             where = click.style(where, bold=True)
@@ -73,10 +75,18 @@ def _fix(name: str, gutter: str, lang: str) -> list[str]:
             *(f" {gutter}     {line}" for line in hint)]
 
 
-def summary(report: LintReport) -> str:
+def summary(report: LintReport, lang: str = i18n.DEFAULT) -> str:
     """One line: how many files, errors, warnings and notes."""
     counts = report.counts()
     files = len(report.files)
+    if lang != i18n.DEFAULT:
+        many = i18n.plural(files, "file", lang)
+        if not report.diagnostics:
+            return i18n.render("summary.lint-clean", {"files": many}, lang)
+        keys = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+        found = ", ".join(i18n.plural(counts[s.value], keys[s], lang)
+                          for s in Severity if counts[s.value])
+        return i18n.render("summary.lint", {"counts": found, "files": many}, lang)
     if not report.diagnostics:
         return f"{files} file{'s' if files != 1 else ''} checked, no problems"
     parts = [f"{counts[s.value]} {s.value}{'s' if counts[s.value] != 1 else ''}"

@@ -26,6 +26,13 @@ from pipeline_rules.ruleset.conditions import (
 from pipeline_rules.ruleset.graph import StageGraph, build_graph
 from pipeline_rules.ruleset.model import Ruleset, StartDef, TransitionDef
 from pipeline_rules.ruleset.plugins import NO_PLUGINS, PluginError, Plugins, load_plugins
+from pipeline_rules.ruleset.routing import (
+    Directory,
+    LookupFileError,
+    build_directory,
+    lookup_path,
+    read_lookup,
+)
 from pipeline_rules.time.calendars import BusinessCalendar, CalendarError, build_calendar
 from pipeline_rules.time.durations import Duration, DurationError, parse_duration
 from pipeline_rules.time.now import NowError, parse_now
@@ -75,6 +82,8 @@ class CompiledRuleset:
     durations: Mapping[str, Duration] = field(default_factory=dict)
     #: When this version takes effect (None: the ruleset is not kept in versions).
     effective: datetime | None = None
+    #: Teams, people and managers, with the lookup file read (see :mod:`.routing`).
+    directory: Directory = field(default_factory=Directory)
 
     @property
     def revision(self) -> str | None:
@@ -126,6 +135,13 @@ def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> Compile
                      if ruleset.effective is not None else None)
     except (TimezoneError, CalendarError, CronError, DurationError, NowError) as err:
         raise CompileError(f"ruleset '{ruleset.id}': {err}") from None
+    lookup = None
+    if ruleset.routing is not None and ruleset.routing.lookup is not None:
+        try:
+            lookup = read_lookup(lookup_path(ruleset, ruleset.routing.lookup),
+                                 ruleset.routing.lookup)
+        except LookupFileError as err:
+            raise CompileError(f"ruleset '{ruleset.id}': {err}") from None
     graph = build_graph(ruleset)
     starts = tuple(Start(s.id, s.stage.name, compile_conditions(s.when, operators), s)
                    for s in ruleset.starts if s.stage.name in graph.index)
@@ -140,5 +156,5 @@ def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> Compile
                      for source in sources
                      if source != target and source in graph.index and target in graph.index)
     return CompiledRuleset(ruleset, zone, graph, starts, tuple(moves), calendars, schedule,
-                           plugins, durations, effective)
+                           plugins, durations, effective, build_directory(ruleset, lookup))
 

@@ -249,3 +249,25 @@ def format_seconds(seconds: float) -> str:
         if count:
             parts.append(f"{count}{name}")
     return "".join(parts[:2])
+
+
+def spoken(duration: Duration, lang: str) -> str:
+    """A duration in words of ``lang`` (``5 рабочих дней``, ``1 день 12 часов``); in English,
+    as the ruleset writes it."""
+    from pipeline_rules import i18n  # a leaf every layer may use; imported where words are
+
+    if lang == i18n.DEFAULT:
+        return duration.text
+    if duration.kind is DurationKind.BUSINESS_DAYS:
+        return i18n.plural(duration.amount, "business-day", lang)
+    seconds = duration.amount
+    parts = []
+    units: tuple[tuple[int, str], ...] = (
+        (_DAY, "day"), (_HOUR, "hour"), (_MINUTE, "minute"), (1, "second"))
+    if duration.kind is DurationKind.BUSINESS_TIME:
+        units = ((_HOUR, "business-hour"), (_MINUTE, "minute"), (1, "second"))
+    for size, key in units:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(i18n.plural(count, key, lang))
+    return " ".join(parts) or i18n.plural(0, "minute", lang)

@@ -92,7 +92,8 @@ def jsonl_record(origin: str, line: bytes) -> Record:
     try:
         data = orjson.loads(line)
     except orjson.JSONDecodeError as err:
-        return Record(origin, error=f"malformed JSON: {err}")
+        return Record(origin, error=f"malformed JSON: {err}", error_key="deal.malformed-json",
+                      error_args={"line": err.lineno, "column": err.colno})
     return Record(origin, data)
 
 

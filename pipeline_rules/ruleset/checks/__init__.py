@@ -82,13 +82,13 @@ def check_source(source: Source, rules: Iterable[Rule], config: LintConfig | Non
     # A broken top-level key (missing, unknown, the wrong type) leaves too little to judge the
     # rest by; a broken part inside one (a list item, a nested key) leaves the rest judgeable.
     nested = all(path.count("/") >= 2 for path in broken)
-    model = (_model(judged, broken)
-             if judged is not None and fatal is None and isinstance(judged.data, dict) and nested
-             else None)
-    if judged is not None and model is not None:
+    data = judged.data if judged is not None and fatal is None else None
+    model = _model(judged, broken) if judged is not None and isinstance(data, dict) and nested \
+        else None
+    if judged is not None and isinstance(data, dict) and model is not None:
         # A malformed lint block has already been reported by the schema rule.
         with contextlib.suppress(ConfigError):
-            config = config.merged(config_from_mapping(judged.data.get("lint"), "lint"))
+            config = config.merged(config_from_mapping(data.get("lint"), "lint"))
         ctx = CheckContext(source, judged, None, model, vocabulary + config.gap_vocabulary)
         back = {meant: typo for typo, meant in renames.items()}
         for rule in rules:

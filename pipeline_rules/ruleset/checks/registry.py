@@ -38,7 +38,8 @@ Check = Callable[["CheckContext"], Iterable[Problem]]
 #: ruleset's ``lint:`` block and its suppression comments may name them, and checking a ruleset
 #: for use says when such a name is unknown.
 ADVISORY_RULES = frozenset({"unreachable-stage", "dead-end", "no-path-to-won", "gap-stage",
-                            "parallel-stages", "inconsistent-sla"})
+                            "parallel-stages", "inconsistent-sla", "unknown-role",
+                            "shadowed-start"})
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,12 @@ from collections.abc import Iterator
 from pipeline_rules.ruleset.checks.context import CheckContext
 from pipeline_rules.ruleset.checks.registry import rule
 from pipeline_rules.ruleset.problems import Problem, Severity
+from pipeline_rules.ruleset.routing import (
+    LookupFileError,
+    lookup_path,
+    manager_cycle,
+    read_lookup,
+)
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.time.calendars import calendar_problems
 from pipeline_rules.time.durations import DurationError, parse_duration
@@ -223,3 +229,88 @@ def invalid_version(ctx: CheckContext) -> Iterator[Problem]:
     except NowError as err:
         yield Problem("invalid-version", {"value": rs.effective, "detail": err.message},
                       path="/effective")
+
+
+@rule("invalid-routing", Severity.ERROR, blocks_use=True)
+def invalid_routing(ctx: CheckContext) -> Iterator[Problem]:
+    """Routing that cannot work: a bad lookup file, a manager cycle, an empty team, a bad level.
+
+    ## What it finds
+    * `routing.lookup`: a file that is missing, unreadable, lacks the owner or manager column,
+      or lists one owner twice with different managers (the message names the line);
+    * a chain of managers (`people:`, `teams:` and the lookup file together) that comes back to
+      where it began: `anna → boris → anna`;
+    * `assign: {team: ...}` naming a team `teams:` does not declare, or a team without members;
+      `by: least-loaded` without a `load` column in the lookup file;
+    * a warning level `at:` that is not a percent above 0 and below 100 (`50%`, `80`).
+
+    ## Why it matters
+    Every alert must reach a person. A lookup file that cannot be read routes nothing; a manager
+    cycle escalates in a circle; an assignment over an empty team leaves the deal with no owner.
+
+    ## Example
+    ```yaml
+    people:
+      anna: {manager: boris}
+      boris: {manager: anna}
+    stages:
+      - {id: request, on_enter: [{assign: {team: inbound}}]}   # no team 'inbound'
+    ```
+
+    ## Use instead
+    ```yaml
+    people:
+      anna: {manager: boris}
+      boris: {}
+    teams:
+      inbound: {members: [olga, sergey], manager: anna}
+    ```
+
+    ## Known limits
+    A ruleset given as text (over HTTP) has no folder: its lookup file is read relative to the
+    server's working directory.
+    """
+    rs = ctx.ruleset
+    managers: dict[str, str] = {}
+    loads = False
+    if rs.routing is not None and rs.routing.lookup is not None:
+        try:
+            table = read_lookup(lookup_path(rs, rs.routing.lookup), rs.routing.lookup)
+            managers, loads = dict(table.managers), rs.routing.lookup.load_column is not None
+        except LookupFileError as err:
+            yield Problem(err.message, err.key_args, path=rs.routing.lookup.path)
+    where: dict[str, str] = {}
+    for team in rs.teams:
+        for member in team.members:
+            if team.manager is not None and member != team.manager:
+                managers[member] = team.manager
+                where[member] = team.path
+    for person in rs.people:
+        if person.manager is not None:
+            managers[person.name] = person.manager
+            where[person.name] = person.path
+    cycle = manager_cycle(managers)
+    if cycle is not None:
+        path = next((where[p] for p in cycle if p in where), rs.routing.lookup.path
+                    if rs.routing is not None and rs.routing.lookup is not None else "")
+        yield Problem("invalid-routing.cycle", {"chain": " → ".join(cycle)}, path=path)
+    teams = {t.name: t for t in rs.teams}
+    for entry in rs.entry_actions():
+        if entry.team is None:
+            continue
+        found = teams.get(entry.team.name)
+        if found is None:
+            yield Problem("invalid-routing.unknown-team", {"team": entry.team.name},
+                          path=entry.team.path)
+        elif not found.members:
+            yield Problem("invalid-routing.empty-team", {"team": entry.team.name},
+                          path=entry.team.path)
+        elif entry.strategy == "least-loaded" and not loads:
+            yield Problem("invalid-routing.no-loads", {"team": entry.team.name},
+                          path=entry.team.path)
+    for sla in rs.slas:
+        for level in sla.warn_levels:
+            if level.at is None or not 0 < level.at < 100:
+                at = join(level.path, "at")
+                yield Problem("invalid-routing.percent", {"sla": sla.id},
+                              path=at if rs.positions.has(at) else level.path)

@@ -1,0 +1,100 @@
+"""Stage-entry and end actions: what entering a stage, winning or losing makes happen.
+
+A stage's ``on_enter`` (and ``end.on_won`` / ``end.on_lost`` for a deal that reached a won or
+lost stage) lists actions, each emitted once per entry, due at the entry:
+
+* ``create-task`` — a task for the owner, due a set time after the entry (on the ruleset's
+  calendar for business time);
+* ``assign`` — a fixed person, or a member of a team chosen round-robin: by a hash of the deal's
+  id and the entry instant (SHA-256, not Python's per-process ``hash``), so the same deal
+  entering at the same moment gets the same owner in every run, process and ``--jobs`` setting,
+  and entries spread evenly over the members; or least-loaded: the member with the smallest
+  load in the lookup file's load column (as the CRM counted at the export, so the same for
+  every deal of a run), ties settled the round-robin way;
+* ``notify`` — roles resolved as every routed alert (:mod:`.routing`).
+
+Each is keyed by the ruleset, the rule (``on_enter.<stage>.<i>``, ``end.on_won.<i>``), the
+deal, the action and the entry instant. An entry is acted on only while it is recent: within
+``routing.entry_window`` of ``now``, by default 1 day or the time since the previous scheduled
+run when that is longer (a weekend without runs loses nothing); the CRM delivers each key once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+
+from pipeline_rules.deals.model import Deal
+from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.findings import Finding
+from pipeline_rules.evaluate.plans import EntryPlan
+from pipeline_rules.evaluate.routing import notify
+from pipeline_rules.time.working import shift
+
+
+def stage_start(deal: Deal) -> datetime | None:
+    """The deal's last entry into its current stage."""
+    for entry in reversed(deal.history):
+        if entry.stage == deal.stage:
+            return entry.at
+    return None
+
+
+def pick(members: tuple[str, ...], deal: str, entered: datetime) -> str:
+    """The team member a round-robin assignment gives this entry (the same in every run)."""
+    text = f"{deal}\x1f{entered.astimezone(UTC).isoformat()}"
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return members[int.from_bytes(digest[:8], "big") % len(members)]
+
+
+def least_loaded(members: tuple[str, ...], loads: Mapping[str, float], deal: str,
+                 entered: datetime) -> str:
+    """The member with the smallest load (a member the lookup file does not list counts as
+    0); among equals, the one round-robin would pick among them."""
+    lowest = min(loads.get(m, 0.0) for m in members)
+    return pick(tuple(m for m in members if loads.get(m, 0.0) == lowest), deal, entered)
+
+
+def check_entry(deal: Deal, run: Run) -> Iterator[Finding]:
+    """The actions of the deal's latest entry into its stage, while that entry is recent."""
+    plans = run.plans.entries.get(deal.stage or "")
+    if not plans:
+        return
+    entered = stage_start(deal)
+    if entered is None or entered > run.now or entered < run.entry_cutoff():
+        return
+    for plan in plans:
+        yield from _act(deal, run, plan, entered)
+
+
+def _act(deal: Deal, run: Run, plan: EntryPlan, entered: datetime) -> Iterator[Finding]:
+    entry = plan.action
+    args = {"stage": deal.stage, "entered": run.time(entered)}
+    if entry.kind == "create_task":
+        due = entered if plan.due is None else shift(plan.calendar, entered, plan.due)
+        yield run.action("create-task", plan.rule, deal.id, deal.stage, entered,
+                         "finding.create-task",
+                         {**args, "title": entry.title, "task_due": run.time(due)},
+                         "owner", entry.channel, title=entry.title, task_due=run.iso(due),
+                         recipient=deal.owner, entered=run.iso(entered))
+    elif entry.kind == "assign":
+        members = plan.members
+        if entry.team is not None and members:
+            least = entry.strategy == "least-loaded"
+            person = least_loaded(members, run.compiled.directory.loads, deal.id, entered) \
+                if least else pick(members, deal.id, entered)
+            yield run.action("assign", plan.rule, deal.id, deal.stage, entered,
+                             "finding.assign-least" if least else "finding.assign-team",
+                             {**args, "assignee": person, "team": entry.team.name},
+                             person, entry.channel, assignee=person, team=entry.team.name,
+                             strategy=entry.strategy, entered=run.iso(entered))
+        elif entry.assignee is not None:
+            yield run.action("assign", plan.rule, deal.id, deal.stage, entered,
+                             "finding.assign", {**args, "assignee": entry.assignee},
+                             entry.assignee, entry.channel, assignee=entry.assignee,
+                             entered=run.iso(entered))
+    else:
+        yield from notify(run, deal, (r.name for r in entry.roles), code="stage-entry",
+                          rule=plan.rule, due=entered, channel=entry.channel,
+                          entered=run.iso(entered))
