@@ -15,9 +15,8 @@ cases, whatever the generators find next.
 
 from __future__ import annotations
 
-import tempfile
+from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +27,7 @@ import yaml
 from helpers import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_server import TOKEN, start_server, stop_server
 
 from pipeline_rules.deals.decode import decode_deal, parse_deal
 from pipeline_rules.deals.model import Deal, DealError
@@ -35,8 +35,6 @@ from pipeline_rules.lint import lint
 from pipeline_rules.ruleset.catalog import RulesetError, compile_source
 from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.ruleset.source import Source
-from pipeline_rules.server.app import create_app
-from pipeline_rules.server.settings import Settings
 
 ZONE = ZoneInfo("Europe/Moscow")
 RULESETS = sorted((ROOT / "rulesets").glob("*.yaml"))
@@ -208,16 +206,27 @@ def test_deal_records_kept_as_cases(data: object) -> None:
 
 # -- HTTP bodies ----------------------------------------------------------------------------------
 
-_SERVED = tempfile.TemporaryDirectory(prefix="fuzz-rulesets-")
-for _path in RULESETS:
-    (Path(_SERVED.name) / _path.name).write_bytes(_path.read_bytes())
-APP = create_app(Settings(_SERVED.name))
-SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
+@pytest.fixture(scope="module")
+def served_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The OpenAPI document of a real `pipeline-rules serve` process (its protocol limits, its
+    compute threads and forked children as a user runs them), stopped after the module."""
+    running = start_server(tmp_path_factory.mktemp("fuzz-serve"))
+    try:
+        yield schemathesis.openapi.from_url(f"{running.url}/openapi.json")
+    finally:
+        stop_server(running)
 
 
-@SCHEMA.parametrize()
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=list(HealthCheck))
-def test_no_request_the_api_describes_gets_a_500(case: Any) -> None:
-    response = case.call()
-    assert response.status_code < 500, (response.status_code, response.text[:500])
+def test_no_request_the_api_describes_gets_a_500(served_schema: Any) -> None:
+    operations = [found.ok() for found in served_schema.get_all_operations()]
+    assert len(operations) >= 5
+    for operation in operations:
+
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(operation.as_strategy())
+        def no_500(case: Any) -> None:
+            response = case.call(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+            assert response.status_code < 500, (case.operation.label, response.status_code,
+                                                response.text[:500])
+
+        no_500()
