@@ -15,6 +15,7 @@ whoever asks for it learns why it cannot be used rather than that it does not ex
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -351,15 +352,9 @@ def load_directory(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
     """Every ruleset file at the top of a directory, each deal to be judged by the one it
     names; raise :class:`CatalogError` if the directory cannot be read or holds none."""
     root = Path(path)
-    try:
+    with _directory_errors(path):
         listing = list_directory(root)
         folders = [(str(root / name), _texts(root / name)) for name in version_folders(root)]
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: no such directory") from None
-    except NotADirectoryError:
-        raise CatalogError(f"{path}: not a directory") from None
-    except OSError as err:
-        raise CatalogError(f"{path}: {err.strerror or err}") from None
     folders = [(folder, texts) for folder, texts in folders if texts]
     if not listing.files and not listing.outside and not folders:
         raise CatalogError(f"{path}: directory holds no .yaml or .yml file")
@@ -372,6 +367,19 @@ def load_directory(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
                              folders=[(str(path), texts)])
     return build_catalog(texts, lang, single=False, path=str(path), folders=folders,
                          refused=refused)
+
+
+@contextlib.contextmanager
+def _directory_errors(path: str | Path) -> Iterator[None]:
+    """Turn a failure to read the directory ``path`` into a :class:`CatalogError` naming it."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: no such directory") from None
+    except NotADirectoryError:
+        raise CatalogError(f"{path}: not a directory") from None
+    except OSError as err:
+        raise CatalogError(f"{path}: {err.strerror or err}") from None
 
 
 def version_folders(directory: str | Path) -> list[str]:
@@ -407,15 +415,8 @@ def load_file(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
 def load_versions(path: str | Path, lang: str = i18n.DEFAULT) -> Versions:
     """The versions of the ruleset kept in the folder ``path``; raise :class:`CatalogError`
     if it cannot be read and :class:`RulesetError` if its versions cannot be used."""
-    folder = Path(path)
-    try:
-        texts = _texts(folder)
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: no such directory") from None
-    except NotADirectoryError:
-        raise CatalogError(f"{path}: not a directory") from None
-    except OSError as err:
-        raise CatalogError(f"{path}: {err.strerror or err}") from None
+    with _directory_errors(path):
+        texts = _texts(Path(path))
     if not texts:
         raise CatalogError(f"{path}: directory holds no .yaml or .yml file")
     found = build_versions(texts, str(path), lang)
