@@ -49,6 +49,14 @@ class CronSchedule:
         result: datetime = runs.get_next(datetime)
         return result.astimezone(self.tz)
 
+    def prev_run(self, before: datetime) -> datetime:
+        """Return the last run strictly before `before` (aware), as an aware datetime in tz."""
+        if before.tzinfo is None or before.utcoffset() is None:
+            raise ValueError(f"expected a timezone-aware datetime, got naive {before.isoformat()}")
+        runs = croniter(self.expr, before.astimezone(self.tz))
+        result: datetime = runs.get_prev(datetime)
+        return result.astimezone(self.tz)
+
 
 def _reason(expr: str, exc: CroniterError) -> str:
     lines = str(exc).strip().splitlines()
