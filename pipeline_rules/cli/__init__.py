@@ -12,7 +12,19 @@ import sys
 import click
 
 from pipeline_rules import __version__
-from pipeline_rules.cli import analyze, backtest, check, evaluate, graph, lint, rules, schema, serve
+from pipeline_rules.cli import (
+    analyze,
+    backtest,
+    check,
+    evaluate,
+    graph,
+    ingest,
+    lint,
+    rules,
+    schema,
+    serve,
+    tick,
+)
 from pipeline_rules.cli.common import EXIT_OK
 
 
@@ -24,7 +36,8 @@ def main() -> None:
 
 for _command in (lint.lint_command, rules.rules_command, schema.schema_command, check.check_command,
                  graph.graph_command, evaluate.evaluate_command, analyze.analyze_command,
-                 backtest.backtest_command, serve.serve_command):
+                 backtest.backtest_command, serve.serve_command,
+                 ingest.ingest_command, tick.tick_command):
     main.add_command(_command)
 
 
