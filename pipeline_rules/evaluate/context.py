@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from croniter import croniter
+
 from pipeline_rules import i18n
 from pipeline_rules.deals.model import Deal
 from pipeline_rules.enforce.machine import IllegalMove, PipelineMachine, ReplayMemo
@@ -42,6 +44,7 @@ class Run:
     _shifted: dict[tuple[str, str | None], datetime] = field(default_factory=dict)
     _stamps: dict[datetime, str] = field(default_factory=dict)
     _replays: ReplayMemo = field(default_factory=ReplayMemo)
+    _cursor: croniter | None = None
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
@@ -68,6 +71,16 @@ class Run:
         if found is None:
             found = self._shifted[key] = shift(calendar, self.now, self.compiled.duration(text))
         return found
+
+    def last_run_before(self, moment: datetime) -> datetime | None:
+        """The last scheduled run strictly before ``moment`` (None without a schedule); the
+        schedule is parsed once per run."""
+        schedule = self.compiled.schedule
+        if schedule is None:
+            return None
+        if self._cursor is None:
+            self._cursor = schedule.cursor()
+        return schedule.prev_run(moment, self._cursor)
 
     def replay(self, deal: Deal) -> list[IllegalMove]:
         """The illegal moves in the deal's history (the machine's replay, with this run's

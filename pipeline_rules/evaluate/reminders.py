@@ -53,7 +53,6 @@ def next_change(deal: Deal, run: Run) -> Wake | None:
     starts and it is no longer emitted (both exact)."""
     if not deal.events:
         return None
-    schedule = run.compiled.schedule
     candidates = []
     for plan in run.plans.reminders.get(deal.stage or "", ()):
         for event in deal.events:
@@ -69,8 +68,7 @@ def next_change(deal: Deal, run: Run) -> Wake | None:
                 continue
             # Emitted from the last scheduled run at or before its due time on (without a
             # schedule, from ``horizon`` before it).
-            reach = schedule.prev_run(due + TICK) if schedule is not None \
-                else due - run.horizon
+            reach = run.last_run_before(due + TICK) or due - run.horizon
             # Only the first instant the event has not started counts.
             if reach < event.at:
                 candidates.append(Wake(max(reach, run.now + TICK)))
