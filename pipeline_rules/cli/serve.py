@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
+from pipeline_rules import i18n
 from pipeline_rules.cli.common import (
     fail,
+    load_rulesets,
 )
+
+if TYPE_CHECKING:
+    from pipeline_rules.server.live import Live
 
 
 @click.command("serve")
@@ -27,8 +34,19 @@ from pipeline_rules.cli.common import (
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes.")
 
+@click.option("--store", "store_path", default=None,
+              help="Run the live runtime on this store (a SQLite file): deals stored, woken "
+                   "and their alerts delivered (docs/runtime.md).")
+
+@click.option("--sink", default=None,
+              help="With --store: deliver alerts to this JSON Lines file ('-': stdout).")
+
+@click.option("--tick", "tick_interval", type=click.FloatRange(0.05, 3600), default=1.0,
+              show_default=True, help="With --store: seconds between scheduler rounds.")
+
 def serve_command(ruleset_dir: str, host: str, port: int, token_file: str | None,
-                  max_body: str, workers: int) -> None:
+                  max_body: str, workers: int, store_path: str | None, sink: str | None,
+                  tick_interval: float) -> None:
     """Serve the *.yaml rulesets of a directory over HTTP (docs/integrations.md)."""
     try:
         from pipeline_rules.server import Settings, SettingsError, serve
@@ -43,5 +61,23 @@ def serve_command(ruleset_dir: str, host: str, port: int, token_file: str | None
                             parse_size(max_body), workers)
     except SettingsError as err:
         fail(str(err))
-    serve(settings)
+    if store_path is None:
+        if sink is not None:
+            raise click.UsageError("--sink goes with --store")
+        serve(settings)
+        return
+    if workers != 1:
+        raise click.UsageError("--store runs in one process: leave --workers at 1")
+    serve(settings, _live(ruleset_dir, store_path, sink, tick_interval))
+
+
+def _live(ruleset_dir: str, store_path: str, sink: str | None, interval: float) -> Live:
+    """The runtime over the directory's rulesets and the store, with its sink."""
+    from pipeline_rules.cli.ingest import open_runtime
+    from pipeline_rules.runtime.sinks import open_sink
+    from pipeline_rules.server.live import Live
+
+    catalog = load_rulesets(ruleset_dir, i18n.detect())
+    runtime = open_runtime(catalog, store_path, "ruleset", catalog.lang)
+    return Live(runtime, open_sink(sink) if sink else None, interval)
 

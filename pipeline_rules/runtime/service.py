@@ -71,24 +71,29 @@ class Runtime:
         with self.store.transaction():
             return self._upsert(record, Runs(now, self.lang), counts)
 
-    def ingest(self, records: Iterable[Record], now: datetime, batch: int = BATCH) -> Counts:
-        """Store every record, judged at ``now``, ``batch`` records per transaction."""
+    def ingest(self, records: Iterable[Record], now: datetime, batch: int = BATCH,
+               refused: list[Judged] | None = None) -> Counts:
+        """Store every record, judged at ``now``, ``batch`` records per transaction (the
+        rejected ones, judged, are added to ``refused`` when given)."""
         counts = Counts()
         pending: list[Record] = []
         for record in records:
             pending.append(record)
             if len(pending) >= batch:
-                self._ingest_batch(pending, now, counts)
+                self._ingest_batch(pending, now, counts, refused)
                 pending = []
         if pending:
-            self._ingest_batch(pending, now, counts)
+            self._ingest_batch(pending, now, counts, refused)
         return counts
 
-    def _ingest_batch(self, records: list[Record], now: datetime, counts: Counts) -> None:
+    def _ingest_batch(self, records: list[Record], now: datetime, counts: Counts,
+                      refused: list[Judged] | None) -> None:
         runs = Runs(now, self.lang)
         with self.store.transaction():
             for record in records:
-                self._upsert(record, runs, counts)
+                judged = self._upsert(record, runs, counts)
+                if refused is not None and judged.deal is None:
+                    refused.append(judged)
 
     def _upsert(self, record: Record, runs: Runs, counts: Counts) -> Judged:
         judged, wake = self.judge.judge_live(record, runs)

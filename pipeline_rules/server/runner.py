@@ -7,12 +7,14 @@ import os
 import uvicorn
 
 from pipeline_rules.server.app import SETTINGS_ENV, app_from_environment, create_app
+from pipeline_rules.server.live import Live
 from pipeline_rules.server.logs import configure, event
 from pipeline_rules.server.settings import Settings
 
 
-def serve(settings: Settings) -> None:
-    """Serve until interrupted (SIGINT or SIGTERM end it gracefully)."""
+def serve(settings: Settings, live: Live | None = None) -> None:
+    """Serve until interrupted (SIGINT or SIGTERM end it gracefully); ``live`` (one process
+    only) adds the runtime and its scheduler."""
     configure()
     common: dict[str, object] = {"host": settings.host, "port": settings.port,
                                  "log_config": None, "access_log": False,
@@ -21,7 +23,7 @@ def serve(settings: Settings) -> None:
           workers=settings.workers, max_body=settings.max_body,
           token=settings.token_file is not None)
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, live=live), **common)  # type: ignore[arg-type]
         return
     # Worker processes import the app by name and read the settings from the environment.
     os.environ[SETTINGS_ENV] = settings.to_json()
