@@ -102,7 +102,12 @@ class Runtime:
             self._reject(record, judged, at)
             counts.rejected += 1
             return judged
-        text = orjson.dumps(record.data).decode("utf-8")
+        data = record.data
+        if isinstance(data, dict) and self.judge.name_of(data) is None:
+            # Kept self-describing: judged again later by a directory of rulesets, it still
+            # names the ruleset it was stored under.
+            data = {**data, self.judge.key: judged.ruleset}
+        text = orjson.dumps(data).decode("utf-8")
         self._settle(judged.ruleset, judged.deal, text, record.origin, judged.findings, wake,
                      at, counts)
         counts.stored += 1
