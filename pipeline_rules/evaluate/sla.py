@@ -105,14 +105,17 @@ def _next_level(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Wake | 
     check compares the share used, which the timer inverts)."""
     sla = plan.sla
     timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else ())
-    deadline = timer.deadline
-    if deadline is None or run.now >= deadline:
-        return None  # frozen by an open pause, or breached: nothing further comes by time
     used = timer.used(run.now)
-    ahead = [w for w in sla.warn if used * 100 < w]
-    at = timer.reached(min(ahead) / 100) if ahead else deadline
+    ahead = [w for w in sla.warn if used * 100 < w < 100]
+    if ahead:
+        # A threshold below the limit is still ahead: no breach yet, no deadline to work out.
+        at = timer.reached(min(ahead) / 100)
+    else:
+        at = timer.deadline
+        if at is not None and run.now >= at:
+            return None  # breached: nothing further comes by time
     if at is None:
-        return None
+        return None  # an open pause holds the clock
     if at <= run.now:
         # The share is reached but not yet reported (rounding at the boundary): look again
         # a moment later rather than at once.

@@ -21,7 +21,7 @@ from pipeline_rules.evaluate.plans import TaskPlan
 from pipeline_rules.evaluate.wake import TICK, Wake, earliest
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.durations import Duration, DurationKind
-from pipeline_rules.time.working import shift
+from pipeline_rules.time.working import next_working_instant, shift
 
 
 def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:
@@ -90,6 +90,21 @@ def _first_reaching(calendar: BusinessCalendar, gap: Duration, low: datetime,
     """The first instant t in (low, due] with ``shift(t, gap) >= due`` (shift grows with t;
     at ``low`` it falls short, at ``due`` it does not): bisection to the microsecond, since
     a business gap has no closed inverse on every calendar."""
+    # Most often the answer is the same working-clock time the gap's worth of working time
+    # before: two look-ups confirm it, and the bisection is left for the rest (a due time
+    # outside working hours, a clock change in between).
+    # Whole business days end on a working instant, so only the first one from ``due`` on
+    # matters.
+    target = next_working_instant(calendar, due) if gap.kind is DurationKind.BUSINESS_DAYS \
+        else due
+    guess = shift(calendar, target, gap, back=True)
+    # ... or, when that is the start of a working period, the end of the period before it:
+    # every instant in between counts from the same start.
+    before = shift(calendar, guess, TICK.total_seconds(), back=True) + TICK
+    for candidate in (guess, before):
+        if low < candidate - TICK and shift(calendar, candidate, gap) >= due \
+                and shift(calendar, candidate - TICK, gap) < due:
+            return candidate
     low, high = low.astimezone(UTC), due.astimezone(UTC)
     while high - low > TICK:
         middle = low + (high - low) // 2
