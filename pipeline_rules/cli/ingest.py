@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pipeline_rules.evaluate.judge import Judge
     from pipeline_rules.ruleset.catalog import Catalog
     from pipeline_rules.runtime.service import Counts, Runtime
+    from pipeline_rules.runtime.sinks import Sink
 
 
 @click.command("ingest")
@@ -39,11 +40,14 @@ if TYPE_CHECKING:
 @click.option("--ruleset-key", default="ruleset", show_default=True,
               help="With a directory of rulesets: the record key naming a deal's ruleset.")
 @click.option("--sink", default=None,
-              help="Deliver what is due to this JSON Lines file ('-': stdout) afterwards.")
+              help="Deliver what is due afterwards: a JSON Lines file, '-' for stdout, or a "
+                   "webhook URL.")
+@click.option("--sink-secret-file", type=click.Path(dir_okay=False), default=None,
+              help="A file holding the secret webhook deliveries are signed with.")
 @click.option("--lang", type=LANG, default=None, help="Language of messages.")
 def ingest_command(ruleset: str, deals: str, store_path: str, now_text: str | None,
                    input_format: str, mapping: str | None, ruleset_key: str,
-                   sink: str | None, lang: str | None) -> None:
+                   sink: str | None, sink_secret_file: str | None, lang: str | None) -> None:
     """Store deals (JSONL, JSON, CSV or Parquet) in a runtime store and judge each."""
     from pipeline_rules.deals.readers import InputError
     from pipeline_rules.ruleset.loader import ReadError
@@ -59,7 +63,7 @@ def ingest_command(ruleset: str, deals: str, store_path: str, now_text: str | No
         counts = runtime.ingest(_records(runtime.judge, deals, input_format, mapping, catalog),
                                 now)
         if sink is not None:
-            deliver(runtime, sink, counts)
+            deliver(runtime, open_sink_option(sink, sink_secret_file), counts)
     except (ReadError, InputError, StoreError) as err:
         fail(str(err))
     finally:
@@ -103,11 +107,24 @@ def open_runtime(catalog: Catalog, store_path: str, ruleset_key: str, lang: str)
     return Runtime(Judge.of(catalog, key=ruleset_key), store, lang)
 
 
-def deliver(runtime: Runtime, target: str, counts: Counts) -> None:
-    """Hand every queued delivery to the sink ``target`` names, adding to ``counts``."""
+def open_sink_option(target: str, secret_file: str | None) -> Sink:
+    """The sink ``--sink`` names, webhooks signed with the secret in ``secret_file``."""
     from pipeline_rules.runtime.sinks import open_sink
 
-    done = runtime.deliver(open_sink(target), limit=1_000_000)
+    secret = None
+    if secret_file is not None:
+        try:
+            secret = Path(secret_file).read_bytes().strip()
+        except OSError as err:
+            fail(f"{secret_file}: {err.strerror or err}")
+        if not secret:
+            fail(f"{secret_file}: the secret file is empty")
+    return open_sink(target, secret)
+
+
+def deliver(runtime: Runtime, sink: Sink, counts: Counts) -> None:
+    """Hand every queued delivery that is ready to ``sink``, adding to ``counts``."""
+    done = runtime.deliver(sink, limit=1_000_000)
     counts.delivered += done.delivered
     counts.failed += done.failed
     counts.transitions += done.transitions

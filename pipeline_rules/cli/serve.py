@@ -39,14 +39,18 @@ if TYPE_CHECKING:
                    "and their alerts delivered (docs/runtime.md).")
 
 @click.option("--sink", default=None,
-              help="With --store: deliver alerts to this JSON Lines file ('-': stdout).")
+              help="With --store: deliver alerts to a JSON Lines file, '-' for stdout, or a "
+                   "webhook URL.")
+
+@click.option("--sink-secret-file", type=click.Path(dir_okay=False), default=None,
+              help="A file holding the secret webhook deliveries are signed with.")
 
 @click.option("--tick", "tick_interval", type=click.FloatRange(0.05, 3600), default=1.0,
               show_default=True, help="With --store: seconds between scheduler rounds.")
 
 def serve_command(ruleset_dir: str, host: str, port: int, token_file: str | None,
                   max_body: str, workers: int, store_path: str | None, sink: str | None,
-                  tick_interval: float) -> None:
+                  sink_secret_file: str | None, tick_interval: float) -> None:
     """Serve the *.yaml rulesets of a directory over HTTP (docs/integrations.md)."""
     try:
         from pipeline_rules.server import Settings, SettingsError, serve
@@ -68,16 +72,16 @@ def serve_command(ruleset_dir: str, host: str, port: int, token_file: str | None
         return
     if workers != 1:
         raise click.UsageError("--store runs in one process: leave --workers at 1")
-    serve(settings, _live(ruleset_dir, store_path, sink, tick_interval))
+    serve(settings, _live(ruleset_dir, store_path, sink, sink_secret_file, tick_interval))
 
 
-def _live(ruleset_dir: str, store_path: str, sink: str | None, interval: float) -> Live:
+def _live(ruleset_dir: str, store_path: str, sink: str | None, secret_file: str | None,
+          interval: float) -> Live:
     """The runtime over the directory's rulesets and the store, with its sink."""
-    from pipeline_rules.cli.ingest import open_runtime
-    from pipeline_rules.runtime.sinks import open_sink
+    from pipeline_rules.cli.ingest import open_runtime, open_sink_option
     from pipeline_rules.server.live import Live
 
     catalog = load_rulesets(ruleset_dir, i18n.detect())
     runtime = open_runtime(catalog, store_path, "ruleset", catalog.lang)
-    return Live(runtime, open_sink(sink) if sink else None, interval)
+    return Live(runtime, open_sink_option(sink, secret_file) if sink else None, interval)
 

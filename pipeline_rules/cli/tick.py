@@ -12,7 +12,7 @@ import click
 
 from pipeline_rules import i18n
 from pipeline_rules.cli.common import LANG, fail, load_rulesets, now_option
-from pipeline_rules.cli.ingest import deliver, open_runtime, report
+from pipeline_rules.cli.ingest import deliver, open_runtime, open_sink_option, report
 
 
 @click.command("tick")
@@ -21,10 +21,12 @@ from pipeline_rules.cli.ingest import deliver, open_runtime, report
 @click.option("--now", "now_text", default=None,
               help="The instant to advance to, ISO 8601 (default: now).")
 @click.option("--sink", default=None,
-              help="Deliver what is due to this JSON Lines file ('-': stdout).")
+              help="Deliver what is due: a JSON Lines file, '-' for stdout, or a webhook URL.")
+@click.option("--sink-secret-file", type=click.Path(dir_okay=False), default=None,
+              help="A file holding the secret webhook deliveries are signed with.")
 @click.option("--lang", type=LANG, default=None, help="Language of messages.")
 def tick_command(ruleset: str | None, store_path: str, now_text: str | None,
-                 sink: str | None, lang: str | None) -> None:
+                 sink: str | None, sink_secret_file: str | None, lang: str | None) -> None:
     """Advance a store to --now: judge again the deals whose findings can have changed.
 
     RULESET defaults to the rulesets the store was last filled from.
@@ -54,7 +56,7 @@ def tick_command(ruleset: str | None, store_path: str, now_text: str | None,
     try:
         counts = runtime.tick(now)
         if sink is not None:
-            deliver(runtime, sink, counts)
+            deliver(runtime, open_sink_option(sink, sink_secret_file), counts)
     except StoreError as err:
         fail(str(err))
     finally:

@@ -17,8 +17,9 @@ leaves nothing half-written.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import orjson
@@ -29,12 +30,27 @@ from pipeline_rules.evaluate.judge import Judge, Judged, Runs
 from pipeline_rules.evaluate.wake import Wake
 from pipeline_rules.runtime.lifecycle import Plan, delivery, reconcile
 from pipeline_rules.runtime.sinks import Sink
-from pipeline_rules.runtime.store import Store, StoredDeal, from_us, to_us
+from pipeline_rules.runtime.store import Delivery, Store, StoredDeal, from_us, to_us
 
 #: Deals taken from the wake index per transaction.
 BATCH = 500
 #: Re-judgements of one deal within one tick before it waits for the next tick.
 MAX_STEPS = 1000
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How failed deliveries are tried again: up to ``attempts`` tries in all, waiting
+    ``base * 2**(n-1)`` seconds (at most ``cap``) after the n-th failure, with full jitter."""
+
+    attempts: int = 8
+    base: float = 1.0
+    cap: float = 300.0
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after the ``failures``-th failure."""
+        return self.rng.uniform(0, min(self.cap, self.base * 2 ** (failures - 1)))
 
 
 @dataclass
@@ -188,22 +204,46 @@ class Runtime:
 
     # ---------------------------------------------------------------- delivery
 
-    def deliver(self, sink: Sink, now: datetime | None = None, limit: int = 1000) -> Counts:
-        """Hand queued deliveries to ``sink`` in order; stop at the first failure (kept queued
-        for the next call)."""
+    def deliver(self, sink: Sink, now: datetime | None = None, limit: int = 1000,
+                retry: Retry | None = None) -> Counts:
+        """Hand queued deliveries to ``sink``, oldest first. A failed one waits (exponential
+        backoff with jitter, or the sink's ``Retry-After``) without holding up the others, and
+        after ``retry.attempts`` failures it is dead: kept, and its alert marked ``dead``."""
         counts = Counts()
-        for queued in self.store.pending(limit):
+        retry = retry or Retry()
+
+        def clock() -> datetime:
+            return now if now is not None else datetime.now(UTC)
+
+        for queued in self.store.pending(limit, to_us(clock())):
             try:
                 sink.send(queued.payload)
-            except Exception:  # the sink's failure: the delivery waits for the next call
+            except Exception as err:  # the sink's failure: this delivery waits
                 counts.failed += 1
-                return counts
-            at = to_us(now or datetime.now(UTC))
+                self._failed(queued, err, to_us(clock()), retry, counts)
+                continue
+            at = to_us(clock())
             with self.store.transaction():
                 self.store.finish_delivery(queued.seq, "done", at)
                 self._delivered(queued.key, queued.event, at, counts)
             counts.delivered += 1
         return counts
+
+    def _failed(self, queued: Delivery, err: Exception, at: int, retry: Retry,
+                counts: Counts) -> None:
+        attempts = queued.attempts + 1
+        with self.store.transaction():
+            if attempts >= retry.attempts:
+                self.store.finish_delivery(queued.seq, "dead", at)
+                alert = self.store.get_alert(queued.key)
+                if alert is not None and alert.status in ("due", "resolved"):
+                    self._move(alert.key, "dead", at, f"dead after {attempts} attempts: {err}",
+                               counts)
+                return
+            wait = getattr(err, "retry_after", None)
+            if wait is None:
+                wait = retry.delay(attempts)
+            self.store.retry_later(queued.seq, attempts, at + int(wait * 1_000_000))
 
     def _delivered(self, key: str, event: str, at: int, counts: Counts) -> None:
         """The alert's status once the sink took its delivery."""
@@ -231,4 +271,4 @@ class Runtime:
         counts.transitions += 1
 
 
-__all__ = ["BATCH", "Counts", "Runtime"]
+__all__ = ["BATCH", "Counts", "Retry", "Runtime"]

@@ -57,6 +57,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX deliveries_key ON deliveries (key, status)",
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    (
+        # Retries: how often a delivery failed, and not to try again before when.
+        "ALTER TABLE deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE deliveries ADD COLUMN next_attempt INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -248,20 +253,27 @@ class SqliteStore(Store):
         self._run("INSERT INTO deliveries (key, event, payload, created) VALUES (?, ?, ?, ?)",
                   (key, event, payload, at))
 
-    def pending(self, limit: int) -> list[Delivery]:
-        """Deliveries not yet done, oldest first."""
-        rows = self._rows("SELECT seq, key, event, payload, created FROM deliveries "
-                          "WHERE status = 'pending' ORDER BY seq LIMIT ?", (limit,))
+    def pending(self, limit: int, now: int | None = None) -> list[Delivery]:
+        """Deliveries not yet done (and, given ``now``, not waiting to be retried later),
+        oldest first."""
+        rows = self._rows("SELECT seq, key, event, payload, created, attempts FROM deliveries "
+                          "WHERE status = 'pending' AND next_attempt <= ? ORDER BY seq LIMIT ?",
+                          (now if now is not None else 2**62, limit))
         return [Delivery(*row) for row in rows]
+
+    def retry_later(self, seq: int, attempts: int, next_attempt: int) -> None:
+        """Count a failed attempt and set when to try again."""
+        self._run("UPDATE deliveries SET attempts = ?, next_attempt = ? WHERE seq = ?",
+                  (attempts, next_attempt, seq))
 
     def pending_of(self, key: str) -> list[Delivery]:
         """Deliveries of one alert not yet done."""
-        rows = self._rows("SELECT seq, key, event, payload, created FROM deliveries "
+        rows = self._rows("SELECT seq, key, event, payload, created, attempts FROM deliveries "
                           "WHERE key = ? AND status = 'pending' ORDER BY seq", (key,))
         return [Delivery(*row) for row in rows]
 
     def finish_delivery(self, seq: int, status: str, at: int) -> None:
-        """Mark a delivery done or cancelled."""
+        """Mark a delivery done, cancelled or dead."""
         self._run("UPDATE deliveries SET status = ?, finished = ? WHERE seq = ?",
                   (status, at, seq))
 

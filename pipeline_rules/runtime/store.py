@@ -21,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 
 #: Alert statuses: a finding that holds (``open``), an action whose due instant came and that
 #: waits for its sink (``due``), one the sink took (``delivered``), a finding whose cause is gone
-#: (``resolved``), and a delivered action whose retraction the sink took (``retracted``).
-STATUSES = ("open", "due", "delivered", "resolved", "retracted")
+#: (``resolved``), a delivered action whose retraction the sink took (``retracted``), and an
+#: action whose delivery failed too often (``dead``: the dead letters, kept for a person).
+STATUSES = ("open", "due", "delivered", "resolved", "retracted", "dead")
 #: Statuses of an alert whose finding still holds.
 ACTIVE = ("open", "due", "delivered")
 
@@ -98,6 +99,7 @@ class Delivery:
     event: str
     payload: str
     created: int
+    attempts: int = 0
 
 
 @dataclass(frozen=True)
@@ -195,8 +197,13 @@ class Store(ABC):
         """Queue a delivery."""
 
     @abstractmethod
-    def pending(self, limit: int) -> list[Delivery]:
-        """Deliveries not yet done, oldest first."""
+    def pending(self, limit: int, now: int | None = None) -> list[Delivery]:
+        """Deliveries not yet done (and, given ``now``, not waiting to be retried later),
+        oldest first."""
+
+    @abstractmethod
+    def retry_later(self, seq: int, attempts: int, next_attempt: int) -> None:
+        """Count a failed attempt and set when to try again."""
 
     @abstractmethod
     def pending_of(self, key: str) -> list[Delivery]:
@@ -204,7 +211,7 @@ class Store(ABC):
 
     @abstractmethod
     def finish_delivery(self, seq: int, status: str, at: int) -> None:
-        """Mark a delivery ``done`` or ``cancelled``."""
+        """Mark a delivery ``done``, ``cancelled`` or ``dead``."""
 
 
 def open_store(url: str) -> Store:
