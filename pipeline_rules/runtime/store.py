@@ -215,9 +215,12 @@ class Store(ABC):
 
 
 def open_store(url: str) -> Store:
-    """The store at ``url``: a path (or ``sqlite:///path``) opens SQLite; raise StoreError."""
+    """The store at ``url``: ``postgresql://…`` opens PostgreSQL, a path (or ``sqlite://path``)
+    SQLite; raise StoreError."""
     if url.startswith(("postgresql://", "postgres://")):
-        raise StoreError("PostgreSQL stores are not available yet: use a SQLite file")
+        from pipeline_rules.runtime.postgres import PostgresStore
+
+        return PostgresStore(url)
     from pipeline_rules.runtime.sqlite import SqliteStore
 
     return SqliteStore(url.removeprefix("sqlite://"))
