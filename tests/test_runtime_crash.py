@@ -5,12 +5,14 @@ crash carries the same payload under the same key."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -125,3 +127,29 @@ def test_delivery_killed_mid_way_delivers_everything_with_one_payload_per_key(
     # Duplicates only for deliveries in flight at a kill: at most one per kill.
     assert len(lines) - len(payloads) <= kills
     assert count(store, "SELECT count(*) FROM alerts WHERE status = 'due'") == 0
+
+
+def test_tick_killed_mid_way_then_run_again_ends_as_an_uninterrupted_tick(
+        tmp_path: Path) -> None:
+    source = tmp_path / "deals.jsonl"
+    write_deals(source, 1500)
+    killed, clean = tmp_path / "killed.db", tmp_path / "clean.db"
+    subprocess.run([*CLI, "ingest", B2B, str(source), "--now", NOW.isoformat(), "--store",
+                    str(killed)], check=True, capture_output=True)
+    shutil.copy(killed, clean)
+    later = (NOW + timedelta(days=20)).isoformat()
+    tick = [*CLI, "tick", "--now", later, "--store"]
+    start = count(killed, "SELECT count(*) FROM transitions")
+    kills = []
+    for _ in range(3):
+        before = count(killed, "SELECT count(*) FROM transitions")
+        finished = run_until([*tick, str(killed)], lambda b=before: count(
+            killed, "SELECT count(*) FROM transitions") > b)
+        if finished is not None:
+            break
+        kills.append(count(killed, "SELECT count(*) FROM transitions"))
+    subprocess.run([*tick, str(killed)], check=True, capture_output=True)
+    subprocess.run([*tick, str(clean)], check=True, capture_output=True)
+    final = count(clean, "SELECT count(*) FROM transitions")
+    assert kills and start < min(kills) < final  # at least one kill came mid-way
+    assert snapshot(killed) == snapshot(clean)
