@@ -84,6 +84,10 @@ def test_put_get_and_the_scheduler_delivering_at_the_breach(
     assert {"open", "due", "delivered"} <= {e for e, _ in events[5:]}
     listed = client.get("/v1/alerts", params={"status": "delivered"}).json()["alerts"]
     assert [a["code"] for a in listed] == ["escalate"]
+    scraped = client.get("/metrics").text
+    assert "pipeline_rules_runtime_deals 1.0" in scraped
+    assert 'pipeline_rules_runtime_alerts{status="delivered"} 1.0' in scraped
+    assert 'pipeline_rules_runtime_deliveries{status="done"} 1.0' in scraped
     # Paid: the breach and its escalation are gone; the delivered escalation is retracted.
     paid = invoice_deal(stage="paid", fields={"amount": 5, "payment_date": "2026-11-23"})
     paid["history"].append({"stage": "paid", "at": "2026-11-23T11:00:00+03:00"})

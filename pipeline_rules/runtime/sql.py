@@ -156,6 +156,12 @@ class SqlStore(Store):
                           "WHERE key = ? AND status = 'pending' ORDER BY seq", (key,))
         return [Delivery(*row) for row in rows]
 
+    def tallies(self) -> dict[str, dict[str, int]]:
+        """Alerts and deliveries by status."""
+        return {table: {str(status): int(n) for status, n in self._rows(
+                    f"SELECT status, count(*) FROM {table} GROUP BY status")}
+                for table in ("alerts", "deliveries")}
+
     def finish_delivery(self, seq: int, status: str, at: int) -> None:
         """Mark a delivery done, cancelled or dead."""
         self._run("UPDATE deliveries SET status = ?, finished = ? WHERE seq = ?",

@@ -210,6 +210,10 @@ class Store(ABC):
         """Deliveries of one alert not yet done."""
 
     @abstractmethod
+    def tallies(self) -> dict[str, dict[str, int]]:
+        """How many alerts there are by status, and deliveries by status (for metrics)."""
+
+    @abstractmethod
     def finish_delivery(self, seq: int, status: str, at: int) -> None:
         """Mark a delivery ``done``, ``cancelled`` or ``dead``."""
 

@@ -258,7 +258,7 @@ def create_app(settings: Settings, registry: Registry | None = None,
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     _add_routes(app, ctx)
     if live is not None:
-        live.install(app)
+        live.install(app, metrics)
     _add_error_handlers(app)
     endpoints = {getattr(r, "path", "") for r in app.routes} - {""}
     # Added innermost first: Observe sees every request, BearerAuth runs before the body is read.

@@ -16,12 +16,14 @@ never see each other's half-done work.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -29,9 +31,10 @@ from pipeline_rules.deals.model import Record
 from pipeline_rules.evaluate.judge import Judged
 from pipeline_rules.runtime.service import Runtime
 from pipeline_rules.runtime.sinks import Sink
-from pipeline_rules.runtime.store import ACTIVE, STATUSES, Alert, from_us
+from pipeline_rules.runtime.store import ACTIVE, STATUSES, Alert, Store, from_us
 from pipeline_rules.server.errors import ApiError, json_response, malformed_json
 from pipeline_rules.server.logs import log
+from pipeline_rules.server.metrics import Metrics
 
 Clock = Callable[[], datetime]
 
@@ -85,9 +88,11 @@ class Live:
 
     # ---------------------------------------------------------------- routes
 
-    def install(self, app: FastAPI) -> None:
-        """Add the runtime's routes to ``app``."""
+    def install(self, app: FastAPI, metrics: Metrics | None = None) -> None:
+        """Add the runtime's routes to ``app``, and its figures to ``metrics``."""
         runtime = self.runtime
+        if metrics is not None:
+            metrics.registry.register(StoreCollector(runtime.store))
 
         @app.put("/v1/deals/{ruleset}/{deal}", tags=["runtime"],
                  summary="Store one deal and judge it at once")
@@ -160,6 +165,28 @@ class Live:
                 "alerts": [_alert(a) for a in store.alerts_of(ruleset, deal)
                            if a.status in ACTIVE],
                 "timeline": timeline}
+
+
+class StoreCollector(Collector):
+    """The store's figures, read when ``/metrics`` is scraped: deals stored, alerts by status
+    (``dead``: the dead letters) and deliveries by status (``pending``: the queue)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        """The current figures."""
+        deals = GaugeMetricFamily("pipeline_rules_runtime_deals", "Deals in the store.")
+        deals.add_metric([], self.store.count_deals())
+        yield deals
+        tallies = self.store.tallies()
+        for table, help_text in (("alerts", "Alerts in the store, by status."),
+                                 ("deliveries", "Deliveries in the store, by status.")):
+            family = GaugeMetricFamily(f"pipeline_rules_runtime_{table}", help_text,
+                                       labels=["status"])
+            for status, count in sorted(tallies[table].items()):
+                family.add_metric([status], count)
+            yield family
 
 
 async def _json(request: Request) -> Any:
