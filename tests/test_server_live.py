@@ -109,6 +109,8 @@ def test_bad_deals_are_refused_with_a_pointer_and_kept_as_rejected(
     assert bad.json()["path"] == "/stage" and "limbo" in bad.json()["message"]
     other = client.put("/v1/deals/b2b-sales/D-2", json={**invoice_deal(), "id": "D-3"})
     assert other.status_code == 422 and other.json()["path"] == "/id"
+    elsewhere = client.put("/v1/deals/b2b-sales/D-2", json={**invoice_deal(), "ruleset": "x"})
+    assert elsewhere.status_code == 422 and elsewhere.json()["path"] == "/ruleset"
     assert client.put("/v1/deals/b2b-sales/D-2", content=b"{nope").status_code == 400
     assert client.get("/v1/deals/b2b-sales/D-2").status_code == 404
     lines = b"\n".join([orjson.dumps({**invoice_deal(), "id": "P-1", "ruleset": "b2b-sales"}),

@@ -104,6 +104,10 @@ class Live:
             if "id" in data and str(data["id"]) != deal:
                 raise ApiError(422, "bad-deal", f"/id: the body names deal '{data['id']}', "
                                f"the path '{deal}'", path="/id")
+            named = runtime.judge.name_of(data)
+            if named is not None and named != ruleset:
+                raise ApiError(422, "bad-deal", f"/{runtime.judge.key}: the body names ruleset "
+                               f"'{named}', the path '{ruleset}'", path=f"/{runtime.judge.key}")
             record = Record(f"PUT /v1/deals/{ruleset}/{deal}",
                             {**data, "id": data.get("id", deal),
                              runtime.judge.key: data.get(runtime.judge.key, ruleset)})
