@@ -138,3 +138,52 @@ def test_an_unreachable_postgresql_is_a_clear_error(tmp_path: Path) -> None:
     pytest.importorskip("psycopg", reason="psycopg 3 is not installed (the postgresql extra)")
     with pytest.raises(StoreError, match="cannot open the PostgreSQL store"):
         open_store(f"postgresql://nobody@/postgres?host={tmp_path}&port=1")
+
+
+def test_two_processes_share_one_postgresql_store_without_doing_anything_twice(
+        postgres: str, tmp_path: Path) -> None:
+    """Two ``tick`` processes at once on one database lease disjoint deals and deliveries:
+    every delivery is made once, by one of them, and the store ends as one process leaves
+    it."""
+    import orjson
+
+    source = tmp_path / "deals.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(d) + b"\n"
+                                for d in generated_deals(800, seed=9, now=NOW)))
+    cli = [sys.executable, "-m", "pipeline_rules"]
+    b2b = str(ROOT / "rulesets" / "b2b_sales.yaml")
+    later = (NOW + timedelta(days=12)).isoformat()
+    shared, alone = fresh(postgres, "shared"), fresh(postgres, "alone")
+    for url in (shared, alone):
+        subprocess.run([*cli, "ingest", b2b, str(source), "--now", NOW.isoformat(),
+                        "--store", url], check=True, capture_output=True)
+    sinks = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
+    both = [subprocess.Popen([*cli, "tick", b2b, "--store", shared, "--now", later,
+                              "--sink", str(sink)], stderr=subprocess.PIPE) for sink in sinks]
+    for process in both:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    subprocess.run([*cli, "tick", b2b, "--store", alone, "--now", later, "--sink",
+                    str(tmp_path / "alone.jsonl")], check=True, capture_output=True)
+    sent = [orjson.loads(line) for sink in sinks if sink.exists()
+            for line in sink.read_bytes().splitlines()]
+    keys = [(s["key"], s["event"]) for s in sent]
+    assert len(keys) == len(set(keys)) > 100
+    alone_sent = {(s["key"], s["event"]) for s in (
+        orjson.loads(line) for line in (tmp_path / "alone.jsonl").read_bytes().splitlines())}
+    assert set(keys) == alone_sent
+    ids = [str(d["id"]) for d in generated_deals(800, seed=9, now=NOW)]
+    stores = [open_store(shared), open_store(alone)]
+    try:
+        # Delivery times differ between runs; the rest of the state must not.
+        views = [(sorted(((a.key, a.status, a.due, a.payload) for a in s.alerts(limit=10**6)),
+                         key=repr),
+                  sorted(((t.key, t.before, t.after, t.note) for d in ids
+                          for t in s.transitions("b2b-sales", d) if t.after != "delivered"),
+                         key=repr),
+                  sorted((d.deal, d.findings, d.wake) for d in s.waking(2**62, 10**6)))
+                 for s in stores]
+        assert views[0] == views[1]
+    finally:
+        for store in stores:
+            store.close()

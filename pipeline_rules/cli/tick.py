@@ -39,7 +39,7 @@ def tick_command(ruleset: str | None, store_path: str, now_text: str | None,
     language = lang or i18n.detect()
     key = "ruleset"
     if ruleset is None:
-        if not Path(store_path).exists():
+        if "://" not in store_path and not Path(store_path).exists():
             fail(f"{store_path}: no such store")
         try:
             store = open_store(store_path)

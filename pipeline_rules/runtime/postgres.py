@@ -59,7 +59,10 @@ _MIGRATION_LOCK = 0x70726C73
 
 
 class PostgresStore(SqlStore):
-    """A store in a PostgreSQL database (brought to the current schema on open)."""
+    """A store in a PostgreSQL database (brought to the current schema on open). Ticks and
+    deliveries lease their rows, so several processes can share one database."""
+
+    LEASE = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
         try:

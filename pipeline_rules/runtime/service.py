@@ -18,7 +18,7 @@ leaves nothing half-written.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -215,19 +215,33 @@ class Runtime:
         def clock() -> datetime:
             return now if now is not None else datetime.now(UTC)
 
+        if self.store.leases:
+            # Each delivery leased, sent and marked in one transaction: another process
+            # skips it meanwhile, and takes it over if this one dies.
+            for _ in range(limit):
+                with self.store.transaction():
+                    found = self.store.pending(1, to_us(clock()))
+                    if not found:
+                        break
+                    self._send(sink, found[0], clock, retry, counts)
+            return counts
         for queued in self.store.pending(limit, to_us(clock())):
-            try:
-                sink.send(queued.payload)
-            except Exception as err:  # the sink's failure: this delivery waits
-                counts.failed += 1
-                self._failed(queued, err, to_us(clock()), retry, counts)
-                continue
-            at = to_us(clock())
-            with self.store.transaction():
-                self.store.finish_delivery(queued.seq, "done", at)
-                self._delivered(queued.key, queued.event, at, counts)
-            counts.delivered += 1
+            self._send(sink, queued, clock, retry, counts)
         return counts
+
+    def _send(self, sink: Sink, queued: Delivery, clock: Callable[[], datetime],
+              retry: Retry, counts: Counts) -> None:
+        try:
+            sink.send(queued.payload)
+        except Exception as err:  # the sink's failure: this delivery waits
+            counts.failed += 1
+            self._failed(queued, err, to_us(clock()), retry, counts)
+            return
+        at = to_us(clock())
+        with self.store.transaction():
+            self.store.finish_delivery(queued.seq, "done", at)
+            self._delivered(queued.key, queued.event, at, counts)
+        counts.delivered += 1
 
     def _failed(self, queued: Delivery, err: Exception, at: int, retry: Retry,
                 counts: Counts) -> None:

@@ -26,6 +26,15 @@ class SqlStore(Store):
 
     #: What follows ``FROM deals`` in the wake query to name its index (SQLite only).
     WAKE_INDEX = ""
+    #: What makes a query lease the rows it returns to this transaction, skipping rows another
+    #: transaction holds (PostgreSQL: several processes share the work); empty where one
+    #: process owns the store.
+    LEASE = ""
+
+    @property
+    def leases(self) -> bool:
+        """Whether queries lease their rows (see :attr:`LEASE`)."""
+        return bool(self.LEASE)
 
     @abstractmethod
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
@@ -64,8 +73,8 @@ class SqlStore(Store):
     def waking(self, until: int, limit: int) -> list[StoredDeal]:
         """Deals whose wake has come, earliest first, by the wake index."""
         rows = self._rows(f"SELECT {_DEAL} FROM deals {self.WAKE_INDEX}"
-                          "WHERE wake IS NOT NULL AND wake <= ? ORDER BY wake LIMIT ?",
-                          (until, limit))
+                          "WHERE wake IS NOT NULL AND wake <= ? ORDER BY wake LIMIT ?"
+                          + self.LEASE, (until, limit))
         return [StoredDeal(*row) for row in rows]
 
     def count_deals(self) -> int:
@@ -141,8 +150,8 @@ class SqlStore(Store):
         """Deliveries not yet done (and, given ``now``, not waiting to be retried later),
         oldest first."""
         rows = self._rows("SELECT seq, key, event, payload, created, attempts FROM deliveries "
-                          "WHERE status = 'pending' AND next_attempt <= ? ORDER BY seq LIMIT ?",
-                          (now if now is not None else 2**62, limit))
+                          "WHERE status = 'pending' AND next_attempt <= ? ORDER BY seq LIMIT ?"
+                          + self.LEASE, (now if now is not None else 2**62, limit))
         return [Delivery(*row) for row in rows]
 
     def retry_later(self, seq: int, attempts: int, next_attempt: int) -> None:

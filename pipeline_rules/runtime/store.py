@@ -128,6 +128,12 @@ class Store(ABC):
     def close(self) -> None:
         """Release the store."""
 
+    @property
+    def leases(self) -> bool:
+        """Whether :meth:`waking` and :meth:`pending` lease their rows to the current
+        transaction, so that several processes can share one store."""
+        return False
+
     @abstractmethod
     def get_meta(self, name: str) -> str | None:
         """A setting kept with the store (such as the rulesets it was filled from), or None."""
