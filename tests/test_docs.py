@@ -43,7 +43,8 @@ def test_public_names_are_exported() -> None:
         assert getattr(pipeline_rules, name) is not None, name
 
 
-@pytest.mark.parametrize("name", ["enforce.md", "evaluate.md", "analyze.md", "api.md"])
+@pytest.mark.parametrize("name", ["enforce.md", "evaluate.md", "analyze.md", "api.md",
+                                  "runtime.md"])
 def test_python_examples_in_docs_run(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 

@@ -22,10 +22,12 @@ from pipeline_rules.cli import (
     diff,
     evaluate,
     graph,
+    ingest,
     lint,
     rules,
     schema,
     serve,
+    tick,
 )
 from pipeline_rules.cli.common import output_failed, stop_writing
 
@@ -52,7 +54,7 @@ def main() -> None:
 for _command in (lint.lint_command, rules.rules_command, schema.schema_command, check.check_command,
                  graph.graph_command, evaluate.evaluate_command, analyze.analyze_command,
                  backtest.backtest_command, deal.deal_command, serve.serve_command,
-                 diff.diff_command):
+                 diff.diff_command, ingest.ingest_command, tick.tick_command):
     main.add_command(_command)
 
 

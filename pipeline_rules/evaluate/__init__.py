@@ -26,9 +26,10 @@ from pipeline_rules.deals.decode import decode_deal
 from pipeline_rules.deals.model import Deal, Record
 from pipeline_rules.deals.readers.jsonl import jsonl_record
 from pipeline_rules.enforce.machine import PipelineMachine
+from pipeline_rules.evaluate import reminders, sla, tasks
 from pipeline_rules.evaluate.context import Run, VersionRuns
 from pipeline_rules.evaluate.entry import check_entry
-from pipeline_rules.evaluate.extensions import enrich, run_checks
+from pipeline_rules.evaluate.extensions import enrich, plugin_change, run_checks
 from pipeline_rules.evaluate.findings import Finding, bad_record, order_key
 from pipeline_rules.evaluate.history import check_history
 from pipeline_rules.evaluate.intake import Rejection, intake, stage_problem
@@ -37,17 +38,29 @@ from pipeline_rules.evaluate.reminders import check_reminders
 from pipeline_rules.evaluate.routing import route_findings
 from pipeline_rules.evaluate.sla import check_slas
 from pipeline_rules.evaluate.tasks import check_tasks
+from pipeline_rules.evaluate.wake import Wake, earliest
 from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
 from pipeline_rules.ruleset.model import Condition, Ruleset
 from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.now import NowError, parse_now
 
 Check = Callable[[Deal, Run], Iterable[Finding]]
+NextChange = Callable[[Deal, Run], Wake | None]
 
 #: Checks for open deals, in the order their findings are produced (then sorted by time).
 OPEN_DEAL_CHECKS: tuple[Check, ...] = (check_slas, check_tasks, check_history, check_reminders,
                                        check_pauses, check_entry)
 CLOSED_DEAL_CHECKS: tuple[Check, ...] = (check_history, check_entry)
+#: Each check's answer to "when do my findings next change by time alone" (see :mod:`.wake`);
+#: a check missing here never changes by time (the history replay).
+NEXT_CHANGE: dict[Check, NextChange] = {
+    check_slas: sla.next_change,
+    check_tasks: tasks.next_change,
+    check_reminders: reminders.next_change,
+}
+#: How long a plugin check's findings are trusted to hold when it cannot say when they change
+#: (a plugin check may offer ``next_change(deal, context) -> datetime | None`` instead).
+PLUGIN_RECHECK = timedelta(hours=1)
 
 
 class Evaluator:
@@ -184,6 +197,25 @@ class Evaluator:
         found.sort(key=order_key)
         return found
 
+    def next_change(self, deal: Deal, run: Run) -> Wake | None:
+        """When the findings of a well-formed deal next change with no new input: the earliest
+        of its checks' candidates (None: never by time alone)."""
+        graph = self.compiled.graph
+        checks = CLOSED_DEAL_CHECKS if deal.stage in graph.terminal else OPEN_DEAL_CHECKS
+        candidates = [NEXT_CHANGE[check](deal, run) for check in checks if check in NEXT_CHANGE]
+        if self.compiled.plugins.checks:
+            candidates.append(plugin_change(deal, run, PLUGIN_RECHECK))
+        return earliest(candidates)
+
+    def outcome_and_change(self, record: Record, run: Run
+                           ) -> tuple[str | None, list[Finding], Wake | None]:
+        """:meth:`outcome` and, for a deal that was evaluated, :meth:`next_change`."""
+        deal = intake(record, run.compiled, run.lang)
+        if isinstance(deal, Rejection):
+            return None, [self.bad_record(run, deal.origin, deal.deal, deal.message,
+                                          deal.path)], None
+        return deal.id, self.findings(deal, run), self.next_change(deal, run)
+
     def bad_record(self, run: Run, origin: str, deal: str | None, reason: str,
                    path: str = "") -> Finding:
         """The finding for a record that could not be evaluated."""
@@ -191,7 +223,8 @@ class Evaluator:
                           path)
 
 
-__all__ = ["CLOSED_DEAL_CHECKS", "OPEN_DEAL_CHECKS", "Evaluator", "Record"]
+__all__ = ["CLOSED_DEAL_CHECKS", "NEXT_CHANGE", "OPEN_DEAL_CHECKS", "Evaluator", "Record",
+           "Wake"]
 
 
 #: The deal field that re-bases a deal onto the version in force at the instant it holds.

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from croniter import croniter
+
 from pipeline_rules import i18n
 from pipeline_rules.deals.model import Deal
 from pipeline_rules.enforce.machine import IllegalMove, PipelineMachine, ReplayMemo
@@ -51,6 +53,7 @@ class Run:
     _spoken: dict[str, str] = field(default_factory=dict)
     _words: dict[str, str] = field(default_factory=dict)
     _texts: dict[tuple[str, ...], str] = field(default_factory=dict)
+    _cursor: croniter | None = None
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
@@ -119,9 +122,19 @@ class Run:
             else:
                 cutoff = self.now - timedelta(days=1)
                 if self.compiled.schedule is not None:
-                    cutoff = min(cutoff, self.compiled.schedule.previous_run(self.now))
+                    cutoff = min(cutoff, self.last_run_before(self.now) or cutoff)
             self._entry_cutoff = cutoff
         return self._entry_cutoff
+
+    def last_run_before(self, moment: datetime) -> datetime | None:
+        """The last scheduled run strictly before ``moment`` (None without a schedule); the
+        schedule is parsed once per run."""
+        schedule = self.compiled.schedule
+        if schedule is None:
+            return None
+        if self._cursor is None:
+            self._cursor = schedule.cursor()
+        return schedule.previous_run(moment, self._cursor)
 
     def replay(self, deal: Deal) -> list[IllegalMove]:
         """The illegal moves in the deal's history (the machine's replay, with this run's

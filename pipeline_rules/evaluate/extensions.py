@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import ACTION, Finding, action, violation
+from pipeline_rules.evaluate.wake import Wake, earliest
 
 
 class PluginContext:
@@ -83,6 +84,26 @@ def run_checks(deal: Deal, run: Run) -> Iterator[Finding]:
             yield _failure(run, name, deal, err)
             continue
         yield from found
+
+
+def plugin_change(deal: Deal, run: Run, recheck: timedelta) -> Wake | None:
+    """When the check plugins' findings may next change: what a plugin's ``next_change(deal,
+    context)`` answers (exact), else ``recheck`` from now (a safe bound only if the plugin's
+    findings hold that long; a plugin cannot be seen into)."""
+    candidates = []
+    for name, check in run.compiled.plugins.checks.items():
+        answer = getattr(check, "next_change", None)
+        if answer is None:
+            candidates.append(Wake(run.now + recheck, exact=False))
+            continue
+        try:
+            at = answer(deal, PluginContext(run, name, deal))
+        except Exception:  # a failing plugin is reported by its check; look again soon
+            candidates.append(Wake(run.now + recheck, exact=False))
+            continue
+        if isinstance(at, datetime) and at.tzinfo is not None:
+            candidates.append(Wake(max(at, run.now + timedelta(microseconds=1))))
+    return earliest(candidates)
 
 
 def enrich(findings: list[Finding], deal: Deal, run: Run) -> list[Finding]:

@@ -30,6 +30,7 @@ from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding, bad_record
 from pipeline_rules.evaluate.idset import DealIds
+from pipeline_rules.evaluate.wake import Wake
 from pipeline_rules.ruleset.catalog import Catalog, Unusable
 from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.ruleset.source import join
@@ -169,22 +170,34 @@ class Judge:
 
     def judge(self, record: Record, runs: Runs) -> Judged:
         """One record judged by its ruleset (duplicates are the caller's to find)."""
+        return self._judge(record, runs, False)[0]
+
+    def judge_live(self, record: Record, runs: Runs) -> tuple[Judged, Wake | None]:
+        """:meth:`judge`, and when the findings of a judged deal next change by time alone
+        (None for a bad record, or a deal whose findings never change by time)."""
+        return self._judge(record, runs, True)
+
+    def _judge(self, record: Record, runs: Runs, live: bool) -> tuple[Judged, Wake | None]:
         if record.error is not None and not self.catalog.single:
             # Unreadable: nothing names a ruleset, so no ruleset's evaluator can speak for it.
             return Judged(record.origin, None, None, [self.unjudged(
                 runs, record.origin, record.deal, None,
-                record.said(runs.lang) or record.error)])
+                record.said(runs.lang) or record.error)]), None
         evaluator = self.evaluator_for(record.data, runs.lang)
         if isinstance(evaluator, str):
             return Judged(record.origin, None, None, [self.unjudged(
                 runs, record.origin, record.deal, self.name_of(record.data), evaluator,
-                self.pointer(record.data))])
+                self.pointer(record.data))]), None
         run = runs.of(evaluator)
+        wake = None
         try:
-            deal, found = evaluator.outcome(record, run)
+            if live:
+                deal, found, wake = evaluator.outcome_and_change(record, run)
+            else:
+                deal, found = evaluator.outcome(record, run)
         except Exception as err:  # one record's failure must not end the run
-            return failed(evaluator, run, record, err)
-        return Judged(record.origin, evaluator.compiled.id, deal, found)
+            return failed(evaluator, run, record, err), None
+        return Judged(record.origin, evaluator.compiled.id, deal, found), wake
 
     def duplicate(self, runs: Runs, ruleset: str, origin: str, deal: str) -> Finding:
         """The ``bad-record`` of a record whose deal came earlier under the same ruleset."""

@@ -20,6 +20,7 @@ from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.routing import addressed, role_name, unrouted, unrouted_detail
+from pipeline_rules.evaluate.wake import TICK, Wake, earliest
 from pipeline_rules.time.working import shift
 
 
@@ -48,3 +49,30 @@ def check_reminders(deal: Deal, run: Run) -> Iterator[Finding]:
             if why is not None:
                 yield unrouted(run, deal, reminder.notify, "remind", reminder.id, due, why)
 
+
+def next_change(deal: Deal, run: Run) -> Wake | None:
+    """When this deal's reminders next change by time alone: a reminder comes within the run's
+    reach (the last scheduled run before it is due, or ``horizon`` before it), or its event
+    starts and it is no longer emitted (both exact)."""
+    if not deal.events:
+        return None
+    candidates = []
+    for plan in run.plans.reminders.get(deal.stage or "", ()):
+        for event in deal.events:
+            if event.type != plan.reminder.event or event.at <= run.now:
+                continue
+            due = shift(plan.calendar, event.at, plan.before, back=True)
+            if run.next_run is not None:
+                emitted = due < run.next_run
+            else:
+                emitted = due <= run.now + run.horizon
+            if emitted:
+                candidates.append(Wake(event.at))
+                continue
+            # Emitted from the last scheduled run at or before its due time on (without a
+            # schedule, from ``horizon`` before it).
+            reach = run.last_run_before(due + TICK) or due - run.horizon
+            # Only the first instant the event has not started counts.
+            if reach < event.at:
+                candidates.append(Wake(max(reach, run.now + TICK)))
+    return earliest(candidates)

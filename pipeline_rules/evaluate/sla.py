@@ -32,6 +32,7 @@ from pipeline_rules.evaluate.routing import (
     unrouted,
     unrouted_detail,
 )
+from pipeline_rules.evaluate.wake import TICK, Wake, earliest
 from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, SlaDef
 from pipeline_rules.time.clock import start_timer
 from pipeline_rules.time.working import shift
@@ -100,6 +101,44 @@ def check_slas(deal: Deal, run: Run,
     if missing_date:
         yield run.violation("no-stage-date", None, deal.id, deal.stage, run.now,
                             {"stage": deal.stage})
+
+
+def next_change(deal: Deal, run: Run) -> Wake | None:
+    """When this deal's SLA findings next change by time alone: the next warning level or the
+    breach (with its escalations) of each running SLA; None when none can change."""
+    candidates = []
+    for plan in run.plans.slas.get(deal.stage or "", ()):
+        if plan.sla.stage is not None:
+            since = _stage_start(deal)
+        else:
+            since = _span_start(deal, plan.sla) if deal.history else None
+        if since is not None:
+            candidates.append(_next_level(deal, run, plan, since))
+    return earliest(candidates)
+
+
+def _next_level(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Wake | None:
+    """The instant an SLA reaches its next warning threshold, else its deadline (exact: the
+    check compares the share used, which the timer inverts)."""
+    sla = plan.sla
+    timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else (),
+                        run.compiled.zone if deal.whole_days else None)
+    used = timer.used(run.now)
+    ahead = [w for w in sla.warn if used * 100 < w < 100]
+    if ahead:
+        # A threshold below the limit is still ahead: no breach yet, no deadline to work out.
+        at = timer.reached(min(ahead) / 100)
+    else:
+        at = timer.deadline
+        if at is not None and run.now >= at:
+            return None  # breached: nothing further comes by time
+    if at is None:
+        return None  # an open pause holds the clock
+    if at <= run.now:
+        # The share is reached but not yet reported (rounding at the boundary): look again
+        # a moment later rather than at once.
+        return Wake(run.now + TICK, exact=False)
+    return Wake(at)
 
 
 def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Finding]:

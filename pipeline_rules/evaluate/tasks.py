@@ -17,12 +17,16 @@ overdue.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from pipeline_rules.deals.model import Deal, Task
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
-from pipeline_rules.time.working import shift
+from pipeline_rules.evaluate.plans import TaskPlan
+from pipeline_rules.evaluate.wake import TICK, Wake, earliest
+from pipeline_rules.time.calendars import BusinessCalendar
+from pipeline_rules.time.durations import Duration, DurationKind
+from pipeline_rules.time.working import next_working_instant, shift
 
 
 def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:
@@ -66,6 +70,70 @@ def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:
             yield run.violation("task-overdue", "tasks.overdue_grace", deal.id, deal.stage,
                                 late_from, {"task": task.id, "due": run.time(task.due)},
                                 task=task.id, due=run.iso(task.due))
+
+
+def next_change(deal: Deal, run: Run) -> Wake | None:
+    """When this deal's task findings next change by time alone: the next task too far comes
+    within the gap, or an open task's grace runs out (both exact)."""
+    plan = run.plans.tasks
+    if plan is None:
+        return None
+    dated = sorted((t for t in deal.tasks if not t.done and t.due is not None), key=_due)
+    if not dated:
+        return None
+    return earliest((_within_gap(deal, run, plan, _due(dated[0])),
+                     _grace_out(run, plan, dated)))
+
+
+def _within_gap(deal: Deal, run: Run, plan: TaskPlan, due: datetime) -> Wake | None:
+    """The first instant at which ``due`` is no later than that instant plus the gap."""
+    gap = plan.gaps.get(deal.stage or "")
+    if gap is None or due <= run.from_now(gap.duration, plan.calendar):
+        return None  # not too far now, and the allowed due time only moves later
+    duration = run.compiled.duration(gap.duration)
+    if duration.kind is DurationKind.WALL or plan.calendar is None:
+        return Wake(due - timedelta(seconds=duration.amount))
+    return Wake(_first_reaching(plan.calendar, duration, run.now, due))
+
+
+def _first_reaching(calendar: BusinessCalendar, gap: Duration, low: datetime,
+                    due: datetime) -> datetime:
+    """The first instant t in (low, due] with ``shift(t, gap) >= due`` (shift grows with t;
+    at ``low`` it falls short, at ``due`` it does not): bisection to the microsecond, since
+    a business gap has no closed inverse on every calendar."""
+    # Most often the answer is the same working-clock time the gap's worth of working time
+    # before: two look-ups confirm it, and the bisection is left for the rest (a due time
+    # outside working hours, a clock change in between).
+    # Whole business days end on a working instant, so only the first one from ``due`` on
+    # matters.
+    target = next_working_instant(calendar, due) if gap.kind is DurationKind.BUSINESS_DAYS \
+        else due
+    guess = shift(calendar, target, gap, back=True)
+    # ... or, when that is the start of a working period, the end of the period before it:
+    # every instant in between counts from the same start.
+    before = shift(calendar, guess, TICK.total_seconds(), back=True) + TICK
+    for candidate in (guess, before):
+        if low < candidate - TICK and shift(calendar, candidate, gap) >= due \
+                and shift(calendar, candidate - TICK, gap) < due:
+            return candidate
+    low, high = low.astimezone(UTC), due.astimezone(UTC)
+    while high - low > TICK:
+        middle = low + (high - low) // 2
+        if shift(calendar, middle, gap) >= due:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _grace_out(run: Run, plan: TaskPlan, dated: list[Task]) -> Wake | None:
+    """Just after the grace of the first open task not yet overdue runs out."""
+    for task in dated:
+        due = _due(task)
+        late_from = shift(plan.calendar, due, plan.grace) if plan.grace is not None else due
+        if not run.now > late_from:
+            return Wake(late_from + TICK)
+    return None
 
 
 def _due(task: Task) -> datetime:

@@ -38,6 +38,7 @@ from pipeline_rules.server.errors import (
 )
 from pipeline_rules.server.limits import BodyLimit, HeaderLimit, check_work, work_size
 from pipeline_rules.server.linting import lint_bytes, summary
+from pipeline_rules.server.live import Live
 from pipeline_rules.server.logs import configure, log
 from pipeline_rules.server.metrics import CONTENT_TYPE, Metrics
 from pipeline_rules.server.models import (
@@ -283,8 +284,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_bug)
 
 
-def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
-    """The application serving ``settings.ruleset_dir`` (loaded before this returns)."""
+def create_app(settings: Settings, registry: Registry | None = None,
+               live: Live | None = None) -> FastAPI:
+    """The application serving ``settings.ruleset_dir`` (loaded before this returns); with
+    ``live``, the runtime's routes and its scheduler too (:mod:`.live`)."""
     metrics = Metrics()
     if registry is None:
         registry = Registry(settings.ruleset_dir)
@@ -297,9 +300,13 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(watch(registry, settings.reload_interval, metrics))
+        if live is not None:
+            live.start()
         try:
             yield
         finally:
+            if live is not None:
+                live.stop()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -308,6 +315,8 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     app = FastAPI(title="pipeline-rules", version=__version__, description=DESCRIPTION,
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     _add_routes(app, ctx)
+    if live is not None:
+        live.install(app, metrics)
     _add_error_handlers(app)
     endpoints = {getattr(r, "path", "") for r in app.routes} - {""}
     # Added innermost first: Observe sees every request, BearerAuth runs before the body is read.

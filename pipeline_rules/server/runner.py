@@ -12,14 +12,16 @@ from pipeline_rules.server.app import (
     connection_limits,
     create_app,
 )
+from pipeline_rules.server.live import Live
 from pipeline_rules.server.logs import configure, event
 from pipeline_rules.server.protocol import GuardedProtocol
 from pipeline_rules.server.settings import Settings
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, live: Live | None = None) -> None:
     """Serve until interrupted: SIGINT or SIGTERM stop taking connections, let the requests
-    in flight finish for up to ``shutdown_timeout`` seconds, then cancel what is left."""
+    in flight finish for up to ``shutdown_timeout`` seconds, then cancel what is left;
+    ``live`` (one process only) adds the runtime and its scheduler."""
     configure()
     GuardedProtocol.limits = connection_limits(settings)
     common: dict[str, object] = {"host": settings.host, "port": settings.port,
@@ -32,7 +34,7 @@ def serve(settings: Settings) -> None:
           token=settings.token_file is not None,
           behind_auth_proxy=settings.behind_auth_proxy)
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, live=live), **common)  # type: ignore[arg-type]
         return
     # Worker processes import the app by name and read the settings from the environment.
     os.environ[SETTINGS_ENV] = settings.to_json()

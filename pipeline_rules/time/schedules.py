@@ -78,13 +78,23 @@ class CronSchedule:
         except (CroniterError, OverflowError):
             raise NoRunError(self.expr, after) from None
 
-    def previous_run(self, before: datetime) -> datetime:
-        """Return the last run strictly before `before` (aware), as an aware datetime in tz."""
+    def previous_run(self, before: datetime, cursor: croniter | None = None) -> datetime:
+        """Return the last run strictly before `before` (aware), as an aware datetime in tz.
+
+        ``cursor`` is a croniter of this schedule to reuse (one parse of the expression for
+        many look-ups; see :meth:`cursor`)."""
         if before.tzinfo is None or before.utcoffset() is None:
             raise ValueError(f"expected a timezone-aware datetime, got naive {before.isoformat()}")
-        runs = croniter(self.expr, before.astimezone(self.tz))
-        result: datetime = runs.get_prev(datetime)
+        if cursor is None:
+            cursor = self.cursor()
+        cursor.set_current(before.astimezone(self.tz), force=True)
+        result: datetime = cursor.get_prev(datetime)
         return result.astimezone(self.tz)
+
+    def cursor(self) -> croniter:
+        """A croniter of this schedule, for :meth:`previous_run` to move around (not shared
+        between threads: it holds a position)."""
+        return croniter(self.expr, datetime.now(self.tz))
 
 
 def _reason(expr: str, exc: CroniterError) -> str:

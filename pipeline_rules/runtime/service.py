@@ -1,0 +1,288 @@
+"""The runtime: deals stored, each judged again when its findings can change, alerts followed.
+
+* :meth:`Runtime.upsert` / :meth:`Runtime.ingest` store deal records and judge each at once,
+  by the one judge of the evaluator (a bad record is kept as rejected with its reason and never
+  blocks the others; a deal sent again replaces the stored one: the later record wins).
+* :meth:`Runtime.tick` advances the store to an instant: it takes the deals whose wake has come
+  from the wake index, in batches, and judges each again **at its wake**, then at the next one,
+  up to the instant — so a tick of a day gives the timeline a tick every second would, and a
+  replay with the same inputs gives the same store.
+* :meth:`Runtime.deliver` hands queued deliveries to a sink, oldest first, and marks each done
+  only after the sink took it (at-least-once; a repeat after a crash has the same key and the
+  same payload).
+
+Every batch is one transaction: a process killed at any moment loses nothing committed and
+leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import orjson
+
+from pipeline_rules.deals.model import Record
+from pipeline_rules.evaluate.findings import Finding
+from pipeline_rules.evaluate.judge import Judge, Judged, Runs
+from pipeline_rules.evaluate.wake import Wake
+from pipeline_rules.runtime.lifecycle import Plan, delivery, reconcile
+from pipeline_rules.runtime.sinks import Sink
+from pipeline_rules.runtime.store import Delivery, Store, StoredDeal, from_us, to_us
+
+#: Deals taken from the wake index per transaction.
+BATCH = 500
+#: Re-judgements of one deal within one tick before it waits for the next tick.
+MAX_STEPS = 1000
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How failed deliveries are tried again: up to ``attempts`` tries in all, waiting
+    ``base * 2**(n-1)`` seconds (at most ``cap``) after the n-th failure, with full jitter."""
+
+    attempts: int = 8
+    base: float = 1.0
+    cap: float = 300.0
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after the ``failures``-th failure."""
+        return self.rng.uniform(0, min(self.cap, self.base * 2 ** (failures - 1)))
+
+
+@dataclass
+class Counts:
+    """What a call did: deals stored or judged again, records rejected, alert transitions,
+    deliveries queued, made or failed."""
+
+    stored: int = 0
+    rejected: int = 0
+    woken: int = 0
+    transitions: int = 0
+    queued: int = 0
+    delivered: int = 0
+    failed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts by name."""
+        return dict(vars(self))
+
+
+class Runtime:
+    """Deals judged by ``judge`` and kept in ``store``."""
+
+    def __init__(self, judge: Judge, store: Store, lang: str | None = None) -> None:
+        self.judge = judge
+        self.store = store
+        self.lang = lang or judge.catalog.lang
+
+    # ---------------------------------------------------------------- ingest
+
+    def upsert(self, record: Record, now: datetime) -> Judged:
+        """Store one deal record and judge it at ``now`` (one transaction)."""
+        counts = Counts()
+        with self.store.transaction():
+            return self._upsert(record, Runs(now, self.lang), counts)
+
+    def ingest(self, records: Iterable[Record], now: datetime, batch: int = BATCH,
+               refused: list[Judged] | None = None) -> Counts:
+        """Store every record, judged at ``now``, ``batch`` records per transaction (the
+        rejected ones, judged, are added to ``refused`` when given)."""
+        counts = Counts()
+        pending: list[Record] = []
+        for record in records:
+            pending.append(record)
+            if len(pending) >= batch:
+                self._ingest_batch(pending, now, counts, refused)
+                pending = []
+        if pending:
+            self._ingest_batch(pending, now, counts, refused)
+        return counts
+
+    def _ingest_batch(self, records: list[Record], now: datetime, counts: Counts,
+                      refused: list[Judged] | None) -> None:
+        runs = Runs(now, self.lang)
+        with self.store.transaction():
+            for record in records:
+                judged = self._upsert(record, runs, counts)
+                if refused is not None and judged.deal is None:
+                    refused.append(judged)
+
+    def _upsert(self, record: Record, runs: Runs, counts: Counts) -> Judged:
+        judged, wake = self.judge.judge_live(record, runs)
+        at = to_us(runs.now)
+        if judged.deal is None or judged.ruleset is None:
+            self._reject(record, judged, at)
+            counts.rejected += 1
+            return judged
+        data = record.data
+        if isinstance(data, dict) and self.judge.name_of(data) is None:
+            # Kept self-describing: judged again later by a directory of rulesets, it still
+            # names the ruleset it was stored under.
+            data = {**data, self.judge.key: judged.ruleset}
+        text = orjson.dumps(data).decode("utf-8")
+        self._settle(judged.ruleset, judged.deal, text, record.origin, judged.findings, wake,
+                     at, counts)
+        counts.stored += 1
+        return judged
+
+    def _reject(self, record: Record, judged: Judged, at: int) -> None:
+        finding = judged.findings[0]
+        ruleset = judged.ruleset or self.judge.name_of(record.data)
+        try:
+            text = orjson.dumps(record.data).decode("utf-8")
+        except TypeError:
+            text = repr(record.data)
+        self.store.add_rejected(record.origin, ruleset, finding.deal or record.deal,
+                                finding.message, str(finding.details.get("path", "")), text, at)
+
+    # ---------------------------------------------------------------- judging again
+
+    def _settle(self, ruleset: str, deal: str, record: str, origin: str,
+                findings: list[Finding], wake: Wake | None, at: int, counts: Counts,
+                by_time: bool = False) -> int | None:
+        """Bring a deal's alerts in line with its findings at ``at`` and store it with its
+        next wake; return that wake."""
+        store = self.store
+        plan = reconcile(store.alerts_of(ruleset, deal), findings, ruleset, deal, at, by_time)
+        self._apply(plan, at, counts)
+        candidates = [c for c in (to_us(wake.at) if wake else None, plan.next_due)
+                      if c is not None]
+        following = min(candidates) if candidates else None
+        payload = orjson.dumps([f.to_dict() for f in findings]).decode("utf-8")
+        store.put_deal(StoredDeal(ruleset, deal, record, payload, at, following, origin))
+        return following
+
+    def _apply(self, plan: Plan, at: int, counts: Counts) -> None:
+        store = self.store
+        for alert, before, note in plan.alerts:
+            store.put_alert(alert)
+            if before != alert.status:
+                store.add_transition(alert.key, alert.ruleset, alert.deal, before,
+                                     alert.status, at, note)
+                counts.transitions += 1
+        for key in plan.cancel:
+            for queued in store.pending_of(key):
+                store.finish_delivery(queued.seq, "cancelled", at)
+        for key, event, payload in plan.deliveries:
+            store.add_delivery(key, event, payload, at)
+            counts.queued += 1
+
+    def tick(self, until: datetime, batch: int = BATCH) -> Counts:
+        """Advance the store to ``until``: judge again every deal whose wake has come."""
+        counts = Counts()
+        limit = to_us(until)
+        while True:
+            with self.store.transaction():
+                rows = self.store.waking(limit, batch)
+                for row in rows:
+                    self._wake(row, limit, counts)
+            if len(rows) < batch:
+                return counts
+
+    def _wake(self, row: StoredDeal, limit: int, counts: Counts) -> None:
+        record = Record(row.origin or f"store:{row.ruleset}/{row.deal}",
+                        orjson.loads(row.record))
+        at = row.wake
+        counts.woken += 1
+        for _ in range(MAX_STEPS):
+            assert at is not None
+            judged, wake = self.judge.judge_live(record, Runs(from_us(at), self.lang))
+            findings = judged.findings if judged.deal is not None else []
+            if judged.deal is None:
+                # The rulesets changed under a stored deal and no longer judge it.
+                self._reject(record, judged, at)
+                wake = None
+            following = self._settle(row.ruleset, row.deal, row.record, row.origin, findings,
+                                     wake, at, counts, by_time=True)
+            if following is None or following > limit:
+                return
+            at = following
+
+    # ---------------------------------------------------------------- delivery
+
+    def deliver(self, sink: Sink, now: datetime | None = None, limit: int = 1000,
+                retry: Retry | None = None) -> Counts:
+        """Hand queued deliveries to ``sink``, oldest first. A failed one waits (exponential
+        backoff with jitter, or the sink's ``Retry-After``) without holding up the others, and
+        after ``retry.attempts`` failures it is dead: kept, and its alert marked ``dead``."""
+        counts = Counts()
+        retry = retry or Retry()
+
+        def clock() -> datetime:
+            return now if now is not None else datetime.now(UTC)
+
+        if self.store.leases:
+            # Each delivery leased, sent and marked in one transaction: another process
+            # skips it meanwhile, and takes it over if this one dies.
+            for _ in range(limit):
+                with self.store.transaction():
+                    found = self.store.pending(1, to_us(clock()))
+                    if not found:
+                        break
+                    self._send(sink, found[0], clock, retry, counts)
+            return counts
+        for queued in self.store.pending(limit, to_us(clock())):
+            self._send(sink, queued, clock, retry, counts)
+        return counts
+
+    def _send(self, sink: Sink, queued: Delivery, clock: Callable[[], datetime],
+              retry: Retry, counts: Counts) -> None:
+        try:
+            sink.send(queued.payload)
+        except Exception as err:  # the sink's failure: this delivery waits
+            counts.failed += 1
+            self._failed(queued, err, to_us(clock()), retry, counts)
+            return
+        at = to_us(clock())
+        with self.store.transaction():
+            self.store.finish_delivery(queued.seq, "done", at)
+            self._delivered(queued.key, queued.event, at, counts)
+        counts.delivered += 1
+
+    def _failed(self, queued: Delivery, err: Exception, at: int, retry: Retry,
+                counts: Counts) -> None:
+        attempts = queued.attempts + 1
+        with self.store.transaction():
+            if attempts >= retry.attempts:
+                self.store.finish_delivery(queued.seq, "dead", at)
+                alert = self.store.get_alert(queued.key)
+                if alert is not None and alert.status in ("due", "resolved"):
+                    self._move(alert.key, "dead", at, f"dead after {attempts} attempts: {err}",
+                               counts)
+                return
+            wait = getattr(err, "retry_after", None)
+            if wait is None:
+                wait = retry.delay(attempts)
+            self.store.retry_later(queued.seq, attempts, at + int(wait * 1_000_000))
+
+    def _delivered(self, key: str, event: str, at: int, counts: Counts) -> None:
+        """The alert's status once the sink took its delivery."""
+        store = self.store
+        alert = store.get_alert(key)
+        if alert is None:
+            return
+        if event == "delivered" and alert.status == "due":
+            self._move(alert.key, "delivered", at, "delivered", counts)
+        elif event == "delivered" and alert.status == "resolved":
+            # Resolved while the delivery was in flight: take it back.
+            store.add_delivery(key, "retracted", delivery(alert, "retracted"), at)
+            store.add_transition(key, alert.ruleset, alert.deal, "resolved", "resolved", at,
+                                 "delivered while resolving: retraction queued")
+            counts.queued += 1
+        elif event == "retracted" and alert.status == "resolved":
+            self._move(alert.key, "retracted", at, "retracted", counts)
+
+    def _move(self, key: str, status: str, at: int, note: str, counts: Counts) -> None:
+        alert = self.store.get_alert(key)
+        assert alert is not None
+        self.store.put_alert(replace(alert, status=status, updated=at))
+        self.store.add_transition(key, alert.ruleset, alert.deal, alert.status, status, at,
+                                  note)
+        counts.transitions += 1
+
+
+__all__ = ["BATCH", "Counts", "Retry", "Runtime"]

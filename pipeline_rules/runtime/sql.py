@@ -1,0 +1,180 @@
+"""The store's queries, in the SQL SQLite and PostgreSQL share: each backend gives a connection,
+transactions, migrations and its errors; the queries are written once, here (``?``
+placeholders, which a backend translates if its driver wants others).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+from pipeline_rules.runtime.store import (
+    Alert,
+    Delivery,
+    Rejected,
+    Store,
+    StoredDeal,
+    Transition,
+)
+
+_DEAL = "ruleset, deal, record, findings, evaluated, wake, origin"
+_ALERT = "key, ruleset, deal, kind, code, rule, status, due, payload, opened, updated"
+
+
+class SqlStore(Store):
+    """Every query of a store over a SQL database."""
+
+    #: What follows ``FROM deals`` in the wake query to name its index (SQLite only).
+    WAKE_INDEX = ""
+    #: What makes a query lease the rows it returns to this transaction, skipping rows another
+    #: transaction holds (PostgreSQL: several processes share the work); empty where one
+    #: process owns the store.
+    LEASE = ""
+
+    @property
+    def leases(self) -> bool:
+        """Whether queries lease their rows (see :attr:`LEASE`)."""
+        return bool(self.LEASE)
+
+    @abstractmethod
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        """The rows a query returns."""
+
+    @abstractmethod
+    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+        """Run a statement."""
+
+    def get_meta(self, name: str) -> str | None:
+        """A setting kept with the store, or None."""
+        rows = self._rows("SELECT value FROM meta WHERE name = ?", (name,))
+        return str(rows[0][0]) if rows else None
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Keep a setting with the store."""
+        self._run("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE "
+                  "SET value = excluded.value", (name, value))
+
+    # deals
+    def get_deal(self, ruleset: str, deal: str) -> StoredDeal | None:
+        """A stored deal, or None."""
+        rows = self._rows(f"SELECT {_DEAL} FROM deals WHERE ruleset = ? AND deal = ?",
+                          (ruleset, deal))
+        return StoredDeal(*rows[0]) if rows else None
+
+    def put_deal(self, deal: StoredDeal) -> None:
+        """Insert or replace a deal."""
+        self._run(f"INSERT INTO deals ({_DEAL}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (ruleset, deal) DO UPDATE SET record = excluded.record, "
+                  "findings = excluded.findings, evaluated = excluded.evaluated, "
+                  "wake = excluded.wake, origin = excluded.origin",
+                  (deal.ruleset, deal.deal, deal.record, deal.findings, deal.evaluated,
+                   deal.wake, deal.origin))
+
+    def waking(self, until: int, limit: int) -> list[StoredDeal]:
+        """Deals whose wake has come, earliest first, by the wake index."""
+        rows = self._rows(f"SELECT {_DEAL} FROM deals {self.WAKE_INDEX}"
+                          "WHERE wake IS NOT NULL AND wake <= ? ORDER BY wake LIMIT ?"
+                          + self.LEASE, (until, limit))
+        return [StoredDeal(*row) for row in rows]
+
+    def count_deals(self) -> int:
+        """How many deals are stored."""
+        return int(self._rows("SELECT count(*) FROM deals")[0][0])
+
+    # rejected records
+    def add_rejected(self, origin: str, ruleset: str | None, deal: str | None, reason: str,
+                     path: str, record: str, at: int) -> None:
+        """Keep a refused record with its reason."""
+        self._run("INSERT INTO rejected (origin, ruleset, deal, reason, path, record, at) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)", (origin, ruleset, deal, reason, path, record,
+                                                   at))
+
+    def rejected(self, limit: int = 100, after: int = 0) -> list[Rejected]:
+        """Refused records, oldest first."""
+        rows = self._rows("SELECT seq, origin, ruleset, deal, reason, path, record, at "
+                          "FROM rejected WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+        return [Rejected(*row) for row in rows]
+
+    # alerts
+    def alerts_of(self, ruleset: str, deal: str) -> list[Alert]:
+        """Every alert of one deal, by key."""
+        rows = self._rows(f"SELECT {_ALERT} FROM alerts WHERE ruleset = ? AND deal = ? "
+                          "ORDER BY key", (ruleset, deal))
+        return [Alert(*row) for row in rows]
+
+    def get_alert(self, key: str) -> Alert | None:
+        """One alert by key."""
+        rows = self._rows(f"SELECT {_ALERT} FROM alerts WHERE key = ?", (key,))
+        return Alert(*rows[0]) if rows else None
+
+    def put_alert(self, alert: Alert) -> None:
+        """Insert or replace an alert."""
+        self._run(f"INSERT INTO alerts ({_ALERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (key) DO UPDATE SET status = excluded.status, "
+                  "due = excluded.due, payload = excluded.payload, opened = excluded.opened, "
+                  "updated = excluded.updated",
+                  (alert.key, alert.ruleset, alert.deal, alert.kind, alert.code, alert.rule,
+                   alert.status, alert.due, alert.payload, alert.opened, alert.updated))
+
+    def alerts(self, status: str | None = None, limit: int = 100,
+               after: str = "") -> list[Alert]:
+        """Alerts ordered by key (with a status, if given)."""
+        if status is None:
+            rows = self._rows(f"SELECT {_ALERT} FROM alerts WHERE key > ? ORDER BY key "
+                              "LIMIT ?", (after, limit))
+        else:
+            rows = self._rows(f"SELECT {_ALERT} FROM alerts WHERE status = ? AND key > ? "
+                              "ORDER BY key LIMIT ?", (status, after, limit))
+        return [Alert(*row) for row in rows]
+
+    def add_transition(self, key: str, ruleset: str, deal: str, before: str | None,
+                       after: str, at: int, note: str = "") -> None:
+        """Record a change of an alert's status."""
+        self._run("INSERT INTO transitions (key, ruleset, deal, before, after, at, note) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)", (key, ruleset, deal, before, after, at, note))
+
+    def transitions(self, ruleset: str, deal: str) -> list[Transition]:
+        """Every transition of a deal's alerts, in order."""
+        rows = self._rows("SELECT seq, key, ruleset, deal, before, after, at, note "
+                          "FROM transitions WHERE ruleset = ? AND deal = ? ORDER BY seq",
+                          (ruleset, deal))
+        return [Transition(*row) for row in rows]
+
+    # deliveries
+    def add_delivery(self, key: str, event: str, payload: str, at: int) -> None:
+        """Queue a delivery."""
+        self._run("INSERT INTO deliveries (key, event, payload, created) VALUES (?, ?, ?, ?)",
+                  (key, event, payload, at))
+
+    def pending(self, limit: int, now: int | None = None) -> list[Delivery]:
+        """Deliveries not yet done (and, given ``now``, not waiting to be retried later),
+        oldest first."""
+        rows = self._rows("SELECT seq, key, event, payload, created, attempts FROM deliveries "
+                          "WHERE status = 'pending' AND next_attempt <= ? ORDER BY seq LIMIT ?"
+                          + self.LEASE, (now if now is not None else 2**62, limit))
+        return [Delivery(*row) for row in rows]
+
+    def retry_later(self, seq: int, attempts: int, next_attempt: int) -> None:
+        """Count a failed attempt and set when to try again."""
+        self._run("UPDATE deliveries SET attempts = ?, next_attempt = ? WHERE seq = ?",
+                  (attempts, next_attempt, seq))
+
+    def pending_of(self, key: str) -> list[Delivery]:
+        """Deliveries of one alert not yet done."""
+        rows = self._rows("SELECT seq, key, event, payload, created, attempts FROM deliveries "
+                          "WHERE key = ? AND status = 'pending' ORDER BY seq", (key,))
+        return [Delivery(*row) for row in rows]
+
+    def tallies(self) -> dict[str, dict[str, int]]:
+        """Alerts and deliveries by status."""
+        return {table: {str(status): int(n) for status, n in self._rows(
+                    f"SELECT status, count(*) FROM {table} GROUP BY status")}
+                for table in ("alerts", "deliveries")}
+
+    def finish_delivery(self, seq: int, status: str, at: int) -> None:
+        """Mark a delivery done, cancelled or dead."""
+        self._run("UPDATE deliveries SET status = ?, finished = ? WHERE seq = ?",
+                  (status, at, seq))
+
+
+__all__ = ["SqlStore"]

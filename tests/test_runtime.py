@@ -1,0 +1,229 @@
+"""The runtime: a store of deals, woken by their next change instant, with alerts followed from
+raised to delivered, resolved and retracted (docs/runtime.md)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner
+from helpers import ROOT
+
+from pipeline_rules.cli import main
+from pipeline_rules.deals.model import Record
+from pipeline_rules.evaluate.judge import Judge
+from pipeline_rules.ruleset.catalog import load_catalog
+from pipeline_rules.runtime.service import Runtime
+from pipeline_rules.runtime.sinks import JsonlSink
+from pipeline_rules.runtime.sqlite import SCHEMA_VERSION, SqliteStore
+from pipeline_rules.runtime.store import StoreError, from_us, to_us
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from generate_deals import deals as generated_deals
+
+B2B = ROOT / "rulesets" / "b2b_sales.yaml"
+NOW = datetime.fromisoformat("2026-11-20T09:05:00+03:00")
+SAMPLE = [json.loads(line) for line in
+          (ROOT / "examples" / "deals.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def runtime(tmp_path: Path, name: str = "store.db") -> Runtime:
+    judge = Judge.of(load_catalog(B2B))
+    return Runtime(judge, SqliteStore(str(tmp_path / name)))
+
+
+def records(items: list[dict[str, Any]]) -> list[Record]:
+    return [Record(f"test:{n}", item) for n, item in enumerate(items, 1)]
+
+
+def statuses(rt: Runtime, deal: str) -> dict[str, str]:
+    return {f"{a.code}:{a.rule}": a.status for a in rt.store.alerts_of("b2b-sales", deal)}
+
+
+def meeting_deal(meeting: str) -> dict[str, Any]:
+    """A deal in the meeting stage since Thursday 19 Nov, with a meeting and an open task."""
+    return {"id": "M-1", "stage": "meeting", "source": "cold", "owner": "ivan",
+            "manager": "anna",
+            "history": [{"stage": "find_dm", "at": "2026-11-12T10:00:00+03:00"},
+                        {"stage": "qualification", "at": "2026-11-13T10:00:00+03:00"},
+                        {"stage": "meeting", "at": "2026-11-19T10:00:00+03:00"}],
+            "tasks": [{"id": "t", "due": "2026-11-25T10:00:00+03:00", "done": False}],
+            "events": [{"type": "meeting", "at": meeting}]}
+
+
+def test_ingest_stores_deals_and_rejects_bad_records_with_their_reason(
+        tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
+    bad = {"id": "B-1", "stage": "nowhere"}
+    counts = rt.ingest(records([*SAMPLE, bad, {"stage": "meeting"}]), NOW)
+    assert (counts.stored, counts.rejected) == (len(SAMPLE), 2)
+    assert rt.store.count_deals() == len(SAMPLE)
+    refused = rt.store.rejected()
+    assert [(r.origin, r.deal, r.path) for r in refused] == [
+        (f"test:{len(SAMPLE) + 1}", "B-1", "/stage"), (f"test:{len(SAMPLE) + 2}", None, "/id")]
+    assert "nowhere" in refused[0].reason
+    stored = rt.store.get_deal("b2b-sales", "A-101")
+    assert stored is not None
+    codes = [f["code"] for f in orjson.loads(stored.findings)]
+    assert codes == ["escalate", "sla-breach", "cycle-breach", "escalate"]
+    assert statuses(rt, "A-101") == {"sla-breach:invoice-payment": "open",
+                                     "cycle-breach:whole-cycle": "open",
+                                     "escalate:invoice-payment": "due",
+                                     "escalate:whole-cycle": "due"}
+
+
+def test_the_wake_index_is_what_a_tick_reads(tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
+    rt.ingest(records(SAMPLE), NOW)
+    db = sqlite3.connect(tmp_path / "store.db")
+    plan = " ".join(str(row) for row in db.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM deals INDEXED BY deals_wake "
+        "WHERE wake IS NOT NULL AND wake <= 1 ORDER BY wake LIMIT 5"))
+    assert "USING INDEX deals_wake" in plan and "SCAN deals" not in plan.replace(
+        "SCAN deals USING INDEX", "")
+    # A-105 is won: its findings never change by time alone, so it never wakes.
+    assert rt.store.get_deal("b2b-sales", "A-105").wake is None  # type: ignore[union-attr]
+    # A tick to a moment before every wake judges nothing again.
+    first = min(d.wake for d in rt.store.waking(to_us(NOW + timedelta(days=400)), 100)
+                if d.wake is not None)
+    assert rt.tick(from_us(first - 1)).woken == 0
+    assert rt.tick(from_us(first)).woken >= 1
+
+
+def test_a_reminder_is_delivered_at_its_due_instant_not_when_first_emitted(
+        tmp_path: Path) -> None:
+    """Monday 23 Nov 09:30 meeting: the reminder is due at 07:30, before the first scheduled
+    run of Monday (08:00), so the last run on Friday (19:45) emits it — open, not due."""
+    rt = runtime(tmp_path)
+    sink = tmp_path / "out.jsonl"
+    friday = datetime.fromisoformat("2026-11-20T19:00:00+03:00")
+    rt.ingest(records([meeting_deal("2026-11-23T09:30:00+03:00")]), friday)
+    assert "remind:meeting-reminder" not in statuses(rt, "M-1")
+    rt.tick(datetime.fromisoformat("2026-11-20T19:50:00+03:00"))
+    assert statuses(rt, "M-1")["remind:meeting-reminder"] == "open"
+    rt.deliver(JsonlSink(str(sink)))
+    assert not sink.exists()  # nothing due on Friday evening
+    rt.tick(datetime.fromisoformat("2026-11-23T07:30:00+03:00"))
+    assert statuses(rt, "M-1")["remind:meeting-reminder"] == "due"
+    rt.deliver(JsonlSink(str(sink)))
+    sent = [orjson.loads(line) for line in sink.read_text().splitlines()]
+    assert [(s["event"], s["alert"]["code"], s["alert"]["due"]) for s in sent] == [
+        ("delivered", "remind", "2026-11-23T07:30:00+03:00")]
+    assert statuses(rt, "M-1")["remind:meeting-reminder"] == "delivered"
+    # The meeting begins: the reminder is over, not wrong — no retraction.
+    rt.tick(datetime.fromisoformat("2026-11-23T10:00:00+03:00"))
+    rt.deliver(JsonlSink(str(sink)))
+    assert statuses(rt, "M-1")["remind:meeting-reminder"] == "resolved"
+    assert len(sink.read_text().splitlines()) == 1
+
+
+def test_a_moved_meeting_retracts_the_delivered_reminder_under_its_key(
+        tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
+    sink = JsonlSink(str(tmp_path / "out.jsonl"))
+    monday = datetime.fromisoformat("2026-11-23T08:00:00+03:00")
+    rt.ingest(records([meeting_deal("2026-11-23T11:00:00+03:00")]), monday)
+    rt.tick(datetime.fromisoformat("2026-11-23T09:00:00+03:00"))
+    rt.deliver(sink)
+    rt.upsert(Record("crm", meeting_deal("2026-11-24T15:00:00+03:00")),
+              datetime.fromisoformat("2026-11-23T09:30:00+03:00"))
+    rt.deliver(sink)
+    sent = [orjson.loads(line) for line in Path(sink.path).read_text().splitlines()]
+    assert [s["event"] for s in sent] == ["delivered", "retracted"]
+    assert sent[0]["key"] == sent[1]["key"] == sent[0]["alert"]["key"]
+    old = rt.store.get_alert(sent[0]["key"])
+    assert old is not None and old.status == "retracted"
+    trail = [(t.before, t.after, t.note) for t in rt.store.transitions("b2b-sales", "M-1")
+             if t.key == old.key]
+    assert trail == [(None, "open", "raised"), ("open", "due", "due"),
+                     ("due", "delivered", "delivered"), ("delivered", "resolved", "cause gone"),
+                     ("resolved", "retracted", "retracted")]
+
+
+def test_a_queued_delivery_is_cancelled_when_its_cause_goes_first(tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
+    sink = tmp_path / "out.jsonl"
+    rt.ingest(records([meeting_deal("2026-11-23T11:00:00+03:00")]),
+              datetime.fromisoformat("2026-11-23T09:10:00+03:00"))
+    assert statuses(rt, "M-1")["remind:meeting-reminder"] == "due"
+    moved = meeting_deal("2026-11-30T11:00:00+03:00")
+    rt.upsert(Record("crm", moved), datetime.fromisoformat("2026-11-23T09:11:00+03:00"))
+    rt.deliver(JsonlSink(str(sink)))
+    assert not sink.exists()
+    assert statuses(rt, "M-1")["remind:meeting-reminder"] == "resolved"
+
+
+def test_one_long_tick_leaves_the_store_as_many_short_ones(tmp_path: Path) -> None:
+    """Deals are judged at their wakes, not at the tick's instant: the timeline does not
+    depend on how often the clock is advanced."""
+    sample = list(generated_deals(150, seed=7, now=NOW))
+    stores = []
+    for name, step in (("long.db", timedelta(days=20)), ("short.db", timedelta(hours=7))):
+        rt = runtime(tmp_path, name)
+        rt.ingest(records(sample), NOW)
+        moment = NOW
+        while moment < NOW + timedelta(days=20):
+            moment = min(moment + step, NOW + timedelta(days=20))
+            rt.tick(moment)
+        stores.append(({(a.key, a.status) for a in rt.store.alerts(limit=100_000)},
+                       [(t.key, t.before, t.after, t.at) for d in sample
+                        for t in rt.store.transitions("b2b-sales", str(d["id"]))]))
+    assert stores[0] == stores[1]
+    assert len(stores[0][1]) > 150  # the timelines are not empty
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    SqliteStore(str(path)).close()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION + 1,))
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer"):
+        SqliteStore(str(path))
+    result = CliRunner().invoke(main, ["tick", str(B2B), "--store", str(path),
+                                       "--now", "2026-11-20T10:00:00+03:00"])
+    assert result.exit_code == 2
+    assert "schema version" in result.output and "Traceback" not in result.output
+
+
+def test_a_corrupt_or_locked_store_is_a_clear_error(tmp_path: Path) -> None:
+    corrupt = tmp_path / "c.db"
+    corrupt.write_bytes(b"this is not a database" * 100)
+    result = CliRunner().invoke(main, ["ingest", str(B2B), str(ROOT / "examples" /
+                                                               "deals.jsonl"),
+                                       "--store", str(corrupt)])
+    assert result.exit_code == 2
+    assert "corrupt" in result.output and "Traceback" not in result.output
+    locked = tmp_path / "l.db"
+    SqliteStore(str(locked)).close()
+    holder = sqlite3.connect(locked, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="locked"):
+            SqliteStore(str(locked), timeout=0.1)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_ingest_and_tick_on_the_command_line(tmp_path: Path) -> None:
+    store, out = tmp_path / "s.db", tmp_path / "out.jsonl"
+    runner = CliRunner()
+    result = runner.invoke(main, ["ingest", str(B2B), str(ROOT / "examples" / "deals.jsonl"),
+                                  "--store", str(store), "--now", NOW.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["stored"] == len(SAMPLE)
+    result = runner.invoke(main, ["tick", "--store", str(store), "--now",
+                                  "2026-11-21T09:05:00+03:00", "--sink", str(out)])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.output.strip().splitlines()[-1])
+    sent = [orjson.loads(line) for line in out.read_text().splitlines()]
+    assert counts["delivered"] == len(sent) == 3
+    assert {s["alert"]["code"] for s in sent} == {"escalate"}
