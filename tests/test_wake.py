@@ -1,5 +1,11 @@
 """The next change instant (``Evaluator.next_change``) against brute force.
 
+Four rulesets are probed: the reference one, a Berlin one with business calendars, the routed
+example (warning and escalation levels with recipients, ``unrouted`` findings, pause limits,
+stage-entry and end actions, a schedule) and a ruleset kept in three versions whose limits,
+task gaps, grace and reminder lead differ (the version in force per check, and the switch to the
+next version while a deal waits).
+
 For a deal judged at ``now`` with wake ``w``: at every instant t with now <= t < w the findings
 are those at ``now`` (compared by :func:`~pipeline_rules.evaluate.wake.stable`, which sets aside
 what embeds the evaluation time by design: ``at`` of findings dated now, a too-far task's
@@ -11,6 +17,7 @@ only. With no wake, nothing changes over the following year.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +29,7 @@ from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate import Evaluator
 from pipeline_rules.evaluate.intake import intake
 from pipeline_rules.evaluate.wake import TICK, Wake, stable
-from pipeline_rules.ruleset.catalog import load_ruleset, load_ruleset_source
+from pipeline_rules.ruleset.catalog import load_catalog, load_ruleset, load_ruleset_source
 from pipeline_rules.ruleset.source import Source
 
 BERLIN = """
@@ -64,12 +71,46 @@ actions:
 """
 
 
+VERSIONED = ROOT / "examples" / "versions" / "b2b_sales" / "v2.yaml"
+
+
+def versions_folder(where: Path) -> Path:
+    """Three versions of the reference regulation: from 1 November, from noon on 21 November
+    (a shorter task gap, a longer reminder lead) and from 30 December 15:00 (more grace, a
+    shorter meeting limit)."""
+    v2 = VERSIONED.read_text(encoding="utf-8")
+    def version(revision: str, effective: str, *changes: tuple[str, str]) -> str:
+        text = v2.replace("revision: 2", f"revision: {revision}").replace(
+            "2026-12-01T00:00:00", effective)
+        for old, new in changes:
+            assert old in text, old
+            text = text.replace(old, new)
+        return text
+
+    texts = [version("1", "2026-11-01T00:00:00", ("limit: 8d", "limit: 7d")),
+             version("2", "2026-11-21T12:00:00", ("default: 7d", "default: 5d"),
+                     ("before: 2h", "before: 3h")),
+             version("3", "2026-12-30T15:00:00", ("overdue_grace: 1h", "overdue_grace: 2h"),
+                     ("limit: 8d", "limit: 6d"))]
+    folder = where / "b2b_sales"
+    folder.mkdir()
+    for number, text in enumerate(texts, 1):
+        (folder / f"v{number}.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
 @pytest.fixture(scope="module")
-def evaluators() -> dict[str, Evaluator]:
+def evaluators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Evaluator]:
     b2b = load_ruleset(ROOT / "rulesets" / "b2b_sales.yaml")
     berlin = load_ruleset_source(Source("berlin.yaml", BERLIN))
+    routed = load_ruleset(ROOT / "examples" / "b2b_sales_routed.yaml")
+    catalog = load_catalog(versions_folder(tmp_path_factory.mktemp("versions")))
+    (name,) = catalog.versions
+    versions = catalog.versions[name]
+    assert [c.revision for c in versions.entries] == ["1", "2", "3"]
     return {"b2b": Evaluator(b2b), "berlin": Evaluator(berlin, horizon=timedelta(minutes=45)),
-            "berlin-now": Evaluator(berlin)}
+            "berlin-now": Evaluator(berlin), "routed": Evaluator(routed),
+            "versions": Evaluator(catalog.rulesets[name], versions=versions)}
 
 
 def view(evaluator: Evaluator, deal: Deal, t: datetime) -> list[str]:
@@ -85,28 +126,49 @@ def wake_of(evaluator: Evaluator, deal: Deal, t: datetime) -> Wake | None:
 BASES = [datetime.fromisoformat(s) for s in (
     "2026-10-22T10:30:00+02:00", "2026-03-26T16:10:00+01:00", "2026-12-29T11:00:00+03:00",
     "2026-11-20T09:05:00+03:00", "2027-01-08T17:45:00+03:00")]
-STAGES = {"b2b": ["meeting", "proposal", "invoice", "qualification", "paid"],
-          "berlin": ["open", "offer", "won"], "berlin-now": ["open", "offer"]}
+B2B_STAGES = ["meeting", "proposal", "invoice", "qualification", "paid"]
+STAGES = {"b2b": B2B_STAGES, "berlin": ["open", "offer", "won"], "berlin-now": ["open", "offer"],
+          "routed": [*B2B_STAGES, "request", "lost"], "versions": B2B_STAGES}
 HISTORY = {"meeting": ["find_dm", "qualification", "meeting"],
            "proposal": ["request", "qualification", "meeting", "proposal"],
            "invoice": ["request", "qualification", "meeting", "proposal", "invoice"],
            "qualification": ["find_dm", "qualification"],
            "paid": ["request", "qualification", "meeting", "proposal", "invoice", "paid"],
+           "request": ["request"], "lost": ["request", "qualification", "lost"],
            "open": ["open"], "offer": ["open", "offer"], "won": ["open", "offer", "won"]}
-EVENTS = {"b2b": ["meeting"], "berlin": ["call", "visit"], "berlin-now": ["call", "visit"]}
+EVENTS = {"b2b": ["meeting"], "berlin": ["call", "visit"], "berlin-now": ["call", "visit"],
+          "routed": ["meeting"], "versions": ["meeting"]}
+#: Who a routed deal names: an owner the lookup file gives a manager, one it does not, none.
+OWNERS = ["olga", "ivan", None]
+MANAGERS = ["m", None]
 
 minutes = st.integers(min_value=-60 * 24 * 9, max_value=60 * 24 * 12)
 
 
+#: The rulesets of the first property test, and of the second (what routing and versions add).
+PLAIN = ("b2b", "berlin", "berlin-now")
+ROUTED = ("routed", "versions")
+
+
 @st.composite
-def cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], datetime]:
-    name = draw(st.sampled_from(sorted(STAGES)))
+def cases(draw: st.DrawFn, names: tuple[str, ...] = PLAIN,
+          stay: int = 0) -> tuple[str, dict[str, Any], datetime]:
+    """A deal of one of ``names`` and an instant to judge it at; with ``stay`` (minutes), the
+    deal has been in its stage up to that long (long enough to pass a limit and its
+    escalation levels), else the entries fall anywhere in the last 10 days."""
+    name = draw(st.sampled_from(names))
     now = draw(st.sampled_from(BASES)) + timedelta(minutes=draw(
         st.integers(min_value=0, max_value=60 * 24 * 3)))
     stage = draw(st.sampled_from(STAGES[name]))
     stages = HISTORY[stage]
-    ago = sorted(draw(st.lists(st.integers(min_value=1, max_value=60 * 24 * 10),
-                               min_size=len(stages), max_size=len(stages))), reverse=True)
+    if stay:
+        last = draw(st.integers(min_value=1, max_value=stay))
+        ago = [last + m for m in sorted(draw(st.lists(
+            st.integers(min_value=1, max_value=60 * 24 * 10), min_size=len(stages) - 1,
+            max_size=len(stages) - 1)), reverse=True)] + [last]
+    else:
+        ago = sorted(draw(st.lists(st.integers(min_value=1, max_value=60 * 24 * 10),
+                                   min_size=len(stages), max_size=len(stages))), reverse=True)
     history = [{"stage": s, "at": (now - timedelta(minutes=m)).isoformat()}
                for s, m in zip(stages, ago, strict=True)]
     tasks = [{"id": f"T{i}", "due": (now + timedelta(minutes=draw(minutes))).isoformat(),
@@ -115,11 +177,24 @@ def cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], datetime]:
     events = [{"type": draw(st.sampled_from(EVENTS[name])),
                "at": (now + timedelta(minutes=draw(minutes))).isoformat()}
               for _ in range(draw(st.integers(min_value=0, max_value=2)))]
-    record: dict[str, Any] = {"id": "D", "stage": stage, "source": "cold", "owner": "o",
-                              "manager": "m", "fields": {"amount": 1, "payment_date": "x"},
+    fields: dict[str, Any] = {"amount": 1, "payment_date": "x", "loss_reason": "x"}
+    record: dict[str, Any] = {"id": "D", "stage": stage, "fields": fields,
+                              "source": "web_form" if stages[0] == "request" else "cold",
+                              "owner": "o", "manager": "m",
                               "history": history, "tasks": tasks, "events": events}
+    if name == "routed":
+        record["owner"] = draw(st.sampled_from(OWNERS))
+        record["manager"] = draw(st.sampled_from(MANAGERS))
+        if draw(st.booleans()):
+            record["tasks"].append({"id": "undated", "done": False})
+    if name == "versions" and draw(st.booleans()):
+        fields["rebased_at"] = (now - timedelta(minutes=draw(
+            st.integers(min_value=0, max_value=60 * 24 * 12)))).isoformat()
     if draw(st.booleans()):
-        start = now + timedelta(minutes=draw(minutes))
+        # The routed ruleset's pause limit is 10 business days: reach back far enough.
+        back = 60 * 24 * (20 if name == "routed" else 9)
+        start = now + timedelta(minutes=draw(st.integers(min_value=-back,
+                                                         max_value=60 * 24 * 12)))
         end = None if draw(st.booleans()) else start + timedelta(
             minutes=draw(st.integers(min_value=1, max_value=60 * 24 * 3)))
         record["pauses"] = [{"from": start.isoformat(), "reason": "r",
@@ -132,6 +207,22 @@ def cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], datetime]:
 def test_findings_hold_until_the_wake_and_change_at_it(
         evaluators: dict[str, Evaluator], case: tuple[str, dict[str, Any], datetime],
         probes: list[float]) -> None:
+    check_wake(evaluators, case, probes)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(ROUTED, stay=60 * 24 * 14),
+       probes=st.lists(st.floats(min_value=0, max_value=1), max_size=4))
+def test_routed_and_versioned_findings_hold_until_the_wake_and_change_at_it(
+        evaluators: dict[str, Evaluator], case: tuple[str, dict[str, Any], datetime],
+        probes: list[float]) -> None:
+    """The same property for routed alerts (warning and escalation levels, ``unrouted``),
+    pause limits, entry actions, and the version in force per check."""
+    check_wake(evaluators, case, probes)
+
+
+def check_wake(evaluators: dict[str, Evaluator], case: tuple[str, dict[str, Any], datetime],
+               probes: list[float]) -> None:
     name, record, now = case
     evaluator = evaluators[name]
     deal = intake(record, evaluator.compiled)

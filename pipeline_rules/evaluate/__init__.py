@@ -26,7 +26,7 @@ from pipeline_rules.deals.decode import decode_deal
 from pipeline_rules.deals.model import Deal, Record
 from pipeline_rules.deals.readers.jsonl import jsonl_record
 from pipeline_rules.enforce.machine import PipelineMachine
-from pipeline_rules.evaluate import reminders, sla, tasks
+from pipeline_rules.evaluate import entry, pauses, reminders, sla, tasks
 from pipeline_rules.evaluate.context import Run, VersionRuns
 from pipeline_rules.evaluate.entry import check_entry
 from pipeline_rules.evaluate.extensions import enrich, plugin_change, run_checks
@@ -57,6 +57,8 @@ NEXT_CHANGE: dict[Check, NextChange] = {
     check_slas: sla.next_change,
     check_tasks: tasks.next_change,
     check_reminders: reminders.next_change,
+    check_pauses: pauses.next_change,
+    check_entry: entry.next_change,
 }
 #: How long a plugin check's findings are trusted to hold when it cannot say when they change
 #: (a plugin check may offer ``next_change(deal, context) -> datetime | None`` instead).
@@ -200,10 +202,42 @@ class Evaluator:
     def next_change(self, deal: Deal, run: Run) -> Wake | None:
         """When the findings of a well-formed deal next change with no new input: the earliest
         of its checks' candidates (None: never by time alone)."""
+        if run.versions is not None:
+            return self.next_change_by_versions(deal, run, run.versions)
         graph = self.compiled.graph
         checks = CLOSED_DEAL_CHECKS if deal.stage in graph.terminal else OPEN_DEAL_CHECKS
         candidates = [NEXT_CHANGE[check](deal, run) for check in checks if check in NEXT_CHANGE]
         if self.compiled.plugins.checks:
+            candidates.append(plugin_change(deal, run, PLUGIN_RECHECK))
+        return earliest(candidates)
+
+    def next_change_by_versions(self, deal: Deal, run: Run, versions: VersionRuns
+                                ) -> Wake | None:
+        """:meth:`next_change` of a ruleset kept in versions, by the version each check of
+        :meth:`by_versions` uses: an SLA timer's at its start, task rules' and reminders' at
+        ``now``. The next version's ``effective`` instant is a safe earlier bound (``exact``
+        False): from then on it judges what ``now`` decides, which may or may not change a
+        finding, and telling which would take a judgement at that instant."""
+        rebased = rebased_at(deal, run)
+        if isinstance(rebased, str):
+            return None  # a bad record stays one
+        candidates: list[Wake | None] = [
+            next((Wake(at, exact=False) for at in versions.versions.instants if at > run.now),
+                 None)]
+        current = versions.current
+        if deal.stage not in run.compiled.graph.terminal:
+            first = deal.history[0].at if deal.history else None
+            low = versions.index_for(first, rebased)
+            if low == current:
+                candidates.append(sla.next_change(deal, run))
+            else:
+                high = versions.index_for(deal.history[-1].at, rebased)
+                for index in (*range(low, high + 1), *(() if high == current else (current,))):
+                    candidates.append(sla.next_change(deal, versions.runs[index],
+                                                      _picker(versions, rebased, index)))
+            candidates.append(tasks.next_change(deal, run))
+            candidates.append(reminders.next_change(deal, run))
+        if run.compiled.plugins.checks:
             candidates.append(plugin_change(deal, run, PLUGIN_RECHECK))
         return earliest(candidates)
 

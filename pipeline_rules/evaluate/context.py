@@ -112,19 +112,20 @@ class Run:
         """The earliest entry whose actions this run still emits: ``routing.entry_window``
         before ``now``, by default 1 day or the previous scheduled run, whichever is earlier."""
         if self._entry_cutoff is None:
-            rs = self.compiled.ruleset
-            window = rs.routing.entry_window if rs.routing is not None else None
-            if window is not None:
-                duration = self.compiled.duration(window)
-                calendar = self.compiled.calendar(rs.calendar_name(None)) \
-                    if duration.is_business else None
-                cutoff = shift(calendar, self.now, duration, back=True)
-            else:
-                cutoff = self.now - timedelta(days=1)
-                if self.compiled.schedule is not None:
-                    cutoff = min(cutoff, self.last_run_before(self.now) or cutoff)
-            self._entry_cutoff = cutoff
+            self._entry_cutoff = self.entry_cutoff_at(self.now)
         return self._entry_cutoff
+
+    def entry_cutoff_at(self, moment: datetime) -> datetime:
+        """:meth:`entry_cutoff` of a run at ``moment`` (it never moves back as time goes on)."""
+        rs = self.compiled.ruleset
+        window = rs.routing.entry_window if rs.routing is not None else None
+        if window is not None:
+            duration = self.compiled.duration(window)
+            calendar = self.compiled.calendar(rs.calendar_name(None)) \
+                if duration.is_business else None
+            return shift(calendar, moment, duration, back=True)
+        cutoff = moment - timedelta(days=1)
+        return min(cutoff, self.last_run_before(moment) or cutoff)
 
     def last_run_before(self, moment: datetime) -> datetime | None:
         """The last scheduled run strictly before ``moment`` (None without a schedule); the

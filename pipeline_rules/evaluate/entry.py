@@ -22,14 +22,16 @@ run when that is longer (a weekend without runs loses nothing); the CRM delivers
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 
 from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.plans import EntryPlan
 from pipeline_rules.evaluate.routing import notify
+from pipeline_rules.evaluate.wake import TICK, Wake
+from pipeline_rules.time.schedules import NoRunError
 from pipeline_rules.time.working import shift
 
 
@@ -66,6 +68,69 @@ def check_entry(deal: Deal, run: Run) -> Iterator[Finding]:
         return
     for plan in plans:
         yield from _act(deal, run, plan, entered)
+
+
+def next_change(deal: Deal, run: Run) -> Wake | None:
+    """When this deal's entry actions next change by time alone: an entry recorded ahead of
+    ``now`` is reached, or the entry window closes on the current entry (both exact)."""
+    if not run.plans.entries.get(deal.stage or ""):
+        return None
+    entered = stage_start(deal)
+    if entered is None:
+        return None
+    if entered > run.now:
+        return Wake(entered)
+    if entered < run.entry_cutoff():
+        return None  # the window has closed, and it never opens again
+    leaves = _window_closes(run, entered)
+    return Wake(leaves) if leaves is not None else None
+
+
+def _window_closes(run: Run, entered: datetime) -> datetime | None:
+    """The first instant whose entry cutoff lies past ``entered`` (None: none ahead)."""
+    def gone(t: datetime) -> bool:
+        return run.entry_cutoff_at(t) > entered
+
+    rs = run.compiled.ruleset
+    window = rs.routing.entry_window if rs.routing is not None else None
+    if window is not None:
+        duration = run.compiled.duration(window)
+        calendar = run.compiled.calendar(rs.calendar_name(None)) \
+            if duration.is_business else None
+        guess = shift(calendar, entered, duration) + TICK
+    else:
+        guess = entered + timedelta(days=1) + TICK
+        schedule = run.compiled.schedule
+        if schedule is not None:
+            try:
+                guess = max(guess, schedule.next_run(entered) + TICK)
+            except NoRunError:
+                return None  # no scheduled run after the entry: the window never closes
+    return _first(gone, run.now, guess)
+
+
+def _first(holds: Callable[[datetime], bool], low: datetime, guess: datetime
+           ) -> datetime | None:
+    """The first instant after ``low`` at which ``holds`` (false at ``low``, and true from
+    some instant on) is true: ``guess`` when it is that instant, else by bisection to the
+    microsecond (a business window has no closed inverse on every calendar)."""
+    if guess > low + TICK and holds(guess) and not holds(guess - TICK):
+        return guess
+    high, step = max(guess, low + TICK), timedelta(hours=1)
+    for _ in range(20):  # up to about a century ahead
+        if holds(high):
+            break
+        high, step = high + step, step * 2
+    else:
+        return None
+    low, high = low.astimezone(UTC), high.astimezone(UTC)
+    while high - low > TICK:
+        middle = low + (high - low) // 2
+        if holds(middle):
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def _act(deal: Deal, run: Run, plan: EntryPlan, entered: datetime) -> Iterator[Finding]:

@@ -103,23 +103,26 @@ def check_slas(deal: Deal, run: Run,
                             {"stage": deal.stage})
 
 
-def next_change(deal: Deal, run: Run) -> Wake | None:
-    """When this deal's SLA findings next change by time alone: the next warning level or the
-    breach (with its escalations) of each running SLA; None when none can change."""
+def next_change(deal: Deal, run: Run,
+                pick: Callable[[datetime | None], bool] | None = None) -> Wake | None:
+    """When this deal's SLA findings next change by time alone: the next warning level, the
+    breach (with its actions) or the next escalation level ``after`` it, of each running SLA;
+    None when none can change. ``pick`` picks timers as :func:`check_slas` does."""
     candidates = []
     for plan in run.plans.slas.get(deal.stage or "", ()):
         if plan.sla.stage is not None:
             since = _stage_start(deal)
         else:
             since = _span_start(deal, plan.sla) if deal.history else None
-        if since is not None:
+        if since is not None and (pick is None or pick(since)):
             candidates.append(_next_level(deal, run, plan, since))
     return earliest(candidates)
 
 
 def _next_level(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Wake | None:
-    """The instant an SLA reaches its next warning threshold, else its deadline (exact: the
-    check compares the share used, which the timer inverts)."""
+    """The instant an SLA reaches its next warning threshold, else its deadline, else its next
+    escalation level (exact: the check compares the share used, which the timer inverts, and
+    each level's due instant)."""
     sla = plan.sla
     timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else (),
                         run.compiled.zone if deal.whole_days else None)
@@ -131,7 +134,7 @@ def _next_level(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Wake | 
     else:
         at = timer.deadline
         if at is not None and run.now >= at:
-            return None  # breached: nothing further comes by time
+            return _next_escalation(run, plan, at)
     if at is None:
         return None  # an open pause holds the clock
     if at <= run.now:
@@ -139,6 +142,14 @@ def _next_level(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Wake | 
         # a moment later rather than at once.
         return Wake(run.now + TICK, exact=False)
     return Wake(at)
+
+
+def _next_escalation(run: Run, plan: SlaPlan, deadline: datetime) -> Wake | None:
+    """The next ``on_breach`` level still ahead of a breached SLA (each is due ``after`` its
+    delay from the deadline, and emitted from then on)."""
+    ahead = (shift(plan.breach_calendar, deadline, after)
+             for after, _, _, _ in plan.breach_routes if after is not None)
+    return earliest(Wake(due) for due in ahead if due > run.now)
 
 
 def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Finding]:
