@@ -283,3 +283,148 @@ def test_an_open_pause_means_no_wake_from_a_pausable_sla(
     wake = wake_of(evaluator, deal, datetime.fromisoformat("2026-11-23T11:00:00+01:00"))
     # Only the wall SLA's 50 % (the pausable one stands still at 30 of its 96 minutes).
     assert wake == Wake(datetime.fromisoformat("2026-11-24T01:00:00+01:00"))
+
+
+MSK = "+03:00"
+
+
+def walk(evaluator: Evaluator, deal: Deal, start: datetime, steps: int = 12
+         ) -> list[tuple[str, bool]]:
+    """The wakes one after another from ``start`` (local time in Moscow, exact or not)."""
+    seen = []
+    t = start
+    for _ in range(steps):
+        wake = wake_of(evaluator, deal, t)
+        if wake is None:
+            break
+        seen.append((wake.at.astimezone(start.tzinfo).isoformat(), wake.exact))
+        t = wake.at
+    return seen
+
+
+def notes(evaluator: Evaluator, deal: Deal, t: datetime) -> list[tuple[str, str, str | None]]:
+    """The routed alerts and escalations at ``t``: (code, level, recipient)."""
+    return sorted((f.code, str(f.details.get("level", "")), f.details.get("recipient"))
+                  for f in evaluator.findings(deal, evaluator.run(t))
+                  if f.code in ("notify", "escalate", "create-task", "unrouted"))
+
+
+def proposal_deal(evaluator: Evaluator, owner: str, **more: Any) -> Deal:
+    """A routed deal that entered the proposal stage on Monday 23 November 10:00."""
+    record = {"id": "D", "stage": "proposal", "source": "web_form", "owner": owner,
+              "history": [{"stage": "request", "at": "2026-11-20T10:00:00" + MSK},
+                          {"stage": "qualification", "at": "2026-11-20T12:00:00" + MSK},
+                          {"stage": "meeting", "at": "2026-11-21T12:00:00" + MSK},
+                          {"stage": "proposal", "at": "2026-11-23T10:00:00" + MSK}],
+              "tasks": [{"id": "T", "due": "2026-11-25T10:00:00" + MSK, "done": False}],
+              **more}
+    deal = intake(record, evaluator.compiled)
+    assert isinstance(deal, Deal), deal
+    return deal
+
+
+def test_a_routed_deal_wakes_at_each_level_and_at_the_close_of_its_entry_window(
+        evaluators: dict[str, Evaluator]) -> None:
+    """The routed example's proposal SLA (5 business days on 09-13 and 14-18 working hours):
+    the entry's create-task action leaves after its 1-day window, the task's 1 h grace runs
+    out, the 50 % level tells the owner, 80 % the owner and the manager, the breach escalates,
+    and 2 business days later the head of sales is told; then the 45-day cycle."""
+    evaluator = evaluators["routed"]
+    deal = proposal_deal(evaluator, "olga")
+    entered = datetime.fromisoformat("2026-11-23T10:00:00" + MSK)
+    assert walk(evaluator, deal, entered) == [
+        ("2026-11-24T10:00:00.000001+03:00", True),  # the entry window closes
+        ("2026-11-25T11:00:00.000001+03:00", True),  # the task's grace runs out
+        ("2026-11-25T15:00:00+03:00", True),  # 50 %: 20 of 40 working hours
+        ("2026-11-27T10:00:00+03:00", True),  # 80 %
+        ("2026-11-30T10:00:00+03:00", True),  # breached: escalated to the manager
+        ("2026-12-02T10:00:00+03:00", True),  # + 2 business days: the head of sales
+        ("2027-01-04T10:00:00+03:00", True),  # the 45-day cycle
+    ]
+    assert ("create-task", "", "olga") in notes(evaluator, deal, entered)
+    level = ("notify", "+2 business days", "head_of_sales")
+    second = datetime.fromisoformat("2026-12-02T10:00:00" + MSK)
+    assert level not in notes(evaluator, deal, second - TICK)
+    assert level in notes(evaluator, deal, second)
+
+
+def test_a_pause_wakes_a_routed_deal_when_it_passes_the_limit_and_when_it_ends(
+        evaluators: dict[str, Evaluator]) -> None:
+    """``pauses.max`` is 10 business days: a pause opened on Monday 23 November 11:00 is too
+    long from Monday 7 December 11:00; one that ends on 9 December stops being reported then."""
+    evaluator = evaluators["routed"]
+    t = datetime.fromisoformat("2026-12-04T12:00:00" + MSK)
+    for end, expected in ((None, "2026-12-07T11:00:00+03:00"),
+                          ("2026-12-09T10:00:00" + MSK, "2026-12-07T11:00:00+03:00")):
+        deal = proposal_deal(evaluator, "olga", pauses=[
+            {"from": "2026-11-23T11:00:00" + MSK, "to": end, "reason": "client away"}])
+        wakes = [w for w, _ in walk(evaluator, deal, t, 3)]
+        assert expected in wakes
+        limit = datetime.fromisoformat(expected)
+        codes = [f.code for f in evaluator.findings(deal, evaluator.run(limit))]
+        assert "pause-too-long" in codes
+        assert "pause-too-long" not in [
+            f.code for f in evaluator.findings(deal, evaluator.run(limit - TICK))]
+        if end is not None:
+            assert "2026-12-09T10:00:00+03:00" in [w for w, _ in walk(evaluator, deal, limit, 3)]
+
+
+def test_a_versioned_deal_wakes_by_the_version_its_timer_began_under(tmp_path: Path) -> None:
+    """The example folder: version 1 (meeting limit 7d) until 1 December, version 2 (8d) after.
+    A meeting entered on 25 November 10:00 keeps version 1's levels across the switch (50 % at
+    3.5 days, 80 % at 5.6 days, breach at 7 days; version 2 would say 4, 6.4 and 8 days); the
+    switch itself is a safe earlier wake."""
+    catalog = load_catalog(ROOT / "examples" / "versions" / "b2b_sales")
+    (name,) = catalog.versions
+    evaluator = Evaluator(catalog.rulesets[name], versions=catalog.versions[name])
+    deal = intake({"id": "D", "stage": "meeting", "source": "cold", "owner": "o", "manager": "m",
+                   "history": [{"stage": "find_dm", "at": "2026-11-20T08:00:00" + MSK},
+                               {"stage": "qualification", "at": "2026-11-20T09:00:00" + MSK},
+                               {"stage": "meeting", "at": "2026-11-25T10:00:00" + MSK}],
+                   "tasks": [{"id": "t", "due": "2026-12-03T10:00:00" + MSK, "done": False}]},
+                  evaluator.compiled)
+    assert isinstance(deal, Deal)
+    start = datetime.fromisoformat("2026-11-26T10:00:00" + MSK)
+    assert walk(evaluator, deal, start, 4) == [
+        ("2026-11-28T22:00:00+03:00", True),  # 50 % of 7 days
+        ("2026-12-01T00:00:00+03:00", False),  # version 2 takes effect
+        ("2026-12-01T00:24:00+03:00", True),  # 80 % of 7 days
+        ("2026-12-02T10:00:00+03:00", True),  # 7 days: breached under version 1
+    ]
+
+
+def test_a_reminder_is_routed_like_every_alert(tmp_path: Path) -> None:
+    """A reminder to the manager reaches the manager the lookup file names for the owner, and
+    one for an owner nobody manages says so (an ``unrouted`` finding due with it); the wake
+    comes at the scheduled run that emits it."""
+    text = (ROOT / "examples" / "b2b_sales_routed.yaml").read_text(encoding="utf-8")
+    assert "    notify: client\n    channel: sms" in text
+    (tmp_path / "routed.yaml").write_text(text.replace(
+        "    notify: client\n    channel: sms", "    notify: manager\n    channel: sms"),
+        encoding="utf-8")
+    (tmp_path / "managers.csv").write_bytes(
+        (ROOT / "examples" / "managers.csv").read_bytes())
+    evaluator = Evaluator(load_ruleset(tmp_path / "routed.yaml"))
+    meeting = "2026-11-26T15:00:00" + MSK
+    for owner, recipient in (("dmitry", "boris"), ("zoe", None)):
+        deal = intake({"id": "D", "stage": "meeting", "source": "cold", "owner": owner,
+                       "history": [{"stage": "find_dm", "at": "2026-11-20T08:00:00" + MSK},
+                                   {"stage": "qualification", "at": "2026-11-20T09:00:00" + MSK},
+                                   {"stage": "meeting", "at": "2026-11-25T10:00:00" + MSK}],
+                       "tasks": [{"id": "t", "due": "2026-11-27T10:00:00" + MSK,
+                                  "done": False}],
+                       "events": [{"type": "meeting", "at": meeting}]}, evaluator.compiled)
+        assert isinstance(deal, Deal)
+        before = datetime.fromisoformat("2026-11-26T12:00:00" + MSK)
+        wake = wake_of(evaluator, deal, before)
+        # Due at 13:00, itself a scheduled run (every 15 minutes): that run emits it.
+        assert wake == Wake(datetime.fromisoformat("2026-11-26T13:00:00" + MSK))
+        assert "remind" not in [f.code for f in evaluator.findings(
+            deal, evaluator.run(wake.at - TICK))]
+        found = evaluator.findings(deal, evaluator.run(wake.at))
+        (remind,) = [f for f in found if f.code == "remind"]
+        assert remind.details["recipient"] == recipient
+        unrouted = [f for f in found if f.code == "unrouted" and f.details["for"] == "remind"]
+        assert len(unrouted) == (recipient is None)
+        if recipient is None:
+            assert "zoe" in remind.details["unrouted"]
