@@ -428,3 +428,40 @@ def test_a_reminder_is_routed_like_every_alert(tmp_path: Path) -> None:
         assert len(unrouted) == (recipient is None)
         if recipient is None:
             assert "zoe" in remind.details["unrouted"]
+
+
+@pytest.mark.parametrize(("window", "entered", "closes"), [
+    # 2 hours on the wall clock: the action goes just after 12:00.
+    ("2h", "2026-11-23T10:00:00", "2026-11-23T12:00:00.000001+03:00"),
+    # 4 business hours on 09-13 and 14-18 from Friday 16:30: 1.5 h on Friday, 2.5 h on
+    # Monday (09:00-11:30).
+    ("4 business hours", "2026-11-27T16:30:00", "2026-11-30T11:30:00.000001+03:00"),
+    # Entered on Saturday: 4 business hours before Monday 13:00 is Monday 09:00, after the
+    # entry (a moment earlier it is still Friday, before it), so the action goes at 13:00.
+    ("4 business hours", "2026-11-28T12:00:00", "2026-11-30T13:00:00+03:00"),
+])
+def test_an_entry_action_wakes_its_deal_when_the_entry_window_closes(
+        tmp_path: Path, window: str, entered: str, closes: str) -> None:
+    text = (ROOT / "examples" / "b2b_sales_routed.yaml").read_text(encoding="utf-8")
+    assert "routing:\n" in text
+    (tmp_path / "routed.yaml").write_text(text.replace(
+        "routing:\n", f"routing:\n  entry_window: {window}\n"), encoding="utf-8")
+    (tmp_path / "managers.csv").write_bytes((ROOT / "examples" / "managers.csv").read_bytes())
+    evaluator = Evaluator(load_ruleset(tmp_path / "routed.yaml"))
+    deal = intake({"id": "D", "stage": "proposal", "source": "web_form", "owner": "olga",
+                   "history": [{"stage": "request", "at": "2026-11-20T10:00:00" + MSK},
+                               {"stage": "qualification", "at": "2026-11-20T12:00:00" + MSK},
+                               {"stage": "meeting", "at": "2026-11-21T12:00:00" + MSK},
+                               {"stage": "proposal", "at": entered + MSK}],
+                   "tasks": [{"id": "T", "due": "2026-12-01T10:00:00" + MSK, "done": False}]},
+                  evaluator.compiled)
+    assert isinstance(deal, Deal)
+    start = datetime.fromisoformat(entered + MSK)
+    wake = wake_of(evaluator, deal, start)
+    assert wake is not None and wake.exact
+    assert wake.at.astimezone(start.tzinfo).isoformat() == closes
+
+    def created(t: datetime) -> bool:
+        return "create-task" in [f.code for f in evaluator.findings(deal, evaluator.run(t))]
+
+    assert created(start) and created(wake.at - TICK) and not created(wake.at)

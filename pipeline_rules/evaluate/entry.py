@@ -30,7 +30,7 @@ from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.plans import EntryPlan
 from pipeline_rules.evaluate.routing import notify
-from pipeline_rules.evaluate.wake import TICK, Wake
+from pipeline_rules.evaluate.wake import TICK, Wake, bisect
 from pipeline_rules.time.schedules import NoRunError
 from pipeline_rules.time.working import shift
 
@@ -112,8 +112,9 @@ def _window_closes(run: Run, entered: datetime) -> datetime | None:
 def _first(holds: Callable[[datetime], bool], low: datetime, guess: datetime
            ) -> datetime | None:
     """The first instant after ``low`` at which ``holds`` (false at ``low``, and true from
-    some instant on) is true: ``guess`` when it is that instant, else by bisection to the
-    microsecond (a business window has no closed inverse on every calendar)."""
+    some instant on) is true: ``guess`` when it is that instant, else by bisection (a business
+    window has no closed inverse on every calendar); None when it is not true within about a
+    century."""
     if guess > low + TICK and holds(guess) and not holds(guess - TICK):
         return guess
     high, step = max(guess, low + TICK), timedelta(hours=1)
@@ -123,14 +124,7 @@ def _first(holds: Callable[[datetime], bool], low: datetime, guess: datetime
         high, step = high + step, step * 2
     else:
         return None
-    low, high = low.astimezone(UTC), high.astimezone(UTC)
-    while high - low > TICK:
-        middle = low + (high - low) // 2
-        if holds(middle):
-            high = middle
-        else:
-            low = middle
-    return high
+    return bisect(holds, low, high)
 
 
 def _act(deal: Deal, run: Run, plan: EntryPlan, entered: datetime) -> Iterator[Finding]:

@@ -17,13 +17,13 @@ overdue.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pipeline_rules.deals.model import Deal, Task
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.plans import TaskPlan
-from pipeline_rules.evaluate.wake import TICK, Wake, earliest
+from pipeline_rules.evaluate.wake import TICK, Wake, bisect, earliest
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.durations import Duration, DurationKind
 from pipeline_rules.time.working import next_working_instant, shift
@@ -116,14 +116,7 @@ def _first_reaching(calendar: BusinessCalendar, gap: Duration, low: datetime,
         if low < candidate - TICK and shift(calendar, candidate, gap) >= due \
                 and shift(calendar, candidate - TICK, gap) < due:
             return candidate
-    low, high = low.astimezone(UTC), due.astimezone(UTC)
-    while high - low > TICK:
-        middle = low + (high - low) // 2
-        if shift(calendar, middle, gap) >= due:
-            high = middle
-        else:
-            low = middle
-    return high
+    return bisect(lambda t: shift(calendar, t, gap) >= due, low, due)
 
 
 def _grace_out(run: Run, plan: TaskPlan, dated: list[Task]) -> Wake | None:

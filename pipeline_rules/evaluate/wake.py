@@ -24,9 +24,9 @@ a finding across evaluations.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline_rules.evaluate.findings import Finding
@@ -65,6 +65,20 @@ def earliest(candidates: Iterable[Wake | None]) -> Wake | None:
     return best
 
 
+def bisect(holds: Callable[[datetime], bool], low: datetime, high: datetime) -> datetime:
+    """The first instant in (low, high] at which ``holds`` — false at ``low``, true at
+    ``high``, and true from some instant on — is true, to the microsecond (for the instants
+    that have no closed inverse on every calendar)."""
+    low, high = low.astimezone(UTC), high.astimezone(UTC)
+    while high - low > TICK:
+        middle = low + (high - low) // 2
+        if holds(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
 def stable(finding: Finding) -> tuple[Any, ...]:
     """A finding without the parts that embed the evaluation time (see the module's doc); a
     plugin's own finding dated at ``now`` is not recognised as such and keeps its ``at``."""
@@ -90,4 +104,4 @@ def _frozen(value: Any) -> Any:
     return value
 
 
-__all__ = ["DATED_NOW", "FOLLOWERS", "TICK", "Wake", "earliest", "stable"]
+__all__ = ["DATED_NOW", "FOLLOWERS", "TICK", "Wake", "bisect", "earliest", "stable"]
