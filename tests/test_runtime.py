@@ -287,3 +287,23 @@ def test_routed_alerts_and_an_entry_action_are_delivered_through_ticks(tmp_path:
              if t.key == entry_key]
     assert trail == [(None, "open", "raised"), ("open", "due", "due"),
                      ("due", "delivered", "delivered"), ("delivered", "resolved", "over")]
+
+
+def test_a_stored_deal_keeps_the_version_its_timer_began_under(tmp_path: Path) -> None:
+    """The example versions folder: a meeting entered on 25 Nov under version 1 (7 days) is
+    escalated on 2 Dec 10:00, though version 2 (8 days) took effect on 1 Dec."""
+    rt = Runtime(Judge.of(load_catalog(ROOT / "examples" / "versions" / "b2b_sales")),
+                 SqliteStore(str(tmp_path / "store.db")))
+    out = tmp_path / "out.jsonl"
+    deal = meeting_deal("2026-12-20T10:00:00+03:00")
+    deal["history"][-1]["at"] = "2026-11-25T10:00:00+03:00"
+    deal["tasks"][0]["due"] = "2026-12-03T10:00:00+03:00"
+    rt.upsert(Record("crm", deal), datetime.fromisoformat("2026-11-26T10:00:00+03:00"))
+    rt.tick(datetime.fromisoformat("2026-12-02T09:59:00+03:00"))
+    rt.deliver(JsonlSink(str(out)))
+    assert not out.exists()
+    rt.tick(datetime.fromisoformat("2026-12-02T10:00:00+03:00"))
+    rt.deliver(JsonlSink(str(out)))
+    sent = [orjson.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(s["alert"]["code"], s["alert"]["due"], s["alert"]["version"])
+            for s in sent] == [("escalate", "2026-12-02T10:00:00+03:00", "1")]
