@@ -331,6 +331,20 @@ def test_a_task_without_a_due_time_is_limbo(tmp_path: Path) -> None:
         ("task-without-due", "someday")]
 
 
+@pytest.mark.parametrize(("tasks", "flagged"), [
+    ("tasks: {require_next: true}\n", True),  # task control on: require_due is on by default
+    ("tasks: {require_next: true, require_due: false}\n", False),  # the explicit opt-out
+])
+def test_require_due_is_on_by_default(tmp_path: Path, tasks: str, flagged: bool) -> None:
+    """An undated open task is limbo unless the ruleset opts out with `require_due: false`."""
+    path = _write(tmp_path, HEAD + tasks)
+    deal = _deal("T-2", "request", "2026-11-19T10:00:00+03:00")
+    deal["tasks"] = [{"id": "someday", "due": None, "done": False}]
+    found = _evaluate(path, deal, "2026-11-20T09:05:00+03:00")
+    codes = [f.code for f in found if f.kind == "violation"]
+    assert codes == (["task-without-due"] if flagged else [])
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     ("routing: {lookup: nowhere.csv}\n", "lookup file 'nowhere.csv' does not exist"),
     ("routing: {lookup: m.csv}\n", "lookup file 'm.csv', line 3: owner 'olga' is listed again"),
