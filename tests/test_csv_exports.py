@@ -329,6 +329,27 @@ def test_the_worked_example_goes_from_csv_to_findings_and_a_report() -> None:
     assert prospecting["still_there"] == still_prospecting
 
 
+def test_a_parquet_copy_of_the_example_gives_the_findings_of_its_csv(tmp_path: Path) -> None:
+    """The CSV reader marks deals with an undated first stage and date-only times; a Parquet
+    copy of those records carries both, so evaluating it gives the CSV's findings exactly (no
+    "moved from '—'" flood, no DST hours on whole days)."""
+    from pipeline_rules.outputs.parquet import write_deals
+
+    records = list(read_records(str(EXAMPLE / "deals.csv"),
+                                mapping=str(EXAMPLE / "mapping.yaml"), zone=BERLIN))
+    rows = [data(r) for r in records]  # type: ignore[arg-type]
+    assert any("undated_start" in row for row in rows) and any(r.get("whole_days") for r in rows)
+    copy = tmp_path / "deals.parquet"
+    assert write_deals(rows, str(copy)) == 240
+    now = ["--now", "2025-12-19T18:00", "--format", "jsonl"]
+    from_csv = CliRunner().invoke(main, ["evaluate", str(RULESET), str(EXAMPLE / "deals.csv"),
+                                         "--mapping", str(EXAMPLE / "mapping.yaml"), *now])
+    from_parquet = CliRunner().invoke(main, ["evaluate", str(RULESET), str(copy), *now])
+    assert from_csv.exit_code == from_parquet.exit_code == 0, from_parquet.output
+    assert from_parquet.stdout == from_csv.stdout and from_csv.stdout.count("\n") > 50
+    assert from_parquet.stderr.splitlines()[-1] == from_csv.stderr.splitlines()[-1]
+
+
 def test_the_example_csv_is_what_its_seeded_script_writes(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
