@@ -277,17 +277,33 @@ def test_a_dwell_of_exactly_sixty_days_is_not_over_a_60d_limit(tmp_path: Path) -
     assert (engaging.breached, engaging.breach_share) == (1, 0.5)
 
 
-def test_a_column_mixing_dates_and_times_is_named(tmp_path: Path) -> None:
+def test_a_column_mixing_dates_and_times_refuses_the_odd_rows(tmp_path: Path) -> None:
+    """The column's first value (line 2, a date) makes it a date column: the rows whose cell
+    has a time of day are bad records naming their line and column, and one note sums up."""
     notes: list[str] = []
     deals = ("id,stage,agent,account,engaged,closed\n2,Engaging,anna,Acme,2025-03-03,\n"
-             "3,Engaging,anna,Acme,2025-03-04 10:00,\n4,Engaging,anna,Acme,2025-03-05 11:00,\n")
+             "3,Engaging,anna,Acme,2025-03-04 10:00,\n4,Engaging,anna,Acme,2025-03-05 11:00,\n"
+             "5,Engaging,anna,Acme,2025-03-06,\n")
     records = read(tmp_path, deals=deals, notes=notes)
-    assert all(r.error is None for r in records)
+    path = tmp_path / "deals.csv"
+    assert [(r.origin, r.deal, r.error) for r in records if r.error is not None] == [
+        (f"{path}:3", "3", "column 'engaged': '2025-03-04 10:00' is a time of day but the "
+         "column holds dates only (its first value, line 2: '2025-03-03'); export the column "
+         "all as dates or all as times"),
+        (f"{path}:4", "4", "column 'engaged': '2025-03-05 11:00' is a time of day but the "
+         "column holds dates only (its first value, line 2: '2025-03-03'); export the column "
+         "all as dates or all as times")]
+    assert [data(r)["id"] for r in records if r.error is None] == ["2", "5"]
     mixed = [n for n in notes if "mixes" in n]
-    assert mixed == [f"column 'engaged' of {tmp_path / 'deals.csv'} mixes dates and times: "
-                     "line 3 has a time of day ('2025-03-04 10:00'), line 2 a date only "
-                     "('2025-03-03'); a date alone is read as midnight. Export the column all "
-                     "as dates or all as times"]
+    assert mixed == [f"column 'engaged' of {path} mixes dates and times: its first value "
+                     "(line 2, '2025-03-03') is a date only, so 2 cells with a time of day "
+                     "were refused, each as a bad record (first: line 3, '2025-03-04 10:00'). "
+                     "Export the column all as dates or all as times"]
+    # Through evaluate, each refused row is a bad-record finding with its file:line.
+    found = [f.to_dict() for f in evaluate(records, "2025-03-10T12:00:00+01:00")
+             if f.code == "bad-record"]
+    assert [(f["deal"], f["details"]["record"]) for f in found] == [
+        ("3", f"{path}:3"), ("4", f"{path}:4")]
 
 
 def test_read_records_does_not_guess_utc(tmp_path: Path) -> None:

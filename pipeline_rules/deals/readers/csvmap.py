@@ -452,16 +452,17 @@ def _header(rows: Iterator[_Row], name: str, mapping: CsvMapping) -> list[str]:
 
 
 class _Times:
-    """Time cells read the mapping's way, and the first cell of each column remembered, so that
-    a column mixing dates and times of day is named once (a date alone and a time compare
-    badly)."""
+    """Time cells read the mapping's way. Read as ISO 8601, a column's first cell decides its
+    kind — dates only, or times of day — and a cell of the other kind is refused (a date alone
+    would be read as midnight, hours away from the times it is compared with); each column
+    that mixes them is summed up once."""
 
     def __init__(self, name: str, time_format: str | None, zone: tzinfo) -> None:
         self.name = name
         self.time_format = time_format
         self.zone = zone
         self.first: dict[str, tuple[bool, int, str]] = {}  # column -> (date only, line, text)
-        self.mixed: dict[str, str] = {}  # column -> what it mixes, said once
+        self.refused: dict[str, tuple[int, int, str]] = {}  # column -> (count, line, text)
 
     def read(self, text: str, column: str, line: int) -> datetime:
         """A time cell as an aware datetime; ValueError with a readable message otherwise."""
@@ -473,19 +474,35 @@ class _Times:
             moment = parse_cell_time(text, self.time_format, self.zone)
         except ValueError:
             raise ValueError(f"'{text}' is not {expected}") from None
-        if self.time_format is None and column not in self.mixed:
-            # A strptime format reads one shape; ISO reads both, so say once per column when
-            # it mixes them: a date alone is read as midnight, hours away from the times.
+        if self.time_format is None:
+            # A strptime format reads one shape; ISO reads both.
             dated = _date_only(text)
             first = self.first.setdefault(column, (dated, line, text))
             if first[0] != dated:
+                count, at, example = self.refused.get(column, (0, line, text))
+                self.refused[column] = (count + 1, at, example)
                 kinds = ("a date only", "a time of day")
-                self.mixed[column] = (
-                    f"column {quoted(column)} of {self.name} mixes dates and times: line "
-                    f"{line} has {kinds[not dated]} ('{text}'), line {first[1]} "
-                    f"{kinds[not first[0]]} ('{first[2]}'); a date alone is read as midnight. "
-                    "Export the column all as dates or all as times")
+                raise ValueError(
+                    f"'{text}' is {kinds[not dated]} but the column holds "
+                    f"{'dates only' if first[0] else 'times of day'} (its first value, line "
+                    f"{first[1]}: '{first[2]}'); export the column all as dates or all as "
+                    "times")
         return moment
+
+    @property
+    def mixed(self) -> dict[str, str]:
+        """Per column that mixes dates and times: one line saying what was refused."""
+        said = {}
+        for column, (count, line, text) in self.refused.items():
+            dated, first_line, first_text = self.first[column]
+            kinds = ("a date only", "a time of day")
+            said[column] = (
+                f"column {quoted(column)} of {self.name} mixes dates and times: its first value "
+                f"(line {first_line}, '{first_text}') is {kinds[not dated]}, so "
+                f"{count:,} cell{'' if count == 1 else 's'} with {kinds[dated]} "
+                f"{'was' if count == 1 else 'were'} refused, each as a bad record (first: line "
+                f"{line}, '{text}'). Export the column all as dates or all as times")
+        return said
 
     def is_date(self, text: str) -> bool:
         """Whether a readable cell is a date without a time of day."""
