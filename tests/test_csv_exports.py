@@ -378,3 +378,49 @@ def test_the_example_csv_is_what_its_seeded_script_writes(tmp_path: Path,
     module.main()
     for name in ("deals.csv", "sales_teams.csv", "accounts.csv"):
         assert (tmp_path / name).read_text() == (EXAMPLE / name).read_text()
+
+
+# --- the long layout (one row per stage change) ---------------------------------------------------
+
+LOG_MAPPING = """format: changelog
+deal: id
+time: at
+value: stage
+first_stage: prospecting
+stages: {Prospecting: prospecting, Engaging: engaging, Won: won, Lost: lost}
+"""
+
+
+def test_first_stage_works_for_a_change_log(tmp_path: Path) -> None:
+    """Deal 1's log starts in Engaging: it passed through the undated first stage (no
+    "moved from '—'"); deal 2 was logged entering Prospecting, so that stage is dated as
+    logged and no undated start is added."""
+    log = ("id,at,stage\n1,2025-03-03,Engaging\n1,2025-03-20,Won\n"
+           "2,2025-03-01,Prospecting\n2,2025-03-05,Engaging\n")
+    records = read(tmp_path, LOG_MAPPING, log)
+    first, second = (data(r) for r in records)
+    assert first["undated_start"] == "prospecting" and first["stage"] == "won"
+    assert "undated_start" not in second
+    assert history(records[1])[0] == ("prospecting", "2025-03-01T00:00:00+01:00")
+    deals = [parse_deal(data(r), BERLIN) for r in records]
+    assert deals[0].first_stages() == ["prospecting", "engaging", "won"]
+    codes = Counter(f.code for f in evaluate(records, "2025-03-10T12:00:00+01:00"))
+    assert not {"bad-record", "illegal-transition", "skipped-stage", "no-stage-date"} & set(codes)
+    # Without first_stage, the same log begins deal 1 in engaging: the regulation refuses it.
+    plain = read(tmp_path, LOG_MAPPING.replace("first_stage: prospecting\n", ""), log)
+    assert "undated_start" not in data(plain[0])
+    assert {f.code for f in evaluate(plain, "2025-03-10T12:00:00+01:00")
+            if f.deal == "1"} & {"bad-record", "illegal-transition", "skipped-stage"}
+
+
+def test_closed_is_refused_in_a_change_log_with_the_reason(tmp_path: Path) -> None:
+    mapping = write(tmp_path, "map.yaml", LOG_MAPPING + "closed: close_date\n")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(mapping)
+    assert str(caught.value).startswith(
+        f"{mapping}:7:1: 'closed' belongs to the wide format; a changelog mapping does not use "
+        "it: in a change log each row that enters a stage has its own time")
+    result = CliRunner().invoke(main, ["lint", mapping, "--format", "json"])
+    (found,) = json.loads(result.stdout)["diagnostics"]
+    assert (found["rule"], found["line"], found["column"]) == ("mapping-value", 7, 1)
+    assert "the row entering won or lost dates the close" in found["message"]

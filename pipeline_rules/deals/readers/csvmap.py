@@ -5,7 +5,8 @@ A mapping (YAML, checked against ``schemas/mapping.schema.json``) describes one 
 * ``changelog`` — one row per change of a deal (a stage change, a new owner, a loss reason), in
   any order. Rows are grouped by deal in memory, because exports are rarely sorted by deal; each
   deal then replays its rows in time order (ties keep file order). Deals come out in the order
-  they first appear.
+  they first appear. ``first_stage`` names the stage deals begin in when the log has no row
+  entering it (a deal whose first logged stage is another passed through it undated).
 * ``wide`` — one row per deal with a date column per stage; streamed row by row. A ``closed``
   column dates whichever stage without a column of its own the deal is in now (one close date
   for won and lost), and ``first_stage`` names the stage deals begin in when the export gives
@@ -43,9 +44,16 @@ from pipeline_rules.time.timezones import TimezoneError, get_zone
 FORMATS = ("changelog", "wide")
 ATTRIBUTES = ("source", "owner", "manager")
 _FORMAT_KEYS = {
-    "changelog": frozenset({"time", "kind", "value", "changes"}),
+    "changelog": frozenset({"time", "kind", "value", "changes", "first_stage",
+                            "first_stage_warnings"}),
     "wide": frozenset({"stage", "columns", "fields", "stage_dates", "closed", "first_stage",
                        "first_stage_warnings"}),
+}
+#: Why a key of one format means nothing in the other, where a person could expect it to.
+_WHY_NOT = {
+    "closed": "in a change log each row that enters a stage has its own time (the row entering "
+              "won or lost dates the close), so there is no close-date column to name; remove "
+              "'closed' and list the close under 'changes:' (or map its value under 'stages:')",
 }
 #: The side files a deal's lists come from, and the columns each reads (key: required).
 SIDE_FILES: dict[str, dict[str, bool]] = {
@@ -203,10 +211,14 @@ def _check_schema(document: Document, data: dict[str, Any]) -> None:
 def _build(document: Document, data: dict[str, Any]) -> CsvMapping:
     kind = str(data["format"])
     for key in data:
+        if key in _FORMAT_KEYS[kind]:
+            continue
         for other, keys in _FORMAT_KEYS.items():
             if other != kind and key in keys:
+                why = _WHY_NOT.get(key) if kind == "changelog" else None
                 raise MappingError(f"{_at(document, join('', key), key=True)}: '{key}' belongs to "
-                                   f"the {other} format; a {kind} mapping does not use it")
+                                   f"the {other} format; a {kind} mapping does not use it"
+                                   + (f": {why}" if why else ""))
 
     def column(value: object, pointer: str) -> Column | None:
         return None if value is None else Column(str(value), _at(document, pointer))
@@ -678,7 +690,12 @@ def _changelog_record(table: _Table, deal_id: str, deal: _Deal) -> Record:
             else:
                 fields.pop(change.field, None)  # an emptied field is unset, not ""
     stage = history[-1][1] if history else None
+    start = _undated_start(table, stage, history)
+    if start is not None and stage is None:
+        stage = start
     record = _record(deal_id, stage, attributes, fields, history)
+    if start is not None:
+        record["undated_start"] = start
     if history and deal.whole_days:
         record["whole_days"] = True
     return Record(origin, record, deal=deal_id)
@@ -776,7 +793,9 @@ def _undated_start(table: _Table, current: str | None,
     if first is None:
         return None
     if history:
-        return first  # the deal passed through it before its first date
+        # The deal passed through it before its first date, unless (a change log) it was
+        # logged entering it.
+        return None if history[0][1] == first else first
     if current not in (None, first):
         return None  # a later stage without a date: the evaluator says so
     if table.mapping.first_stage_warnings == "each":
