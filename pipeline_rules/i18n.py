@@ -51,6 +51,19 @@ class Choices:
         return f" {_template('or', lang)} ".join(render(k, a, lang) for k, a in self.parts)
 
 
+@dataclass(frozen=True)
+class Plural:
+    """An argument that is a count and its noun, in the form the number takes in the
+    language rendered (:func:`plural`)."""
+
+    count: int
+    key: str
+
+    def render(self, lang: str) -> str:
+        """The count and noun in ``lang``."""
+        return plural(self.count, self.key, lang)
+
+
 _TEMPLATES: dict[tuple[str, str], str] = {}
 
 
@@ -71,8 +84,8 @@ def render(key: str, args: Mapping[str, object], lang: str = DEFAULT) -> str:
     # evaluator renders one per finding, hundreds of thousands a run).
     values = args
     for value in args.values():
-        if isinstance(value, (Term, Choices)):
-            values = {k: v.render(lang) if isinstance(v, (Term, Choices)) else v
+        if isinstance(value, (Term, Choices, Plural)):
+            values = {k: v.render(lang) if isinstance(v, (Term, Choices, Plural)) else v
                       for k, v in args.items()}
             break
     try:

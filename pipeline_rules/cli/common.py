@@ -120,9 +120,16 @@ def _usage_message(err: click.UsageError, lang: str) -> str:
     return err.message
 
 
+def current_language() -> str:
+    """The language of the command line being run (its ``--lang``, else the locale's)."""
+    ctx = click.get_current_context(silent=True)
+    found = ctx.meta.get("pipeline_rules.lang") if ctx is not None else None
+    return str(found) if found else i18n.detect()
+
+
 def fail(message: str) -> NoReturn:
     """Say what is wrong on stderr and exit 2."""
-    click.echo(f"pipeline-rules: error: {message}", err=True)
+    click.echo(i18n.render("cli.error", {"message": message}, current_language()), err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -280,8 +287,10 @@ def records(deals: str, input_format: str, mapping: str | None,
 
 def show_notes(notes: list[str]) -> None:
     """What the reader said about the whole input, one line each on stderr."""
+    lang = current_language()
     for note in notes:
-        click.echo(f"pipeline-rules: note: {note}", err=True)
+        said = note.said(lang) if hasattr(note, "said") else note
+        click.echo(i18n.render("cli.note", {"message": said}, lang), err=True)
 
 
 def show_report(fmt: str, as_dict: Callable[[], dict[str, Any]], as_text: Callable[[], str],
@@ -308,5 +317,5 @@ def write_html(path: str, page: str) -> None:
             out.write(page)
     except OSError as err:
         fail(f"{path}: {err.strerror or err}")
-    click.echo(f"wrote {path}", err=True)
+    click.echo(i18n.render("cli.wrote", {"path": path}, current_language()), err=True)
 

@@ -32,6 +32,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from pipeline_rules import i18n
 from pipeline_rules.deals.model import Record
 from pipeline_rules.deals.readers import InputError
 from pipeline_rules.deals.readers.jsonl import open_binary
@@ -63,6 +64,24 @@ SIDE_FILES: dict[str, dict[str, bool]] = {
 }
 #: Time directives of strptime: a format without any of them reads dates only.
 _TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%p", "%X", "%c", "%T", "%R", "%f")
+
+
+class Note(str):
+    """A line about a whole input for a person: its English text, and the message it is, to be
+    said in another language (:meth:`said`)."""
+
+    key: str
+    args: dict[str, object]
+
+    def __new__(cls, key: str, args: dict[str, object]) -> Note:
+        """The note of catalog message ``key`` with ``args``."""
+        note = super().__new__(cls, i18n.render(key, args))
+        note.key, note.args = key, args
+        return note
+
+    def said(self, lang: str) -> str:
+        """The note in ``lang``."""
+        return i18n.render(self.key, self.args, lang)
 
 
 class MappingError(InputError):
@@ -389,12 +408,9 @@ def read_csv(path: str, mapping: CsvMapping, zone: tzinfo,
     for times in (table.times, *sides.times):
         notes.extend(times.mixed.values())
     if table.undated:
-        stage = mapping.first_stage
-        notes.append(f"{table.undated:,} deal{'' if table.undated == 1 else 's'} in "
-                     f"'{stage}', which {mapping.source} says the export gives no date for "
-                     f"(first_stage): time in '{stage}' is not measured for "
-                     f"{'it' if table.undated == 1 else 'them'} (first_stage_warnings: each "
-                     "gives a warning per deal)")
+        notes.append(Note("csv.undated-one" if table.undated == 1 else "csv.undated-many", {
+            "deals": i18n.Plural(table.undated, "deal"), "stage": mapping.first_stage,
+            "source": mapping.source}))
 
 
 def sample_rows(path: str, mapping: CsvMapping,
@@ -502,18 +518,17 @@ class _Times:
         return moment
 
     @property
-    def mixed(self) -> dict[str, str]:
+    def mixed(self) -> dict[str, Note]:
         """Per column that mixes dates and times: one line saying what was refused."""
         said = {}
         for column, (count, line, text) in self.refused.items():
             dated, first_line, first_text = self.first[column]
-            kinds = ("a date only", "a time of day")
-            said[column] = (
-                f"column {quoted(column)} of {self.name} mixes dates and times: its first value "
-                f"(line {first_line}, '{first_text}') is {kinds[not dated]}, so "
-                f"{count:,} cell{'' if count == 1 else 's'} with {kinds[dated]} "
-                f"{'was' if count == 1 else 'were'} refused, each as a bad record (first: line "
-                f"{line}, '{text}'). Export the column all as dates or all as times")
+            kinds = (i18n.Term(("csv.a-date",)), i18n.Term(("csv.a-time",)))
+            said[column] = Note("csv.mixed-one" if count == 1 else "csv.mixed-many", {
+                "column": quoted(column), "file": self.name, "first_line": first_line,
+                "first_text": first_text, "first_kind": kinds[not dated],
+                "cells": i18n.Plural(count, "cell"), "other_kind": kinds[dated], "line": line,
+                "text": text})
         return said
 
     def is_date(self, text: str) -> bool:
