@@ -70,7 +70,7 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
     base = ruleset.rsplit("@", 1)[0] if "@" in ruleset and versions is None else ruleset
     compared, compared_versions = load_versioned(other, language, base) if other \
         else (None, None)
-    show = _progress() if sys.stderr.isatty() else None
+    show = _progress(language) if sys.stderr.isatty() else None
     result = backtest(compiled, records(deals, input_format, mapping, compiled), start, end,
                       timedelta(seconds=step.amount), compared, versions, compared_versions,
                       show, language)
@@ -81,7 +81,7 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
 
 
 
-def _progress() -> Callable[[int, int], None]:
+def _progress(lang: str = i18n.DEFAULT) -> Callable[[int, int], None]:
     """Evaluation points done, on stderr, refreshed at most five times a second."""
     import time
 
@@ -91,7 +91,10 @@ def _progress() -> Callable[[int, int], None]:
         now = time.monotonic()
         if now - last[0] >= 0.2 or done == total:
             last[0] = now
-            click.echo(f"\rbacktest: evaluation point {done:,} of {total:,}", err=True,
+            shown = {"done": f"{done:,}", "total": f"{total:,}"} if lang == i18n.DEFAULT \
+                else {"done": f"{done:,}".replace(",", "\u00a0"),
+                      "total": f"{total:,}".replace(",", "\u00a0")}
+            click.echo("\r" + i18n.render("progress.backtest", shown, lang), err=True,
                        nl=False)
 
     return show
