@@ -60,18 +60,24 @@ def text(report: LintReport, color: bool = False, show_source: bool = True,
     return "\n".join(out) + ("\n" if out else "")
 
 
-#: Rules whose messages name the fix themselves (the key, type or value expected), so a
-#: general example would only distract.
-_OWN_FIX = frozenset({"schema"})
+#: Rules whose messages name the fix themselves (the key, type, value or column expected),
+#: so a general example would only distract.
+_OWN_FIX = frozenset({"schema", "mapping-schema", "mapping-value", "mapping-column"})
 
 
 def fix_hint(name: str) -> list[str]:
     """How to fix what rule ``name`` finds, in short: its *Use instead* lines (none for a rule
     whose messages name the fix themselves, or for a check that is not a registered rule)."""
+    from pipeline_rules.lint.mapping import MAPPING_RULES
     from pipeline_rules.lint.rules import all_rules
+    from pipeline_rules.ruleset.checks.registry import use_instead
 
-    found = None if name in _OWN_FIX else all_rules().get(name)
-    return found.use_instead() if found is not None else []
+    if name in _OWN_FIX:
+        return []
+    found = all_rules().get(name)
+    if found is not None:
+        return found.use_instead()
+    return use_instead(MAPPING_RULES[name]) if name in MAPPING_RULES else []
 
 
 def _fix(name: str, gutter: str, lang: str) -> list[str]:
