@@ -292,3 +292,44 @@ def test_clicks_usage_errors_in_russian() -> None:
     assert english.stderr.splitlines() == [
         "Usage: pipeline-rules evaluate [OPTIONS] RULESET DEALS",
         "Try 'pipeline-rules evaluate --help' for help.", "", "Error: Missing argument 'DEALS'."]
+
+
+def test_russian_bad_record_reasons_of_a_csv_export(tmp_path: object) -> None:
+    """A CSV export's bad rows, read through a mapping, say why in Russian with `--lang ru` —
+    a time of the wrong kind for its column, a cell that is no time, an unmapped CRM stage, no
+    deal id, a short row — and so does the note summing up the column; with `--jobs 2` too
+    (the reasons cross to the workers as the messages they are). In English, as before."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from helpers import ROOT
+
+    from pipeline_rules.cli import main
+
+    folder = Path(str(tmp_path))
+    (folder / "map.yaml").write_text(
+        "format: wide\ndeal: id\nstage: stage\ncolumns: {owner: agent}\n"
+        "stage_dates: {engaging: engaged}\nclosed: closed\nfirst_stage: prospecting\n"
+        "stages: {Prospecting: prospecting, Engaging: engaging, Won: won, Lost: lost}\n",
+        encoding="utf-8")
+    (folder / "deals.csv").write_text(
+        "id,stage,agent,engaged,closed\n2,Engaging,anna,2025-03-03,\n"
+        "3,Engaging,anna,2025-03-04 10:00,\n4,Engaging,anna,xx,\n5,Nowhere,anna,2025-03-03,\n"
+        ",Engaging,anna,2025-03-03,\n6,Engaging\n", encoding="utf-8")
+    argv = ["evaluate", str(ROOT / "examples" / "wide_export" / "ruleset.yaml"),
+            str(folder / "deals.csv"), "--mapping", str(folder / "map.yaml"), "--now",
+            "2025-03-10T12:00", "--format", "table"]
+    for jobs in ("1", "2"):
+        result = CliRunner().invoke(main, [*argv, "--lang", "ru", "--jobs", jobs])
+        text = result.stdout + result.stderr
+        assert "'2025-03-04 10:00' — время суток, а в столбце только даты" in text
+        assert "'xx' — не время в формате ISO 8601" in text
+        assert "этапа 'Nowhere' (столбец 'stage') нет в разделе 'stages:'" in text
+        assert "нет идентификатора сделки в столбце 'id'" in text
+        assert "в строке ячеек: 2, а в заголовке: 5" in text
+        assert "смешаны даты и время" in text
+        assert _english_left(text, KEPT | {"bad-record", "stages", "Nowhere", "xx",
+                                           "anna"}) == [], jobs
+    english = CliRunner().invoke(main, [*argv, "--lang", "en"]).stdout
+    assert "column 'engaged': 'xx' is not an ISO 8601 time" in english
+    assert "the row has 2 cells where the header has 5" in english

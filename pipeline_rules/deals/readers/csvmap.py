@@ -66,22 +66,13 @@ SIDE_FILES: dict[str, dict[str, bool]] = {
 _TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%p", "%X", "%c", "%T", "%R", "%f")
 
 
-class Note(str):
+class Note(i18n.Message):
     """A line about a whole input for a person: its English text, and the message it is, to be
     said in another language (:meth:`said`)."""
 
-    key: str
-    args: dict[str, object]
-
-    def __new__(cls, key: str, args: dict[str, object]) -> Note:
-        """The note of catalog message ``key`` with ``args``."""
-        note = super().__new__(cls, i18n.render(key, args))
-        note.key, note.args = key, args
-        return note
-
     def said(self, lang: str) -> str:
         """The note in ``lang``."""
-        return i18n.render(self.key, self.args, lang)
+        return self.render(lang)
 
 
 class MappingError(InputError):
@@ -494,14 +485,15 @@ class _Times:
 
     def read(self, text: str, column: str, line: int) -> datetime:
         """A time cell as an aware datetime; ValueError with a readable message otherwise."""
-        expected = (f"a time in the format '{self.time_format}'" if self.time_format
-                    else "an ISO 8601 time")
+        expected = i18n.Message("csv.expected-format", {"format": self.time_format}) \
+            if self.time_format else i18n.Message("csv.expected-iso", {})
         if not text:
-            raise ValueError(f"the cell is empty; expected {expected}")
+            raise ValueError(i18n.Message("csv.empty-cell", {"expected": expected}))
         try:
             moment = parse_cell_time(text, self.time_format, self.zone)
         except ValueError:
-            raise ValueError(f"'{text}' is not {expected}") from None
+            raise ValueError(i18n.Message("csv.not-time", {"text": text,
+                                                           "expected": expected})) from None
         if self.time_format is None:
             # A strptime format reads one shape; ISO reads both.
             dated = _date_only(text)
@@ -509,12 +501,10 @@ class _Times:
             if first[0] != dated:
                 count, at, example = self.refused.get(column, (0, line, text))
                 self.refused[column] = (count + 1, at, example)
-                kinds = ("a date only", "a time of day")
-                raise ValueError(
-                    f"'{text}' is {kinds[not dated]} but the column holds "
-                    f"{'dates only' if first[0] else 'times of day'} (its first value, line "
-                    f"{first[1]}: '{first[2]}'); export the column all as dates or all as "
-                    "times")
+                raise ValueError(i18n.Message("csv.odd-kind", {
+                    "text": text, "kind": i18n.Term(("csv.a-date" if dated else "csv.a-time",)),
+                    "held": i18n.Term(("csv.dates-only" if first[0] else "csv.times-of-day",)),
+                    "line": first[1], "first": first[2]}))
         return moment
 
     @property
@@ -575,8 +565,8 @@ class _Table:
         if row.error is not None:
             return row.error
         if len(row.cells) != len(self.header):
-            return (f"the row has {len(row.cells)} cells where the header has "
-                    f"{len(self.header)}")
+            return i18n.Message("csv.cells", {"cells": len(row.cells),
+                                               "header": len(self.header)})
         return None
 
     def time(self, text: str, column: str = "", line: int = 0) -> datetime:
@@ -633,7 +623,7 @@ def _read_changelog(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
         deal_id = _deal_cell(table, row)
         problem = table.row_problem(row)
         if problem is None and deal_id is None:
-            problem = f"no deal id in column {quoted(mapping.deal.name)}"
+            problem = i18n.Message("csv.no-deal-id", {"column": quoted(mapping.deal.name)})
         change = STAGE_CHANGE
         if problem is None and kind is not None:
             what = row.cells[kind_at]
@@ -671,14 +661,17 @@ def _add_step(deal: _Deal, row: _Row, change: Change, table: _Table,
     try:
         at = table.time(row.cells[time[1]], time[0].name, row.line)
     except ValueError as err:
-        return f"line {row.line}: column {quoted(time[0].name)}: {err}"
+        return i18n.Message("csv.line-column", {"line": row.line,
+                                                 "column": quoted(time[0].name),
+                                                 "problem": err.args[0]})
     deal.whole_days = deal.whole_days and table.times.is_date(row.cells[time[1]])
     text = row.cells[value[1]]
     if change.stage_from_value:
         stage = table.mapping.stage_for(text)
         if stage is None:
-            return (f"line {row.line}: stage '{text}' (column {quoted(value[0].name)}) is not "
-                    f"under 'stages:' in {table.mapping.source}; add it there")
+            return i18n.Message("csv.line-unknown-stage", {
+                "line": row.line, "stage": text, "column": quoted(value[0].name),
+                "mapping": table.mapping.source})
         text = stage
     deal.steps.append(_Step(at, change, text))
     return None
@@ -733,7 +726,7 @@ def _read_wide(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
         problem = table.row_problem(row)
         deal_id = _deal_cell(table, row)
         if problem is None and deal_id is None:
-            problem = f"no deal id in column {quoted(mapping.deal.name)}"
+            problem = i18n.Message("csv.no-deal-id", {"column": quoted(mapping.deal.name)})
         if problem is not None:
             yield Record(origin, error=problem, deal=deal_id)
             continue
@@ -746,15 +739,17 @@ def _read_wide(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
             try:
                 history.append((table.time(text, column, row.line), stage))
             except ValueError as err:
-                problem = f"column {quoted(column)}: {err}"
+                problem = i18n.Message("csv.in-column", {"column": quoted(column),
+                                                         "problem": err.args[0]})
                 break
         current = None
         if problem is None and mapping.stage is not None and row.cells[stage_at]:
             text = row.cells[stage_at]
             current = mapping.stage_for(text)
             if current is None:
-                problem = (f"stage '{text}' (column {quoted(mapping.stage.name)}) is not under "
-                           f"'stages:' in {mapping.source}; add it there")
+                problem = i18n.Message("csv.unknown-stage", {
+                    "stage": text, "column": quoted(mapping.stage.name),
+                    "mapping": mapping.source})
         if problem is None and current is not None and current not in dated:
             problem = _closed(table, row, closed_at, current, history)
         if problem is not None:
@@ -797,7 +792,8 @@ def _closed(table: _Table, row: _Row, index: int | None, current: str,
     try:
         history.append((table.time(row.cells[index], column.name, row.line), current))
     except ValueError as err:
-        return f"column {quoted(column.name)}: {err}"
+        return i18n.Message("csv.in-column", {"column": quoted(column.name),
+                                               "problem": err.args[0]})
     return None
 
 
