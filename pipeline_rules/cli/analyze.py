@@ -67,7 +67,7 @@ def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | 
         from pipeline_rules.ruleset.conditions import ATTRIBUTES
 
         known = ", ".join(sorted({*ATTRIBUTES, *analysis.fields_seen}))
-        fail(f"--by {by}: no deal has a field '{by}'; fields the deals have: {known}")
+        fail(i18n.render("analyze.no-field", {"field": by, "known": known}, language))
     for note in report.notes:
         if note.startswith("now is "):  # Analysis.stale_note: said on stderr too
             click.echo(i18n.render("cli.warning", {"message": note}, language), err=True)
