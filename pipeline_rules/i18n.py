@@ -51,6 +51,42 @@ class Choices:
         return f" {_template('or', lang)} ".join(render(k, a, lang) for k, a in self.parts)
 
 
+@dataclass(frozen=True)
+class Plural:
+    """An argument that is a count and its noun, in the form the number takes in the
+    language rendered (:func:`plural`)."""
+
+    count: int
+    key: str
+
+    def render(self, lang: str) -> str:
+        """The count and noun in ``lang``."""
+        return plural(self.count, self.key, lang)
+
+
+class Message(str):
+    """A message for a person that is plain text — its English — and also the catalog entry
+    it is, so that it can be said in another language (:meth:`render`); an argument of
+    another message is said in that message's language."""
+
+    key: str
+    args: Mapping[str, object]
+
+    def __new__(cls, key: str, args: Mapping[str, object]) -> Message:
+        """The message of catalog entry ``key`` with ``args``."""
+        text = super().__new__(cls, render(key, args))
+        text.key, text.args = key, args
+        return text
+
+    def render(self, lang: str) -> str:
+        """The message in ``lang``."""
+        return render(self.key, self.args, lang)
+
+    def __getnewargs__(self) -> tuple[str, dict[str, object]]:  # type: ignore[override]
+        # Pickled (records cross to worker processes) as the message it is, not its text.
+        return self.key, dict(self.args)
+
+
 _TEMPLATES: dict[tuple[str, str], str] = {}
 
 
@@ -71,9 +107,9 @@ def render(key: str, args: Mapping[str, object], lang: str = DEFAULT) -> str:
     # evaluator renders one per finding, hundreds of thousands a run).
     values = args
     for value in args.values():
-        if isinstance(value, (Term, Choices)):
-            values = {k: v.render(lang) if isinstance(v, (Term, Choices)) else v
-                      for k, v in args.items()}
+        if isinstance(value, (Term, Choices, Plural, Message)):
+            values = {k: v.render(lang) if isinstance(v, (Term, Choices, Plural, Message))
+                      else v for k, v in args.items()}
             break
     try:
         return template.format_map(values)

@@ -74,3 +74,23 @@ def test_one_deals_findings_as_csv() -> None:
     assert rows[0] == list(CSV_COLUMNS)
     assert [(r[1], r[3], r[12]) for r in rows[1:]] == [
         ("OPP-0001", "escalate", "Dustin Brinkmann"), ("OPP-0001", "sla-breach", "")]
+
+
+def test_csv_cells_that_would_be_formulas_are_escaped(tmp_path: Path) -> None:
+    """A deal id taken from a CRM could be a formula (`=HYPERLINK(...)`); in CSV findings every
+    cell starting with = + - @ tab or CR gets a leading ' so a spreadsheet shows it as text."""
+    first = json.loads((ROOT / "examples" / "deals.jsonl").read_text().splitlines()[0])
+    deals = tmp_path / "deals.jsonl"
+    ids = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tTAB", "\rCR", "plain"]
+    deals.write_text("".join(json.dumps({**first, "id": i}) + "\n" for i in ids))
+    argv = ["evaluate", B2B[0], str(deals), "--now", "2026-11-20T06:05:00Z"]
+    as_csv = CliRunner().invoke(main, [*argv, "--format", "csv"])
+    as_jsonl = CliRunner().invoke(main, [*argv, "--format", "jsonl"])
+    rows = list(csv.reader(io.StringIO(as_csv.stdout_bytes.decode(), newline="")))[1:]
+    findings = [json.loads(line) for line in as_jsonl.stdout.splitlines()]
+    assert len(rows) == len(findings) > 0
+    for row, finding in zip(rows, findings, strict=True):
+        original = finding["deal"]
+        expected = original if original == "plain" else "'" + original
+        assert row[1] == expected
+    assert {row[1] for row in rows} == {"'" + i for i in ids[:-1]} | {"plain"}

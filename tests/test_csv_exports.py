@@ -277,17 +277,33 @@ def test_a_dwell_of_exactly_sixty_days_is_not_over_a_60d_limit(tmp_path: Path) -
     assert (engaging.breached, engaging.breach_share) == (1, 0.5)
 
 
-def test_a_column_mixing_dates_and_times_is_named(tmp_path: Path) -> None:
+def test_a_column_mixing_dates_and_times_refuses_the_odd_rows(tmp_path: Path) -> None:
+    """The column's first value (line 2, a date) makes it a date column: the rows whose cell
+    has a time of day are bad records naming their line and column, and one note sums up."""
     notes: list[str] = []
     deals = ("id,stage,agent,account,engaged,closed\n2,Engaging,anna,Acme,2025-03-03,\n"
-             "3,Engaging,anna,Acme,2025-03-04 10:00,\n4,Engaging,anna,Acme,2025-03-05 11:00,\n")
+             "3,Engaging,anna,Acme,2025-03-04 10:00,\n4,Engaging,anna,Acme,2025-03-05 11:00,\n"
+             "5,Engaging,anna,Acme,2025-03-06,\n")
     records = read(tmp_path, deals=deals, notes=notes)
-    assert all(r.error is None for r in records)
+    path = tmp_path / "deals.csv"
+    assert [(r.origin, r.deal, r.error) for r in records if r.error is not None] == [
+        (f"{path}:3", "3", "column 'engaged': '2025-03-04 10:00' is a time of day but the "
+         "column holds dates only (its first value, line 2: '2025-03-03'); export the column "
+         "all as dates or all as times"),
+        (f"{path}:4", "4", "column 'engaged': '2025-03-05 11:00' is a time of day but the "
+         "column holds dates only (its first value, line 2: '2025-03-03'); export the column "
+         "all as dates or all as times")]
+    assert [data(r)["id"] for r in records if r.error is None] == ["2", "5"]
     mixed = [n for n in notes if "mixes" in n]
-    assert mixed == [f"column 'engaged' of {tmp_path / 'deals.csv'} mixes dates and times: "
-                     "line 3 has a time of day ('2025-03-04 10:00'), line 2 a date only "
-                     "('2025-03-03'); a date alone is read as midnight. Export the column all "
-                     "as dates or all as times"]
+    assert mixed == [f"column 'engaged' of {path} mixes dates and times: its first value "
+                     "(line 2, '2025-03-03') is a date only, so 2 cells with a time of day "
+                     "were refused, each as a bad record (first: line 3, '2025-03-04 10:00'). "
+                     "Export the column all as dates or all as times"]
+    # Through evaluate, each refused row is a bad-record finding with its file:line.
+    found = [f.to_dict() for f in evaluate(records, "2025-03-10T12:00:00+01:00")
+             if f.code == "bad-record"]
+    assert [(f["deal"], f["details"]["record"]) for f in found] == [
+        ("3", f"{path}:3"), ("4", f"{path}:4")]
 
 
 def test_read_records_does_not_guess_utc(tmp_path: Path) -> None:
@@ -329,6 +345,27 @@ def test_the_worked_example_goes_from_csv_to_findings_and_a_report() -> None:
     assert prospecting["still_there"] == still_prospecting
 
 
+def test_a_parquet_copy_of_the_example_gives_the_findings_of_its_csv(tmp_path: Path) -> None:
+    """The CSV reader marks deals with an undated first stage and date-only times; a Parquet
+    copy of those records carries both, so evaluating it gives the CSV's findings exactly (no
+    "moved from '—'" flood, no DST hours on whole days)."""
+    from pipeline_rules.outputs.parquet import write_deals
+
+    records = list(read_records(str(EXAMPLE / "deals.csv"),
+                                mapping=str(EXAMPLE / "mapping.yaml"), zone=BERLIN))
+    rows = [data(r) for r in records]  # type: ignore[arg-type]
+    assert any("undated_start" in row for row in rows) and any(r.get("whole_days") for r in rows)
+    copy = tmp_path / "deals.parquet"
+    assert write_deals(rows, str(copy)) == 240
+    now = ["--now", "2025-12-19T18:00", "--format", "jsonl"]
+    from_csv = CliRunner().invoke(main, ["evaluate", str(RULESET), str(EXAMPLE / "deals.csv"),
+                                         "--mapping", str(EXAMPLE / "mapping.yaml"), *now])
+    from_parquet = CliRunner().invoke(main, ["evaluate", str(RULESET), str(copy), *now])
+    assert from_csv.exit_code == from_parquet.exit_code == 0, from_parquet.output
+    assert from_parquet.stdout == from_csv.stdout and from_csv.stdout.count("\n") > 50
+    assert from_parquet.stderr.splitlines()[-1] == from_csv.stderr.splitlines()[-1]
+
+
 def test_the_example_csv_is_what_its_seeded_script_writes(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
@@ -341,3 +378,49 @@ def test_the_example_csv_is_what_its_seeded_script_writes(tmp_path: Path,
     module.main()
     for name in ("deals.csv", "sales_teams.csv", "accounts.csv"):
         assert (tmp_path / name).read_text() == (EXAMPLE / name).read_text()
+
+
+# --- the long layout (one row per stage change) ---------------------------------------------------
+
+LOG_MAPPING = """format: changelog
+deal: id
+time: at
+value: stage
+first_stage: prospecting
+stages: {Prospecting: prospecting, Engaging: engaging, Won: won, Lost: lost}
+"""
+
+
+def test_first_stage_works_for_a_change_log(tmp_path: Path) -> None:
+    """Deal 1's log starts in Engaging: it passed through the undated first stage (no
+    "moved from '—'"); deal 2 was logged entering Prospecting, so that stage is dated as
+    logged and no undated start is added."""
+    log = ("id,at,stage\n1,2025-03-03,Engaging\n1,2025-03-20,Won\n"
+           "2,2025-03-01,Prospecting\n2,2025-03-05,Engaging\n")
+    records = read(tmp_path, LOG_MAPPING, log)
+    first, second = (data(r) for r in records)
+    assert first["undated_start"] == "prospecting" and first["stage"] == "won"
+    assert "undated_start" not in second
+    assert history(records[1])[0] == ("prospecting", "2025-03-01T00:00:00+01:00")
+    deals = [parse_deal(data(r), BERLIN) for r in records]
+    assert deals[0].first_stages() == ["prospecting", "engaging", "won"]
+    codes = Counter(f.code for f in evaluate(records, "2025-03-10T12:00:00+01:00"))
+    assert not {"bad-record", "illegal-transition", "skipped-stage", "no-stage-date"} & set(codes)
+    # Without first_stage, the same log begins deal 1 in engaging: the regulation refuses it.
+    plain = read(tmp_path, LOG_MAPPING.replace("first_stage: prospecting\n", ""), log)
+    assert "undated_start" not in data(plain[0])
+    assert {f.code for f in evaluate(plain, "2025-03-10T12:00:00+01:00")
+            if f.deal == "1"} & {"bad-record", "illegal-transition", "skipped-stage"}
+
+
+def test_closed_is_refused_in_a_change_log_with_the_reason(tmp_path: Path) -> None:
+    mapping = write(tmp_path, "map.yaml", LOG_MAPPING + "closed: close_date\n")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(mapping)
+    assert str(caught.value).startswith(
+        f"{mapping}:7:1: 'closed' belongs to the wide format; a changelog mapping does not use "
+        "it: in a change log each row that enters a stage has its own time")
+    result = CliRunner().invoke(main, ["lint", mapping, "--format", "json"])
+    (found,) = json.loads(result.stdout)["diagnostics"]
+    assert (found["rule"], found["line"], found["column"]) == ("mapping-value", 7, 1)
+    assert "the row entering won or lost dates the close" in found["message"]

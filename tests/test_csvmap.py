@@ -103,7 +103,7 @@ def test_change_log_without_a_kind_column_is_all_stage_changes(tmp_path: Path) -
     mapping = write(tmp_path, "map.yaml", "format: changelog\ndeal: id\ntime: when\n"
                                           "value: stage\ntimezone: UTC\n")
     data = write(tmp_path, "log.csv", "id,when,stage\n7,2025-02-01T10:00:00+03:00,meeting\n"
-                                      "7,2025-01-31,qualification\n")
+                                      "7,2025-01-31T00:00:00Z,qualification\n")
     assert list(read_csv(data, load_mapping(mapping), MOSCOW)) == [
         Record(f"{data}:2", deal("7", "meeting", [("qualification", "2025-01-31T00:00:00+00:00"),
                                                   ("meeting", "2025-02-01T10:00:00+03:00")]),

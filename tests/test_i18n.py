@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import string
 
+import pytest
+
 from pipeline_rules import i18n
 
 
@@ -138,3 +140,196 @@ def test_russian_lint_output_names_severities_and_counts_in_russian() -> None:
     assert result.stderr.strip() == "1 ошибка, 2 предупреждения; проверено: 2 файла"
     assert i18n.plural(21, "file", "ru") == "21 файл" and i18n.plural(14, "file", "ru") == (
         "14 файлов")
+
+
+# --- every command with --lang ru ---------------------------------------------------------------
+
+def _ids_of(*rulesets: str) -> set[str]:
+    """The names a ruleset gives (ids, titles, calendars): values a person wrote, not words
+    the program adds."""
+    from helpers import ROOT
+
+    from pipeline_rules.evaluate.findings import ACTION_CODES, VIOLATION_CODES
+    from pipeline_rules.ruleset.catalog import load_ruleset
+
+    names = set(VIOLATION_CODES) | set(ACTION_CODES)
+    for path in rulesets:
+        rs = load_ruleset(ROOT / path)
+        names |= {rs.id, *rs.title.split(), *(c.name for c in rs.calendars)}
+        names |= {s.id for s in rs.stages} | {s.id for s in rs.slas}
+        names |= {r.id for r in rs.reminders} | {a.name for a in rs.actions}
+        names |= {st.id for st in rs.starts}
+    return names
+
+
+def _values_of_csv(path: str) -> set[str]:
+    """Every word of every cell of a CSV export (names, products, accounts, ids)."""
+    import csv
+
+    from helpers import ROOT
+
+    with open(ROOT / path, encoding="utf-8") as stream:
+        return {word for row in csv.reader(stream) for cell in row for word in cell.split()}
+
+
+def _values_of_jsonl(path: str) -> set[str]:
+    import json
+
+    from helpers import ROOT
+
+    words: set[str] = set()
+    for line in (ROOT / path).read_text("utf-8").splitlines():
+        deal = json.loads(line)
+        words |= {str(deal.get(k)) for k in ("id", "owner", "manager", "source", "stage")}
+        words |= {t["id"] for t in deal["tasks"]} | {e["type"] for e in deal["events"]}
+        words |= {str(k) for k in deal.get("fields", {})}
+    return words
+
+
+def _english_left(text: str, allowed: set[str]) -> list[str]:
+    """Latin-letter words of ``text`` a person reads that are neither a quoted name, a path, an
+    option (``--from``), a time zone, a number with a unit of the CLI nor an allowed value."""
+    import re
+
+    text = re.sub(r"(?:[\w.\-]+/)+[\w.\-]+(?::\d+)?", " ", text)  # paths and origins
+    text = re.sub(r"--[a-z][a-z-]*", " ", text)
+    text = re.sub(r"\[[a-z-]+\]", " ", text)  # a reason's or rule's code in brackets
+    text = re.sub(r"\d{4}-\d\d-\d\dT[\d:+]+", " ", text)  # an ISO time as a file has it
+    return sorted({w.rstrip(".-") for w in _latin_words(text)} - allowed - {""})
+
+
+#: Words the product's vocabulary keeps in every language: the mapping keys a note names, the
+#: formats, the program's name and commands, and argument placeholders in usage lines.
+KEPT = {"first_stage", "first_stage_warnings", "each", "JSON", "ISO", "pipeline-rules",
+        "evaluate", "analyze", "lint", "backtest", "RULESET", "DEALS", "PATHS", "COMMAND"}
+
+
+def test_every_command_speaks_russian_with_lang_ru(tmp_path: object,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """analyze (with --by and --split: trend, groups, verdict, suggested cycle limit), backtest
+    (with --compare), check, deal (a CSV export's deal and a JSON one) and diff, each with
+    `--lang ru`: every Latin-letter word left in stdout and stderr is a name from the inputs
+    (stage, rule, code, person, product, file), never an English word."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from helpers import ROOT
+
+    from pipeline_rules.cli import main
+
+    wide = ["examples/wide_export/ruleset.yaml", "examples/wide_export/deals.csv",
+            "--mapping", "examples/wide_export/mapping.yaml"]
+    wide_names = _ids_of("examples/wide_export/ruleset.yaml") | _values_of_csv(
+        "examples/wide_export/deals.csv") | _values_of_csv(
+        "examples/wide_export/sales_teams.csv") | _values_of_csv(
+        "examples/wide_export/accounts.csv") | {"product", "account", "amount", "office",
+                                                "sector", "Europe"}
+    b2b_names = _ids_of("rulesets/b2b_sales.yaml", "examples/b2b_sales_routed.yaml") | \
+        _values_of_jsonl("examples/deals.jsonl") | {"Europe", "Moscow"}
+    deal = Path(str(tmp_path)) / "deal.json"
+    deal.write_text((ROOT / "examples" / "deals.jsonl").read_text("utf-8").splitlines()[0])
+    runs = [
+        (["analyze", *wide, "--now", "2025-12-19T18:00", "--by", "product", "--split",
+          "2025-06-01"], wide_names, "весь цикл: предлагаемый лимит"),
+        (["backtest", "rulesets/b2b_sales.yaml", "examples/deals.jsonl", "--from",
+          "2026-11-01T00:00+03:00", "--to", "2026-11-20T00:00+03:00", "--compare",
+          "examples/b2b_sales_routed.yaml"], b2b_names, "итог:"),
+        (["check", "rulesets/b2b_sales.yaml", "--deal", str(deal), "--to", "invoice"],
+         b2b_names, "отклонено"),
+        (["deal", *wide, "OPP-0002", "--now", "2025-12-19T18:00"], wide_names, "ход сделки"),
+        (["deal", "rulesets/b2b_sales.yaml", "examples/deals.jsonl", "A-100", "--now",
+          "2026-11-20T09:05+03:00"], b2b_names, "находки на"),
+        (["diff", "examples/versions/b2b_sales@1", "@2"],
+         # the change codes, the keys changed and '7d → 8d' as the files write them
+         b2b_names | {"revision-changed", "effective-changed", "sla-limit", "revision",
+                      "effective", "limit", "d"}, "норматив 'meeting-stall'"),
+    ]
+    monkeypatch.chdir(ROOT)
+    for argv, names, russian in runs:
+        result = CliRunner().invoke(main, [*argv, "--lang", "ru"])
+        assert result.exit_code in (0, 1), (argv[0], result.output)
+        text = result.stdout + result.stderr
+        assert russian in text, (argv[0], text)
+        assert _english_left(text, names | KEPT) == [], argv[0]
+
+
+def test_clicks_usage_errors_in_russian() -> None:
+    """Click's own usage errors — a missing argument, an unknown option or command, a value
+    not among the choices or out of range, extra arguments — come from the catalog in
+    Russian (usage line, hint and error), with --lang ru or a Russian locale; in English
+    they are click's, word for word."""
+    from click.testing import CliRunner
+
+    from pipeline_rules.cli import main
+
+    cases = [
+        (["evaluate", "r.yaml", "--lang", "ru"], "Ошибка: не хватает аргумента 'DEALS'."),
+        (["evaluate", "--nwo", "x", "a", "b", "--lang", "ru"],
+         "Ошибка: нет параметра '--nwo'. Может быть, '--now'?"),
+        (["evaluate", "a", "b", "--format", "xx", "--lang", "ru"],
+         "Ошибка: недопустимое значение '--format': 'xx'; допустимы 'jsonl', 'json', "
+         "'table', 'csv'."),
+        (["evaluate", "a", "b", "--jobs", "0", "--lang", "ru"],
+         "Ошибка: недопустимое значение '--jobs': 0; нужно число от 1 до 64."),
+        (["evaluate", "a", "b", "c", "--lang", "ru"], "Ошибка: лишние аргументы: c."),
+        (["evalute", "--lang", "ru"], "Ошибка: нет команды 'evalute'. Может быть, 'evaluate'?"),
+        (["analyze", "a", "--lang=ru"], "Ошибка: не хватает аргумента 'DEALS'."),
+    ]
+    for argv, error in cases:
+        result = CliRunner().invoke(main, argv, prog_name="pipeline-rules")
+        assert result.exit_code == 2, argv
+        lines = result.stderr.splitlines()
+        assert lines[0].startswith("Запуск: pipeline-rules") and "[ПАРАМЕТРЫ]" in lines[0]
+        assert lines[1].startswith("Справка: pipeline-rules")
+        assert lines[-1] == error, argv
+        assert _english_left(result.stderr, KEPT | {"r.yaml", "xx", "c", "evalute", "a", "b",
+                                                    "x"}) == [], argv
+    located = CliRunner(env={"LC_ALL": "ru_RU.UTF-8"}).invoke(main, ["backtest", "a", "b"],
+                                                            prog_name="pipeline-rules")
+    assert located.stderr.splitlines()[-1] == "Ошибка: не задан обязательный параметр '--from'."
+    english = CliRunner(env={"LC_ALL": "C", "LANG": ""}).invoke(main, ["evaluate", "r.yaml"],
+                                                               prog_name="pipeline-rules")
+    assert english.stderr.splitlines() == [
+        "Usage: pipeline-rules evaluate [OPTIONS] RULESET DEALS",
+        "Try 'pipeline-rules evaluate --help' for help.", "", "Error: Missing argument 'DEALS'."]
+
+
+def test_russian_bad_record_reasons_of_a_csv_export(tmp_path: object) -> None:
+    """A CSV export's bad rows, read through a mapping, say why in Russian with `--lang ru` —
+    a time of the wrong kind for its column, a cell that is no time, an unmapped CRM stage, no
+    deal id, a short row — and so does the note summing up the column; with `--jobs 2` too
+    (the reasons cross to the workers as the messages they are). In English, as before."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from helpers import ROOT
+
+    from pipeline_rules.cli import main
+
+    folder = Path(str(tmp_path))
+    (folder / "map.yaml").write_text(
+        "format: wide\ndeal: id\nstage: stage\ncolumns: {owner: agent}\n"
+        "stage_dates: {engaging: engaged}\nclosed: closed\nfirst_stage: prospecting\n"
+        "stages: {Prospecting: prospecting, Engaging: engaging, Won: won, Lost: lost}\n",
+        encoding="utf-8")
+    (folder / "deals.csv").write_text(
+        "id,stage,agent,engaged,closed\n2,Engaging,anna,2025-03-03,\n"
+        "3,Engaging,anna,2025-03-04 10:00,\n4,Engaging,anna,xx,\n5,Nowhere,anna,2025-03-03,\n"
+        ",Engaging,anna,2025-03-03,\n6,Engaging\n", encoding="utf-8")
+    argv = ["evaluate", str(ROOT / "examples" / "wide_export" / "ruleset.yaml"),
+            str(folder / "deals.csv"), "--mapping", str(folder / "map.yaml"), "--now",
+            "2025-03-10T12:00", "--format", "table"]
+    for jobs in ("1", "2"):
+        result = CliRunner().invoke(main, [*argv, "--lang", "ru", "--jobs", jobs])
+        text = result.stdout + result.stderr
+        assert "'2025-03-04 10:00' — время суток, а в столбце только даты" in text
+        assert "'xx' — не время в формате ISO 8601" in text
+        assert "этапа 'Nowhere' (столбец 'stage') нет в разделе 'stages:'" in text
+        assert "нет идентификатора сделки в столбце 'id'" in text
+        assert "в строке ячеек: 2, а в заголовке: 5" in text
+        assert "смешаны даты и время" in text
+        assert _english_left(text, KEPT | {"bad-record", "stages", "Nowhere", "xx",
+                                           "anna"}) == [], jobs
+    english = CliRunner().invoke(main, [*argv, "--lang", "en"]).stdout
+    assert "column 'engaged': 'xx' is not an ISO 8601 time" in english
+    assert "the row has 2 cells where the header has 5" in english

@@ -59,6 +59,41 @@ def test_a_broken_top_level_key_still_stops_at_the_schema(tmp_path: Path) -> Non
     assert {rule for rule, _ in rules(draft)} == {"schema"}
 
 
+def test_a_missing_top_level_key_does_not_hide_a_parallel_branch(tmp_path: Path) -> None:
+    """Without `id` the ruleset cannot be used, but nothing else depends on it: the parallel
+    branch elsewhere and the typo in a move are reported in the same pass."""
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(DRAFT.replace("id: draft\n", ""))
+    found = lint_file(str(draft), lang="en")
+    assert [(d.rule, d.line) for d in found] == [("schema", 1), ("parallel-stages", 6),
+                                                  ("schema", 19)]
+    assert found[0].message == "missing required key 'id'"
+
+
+def test_a_wrongly_typed_top_level_key_skips_only_the_rules_that_read_it(
+        tmp_path: Path) -> None:
+    """`sla: 5` is the wrong type; the stage graph does not read it, so its parallel branch is
+    still reported. `end: [won]` is read by the graph's rules (a path to won), so they are
+    skipped rather than judging a ruleset without an end — no spurious `no-end`."""
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(DRAFT + "sla: 5\n")
+    assert rules(draft) == [("parallel-stages", 7), ("schema", 20), ("schema", 22)]
+    draft.write_text(DRAFT.replace("end: {won: won, lost: lost}", "end: [won]"))
+    assert rules(draft) == [("schema", 14), ("schema", 20)]
+
+
+def test_a_ruleset_with_a_broken_top_level_key_is_still_refused(tmp_path: Path) -> None:
+    """Going on in lint changes nothing for use: the schema's error refuses the ruleset."""
+    import pytest
+
+    from pipeline_rules.ruleset.catalog import RulesetError, load_ruleset
+
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(DRAFT.replace("id: draft\n", "").replace("requires", "require"))
+    with pytest.raises(RulesetError, match="missing required key 'id'"):
+        load_ruleset(str(draft))
+
+
 def test_graph_draws_a_draft_with_errors_marking_the_broken_parts(tmp_path: Path) -> None:
     import pydot
     from click.testing import CliRunner

@@ -96,3 +96,29 @@ def test_rules_explains_the_mapping_rules() -> None:
     assert "closed: close_date" in shared
     typo = CliRunner().invoke(main, ["rules", "maping-column"])
     assert typo.exit_code == 2 and "did you mean 'mapping-column'?" in typo.stderr
+
+
+def test_mapping_findings_carry_their_fix(tmp_path: Path) -> None:
+    """A mapping rule's *Use instead* reaches JSON (`fixes`), SARIF (`properties.fix`) and the
+    text under the source line; rules whose message names the fix (a column, a key) add none."""
+    (tmp_path / "map.yaml").write_text(BAD)
+    result = CliRunner().invoke(main, ["lint", "--format", "json", str(tmp_path / "map.yaml")])
+    fixes = json.loads(result.stdout)["fixes"]
+    assert fixes == {"mapping-shared-date": [
+        "stage: deal_stage",
+        "closed: close_date   # dates whichever stage without a column of its own the deal is in"]}
+    sarif = CliRunner().invoke(main, ["lint", "--format", "sarif", str(tmp_path / "map.yaml")])
+    (found,) = json.loads(sarif.stdout)["runs"][0]["results"]
+    assert found["properties"]["fix"] == fixes["mapping-shared-date"]
+    text = CliRunner().invoke(main, ["lint", "--color", "never", "--lang", "en",
+                                     str(tmp_path / "map.yaml")]).stdout.splitlines()
+    at = text.index("   = use instead (pipeline-rules rules mapping-shared-date):")
+    assert text[at + 1:at + 3] == ["       stage: deal_stage", "       closed: close_date   # "
+                                   "dates whichever stage without a column of its own the deal "
+                                   "is in"]
+    missing = BAD.replace("  lost: close_date\n", "").replace(", Lost: lost", "") + \
+        "fields: {amount: value}\n"
+    (tmp_path / "map.yaml").write_text(missing)
+    result = CliRunner().invoke(main, ["lint", "--format", "json", str(tmp_path / "map.yaml"),
+                                       "--sample", str(SAMPLE)])
+    assert json.loads(result.stdout)["fixes"] == {}

@@ -110,3 +110,51 @@ def test_every_rule_shown_with_its_source_says_how_to_fix(tmp_path: Path) -> Non
     for rule in all_rules().values():
         if rule.name != "schema":
             assert rule.use_instead(), rule.name
+
+
+UNREACHABLE = ("version: 1\nid: x\ntimezone: UTC\nstages:\n  - id: a\n  - id: b\n"
+               "  - id: won\n    terminal: won\n  - id: lost\n    terminal: lost\n"
+               "start: [{id: s, stage: a}]\nend: {won: won, lost: lost}\n"
+               "transitions:\n  - {from: a, to: won}\n  - {from: '*', to: lost}\n")
+
+
+def test_the_fix_hint_in_json_and_sarif(tmp_path: Path) -> None:
+    """JSON gains `fixes` (rule → its *Use instead* lines) beside unchanged diagnostics; SARIF
+    gains each result's message in Markdown with the fix, and the fix lines as a property."""
+    ruleset = tmp_path / "r.yaml"
+    ruleset.write_text(UNREACHABLE)
+    hint = all_rules()["unreachable-stage"].use_instead()
+    assert hint[0] == "transitions:"
+    as_json = json.loads(CliRunner().invoke(main, ["lint", str(ruleset), "--format",
+                                                   "json"]).stdout)
+    assert as_json["fixes"]["unreachable-stage"] == hint
+    assert set(as_json["fixes"]) == {d["rule"] for d in as_json["diagnostics"]} - {"schema"}
+    assert all(set(d) == {"rule", "severity", "message", "file", "line", "column", "path"}
+               for d in as_json["diagnostics"])
+    log = json.loads(CliRunner().invoke(main, ["lint", str(ruleset), "--format",
+                                               "sarif"]).stdout)
+    (result,) = [r for r in log["runs"][0]["results"] if r["ruleId"] == "unreachable-stage"]
+    diagnostic = next(d for d in as_json["diagnostics"] if d["rule"] == "unreachable-stage")
+    assert result["message"]["text"] == diagnostic["message"]
+    assert result["properties"]["fix"] == hint
+    markdown = result["message"]["markdown"]
+    assert "Use instead \\(pipeline\\-rules rules unreachable\\-stage\\):" in markdown
+    assert markdown.endswith("\n".join("    " + line for line in hint))
+
+
+def test_the_fix_hint_shown_for_a_diagnostic_without_a_source_line() -> None:
+    """A diagnostic with no source line (a check across files) still says how to fix it in
+    text; `--no-source` stays one line a diagnostic."""
+    from pipeline_rules.outputs.lint import LintReport, text
+    from pipeline_rules.ruleset.checks.diagnostics import Diagnostic
+    from pipeline_rules.ruleset.problems import Severity
+
+    found = Diagnostic(rule="unreachable-stage", severity=Severity.WARNING,
+                       message="stage 'b' cannot be reached", file="r.yaml", line=12, column=3)
+    report = LintReport([found], ["r.yaml"])
+    lines = text(report, lang="en").splitlines()
+    hint = all_rules()["unreachable-stage"].use_instead()
+    assert lines == ["r.yaml:12:3: warning [unreachable-stage] stage 'b' cannot be reached",
+                     "    = use instead (pipeline-rules rules unreachable-stage):",
+                     *("        " + line for line in hint)]
+    assert text(report, show_source=False).splitlines() == lines[:1]

@@ -331,6 +331,20 @@ def test_a_task_without_a_due_time_is_limbo(tmp_path: Path) -> None:
         ("task-without-due", "someday")]
 
 
+@pytest.mark.parametrize(("tasks", "flagged"), [
+    ("tasks: {require_next: true}\n", True),  # task control on: require_due is on by default
+    ("tasks: {require_next: true, require_due: false}\n", False),  # the explicit opt-out
+])
+def test_require_due_is_on_by_default(tmp_path: Path, tasks: str, flagged: bool) -> None:
+    """An undated open task is limbo unless the ruleset opts out with `require_due: false`."""
+    path = _write(tmp_path, HEAD + tasks)
+    deal = _deal("T-2", "request", "2026-11-19T10:00:00+03:00")
+    deal["tasks"] = [{"id": "someday", "due": None, "done": False}]
+    found = _evaluate(path, deal, "2026-11-20T09:05:00+03:00")
+    codes = [f.code for f in found if f.kind == "violation"]
+    assert codes == (["task-without-due"] if flagged else [])
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     ("routing: {lookup: nowhere.csv}\n", "lookup file 'nowhere.csv' does not exist"),
     ("routing: {lookup: m.csv}\n", "lookup file 'm.csv', line 3: owner 'olga' is listed again"),
@@ -451,6 +465,36 @@ def test_least_loaded_assignment_takes_the_lookup_files_loads(tmp_path: Path) ->
         compile_path(no_loads)
     (problem,) = [d for d in lint_file(str(no_loads)) if d.rule == "invalid-routing"]
     assert "needs a load column" in problem.message and problem.line == 11  # the on_enter
+
+
+def test_least_loaded_owner_is_the_same_in_any_run_of_any_deals(tmp_path: Path) -> None:
+    """Loads come from the lookup file, not from the deals of the run (docs/evaluate.md says
+    why): every deal here is owned by sergey, yet the file's figures (olga 12, sergey 4, ivan
+    4) decide, so olga is never chosen. Each entry gets the same member evaluated alone, among
+    2,100 others in three batches with `--jobs 2`, and in reverse order with `--jobs 1`."""
+    (tmp_path / "team.csv").write_text(
+        'Owner;Manager;Open deals\nolga;anna;12\nsergey;anna;4\nivan;anna;"4,0"\n',
+        encoding="utf-8")
+    path = _write(tmp_path, LEAST)
+    deals = [{**_deal(f"M-{i}", "request", f"2026-11-20T0{i % 9}:{i % 60:02d}:00+03:00"),
+              "owner": "sergey"} for i in range(2100)]
+    now = "2026-11-20T09:05:00+03:00"
+
+    def assigned(order: list[dict[str, Any]], jobs: str) -> dict[str, str]:
+        source = tmp_path / "deals.jsonl"
+        source.write_text("".join(json.dumps(d) + "\n" for d in order), encoding="utf-8")
+        result = CliRunner().invoke(main, ["evaluate", str(path), str(source), "--now", now,
+                                           "--format", "jsonl", "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        found = [json.loads(line) for line in result.stdout.splitlines()]
+        return {f["deal"]: f["notify"] for f in found if f["code"] == "assign"}
+
+    forward = assigned(deals, "2")
+    assert len(forward) == 2100 and set(forward.values()) == {"sergey", "ivan"}
+    assert assigned(deals[::-1], "1") == forward
+    for deal in deals[::300]:
+        (alone,) = [f for f in _evaluate(path, deal, now) if f.code == "assign"]
+        assert alone.notify == forward[deal["id"]]
 
 
 def test_a_shadowed_start_names_both_positions(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pipeline_rules import i18n
 from pipeline_rules.analytics.report import GroupStats, Quantiles, Report, StageStats, Stall
 from pipeline_rules.analytics.sketch import QuantileSketch
 from pipeline_rules.analytics.split import SideValues, Splitter
@@ -40,7 +41,7 @@ from pipeline_rules.ruleset.conditions import field_value, is_missing
 from pipeline_rules.ruleset.model import Ruleset, SlaDef
 from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.calendars import BusinessCalendar
-from pipeline_rules.time.durations import DurationKind, format_seconds
+from pipeline_rules.time.durations import DurationKind, format_seconds, spoken
 from pipeline_rules.time.working import (
     business_days_seconds,
     civil_seconds,
@@ -122,8 +123,9 @@ class Analysis:
 
     def __init__(self, ruleset: Ruleset | CompiledRuleset, now: datetime | None = None,
                  versions: Versions | None = None, by: str | None = None,
-                 split: datetime | None = None) -> None:
+                 split: datetime | None = None, lang: str = i18n.DEFAULT) -> None:
         self.now = (now or datetime.now(UTC)).astimezone(UTC)
+        self.lang = lang  # the words of the report's notes, reasons and verdict
         if versions is not None:  # the report is of the version in force at ``now``
             ruleset = versions.at(self.now)
         self.compiled = ruleset if isinstance(ruleset, CompiledRuleset) \
@@ -137,7 +139,7 @@ class Analysis:
         self.by_month: dict[str, _Group] = {}  # month of the cycle's first dated entry
         self.fields_seen: set[str] = set()  # for a --by no deal has: what there is
         self.cycles = QuantileSketch()  # closed deals' whole cycles
-        self.splitter = Splitter(split) if split is not None else None
+        self.splitter = Splitter(split, lang) if split is not None else None
         self.undated_deals = 0  # deals with no dated stage: in no month
         self.deals = 0
         self.bad_records = 0
@@ -258,9 +260,8 @@ class Analysis:
         if gap < STALE_AFTER:
             return ()
         latest = self.latest.astimezone(self.compiled.zone).strftime("%Y-%m-%d %H:%M")
-        return (f"now is {int(gap // 86400):,} days after the latest time in the data "
-                f"({latest}): ages of the open deals count up to now; for an old export give "
-                "--now near the day it was taken",)
+        return (i18n.render("analysis.note-stale", {"days": _number(int(gap // 86400), self.lang),
+                                                    "latest": latest}, self.lang),)
 
     def _wall(self, deal: Deal, start: datetime, end: datetime) -> float:
         """Wall-clock seconds from ``start`` to ``end``: civil time for a deal dated in whole
@@ -302,13 +303,13 @@ class Analysis:
         titles = {s.id: s.title for s in rs.stages}
         stages = tuple(self._stage_stats(s, titles.get(s, s)) for s in self.compiled.graph.order)
         groups = sorted(self.by_owner.items(), key=lambda kv: (-kv[1].deals, kv[0]))
-        cycle_limit, cycle_seconds, _ = _suggest(_Stage(wall=self.cycles), None)
+        cycle_limit, cycle_seconds, _ = _suggest(_Stage(wall=self.cycles), None, self.lang)
         return Report(
             ruleset=rs.id, title=rs.title or rs.id,
             now=self.now.astimezone(self.compiled.zone).isoformat(timespec="seconds"),
             calendar=self.default_calendar.name if self.default_calendar else None,
             deals=self.deals, bad_records=self.bad_records, stages=stages,
-            stalls=_stalls(stages, self.compiled),
+            stalls=_stalls(stages, self.compiled, self.lang),
             by_start=tuple(g.stats(k) for k, g in self.by_start.items()),
             by_owner=tuple(g.stats(k) for k, g in groups),
             by=self.by,
@@ -321,14 +322,13 @@ class Analysis:
                 list(self.compiled.graph.order),
                 self.splitter.at.astimezone(self.compiled.zone).isoformat(timespec="minutes")),
             notes=(
-                "dwell: completed visits (entering a stage to leaving it); the deals still in a "
-                "stage are counted as ages",
-                "quantiles within 0.5 % (a logarithmic sketch, constant memory)",
-                "forward / back: by the order stages are declared in the ruleset",
+                i18n.render("analysis.note-dwell", {}, self.lang),
+                i18n.render("analysis.note-quantiles", {}, self.lang),
+                i18n.render("analysis.note-order", {}, self.lang),
                 *self.stale_note(),
-                *((f"by month of start: {self.undated_deals:,} deal"
-                   f"{'' if self.undated_deals == 1 else 's'} with no dated stage "
-                   "are in no month",) if self.undated_deals else ()),
+                *((i18n.render("analysis.note-undated", {
+                    "deals": i18n.plural(self.undated_deals, "deal", self.lang)}, self.lang),)
+                  if self.undated_deals else ()),
             ),
         )
 
@@ -338,7 +338,7 @@ class Analysis:
         calendar = timing.calendar if timing else None
         # Suggest in the SLA's own terms: a wall-clock SLA gets a wall-clock suggestion.
         wall_sla = timing is not None and timing.sla is not None and not timing.working_budget
-        suggested, seconds, basis = _suggest(acc, None if wall_sla else calendar)
+        suggested, seconds, basis = _suggest(acc, None if wall_sla else calendar, self.lang)
         sla = timing.sla if timing else None
         return StageStats(
             stage=stage, title=title, entered=acc.entered, moved_on=acc.moved_on,
@@ -366,27 +366,37 @@ def _visit(side: SideValues | None, stage: str, dwell: float | None, over: bool 
         side.timed.setdefault(stage, []).append(over)
 
 
-def _suggest(acc: _Stage, calendar: BusinessCalendar | None) -> tuple[str | None, float | None,
-                                                                      str | None]:
-    """The p80 completed dwell, rounded up to a duration people write."""
+def _suggest(acc: _Stage, calendar: BusinessCalendar | None, lang: str = i18n.DEFAULT,
+             ) -> tuple[str | None, float | None, str | None]:
+    """The p80 completed dwell, rounded up to a duration people write (in Russian, the way a
+    ruleset may write it in Russian: '3 рабочих дня', '1д2ч' as '26h')."""
     if calendar is not None and acc.working.count:
         p80 = acc.working.quantile(0.8) or 0.0
         day = calendar.working_seconds_per_day
         if p80 >= day:
             days = math.ceil(p80 / day)
-            return (f"{days} business day{'s' if days != 1 else ''}",
-                    business_days_seconds(days, calendar), "working")
+            text = f"{days} business day{'s' if days != 1 else ''}" if lang == i18n.DEFAULT \
+                else i18n.plural(days, "business-day", lang)
+            return text, business_days_seconds(days, calendar), "working"
         hours = max(1, math.ceil(p80 / 3600))
-        return f"{hours} business hour{'s' if hours != 1 else ''}", hours * 3600.0, "working"
+        text = f"{hours} business hour{'s' if hours != 1 else ''}" if lang == i18n.DEFAULT \
+            else i18n.plural(hours, "business-hour", lang)
+        return text, hours * 3600.0, "working"
     if acc.wall.count:
         p80 = acc.wall.quantile(0.8) or 0.0
         step = 900 if p80 < 3600 else 3600 if p80 < 86400 else 86400
         rounded = max(step, math.ceil(p80 / step) * step)
-        return format_seconds(rounded), float(rounded), "wall"
+        return format_seconds(rounded, lang), float(rounded), "wall"
     return None, None, None
 
 
-def _stalls(stages: tuple[StageStats, ...], compiled: CompiledRuleset) -> tuple[Stall, ...]:
+def _number(n: int, lang: str) -> str:
+    """A count with its thousands grouped as ``lang`` writes them."""
+    return f"{n:,}".replace(",", "\u00a0" if lang != i18n.DEFAULT else ",")
+
+
+def _stalls(stages: tuple[StageStats, ...], compiled: CompiledRuleset,
+            lang: str = i18n.DEFAULT) -> tuple[Stall, ...]:
     """Open stages ranked by how much they hold deals up, with the figures behind each place.
 
     score = dwell ratio + loss share + breach share, where the dwell ratio is the p75 dwell of
@@ -408,24 +418,30 @@ def _stalls(stages: tuple[StageStats, ...], compiled: CompiledRuleset) -> tuple[
             basis = stage.dwell_working if limit.is_business else stage.dwell_wall
             p75 = (basis.p75 if basis else None) or 0.0
             ratio = p75 / budget
-            kind = "working time" if limit.is_business else "wall-clock"
-            shown = stage.working(p75) if limit.is_business else format_seconds(p75)
-            reasons.append(f"p75 dwell {shown} ({kind}) is {ratio:.0%} of the "
-                           f"{stage.sla_limit} SLA")
+            kind = i18n.render("analysis.working-time" if limit.is_business
+                               else "analysis.wall-clock", {}, lang)
+            shown = stage.working(p75, lang) if limit.is_business \
+                else format_seconds(p75, lang)
+            reasons.append(i18n.render("analysis.reason-sla", {
+                "shown": shown, "kind": kind, "ratio": f"{ratio:.0%}",
+                "limit": stage.sla_limit if lang == i18n.DEFAULT
+                else spoken(limit, lang)}, lang))
         else:
             p75 = stage.dwell_wall.p75 or 0.0
             ratio = p75 / typical if typical else 0.0
-            reasons.append(f"p75 dwell {format_seconds(p75)}, {ratio:.1f}x the typical stage "
-                           f"(no SLA on this stage)")
+            reasons.append(i18n.render("analysis.reason-typical", {
+                "shown": format_seconds(p75, lang), "ratio": f"{ratio:.1f}"}, lang))
         loss = stage.loss_share
-        reasons.append(f"{loss:.0%} of the deals that left it were lost there")
+        reasons.append(i18n.render("analysis.reason-lost", {"share": f"{loss:.0%}"}, lang))
         breach = stage.breach_share or 0.0
         if stage.breach_share is not None:
-            reasons.append(f"{breach:.0%} of visits (done or running) went over the SLA")
+            reasons.append(i18n.render("analysis.reason-breach", {"share": f"{breach:.0%}"},
+                                       lang))
         if stage.still_there and stage.age_wall.median is not None:
-            reasons.append(f"{stage.still_there} deal{'' if stage.still_there == 1 else 's'} "
-                           "still there, median age "
-                           f"{format_seconds(stage.age_wall.median)}")
+            deals = f"{stage.still_there} deal{'' if stage.still_there == 1 else 's'}" \
+                if lang == i18n.DEFAULT else i18n.plural(stage.still_there, "deal", lang)
+            reasons.append(i18n.render("analysis.reason-still", {
+                "deals": deals, "age": format_seconds(stage.age_wall.median, lang)}, lang))
         scored.append((ratio + loss + breach, stage.stage, tuple(reasons)))
     scored.sort(key=lambda x: (-x[0], x[1]))
     return tuple(Stall(stage, rank, round(score, 3), reasons)
@@ -446,12 +462,13 @@ def _budget(stage: StageStats, compiled: CompiledRuleset) -> float | None:
 
 def analyze(ruleset: Ruleset | CompiledRuleset, deals: Iterable[Item],
             now: datetime | None = None, versions: Versions | None = None,
-            by: str | None = None, split: datetime | None = None) -> Report:
+            by: str | None = None, split: datetime | None = None,
+            lang: str = i18n.DEFAULT) -> Report:
     """Analyse deal histories against a ruleset (one streaming pass); a ruleset kept in
     ``versions`` times each stage visit by the version in force when it began; ``by`` groups
     the deals by one of their fields too, ``split`` compares the cycles started before it with
-    the others."""
-    analysis = Analysis(ruleset, now, versions, by, split)
+    the others; the words in ``lang``."""
+    analysis = Analysis(ruleset, now, versions, by, split, lang)
     for deal in deals:
         analysis.add(deal)
     return analysis.report()

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from pipeline_rules import i18n
 from pipeline_rules.analytics.report import Backtest, Change, Tally
 from pipeline_rules.deals import Item
 from pipeline_rules.deals.model import Deal, Pause
@@ -139,7 +140,7 @@ def _run(compiled: CompiledRuleset, deals: list[Deal], points: list[datetime],
     return counts
 
 
-def _changes(base: _Counts, other: _Counts) -> tuple[Change, ...]:
+def _changes(base: _Counts, other: _Counts, lang: str = i18n.DEFAULT) -> tuple[Change, ...]:
     """The alerts the other ruleset raises and the base does not, and back; examples come
     from the period first, the backlog open at its start only when a change has no other."""
     added = set(other.seen) - set(base.seen)
@@ -155,7 +156,8 @@ def _changes(base: _Counts, other: _Counts) -> tuple[Change, ...]:
     shown = {**base.seen, **other.seen}
 
     def example(identity: Identity) -> str:
-        return f"deal {identity[0]} at {shown[identity]}"
+        return i18n.render("backtest.example", {"deal": identity[0], "at": shown[identity]},
+                           lang)
 
     return tuple(Change(code, rule or None, len(a), len(r),
                         tuple(example(i) for i in a[:EXAMPLES]),
@@ -167,10 +169,11 @@ def backtest(ruleset: CompiledRuleset, deals: Iterable[Item],
              start: datetime, end: datetime, every: timedelta,
              compare: CompiledRuleset | None = None, versions: Versions | None = None,
              compare_versions: Versions | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Backtest:
+             progress: Callable[[int, int], None] | None = None,
+             lang: str = i18n.DEFAULT) -> Backtest:
     """Replay ``ruleset`` (and ``compare``, if given) over [start, end] every ``every``; a
     ruleset kept in ``versions`` judges each point by the version in force then; ``progress``
-    hears (points done, points in all) as the runs go."""
+    hears (points done, points in all) as the runs go; notes and examples are in ``lang``."""
     points = _points(start.astimezone(UTC), end.astimezone(UTC), every)
     parsed: list[Deal] = []
     bad = 0
@@ -190,19 +193,16 @@ def backtest(ruleset: CompiledRuleset, deals: Iterable[Item],
     other = _run(compare, parsed, points, every, compare_versions, step(len(points))) \
         if compare is not None else None
     zone = ruleset.zone
-    notes = ("an alert counts once, at the first evaluation point that raises it",
-             "alerts already due before the first point are the backlog open at the start: "
-             "counted apart, not in the period's weeks",
-             "task checks are left out: tasks carry no creation or completion times",
-             "each deal is seen as it stood at each point: history and pauses up to it")
+    notes = tuple(i18n.render(f"backtest.note-{key}", {}, lang)
+                  for key in ("once", "backlog", "tasks", "as-stood"))
     return Backtest(
         ruleset=ruleset.id, title=ruleset.ruleset.title or ruleset.id,
         start=start.astimezone(zone).isoformat(timespec="minutes"),
         end=end.astimezone(zone).isoformat(timespec="minutes"),
-        every=format_seconds(every.total_seconds()), points=len(points), deals=len(parsed),
+        every=format_seconds(every.total_seconds(), lang), points=len(points), deals=len(parsed),
         bad_records=bad, tally=base.tally(),
         compare_ruleset=compare.id if compare is not None else None,
         compare_tally=other.tally() if other is not None else None,
-        changes=_changes(base, other) if other is not None else (), notes=notes,
+        changes=_changes(base, other, lang) if other is not None else (), notes=notes,
         backlog=dict(sorted(base.backlog.items())),
         compare_backlog=dict(sorted(other.backlog.items())) if other is not None else None)

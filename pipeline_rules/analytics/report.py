@@ -50,13 +50,14 @@ class StageStats:
     #: working time is shown in business days of that length, not in 24-hour days.
     working_day_seconds: float | None = None
 
-    def working(self, seconds: float | None) -> str:
-        """Working seconds of this stage as business days and hours (a dash for none)."""
+    def working(self, seconds: float | None, lang: str = "en") -> str:
+        """Working seconds of this stage as business days and hours (a dash for none), the
+        words in ``lang``."""
         if seconds is None:
             return "—"
         if not self.working_day_seconds:
-            return format_seconds(seconds)
-        return format_working(seconds, self.working_day_seconds)
+            return format_seconds(seconds, lang)
+        return format_working(seconds, self.working_day_seconds, lang)
 
     @property
     def loss_share(self) -> float:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import median
 
+from pipeline_rules import i18n
+
 #: Bootstrap resamples, the generator's seed, and the largest sample resampled per side.
 RESAMPLES = 1000
 SEED = 14
@@ -91,8 +93,9 @@ class Splitter:
     """The two sides' raw figures while the analysis streams (memory: a float a closed deal
     and a completed visit)."""
 
-    def __init__(self, at: datetime) -> None:
+    def __init__(self, at: datetime, lang: str = i18n.DEFAULT) -> None:
         self.at = at
+        self.lang = lang
         self.sides = (SideValues(), SideValues())
 
     def side(self, start: datetime) -> SideValues:
@@ -116,7 +119,7 @@ class Splitter:
             _share(before.timed.get(stage)), _share(after.timed.get(stage)))
             for stage in stages if before.dwell.get(stage) or after.dwell.get(stage))
         return Split(shown_at, _side(before), _side(after), cycle, rate, rows,
-                     verdict(cycle, rate))
+                     verdict(cycle, rate, self.lang))
 
 
 def _side(side: SideValues) -> Side:
@@ -160,28 +163,32 @@ def _days(seconds: float) -> str:
     return f"{days:.0f}" if days >= 10 else f"{days:.1f}".rstrip("0").rstrip(".")
 
 
-def verdict(cycle: Interval | None, rate: Interval | None) -> tuple[str, ...]:
-    """The comparison in plain words, one line a measure."""
+def verdict(cycle: Interval | None, rate: Interval | None,
+            lang: str = i18n.DEFAULT) -> tuple[str, ...]:
+    """The comparison in plain words of ``lang``, one line a measure."""
     lines = []
     if cycle is None:
-        lines.append("cycle length: too few closed deals on a side to tell")
+        lines.append(i18n.render("split.no-cycles", {}, lang))
     elif cycle.high < 0:
-        lines.append(f"cycle shorter by {_days(cycle.high)}–{_days(cycle.low)} days, 95 %")
+        lines.append(i18n.render("split.shorter", {"low": _days(cycle.high),
+                                                   "high": _days(cycle.low)}, lang))
     elif cycle.low > 0:
-        lines.append(f"cycle longer by {_days(cycle.low)}–{_days(cycle.high)} days, 95 %")
+        lines.append(i18n.render("split.longer", {"low": _days(cycle.low),
+                                                  "high": _days(cycle.high)}, lang))
     else:
-        lines.append(f"cycle length: no clear change ({_signed(cycle.low)} to "
-                     f"{_signed(cycle.high)} days, 95 %)")
+        lines.append(i18n.render("split.cycle-same", {"low": _signed(cycle.low),
+                                                      "high": _signed(cycle.high)}, lang))
     if rate is None:
-        lines.append("win rate: too few closed deals on a side to tell")
+        lines.append(i18n.render("split.no-rates", {}, lang))
     elif rate.low > 0:
-        lines.append(f"win rate up by {rate.low * 100:.0f}–{rate.high * 100:.0f} points, 95 %")
+        lines.append(i18n.render("split.rate-up", {"low": f"{rate.low * 100:.0f}",
+                                                   "high": f"{rate.high * 100:.0f}"}, lang))
     elif rate.high < 0:
-        lines.append(f"win rate down by {-rate.high * 100:.0f}–{-rate.low * 100:.0f} points, "
-                     "95 %")
+        lines.append(i18n.render("split.rate-down", {"low": f"{-rate.high * 100:.0f}",
+                                                     "high": f"{-rate.low * 100:.0f}"}, lang))
     else:
-        lines.append(f"win rate: no clear change ({_points(rate.low)} to "
-                     f"{_points(rate.high)} points, 95 %)")
+        lines.append(i18n.render("split.rate-same", {"low": _points(rate.low),
+                                                     "high": _points(rate.high)}, lang))
     return tuple(lines)
 
 

@@ -29,16 +29,34 @@ from pipeline_rules.cli import (
     serve,
     tick,
 )
-from pipeline_rules.cli.common import output_failed, stop_writing
+from pipeline_rules.cli.common import (
+    language_of,
+    output_failed,
+    stop_writing,
+    translated_usage,
+)
 
 
 class _Commands(click.Group):
     """The command group; where a failed write to the output is turned into one line and an
-    exit status, whichever command and format wrote it."""
+    exit status, whichever command and format wrote it, and where click's usage errors are
+    said in the language asked for (:func:`.common.translated_usage`)."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        lang = language_of(args)
+        try:
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as err:
+            raise translated_usage(err, lang) from None
+        ctx.meta["pipeline_rules.lang"] = lang
+        return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as err:
+            raise translated_usage(err, ctx.meta.get("pipeline_rules.lang", "en")) from None
         except OSError as err:
             if output_failed(err):
                 stop_writing(err)

@@ -6,6 +6,7 @@ import click
 
 from pipeline_rules import i18n
 from pipeline_rules.cli.common import (
+    LANG,
     fail,
     input_options,
     load_versioned,
@@ -40,9 +41,11 @@ from pipeline_rules.cli.common import (
                    "length, win rate, dwell and share over SLA per stage, with bootstrap "
                    "95 % intervals and a verdict.")
 
+@click.option("--lang", type=LANG, default=None, help="Message language (default: from locale).")
+
 def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | None,
                     now_text: str | None, fmt: str, html_file: str | None,
-                    by: str | None, split_text: str | None) -> None:
+                    by: str | None, split_text: str | None, lang: str | None) -> None:
     """Where deals stall, how long stages take, what SLA limits fit. RULESET is a ruleset
     file, or a versions folder: each stage visit is then timed by the version in force when
     it began."""
@@ -50,12 +53,13 @@ def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | 
     from pipeline_rules.analytics.analysis import NO_VALUE, Analysis
     from pipeline_rules.outputs.text import render_report
 
-    compiled, versions = load_versioned(ruleset, i18n.detect())
+    language = lang or i18n.detect()
+    compiled, versions = load_versioned(ruleset, language)
     now = parse_now_option(now_text, compiled)
     if versions is not None:
         compiled = versions.at(now)
     split = None if split_text is None else parse_now_option(split_text, compiled, "--split")
-    analysis = Analysis(compiled, now, versions, by, split)
+    analysis = Analysis(compiled, now, versions, by, split, language)
     for item in records(deals, input_format, mapping, compiled):
         analysis.add(item)
     report = analysis.report()
@@ -63,10 +67,10 @@ def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | 
         from pipeline_rules.ruleset.conditions import ATTRIBUTES
 
         known = ", ".join(sorted({*ATTRIBUTES, *analysis.fields_seen}))
-        fail(f"--by {by}: no deal has a field '{by}'; fields the deals have: {known}")
+        fail(i18n.render("analyze.no-field", {"field": by, "known": known}, language))
     for note in report.notes:
         if note.startswith("now is "):  # Analysis.stale_note: said on stderr too
-            click.echo(f"pipeline-rules: warning: {note}", err=True)
-    show_report(fmt, report.to_dict, lambda: render_report(report), html_file,
+            click.echo(i18n.render("cli.warning", {"message": note}, language), err=True)
+    show_report(fmt, report.to_dict, lambda: render_report(report, language), html_file,
           lambda render: render(report, None, compiled))
 

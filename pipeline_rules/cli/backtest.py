@@ -9,6 +9,7 @@ import click
 
 from pipeline_rules import i18n
 from pipeline_rules.cli.common import (
+    LANG,
     input_options,
     load_versioned,
     parse_now_option,
@@ -40,9 +41,11 @@ from pipeline_rules.cli.common import (
 @click.option("--html", "html_file", type=click.Path(dir_okay=False),
               help="Also write a self-contained HTML report with charts here.")
 
+@click.option("--lang", type=LANG, default=None, help="Message language (default: from locale).")
+
 def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str | None,
                      start_text: str, end_text: str, every: str, other: str | None, fmt: str,
-                     html_file: str | None) -> None:
+                     html_file: str | None, lang: str | None) -> None:
     """What the regulation would have raised over a past period, as deals stood then. RULESET
     is a ruleset file, a versions folder (each point judged by the version in force then) or
     one version of it as FOLDER@REVISION."""
@@ -52,7 +55,7 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
     from pipeline_rules.outputs.text import render_backtest
     from pipeline_rules.time.durations import DurationError, parse_duration
 
-    language = i18n.detect()
+    language = lang or i18n.detect()
     compiled, versions = load_versioned(ruleset, language)
     start = parse_now_option(start_text, compiled, "--from")
     end = parse_now_option(end_text, compiled, "--to")
@@ -67,18 +70,18 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
     base = ruleset.rsplit("@", 1)[0] if "@" in ruleset and versions is None else ruleset
     compared, compared_versions = load_versioned(other, language, base) if other \
         else (None, None)
-    show = _progress() if sys.stderr.isatty() else None
+    show = _progress(language) if sys.stderr.isatty() else None
     result = backtest(compiled, records(deals, input_format, mapping, compiled), start, end,
                       timedelta(seconds=step.amount), compared, versions, compared_versions,
-                      show)
+                      show, language)
     if show is not None:
         click.echo("\r\033[K", err=True, nl=False)
-    show_report(fmt, result.to_dict, lambda: render_backtest(result), html_file,
+    show_report(fmt, result.to_dict, lambda: render_backtest(result, language), html_file,
           lambda render: render(None, result, compiled))
 
 
 
-def _progress() -> Callable[[int, int], None]:
+def _progress(lang: str = i18n.DEFAULT) -> Callable[[int, int], None]:
     """Evaluation points done, on stderr, refreshed at most five times a second."""
     import time
 
@@ -88,7 +91,10 @@ def _progress() -> Callable[[int, int], None]:
         now = time.monotonic()
         if now - last[0] >= 0.2 or done == total:
             last[0] = now
-            click.echo(f"\rbacktest: evaluation point {done:,} of {total:,}", err=True,
+            shown = {"done": f"{done:,}", "total": f"{total:,}"} if lang == i18n.DEFAULT \
+                else {"done": f"{done:,}".replace(",", "\u00a0"),
+                      "total": f"{total:,}".replace(",", "\u00a0")}
+            click.echo("\r" + i18n.render("progress.backtest", shown, lang), err=True,
                        nl=False)
 
     return show

@@ -85,10 +85,12 @@ def check_command(ruleset: str, deal_file: str, target: str, fmt: str, now_text:
             answer["version"] = compiled.revision
         click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
     else:
-        verdict = "allowed" if decision.allowed else "rejected"
-        version = f" (version {compiled.revision})" if compiled.revision is not None else ""
-        click.echo(f"{verdict}: {deal.id} {decision.from_stage or '(new deal)'} -> {target}"
-                   f"{version}")
+        verdict = i18n.render("check.allowed" if decision.allowed else "check.rejected", {},
+                              language)
+        version = i18n.render("check.version", {"revision": compiled.revision}, language) \
+            if compiled.revision is not None else ""
+        start = decision.from_stage or i18n.render("check.new-deal", {}, language)
+        click.echo(f"{verdict}: {deal.id} {start} -> {target}{version}")
         for reason in decision.reasons:
             click.echo(f"  - [{reason.code}] {reason.message(language)}")
     sys.exit(EXIT_OK if decision.allowed else EXIT_FINDINGS)

@@ -34,9 +34,102 @@ _WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 LANG = click.Choice(list(i18n.LANGUAGES))
 
 
+def language_of(args: list[str]) -> str:
+    """The language a command line asks for: its ``--lang``, else the locale's."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        value = args[i + 1] if arg == "--lang" and i + 1 < len(args) else \
+            arg.partition("=")[2] if arg.startswith("--lang=") else None
+        if value in i18n.LANGUAGES:
+            return value
+    return i18n.detect()
+
+
+class _UsageShown(click.UsageError):
+    """A usage error said from the message catalog: usage line, help hint and error, each in
+    the language of the command line."""
+
+    def __init__(self, message: str, ctx: click.Context | None, lang: str) -> None:
+        super().__init__(message, ctx)
+        self.lang = lang
+
+    def show(self, file: Any = None) -> None:
+        """The usage, the hint and the error on stderr, as click shows them."""
+        if self.ctx is not None:
+            words = {"[OPTIONS]": i18n.render("usage.options", {}, self.lang),
+                     "COMMAND [ARGS]...": i18n.render("usage.command", {}, self.lang)}
+            pieces = [words.get(p, p) for p in self.ctx.command.collect_usage_pieces(self.ctx)]
+            usage = " ".join([i18n.render("usage.usage", {}, self.lang), self.ctx.command_path,
+                              *pieces])
+            hint = i18n.render("usage.help", {"command": self.ctx.command_path}, self.lang)
+            click.echo(f"{usage}\n{hint}\n", err=True, color=self.ctx.color)
+        click.echo(i18n.render("usage.error", {"message": self.message}, self.lang), err=True)
+
+
+def translated_usage(err: click.UsageError, lang: str) -> click.UsageError:
+    """Click's usage error said in ``lang`` from its parts (which parameter, which value,
+    what was meant), or the error as it is in English. Click's own messages come through
+    gettext, which would need compiled catalogs and the language before ``--lang`` is
+    parsed; the parts are on the exception, and the words then live in the one catalog."""
+    if lang == i18n.DEFAULT or isinstance(err, _UsageShown):
+        return err
+    return _UsageShown(_usage_message(err, lang), err.ctx, lang)
+
+
+def _usage_message(err: click.UsageError, lang: str) -> str:
+    import re
+
+    def said(key: str, **args: object) -> str:
+        return i18n.render(f"usage.{key}", args, lang)
+
+    def meant(possibilities: list[str] | None) -> str:
+        if not possibilities:
+            return ""
+        return " " + said("did-you-mean", names=", ".join(f"'{p}'" for p in possibilities))
+
+    if isinstance(err, click.MissingParameter):
+        kind = err.param_type or (err.param.param_type_name if err.param else "parameter")
+        name = err.param.get_error_hint(err.ctx) if err.param is not None else ""
+        return said("missing-argument" if kind == "argument" else "missing-option", name=name)
+    if isinstance(err, click.NoSuchOption):
+        return said("no-such-option", name=f"'{err.option_name}'") + meant(err.possibilities)
+    if isinstance(err, click.NoSuchCommand):
+        return said("no-such-command", name=f"'{err.command_name}'") + meant(err.possibilities)
+    if isinstance(err, click.BadParameter):
+        param = err.param
+        hint = err.param_hint if err.param_hint is not None else \
+            param.get_error_hint(err.ctx) if param is not None else ""
+        name = hint if isinstance(hint, str) else " / ".join(f"'{h}'" for h in hint)
+        if not name.startswith(("'", '"')):
+            name = f"'{name}'"
+        value = err.message.partition(" is not ")[0]
+        expects = param.type if param is not None else None
+        if isinstance(expects, click.Choice) and " is not " in err.message:
+            return said("choice", name=name, value=value,
+                        choices=", ".join(f"'{c}'" for c in expects.choices))
+        if isinstance(expects, click.IntRange) and " is not " in err.message:
+            return said("range", name=name, value=value, low=expects.min, high=expects.max)
+        return said("invalid", name=name, message=err.message)
+    needs = re.fullmatch(r"Option '(.+)' requires an argument\.", err.message)
+    if needs:
+        return said("needs-value", name=f"'{needs[1]}'")
+    extra = re.fullmatch(r"Got unexpected extra arguments? \((.*)\)", err.message)
+    if extra:
+        return said("extra", values=extra[1])
+    return err.message
+
+
+def current_language() -> str:
+    """The language of the command line being run (its ``--lang``, else the locale's)."""
+    ctx = click.get_current_context(silent=True)
+    found = ctx.meta.get("pipeline_rules.lang") if ctx is not None else None
+    return str(found) if found else i18n.detect()
+
+
 def fail(message: str) -> NoReturn:
     """Say what is wrong on stderr and exit 2."""
-    click.echo(f"pipeline-rules: error: {message}", err=True)
+    click.echo(i18n.render("cli.error", {"message": message}, current_language()), err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -194,8 +287,10 @@ def records(deals: str, input_format: str, mapping: str | None,
 
 def show_notes(notes: list[str]) -> None:
     """What the reader said about the whole input, one line each on stderr."""
+    lang = current_language()
     for note in notes:
-        click.echo(f"pipeline-rules: note: {note}", err=True)
+        said = note.said(lang) if hasattr(note, "said") else note
+        click.echo(i18n.render("cli.note", {"message": said}, lang), err=True)
 
 
 def show_report(fmt: str, as_dict: Callable[[], dict[str, Any]], as_text: Callable[[], str],
@@ -222,5 +317,5 @@ def write_html(path: str, page: str) -> None:
             out.write(page)
     except OSError as err:
         fail(f"{path}: {err.strerror or err}")
-    click.echo(f"wrote {path}", err=True)
+    click.echo(i18n.render("cli.wrote", {"path": path}, current_language()), err=True)
 

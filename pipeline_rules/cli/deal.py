@@ -65,7 +65,7 @@ def deal_command(ruleset: str, deals: str, deal_id: str, input_format: str,
             found = record
             break
     if found is None:
-        fail(f"{deals}: no deal '{deal_id}' (deal ids are matched exactly, as text)")
+        fail(i18n.render("show.not-found", {"deals": deals, "deal": deal_id}, language))
     parsed = intake(found, compiled, language)
     findings = list(Evaluator(compiled, language).evaluate([found], now, language))
     deal = None if isinstance(parsed, Rejection) else parsed
@@ -81,7 +81,7 @@ def deal_command(ruleset: str, deals: str, deal_id: str, input_format: str,
             "findings": [f.to_dict() for f in findings]}
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        click.echo(_text(found.origin, deal, findings, compiled, now), nl=False)
+        click.echo(_text(found.origin, deal, findings, compiled, now, language), nl=False)
     sys.exit(EXIT_FINDINGS if deal is None else EXIT_OK)
 
 
@@ -101,17 +101,22 @@ def _in_zone(deal: Deal, compiled: CompiledRuleset) -> Deal:
                      for p in deal.pauses))
 
 
-def _span(seconds: float) -> str:
+def _span(seconds: float, lang: str = i18n.DEFAULT) -> str:
     """Elapsed wall-clock time as days and hours."""
     days, rest = divmod(int(seconds), 86400)
     hours = rest // 3600
-    day_word = "day" if days == 1 else "days"
-    return f"{days} {day_word} {hours} h" if days else f"{hours} h {rest % 3600 // 60} min"
+    if days:
+        day_word = ("day" if days == 1 else "days") if lang == i18n.DEFAULT \
+            else i18n.plural(days, "day", lang).split(" ", 1)[1]
+        return i18n.render("show.span-days", {"days": f"{days} {day_word}", "hours": hours},
+                           lang)
+    return i18n.render("show.span-hours", {"hours": hours, "minutes": rest % 3600 // 60}, lang)
 
 
 def _text(origin: str, deal: Deal | None, findings: list[Finding],
-          compiled: CompiledRuleset, now: datetime) -> str:
-    """The deal for a person: its record, timeline (time spent in each stage) and findings."""
+          compiled: CompiledRuleset, now: datetime, lang: str = i18n.DEFAULT) -> str:
+    """The deal for a person: its record, timeline (time spent in each stage) and findings,
+    the words in ``lang``."""
     from pipeline_rules.time.working import civil_seconds
 
     zone = compiled.zone
@@ -119,42 +124,54 @@ def _text(origin: str, deal: Deal | None, findings: list[Finding],
     def when(moment: datetime) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
-    lines = [f"{origin}: ruleset {compiled.id}, times in {zone}"]
+    def say(key: str, **args: object) -> str:
+        return i18n.render(f"show.{key}", args, lang)
+
+    lines = [say("header", origin=origin, ruleset=compiled.id, zone=zone)]
     if deal is not None:
-        lines += [f"  {name:<8} {value}" for name, value in (
+        labels = {key: say(key) for key in ("deal", "stage", "source", "owner", "manager",
+                                            "fields", "dates")}
+        width = max(8, *(len(label) + 1 for label in labels.values()))
+        lines += [f"  {labels[name]:<{width}} {value}" for name, value in (
             ("deal", deal.id), ("stage", deal.stage or "—"), ("source", deal.source or "—"),
             ("owner", deal.owner or "—"), ("manager", deal.manager or "—"))]
         if deal.fields:
-            lines.append("  fields   " + ", ".join(f"{k}={v}" for k, v in
-                                                   sorted(deal.fields.items())))
+            lines.append(f"  {labels['fields']:<{width}} " + ", ".join(
+                f"{k}={v}" for k, v in sorted(deal.fields.items())))
         if deal.whole_days:
-            lines.append("  dates    whole days (date-only columns)")
-        lines += ["", "timeline"]
+            lines.append(f"  {labels['dates']:<{width}} {say('whole-days')}")
+        lines += ["", say("timeline")]
         history = deal.history
         if deal.undated_start is not None and (not history or
                                                history[0].stage != deal.undated_start):
-            lines.append(f"  {'(no date)':<16}  {deal.undated_start}  (undated start)")
+            lines.append(f"  {say('no-date'):<16}  {deal.undated_start}  "
+                         f"{say('undated-start')}")
         width = max([len(s) for s in deal.first_stages()] or [0])
         for i, entry in enumerate(history):
             end = history[i + 1].at if i + 1 < len(history) else now
             seconds = (civil_seconds(entry.at, end, zone) if deal.whole_days
                        else (end - entry.at).total_seconds())
             note = "" if entry.stage in compiled.graph.terminal else \
-                f"  {_span(seconds)}" + ("" if i + 1 < len(history) else " so far")
-            override = f"  (forced: {entry.override})" if entry.override is not None else ""
+                f"  {_span(seconds, lang)}" + ("" if i + 1 < len(history) else say("so-far"))
+            override = "  " + say("forced", reason=entry.override) \
+                if entry.override is not None else ""
             lines.append(f"  {when(entry.at)}  {entry.stage:<{width}}{note}{override}")
         for task in deal.tasks:
-            due = when(task.due) if task.due else "no due time"
-            lines.append(f"  task {task.id}: due {due}, {'done' if task.done else 'open'}")
-        lines += [f"  event {e.type} at {when(e.at)}" for e in deal.events]
-        lines += [f"  paused {when(p.start)} – {when(p.end) if p.end else 'now'}: {p.reason}"
+            due = when(task.due) if task.due else say("no-due")
+            lines.append("  " + say("task", task=task.id, due=due,
+                                    state=say("done" if task.done else "open")))
+        lines += ["  " + say("event", type=e.type, at=when(e.at)) for e in deal.events]
+        lines += ["  " + say("paused", start=when(p.start),
+                             end=when(p.end) if p.end else say("now"), reason=p.reason)
                   for p in deal.pauses]
     count = len(findings)
-    lines += ["", f"findings at {when(now)} ({count})" if count else
-              f"no findings at {when(now)}"]
+    lines += ["", say("findings", now=when(now), count=count) if count else
+              say("no-findings", now=when(now))]
     for finding in findings:
         to = finding.details.get("recipient")
-        lines.append(f"  {when(finding.at)}  {finding.kind:<9}  {finding.code}"
+        kind = finding.kind if lang == i18n.DEFAULT \
+            else i18n.render(f"kind.{finding.kind}", {}, lang)
+        lines.append(f"  {when(finding.at)}  {kind:<9}  {finding.code}"
                      f"{'  ' + finding.rule if finding.rule else ''}"
                      f"{' -> ' + str(to) if to else ''}: {finding.message}")
     return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -127,7 +127,7 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
         failed = _evaluate_dask(judge, deals, now, language, parquet, output_path, scheduler,
                                 jobs, resume, totals)
         _finish(totals, None, strict, language, failed)
-    show = _progress() if sys.stderr.isatty() else None
+    show = _progress(language) if sys.stderr.isatty() else None
     notes: list[str] = []
     try:
         batches = _batches(deals, input_format, mapping, parquet, ruleset_key, zone, notes)
@@ -304,7 +304,7 @@ def _evaluate_dask(judge: Judge, deals: str, now: datetime, language: str, parqu
     return bool(result.failures)
 
 
-def _progress() -> Callable[[int], None]:
+def _progress(lang: str = i18n.DEFAULT) -> Callable[[int], None]:
     """A counter on stderr, refreshed at most five times a second."""
     import time
 
@@ -314,7 +314,10 @@ def _progress() -> Callable[[int], None]:
         moment = time.monotonic()
         if moment - last[0] >= 0.2:
             last[0] = moment
-            click.echo(f"\revaluated {done:,} records", err=True, nl=False)
+            records = f"{done:,} records" if lang == i18n.DEFAULT \
+                else i18n.plural(done, "record", lang)
+            click.echo("\r" + i18n.render("progress.evaluated", {"records": records}, lang),
+                       err=True, nl=False)
 
     return show
 

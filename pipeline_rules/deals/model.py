@@ -166,9 +166,10 @@ class Record:
     data: object = None
     error: str | None = None
     deal: str | None = None
-    #: ``error`` as a catalog entry, for other languages (see :func:`reason`).
-    error_key: str | None = None
-    error_args: Mapping[str, object] | None = None
+    #: ``error`` as a catalog entry, for other languages (see :func:`reason`): the same
+    #: reason said otherwise, so not part of what makes two records equal.
+    error_key: str | None = field(default=None, compare=False)
+    error_args: Mapping[str, object] | None = field(default=None, compare=False)
 
     def said(self, lang: str) -> str | None:
         """Why the record could not be read, in ``lang`` (None when it could)."""
@@ -179,3 +180,8 @@ class Record:
     def __post_init__(self) -> None:
         if self.deal is None and self.data is not None:
             object.__setattr__(self, "deal", deal_id(self.data))
+        # A reason written as a catalog message (i18n.Message) can be said in any language.
+        key = getattr(self.error, "key", None) if self.error_key is None else None
+        if key is not None:
+            object.__setattr__(self, "error_key", key)
+            object.__setattr__(self, "error_args", getattr(self.error, "args", None))

@@ -10,7 +10,8 @@ lost stage) lists actions, each emitted once per entry, due at the entry:
   entering at the same moment gets the same owner in every run, process and ``--jobs`` setting,
   and entries spread evenly over the members; or least-loaded: the member with the smallest
   load in the lookup file's load column (as the CRM counted at the export, so the same for
-  every deal of a run), ties settled the round-robin way;
+  every deal of a run), ties settled the round-robin way — not counts of the run's deals,
+  which a run of a slice, read once in batches, cannot know (docs/evaluate.md says why);
 * ``notify`` — roles resolved as every routed alert (:mod:`.routing`).
 
 Each is keyed by the ruleset, the rule (``on_enter.<stage>.<i>``, ``end.on_won.<i>``), the

@@ -6,9 +6,9 @@
 * ``task-overdue`` — an open task still open after its due time plus ``overdue_grace``; one
   finding per task, dated when the grace ran out.
 
-* ``task-without-due`` — ``tasks.require_due`` is on and an open task has no due time: an
-  open step nobody has dated is the "postponed" limbo again; one finding per task, dated at
-  the evaluation time.
+* ``task-without-due`` — ``tasks.require_due`` is on (the default; ``false`` opts out) and an
+  open task has no due time: an open step nobody has dated is the "postponed" limbo again; one
+  finding per task, dated at the evaluation time.
 
 Tasks without a due time count as open tasks (a next task exists) but are never too far or
 overdue.

@@ -55,17 +55,31 @@ def csv_row(finding: Mapping[str, Any]) -> list[str]:
     cells = []
     for column in CSV_COLUMNS:
         value = details.get(column) if column == "recipient" else finding.get(column)
-        cells.append("" if value is None else str(value))
+        cells.append("" if value is None else spreadsheet_safe(str(value)))
     return cells
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` as a spreadsheet shows it as text: one that would start a formula gets a leading
+    ``'``, so a deal id or message taken from a CRM export cannot run in the reader's sheet."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def write_csv(findings: Iterable[Mapping[str, Any]], out: BinaryIO) -> None:
     """Findings as CSV: a header row, then one row a finding, streamed."""
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     writer = csv.writer(text, lineterminator="\n")
+    # The csv module quotes a cell holding the line terminator but not a lone CR, which a
+    # reader takes for a line end: a row with a CR in a cell is written fully quoted.
+    quoted = csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for finding in findings:
-        writer.writerow(csv_row(finding))
+        row = csv_row(finding)
+        (quoted if any("\r" in cell for cell in row) else writer).writerow(row)
     text.flush()
     text.detach()  # the caller owns ``out``
 
@@ -113,4 +127,5 @@ def summary(totals: Totals, lang: str = i18n.DEFAULT) -> str:
         "action_codes": part(actions)}, lang)
 
 
-__all__ = ["CSV_COLUMNS", "csv_row", "summary", "table", "write_csv", "write_findings"]
+__all__ = ["CSV_COLUMNS", "FORMULA_STARTS", "csv_row", "spreadsheet_safe", "summary", "table",
+           "write_csv", "write_findings"]

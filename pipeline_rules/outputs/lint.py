@@ -47,28 +47,42 @@ def text(report: LintReport, color: bool = False, show_source: bool = True,
             severity = click.style(severity, fg=_COLOURS[d.severity], bold=True)
             rule = click.style(rule, dim=True)
         out.append(f"{where} {severity} {rule} {d.message}")
-        if show_source and d.source_line:
-            gutter = " " * len(str(d.line))
+        if not show_source:
+            continue  # one line a diagnostic: the golden-file form, for grep and diffs
+        gutter = " " * len(str(d.line))
+        if d.source_line:
             caret = " " * (d.column - 1) + "^"
             if color:
                 caret = click.style(caret, fg=_COLOURS[d.severity], bold=True)
             out.append(f" {d.line} | {d.source_line.expandtabs(1)}")
             out.append(f" {gutter} | {caret}")
-            out.extend(_fix(d.rule, gutter, lang))
+        out.extend(_fix(d.rule, gutter, lang))
     return "\n".join(out) + ("\n" if out else "")
 
 
-#: Rules whose messages name the fix themselves (the key, type or value expected), so a
-#: general example would only distract.
-_OWN_FIX = frozenset({"schema"})
+#: Rules whose messages name the fix themselves (the key, type, value or column expected),
+#: so a general example would only distract.
+_OWN_FIX = frozenset({"schema", "mapping-schema", "mapping-value", "mapping-column"})
+
+
+def fix_hint(name: str) -> list[str]:
+    """How to fix what rule ``name`` finds, in short: its *Use instead* lines (none for a rule
+    whose messages name the fix themselves, or for a check that is not a registered rule)."""
+    from pipeline_rules.lint.mapping import MAPPING_RULES
+    from pipeline_rules.lint.rules import all_rules
+    from pipeline_rules.ruleset.checks.registry import use_instead
+
+    if name in _OWN_FIX:
+        return []
+    found = all_rules().get(name)
+    if found is not None:
+        return found.use_instead()
+    return use_instead(MAPPING_RULES[name]) if name in MAPPING_RULES else []
 
 
 def _fix(name: str, gutter: str, lang: str) -> list[str]:
-    """Below a shown source line: the rule's *Use instead*, in short, and where to read more."""
-    from pipeline_rules.lint.rules import all_rules
-
-    found = None if name in _OWN_FIX else all_rules().get(name)
-    hint = found.use_instead() if found is not None else []
+    """Below a diagnostic: the rule's *Use instead*, in short, and where to read more."""
+    hint = fix_hint(name)
     if not hint:
         return []
     return [f" {gutter} = {i18n.render('lint.use-instead', {'rule': name}, lang)}",
@@ -95,13 +109,17 @@ def summary(report: LintReport, lang: str = i18n.DEFAULT) -> str:
 
 
 def as_json(report: LintReport) -> str:
-    """A JSON object: the diagnostics and a summary of counts."""
+    """A JSON object: the diagnostics, a summary of counts and, per rule found, how to fix it
+    (``fixes``: rule → its *Use instead* lines, for the rules that have them)."""
     counts = report.counts()
+    fixes = {rule: hint for rule in dict.fromkeys(d.rule for d in report.diagnostics)
+             if (hint := fix_hint(rule))}
     payload = {
         "diagnostics": [d.to_dict() for d in report.diagnostics],
         "summary": {"files": len(report.files),
                     **{f"{s.value}s" if s is not Severity.INFO else "info": counts[s.value]
                        for s in Severity}},
+        "fixes": fixes,
     }
     return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
 

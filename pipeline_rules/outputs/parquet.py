@@ -200,16 +200,17 @@ def deals_table(deals: Iterable[Mapping[str, Any]], key: str | None = None,
     columns: dict[str, list[Any]] = {name: [] for name in DEAL_COLUMNS}
     rulesets: list[Any] = []
     for deal in deals:
-        for name in ("id", "stage", "source", "owner", "manager", "fields"):
+        for name in ("id", "stage", "source", "owner", "manager", "fields", "undated_start"):
             columns[name].append(deal.get(name))
+        columns["whole_days"].append(deal.get("whole_days") or None)
         for name, times in TIME_KEYS.items():
             items = deal.get(name)
             columns[name].append(None if items is None else [
                 {**item, **{t: _time(item.get(t)) for t in times}} for item in items])
         if key is not None:
             rulesets.append(deal.get(key))
-    arrays = {name: pa.array(values, type=LIST_TYPES.get(name, pa.string())
-                             if name != "fields" else fields_type)
+    types = {**LIST_TYPES, "fields": fields_type, "whole_days": pa.bool_()}
+    arrays = {name: pa.array(values, type=types.get(name, pa.string()))
               for name, values in columns.items()}
     if key is not None:
         arrays = {"id": arrays.pop("id"), key: pa.array(rulesets, pa.string()), **arrays}

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from pipeline_rules import __version__
 from pipeline_rules.lint.engine import Diagnostic
 from pipeline_rules.lint.rules import all_rules
+from pipeline_rules.outputs.lint import fix_hint
 from pipeline_rules.ruleset.problems import Severity
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -28,6 +29,11 @@ def artifact_location(file: str) -> dict[str, str]:
         except ValueError:
             return {"uri": path.resolve().as_uri()}
     return {"uri": quote(path.as_posix()), "uriBaseId": "%SRCROOT%"}
+
+
+def _markdown(text: str) -> str:
+    """``text`` with the characters Markdown would read as markup escaped."""
+    return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|" else c for c in text)
 
 
 def sarif_log(diagnostics: Sequence[Diagnostic], files: Sequence[str]) -> dict[str, Any]:
@@ -52,8 +58,17 @@ def sarif_log(diagnostics: Sequence[Diagnostic], files: Sequence[str]) -> dict[s
         result: dict[str, Any] = {"ruleId": d.rule}
         if d.rule in index:  # checks across files (a versions folder's) have no rule entry
             result["ruleIndex"] = index[d.rule]
-        result.update({"level": _LEVEL[d.severity], "message": {"text": d.message},
+        message = {"text": d.message}
+        hint = fix_hint(d.rule)
+        if hint:
+            # The text stays the message alone; viewers that render Markdown show the fix too.
+            message["markdown"] = _markdown(d.message) + "\n\n" + _markdown(
+                f"Use instead (pipeline-rules rules {d.rule}):") + "\n\n" + "\n".join(
+                    "    " + line for line in hint)
+        result.update({"level": _LEVEL[d.severity], "message": message,
                        "locations": [location]})
+        if hint:
+            result["properties"] = {"fix": hint}
         results.append(result)
     return {
         "$schema": SARIF_SCHEMA,

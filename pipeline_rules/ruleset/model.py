@@ -204,7 +204,7 @@ class TaskPolicy:
     overdue_grace: str | None
     calendar: Ref | None
     path: str
-    require_due: bool = False
+    require_due: bool = True
 
 
 @dataclass(frozen=True)
@@ -579,7 +579,7 @@ def _tasks(item: Mapping[str, Any]) -> TaskPolicy:
         overdue_grace=_opt_str(item.get("overdue_grace")),
         calendar=_ref(item, "calendar", "/tasks"),
         path="/tasks",
-        require_due=bool(item.get("require_due", False)),
+        require_due=bool(item.get("require_due", True)),
     )
 
 

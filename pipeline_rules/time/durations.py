@@ -197,13 +197,21 @@ def _round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-def format_working(seconds: float, day: float) -> str:
+#: The short units of :func:`format_seconds` and :func:`format_working` per language.
+_SHORT = {"en": {"w": "w", "d": "d", "h": "h", "m": "m", "hour": "h", "min": "min"},
+          "ru": {"w": "н", "d": "д", "h": "ч", "m": "мин", "hour": "ч", "min": "мин"}}
+
+
+def format_working(seconds: float, day: float, lang: str = "en") -> str:
     """Working seconds as people count them: business days of ``day`` working seconds and
-    hours, e.g. '31 business days 2 h' (a working day of 8 hours is not 24 hours)."""
+    hours, e.g. '31 business days 2 h' (a working day of 8 hours is not 24 hours); the words
+    in ``lang``."""
     if not math.isfinite(seconds) or day <= 0:
         raise ValueError(f"cannot format {seconds!r} working seconds with days of {day!r}")
     if seconds < 0:
-        return "-" + format_working(-seconds, day)
+        return "-" + format_working(-seconds, day, lang)
+    short = _SHORT.get(lang, _SHORT["en"])
+    hour, minute = short["hour"], short["min"]
     days, rest = divmod(seconds, day)
     hours = _round_half_up(rest / _HOUR)
     if hours * _HOUR >= day:  # rounding carried into a whole day
@@ -211,17 +219,24 @@ def format_working(seconds: float, day: float) -> str:
     whole = int(days)
     if not whole:
         if rest >= _HOUR:
-            return f"{hours} h"
+            return f"{hours} {hour}"
         minutes = _round_half_up(rest / _MINUTE)
         if minutes == 60:
-            return "1 h"
-        return f"{minutes} min" if minutes else ("0 h" if rest == 0 else "<1 min")
-    text = f"{whole} business day{'' if whole == 1 else 's'}"
-    return f"{text} {hours} h" if hours else text
+            return f"1 {hour}"
+        return f"{minutes} {minute}" if minutes else (
+            f"0 {hour}" if rest == 0 else f"<1 {minute}")
+    if lang in _SHORT and lang != "en":
+        from pipeline_rules import i18n  # a leaf every layer may use; imported where words are
+
+        text = i18n.plural(whole, "business-day", lang)
+    else:
+        text = f"{whole} business day{'' if whole == 1 else 's'}"
+    return f"{text} {hours} {hour}" if hours else text
 
 
-def format_seconds(seconds: float) -> str:
-    """Render seconds compactly for people, e.g. 93784 -> '1d2h', 5400 -> '1h30m'.
+def format_seconds(seconds: float, lang: str = "en") -> str:
+    """Render seconds compactly for people, e.g. 93784 -> '1d2h', 5400 -> '1h30m' (in Russian
+    '1д2ч', '1ч30мин').
 
     At most the two largest non-zero units of d/h/m, rounded to the smaller one shown;
     weeks only for exact multiples of a week; '<1m' for less than half a minute but not zero.
@@ -229,15 +244,16 @@ def format_seconds(seconds: float) -> str:
     if not math.isfinite(seconds):
         raise ValueError(f"cannot format {seconds!r} seconds")
     if seconds < 0:
-        return "-" + format_seconds(-seconds)
+        return "-" + format_seconds(-seconds, lang)
+    short = _SHORT.get(lang, _SHORT["en"])
     if seconds == 0:
-        return "0m"
+        return "0" + short["m"]
     if seconds % _WEEK == 0:
-        return f"{int(seconds // _WEEK)}w"
+        return f"{int(seconds // _WEEK)}{short['w']}"
     minutes = _round_half_up(seconds / _MINUTE)
     if minutes == 0:
-        return "<1m"
-    units = ((1440, "d"), (60, "h"), (1, "m"))
+        return "<1" + short["m"]
+    units = ((1440, short["d"]), (60, short["h"]), (1, short["m"]))
     top = next(i for i, (size, _) in enumerate(units) if minutes >= size)
     if top + 1 < len(units):
         step = units[top + 1][0]

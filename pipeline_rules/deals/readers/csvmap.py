@@ -5,7 +5,8 @@ A mapping (YAML, checked against ``schemas/mapping.schema.json``) describes one 
 * ``changelog`` — one row per change of a deal (a stage change, a new owner, a loss reason), in
   any order. Rows are grouped by deal in memory, because exports are rarely sorted by deal; each
   deal then replays its rows in time order (ties keep file order). Deals come out in the order
-  they first appear.
+  they first appear. ``first_stage`` names the stage deals begin in when the log has no row
+  entering it (a deal whose first logged stage is another passed through it undated).
 * ``wide`` — one row per deal with a date column per stage; streamed row by row. A ``closed``
   column dates whichever stage without a column of its own the deal is in now (one close date
   for won and lost), and ``first_stage`` names the stage deals begin in when the export gives
@@ -31,6 +32,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from pipeline_rules import i18n
 from pipeline_rules.deals.model import Record
 from pipeline_rules.deals.readers import InputError
 from pipeline_rules.deals.readers.jsonl import open_binary
@@ -43,9 +45,16 @@ from pipeline_rules.time.timezones import TimezoneError, get_zone
 FORMATS = ("changelog", "wide")
 ATTRIBUTES = ("source", "owner", "manager")
 _FORMAT_KEYS = {
-    "changelog": frozenset({"time", "kind", "value", "changes"}),
+    "changelog": frozenset({"time", "kind", "value", "changes", "first_stage",
+                            "first_stage_warnings"}),
     "wide": frozenset({"stage", "columns", "fields", "stage_dates", "closed", "first_stage",
                        "first_stage_warnings"}),
+}
+#: Why a key of one format means nothing in the other, where a person could expect it to.
+_WHY_NOT = {
+    "closed": "in a change log each row that enters a stage has its own time (the row entering "
+              "won or lost dates the close), so there is no close-date column to name; remove "
+              "'closed' and list the close under 'changes:' (or map its value under 'stages:')",
 }
 #: The side files a deal's lists come from, and the columns each reads (key: required).
 SIDE_FILES: dict[str, dict[str, bool]] = {
@@ -55,6 +64,15 @@ SIDE_FILES: dict[str, dict[str, bool]] = {
 }
 #: Time directives of strptime: a format without any of them reads dates only.
 _TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%p", "%X", "%c", "%T", "%R", "%f")
+
+
+class Note(i18n.Message):
+    """A line about a whole input for a person: its English text, and the message it is, to be
+    said in another language (:meth:`said`)."""
+
+    def said(self, lang: str) -> str:
+        """The note in ``lang``."""
+        return self.render(lang)
 
 
 class MappingError(InputError):
@@ -203,10 +221,14 @@ def _check_schema(document: Document, data: dict[str, Any]) -> None:
 def _build(document: Document, data: dict[str, Any]) -> CsvMapping:
     kind = str(data["format"])
     for key in data:
+        if key in _FORMAT_KEYS[kind]:
+            continue
         for other, keys in _FORMAT_KEYS.items():
             if other != kind and key in keys:
+                why = _WHY_NOT.get(key) if kind == "changelog" else None
                 raise MappingError(f"{_at(document, join('', key), key=True)}: '{key}' belongs to "
-                                   f"the {other} format; a {kind} mapping does not use it")
+                                   f"the {other} format; a {kind} mapping does not use it"
+                                   + (f": {why}" if why else ""))
 
     def column(value: object, pointer: str) -> Column | None:
         return None if value is None else Column(str(value), _at(document, pointer))
@@ -377,12 +399,9 @@ def read_csv(path: str, mapping: CsvMapping, zone: tzinfo,
     for times in (table.times, *sides.times):
         notes.extend(times.mixed.values())
     if table.undated:
-        stage = mapping.first_stage
-        notes.append(f"{table.undated:,} deal{'' if table.undated == 1 else 's'} in "
-                     f"'{stage}', which {mapping.source} says the export gives no date for "
-                     f"(first_stage): time in '{stage}' is not measured for "
-                     f"{'it' if table.undated == 1 else 'them'} (first_stage_warnings: each "
-                     "gives a warning per deal)")
+        notes.append(Note("csv.undated-one" if table.undated == 1 else "csv.undated-many", {
+            "deals": i18n.Plural(table.undated, "deal"), "stage": mapping.first_stage,
+            "source": mapping.source}))
 
 
 def sample_rows(path: str, mapping: CsvMapping,
@@ -452,40 +471,55 @@ def _header(rows: Iterator[_Row], name: str, mapping: CsvMapping) -> list[str]:
 
 
 class _Times:
-    """Time cells read the mapping's way, and the first cell of each column remembered, so that
-    a column mixing dates and times of day is named once (a date alone and a time compare
-    badly)."""
+    """Time cells read the mapping's way. Read as ISO 8601, a column's first cell decides its
+    kind — dates only, or times of day — and a cell of the other kind is refused (a date alone
+    would be read as midnight, hours away from the times it is compared with); each column
+    that mixes them is summed up once."""
 
     def __init__(self, name: str, time_format: str | None, zone: tzinfo) -> None:
         self.name = name
         self.time_format = time_format
         self.zone = zone
         self.first: dict[str, tuple[bool, int, str]] = {}  # column -> (date only, line, text)
-        self.mixed: dict[str, str] = {}  # column -> what it mixes, said once
+        self.refused: dict[str, tuple[int, int, str]] = {}  # column -> (count, line, text)
 
     def read(self, text: str, column: str, line: int) -> datetime:
         """A time cell as an aware datetime; ValueError with a readable message otherwise."""
-        expected = (f"a time in the format '{self.time_format}'" if self.time_format
-                    else "an ISO 8601 time")
+        expected = i18n.Message("csv.expected-format", {"format": self.time_format}) \
+            if self.time_format else i18n.Message("csv.expected-iso", {})
         if not text:
-            raise ValueError(f"the cell is empty; expected {expected}")
+            raise ValueError(i18n.Message("csv.empty-cell", {"expected": expected}))
         try:
             moment = parse_cell_time(text, self.time_format, self.zone)
         except ValueError:
-            raise ValueError(f"'{text}' is not {expected}") from None
-        if self.time_format is None and column not in self.mixed:
-            # A strptime format reads one shape; ISO reads both, so say once per column when
-            # it mixes them: a date alone is read as midnight, hours away from the times.
+            raise ValueError(i18n.Message("csv.not-time", {"text": text,
+                                                           "expected": expected})) from None
+        if self.time_format is None:
+            # A strptime format reads one shape; ISO reads both.
             dated = _date_only(text)
             first = self.first.setdefault(column, (dated, line, text))
             if first[0] != dated:
-                kinds = ("a date only", "a time of day")
-                self.mixed[column] = (
-                    f"column {quoted(column)} of {self.name} mixes dates and times: line "
-                    f"{line} has {kinds[not dated]} ('{text}'), line {first[1]} "
-                    f"{kinds[not first[0]]} ('{first[2]}'); a date alone is read as midnight. "
-                    "Export the column all as dates or all as times")
+                count, at, example = self.refused.get(column, (0, line, text))
+                self.refused[column] = (count + 1, at, example)
+                raise ValueError(i18n.Message("csv.odd-kind", {
+                    "text": text, "kind": i18n.Term(("csv.a-date" if dated else "csv.a-time",)),
+                    "held": i18n.Term(("csv.dates-only" if first[0] else "csv.times-of-day",)),
+                    "line": first[1], "first": first[2]}))
         return moment
+
+    @property
+    def mixed(self) -> dict[str, Note]:
+        """Per column that mixes dates and times: one line saying what was refused."""
+        said = {}
+        for column, (count, line, text) in self.refused.items():
+            dated, first_line, first_text = self.first[column]
+            kinds = (i18n.Term(("csv.a-date",)), i18n.Term(("csv.a-time",)))
+            said[column] = Note("csv.mixed-one" if count == 1 else "csv.mixed-many", {
+                "column": quoted(column), "file": self.name, "first_line": first_line,
+                "first_text": first_text, "first_kind": kinds[not dated],
+                "cells": i18n.Plural(count, "cell"), "other_kind": kinds[dated], "line": line,
+                "text": text})
+        return said
 
     def is_date(self, text: str) -> bool:
         """Whether a readable cell is a date without a time of day."""
@@ -531,8 +565,8 @@ class _Table:
         if row.error is not None:
             return row.error
         if len(row.cells) != len(self.header):
-            return (f"the row has {len(row.cells)} cells where the header has "
-                    f"{len(self.header)}")
+            return i18n.Message("csv.cells", {"cells": len(row.cells),
+                                               "header": len(self.header)})
         return None
 
     def time(self, text: str, column: str = "", line: int = 0) -> datetime:
@@ -589,7 +623,7 @@ def _read_changelog(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
         deal_id = _deal_cell(table, row)
         problem = table.row_problem(row)
         if problem is None and deal_id is None:
-            problem = f"no deal id in column {quoted(mapping.deal.name)}"
+            problem = i18n.Message("csv.no-deal-id", {"column": quoted(mapping.deal.name)})
         change = STAGE_CHANGE
         if problem is None and kind is not None:
             what = row.cells[kind_at]
@@ -627,14 +661,17 @@ def _add_step(deal: _Deal, row: _Row, change: Change, table: _Table,
     try:
         at = table.time(row.cells[time[1]], time[0].name, row.line)
     except ValueError as err:
-        return f"line {row.line}: column {quoted(time[0].name)}: {err}"
+        return i18n.Message("csv.line-column", {"line": row.line,
+                                                 "column": quoted(time[0].name),
+                                                 "problem": err.args[0]})
     deal.whole_days = deal.whole_days and table.times.is_date(row.cells[time[1]])
     text = row.cells[value[1]]
     if change.stage_from_value:
         stage = table.mapping.stage_for(text)
         if stage is None:
-            return (f"line {row.line}: stage '{text}' (column {quoted(value[0].name)}) is not "
-                    f"under 'stages:' in {table.mapping.source}; add it there")
+            return i18n.Message("csv.line-unknown-stage", {
+                "line": row.line, "stage": text, "column": quoted(value[0].name),
+                "mapping": table.mapping.source})
         text = stage
     deal.steps.append(_Step(at, change, text))
     return None
@@ -661,7 +698,12 @@ def _changelog_record(table: _Table, deal_id: str, deal: _Deal) -> Record:
             else:
                 fields.pop(change.field, None)  # an emptied field is unset, not ""
     stage = history[-1][1] if history else None
+    start = _undated_start(table, stage, history)
+    if start is not None and stage is None:
+        stage = start
     record = _record(deal_id, stage, attributes, fields, history)
+    if start is not None:
+        record["undated_start"] = start
     if history and deal.whole_days:
         record["whole_days"] = True
     return Record(origin, record, deal=deal_id)
@@ -684,7 +726,7 @@ def _read_wide(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
         problem = table.row_problem(row)
         deal_id = _deal_cell(table, row)
         if problem is None and deal_id is None:
-            problem = f"no deal id in column {quoted(mapping.deal.name)}"
+            problem = i18n.Message("csv.no-deal-id", {"column": quoted(mapping.deal.name)})
         if problem is not None:
             yield Record(origin, error=problem, deal=deal_id)
             continue
@@ -697,15 +739,17 @@ def _read_wide(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
             try:
                 history.append((table.time(text, column, row.line), stage))
             except ValueError as err:
-                problem = f"column {quoted(column)}: {err}"
+                problem = i18n.Message("csv.in-column", {"column": quoted(column),
+                                                         "problem": err.args[0]})
                 break
         current = None
         if problem is None and mapping.stage is not None and row.cells[stage_at]:
             text = row.cells[stage_at]
             current = mapping.stage_for(text)
             if current is None:
-                problem = (f"stage '{text}' (column {quoted(mapping.stage.name)}) is not under "
-                           f"'stages:' in {mapping.source}; add it there")
+                problem = i18n.Message("csv.unknown-stage", {
+                    "stage": text, "column": quoted(mapping.stage.name),
+                    "mapping": mapping.source})
         if problem is None and current is not None and current not in dated:
             problem = _closed(table, row, closed_at, current, history)
         if problem is not None:
@@ -748,7 +792,8 @@ def _closed(table: _Table, row: _Row, index: int | None, current: str,
     try:
         history.append((table.time(row.cells[index], column.name, row.line), current))
     except ValueError as err:
-        return f"column {quoted(column.name)}: {err}"
+        return i18n.Message("csv.in-column", {"column": quoted(column.name),
+                                               "problem": err.args[0]})
     return None
 
 
@@ -759,7 +804,9 @@ def _undated_start(table: _Table, current: str | None,
     if first is None:
         return None
     if history:
-        return first  # the deal passed through it before its first date
+        # The deal passed through it before its first date, unless (a change log) it was
+        # logged entering it.
+        return None if history[0][1] == first else first
     if current not in (None, first):
         return None  # a later stage without a date: the evaluator says so
     if table.mapping.first_stage_warnings == "each":

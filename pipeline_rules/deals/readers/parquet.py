@@ -1,7 +1,8 @@
 """Parquet in: deal records read from a file or a dataset of files.
 
 Deals are the JSON shape of ``schemas/deal.schema.json`` laid out in columns (docs/scale.md):
-scalar columns for ``id``, ``ruleset``, ``stage``, ``source``, ``owner`` and ``manager``;
+scalar columns for ``id``, ``ruleset``, ``stage``, ``source``, ``owner``, ``manager``,
+``undated_start`` and ``whole_days`` (the last two may be absent, or null where unset);
 ``fields`` as a struct (a typed column per field), a map or a JSON text; ``history``, ``tasks``,
 ``events`` and ``pauses`` as ``list<struct>`` columns whose times are timestamps (or ISO 8601
 text). A file is read one record batch at a time, only the columns a deal uses, so memory stays
@@ -36,7 +37,10 @@ BATCH_ROWS = 8192
 
 #: The deal columns read (others are ignored, like unknown keys of a JSON deal).
 DEAL_COLUMNS = ("id", "stage", "source", "owner", "manager", "fields", "history", "tasks",
-                "events", "pauses")
+                "events", "pauses", "undated_start", "whole_days")
+#: Columns whose null means the key is absent (a CSV export read through a mapping sets them
+#: only on some deals: an undated first stage, date-only columns).
+OPTIONAL_COLUMNS = ("undated_start", "whole_days")
 
 _UTC = pa.timestamp("us", tz="UTC")
 HISTORY_TYPE = pa.list_(pa.struct([("stage", pa.string()), ("at", _UTC),
@@ -129,6 +133,9 @@ def batch_records(batch: pa.RecordBatch | pa.Table, source: str,
     records = []
     for offset, data in enumerate(rows):
         origin = f"{source}:{first_row + offset}"
+        for name in OPTIONAL_COLUMNS:
+            if name in data and data[name] is None:
+                del data[name]
         if data.get("fields") is not None:
             try:
                 data["fields"] = _fields(data["fields"])
@@ -175,5 +182,5 @@ def read_parquet(path: str, key: str = "ruleset",
             yield from batch_records(batch, file, first)
 
 
-__all__ = ["BATCH_ROWS", "DEAL_COLUMNS", "LIST_TYPES", "TIME_KEYS", "ColumnarError",
-           "batch_records", "dataset_files", "file_batches", "read_parquet"]
+__all__ = ["BATCH_ROWS", "DEAL_COLUMNS", "LIST_TYPES", "OPTIONAL_COLUMNS", "TIME_KEYS",
+           "ColumnarError", "batch_records", "dataset_files", "file_batches", "read_parquet"]

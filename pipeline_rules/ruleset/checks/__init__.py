@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from typing import Any, NoReturn
 
 from pipeline_rules import i18n
 from pipeline_rules.ruleset.checks.config import ConfigError, LintConfig, config_from_mapping
@@ -78,23 +79,79 @@ def check_source(source: Source, rules: Iterable[Rule], config: LintConfig | Non
             back = {meant: typo for typo, meant in renames.items()}
             found.extend((schema, _as_written(p, back)) for p in schema_problems
                          if p.path[1:].partition("/")[0] in back)
-    broken = [p.path for p in schema_problems]
-    # A broken top-level key (missing, unknown, the wrong type) leaves too little to judge the
-    # rest by; a broken part inside one (a list item, a nested key) leaves the rest judgeable.
-    nested = all(path.count("/") >= 2 for path in broken)
+    # A broken part inside a top-level key (a list item, a nested key) leaves the rest
+    # judgeable; so does a broken top-level key (missing, or of the wrong type): the model is
+    # built without it and the rules that read it are skipped (see _without).
+    top = _broken_keys(schema_problems)
+    broken = [p.path or "/" + str(p.args.get("key", "")) for p in schema_problems]
     data = judged.data if judged is not None and fatal is None else None
-    model = _model(judged, broken) if judged is not None and isinstance(data, dict) and nested \
-        else None
+    model = None
+    if judged is not None and isinstance(data, dict) and top is not None:
+        model = _model(replace(judged, data={k: v for k, v in data.items() if k not in top}),
+                       broken)
     if judged is not None and isinstance(data, dict) and model is not None:
         # A malformed lint block has already been reported by the schema rule.
         with contextlib.suppress(ConfigError):
             config = config.merged(config_from_mapping(data.get("lint"), "lint"))
-        ctx = CheckContext(source, judged, None, model, vocabulary + config.gap_vocabulary)
+        judging = _without(model, top) if top else model
+        ctx = CheckContext(source, judged, None, judging, vocabulary + config.gap_vocabulary)
         back = {meant: typo for typo, meant in renames.items()}
         for rule in rules:
             if rule.phase is Phase.RULESET:
                 found.extend((rule, _as_written(p, back)) for p in _run(rule, ctx, broken))
+        if top:  # the model lacks parts: nobody may use it, the rules have had their look
+            ctx = CheckContext(source, judged, None, None, ctx.gap_vocabulary)
     return Checked(ctx, config, tuple(found))
+
+
+#: The model attributes each top-level key of a ruleset becomes.
+_MODEL_FIELDS = {"start": ("starts",), "end": ("won", "lost", "on_won", "on_lost"),
+                 "sla": ("slas",)}
+#: The schema's words for a key that is only extra: it breaks nothing else.
+_EXTRA = frozenset({"schema.unknown-key", "schema.unknown-key-suggest"})
+
+
+def _broken_keys(problems: list[Problem]) -> frozenset[str] | None:
+    """The top-level keys the schema finds missing or of the wrong type (an unknown key breaks
+    nothing else); None when the document as a whole is broken (not a mapping)."""
+    keys = set()
+    for problem in problems:
+        if problem.path == "":
+            if problem.message != "schema.required":
+                return None
+            keys.add(str(problem.args["key"]))
+        elif problem.path.count("/") == 1 and problem.message not in _EXTRA:
+            keys.add(problem.path[1:])
+    return frozenset(keys)
+
+
+class _Absent:
+    """What a model attribute holds when its top-level key is broken: any use of it raises,
+    so a rule that reads it is skipped (:func:`_run`) rather than judging a part that is not
+    there, while the rules that never read it still run."""
+
+    def __init__(self, key: str) -> None:
+        object.__setattr__(self, "_key", key)
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise LookupError(f"top-level key '{object.__getattribute__(self, '_key')}' is broken")
+
+    def __getattr__(self, name: str) -> NoReturn:
+        self._refuse()
+
+    __iter__ = __len__ = __bool__ = __str__ = __format__ = __getitem__ = _refuse
+    __contains__ = __eq__ = __lt__ = __hash__ = __int__ = _refuse
+
+
+def _without(model: Ruleset, keys: frozenset[str]) -> Ruleset:
+    """``model`` with the attributes of broken top-level ``keys`` made unreadable."""
+    names = {f.name for f in fields(model)}
+    absent: dict[str, Any] = {}
+    for key in keys:
+        for name in _MODEL_FIELDS.get(key, (key,)):
+            if name in names:
+                absent[name] = _Absent(key)
+    return replace(model, **absent)
 
 
 def _renames(problems: list[Problem], data: dict[str, object]) -> dict[str, str]:

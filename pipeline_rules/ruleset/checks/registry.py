@@ -67,19 +67,25 @@ class Rule:
     def use_instead(self, lines: int = 4) -> list[str]:
         """How to fix what the rule finds, in short: the first ``lines`` lines of its *Use
         instead* section (its code fences dropped; ``…`` when there is more)."""
-        section: list[str] = []
-        inside = False
-        for line in self.doc.splitlines():
-            if line.startswith("## "):
-                if inside:
-                    break
-                inside = line.strip() == "## Use instead"
-                continue
-            if inside and not line.startswith("```") and (line.strip() or section):
-                section.append(line.rstrip())
-        while section and not section[-1]:
-            section.pop()
-        return section[:lines] + (["…"] if len(section) > lines else [])
+        return use_instead(self.doc, lines)
+
+
+def use_instead(doc: str, lines: int = 4) -> list[str]:
+    """The first ``lines`` lines of a rule page's *Use instead* section (its code fences
+    dropped; ``…`` when there is more)."""
+    section: list[str] = []
+    inside = False
+    for line in doc.splitlines():
+        if line.startswith("## "):
+            if inside:
+                break
+            inside = line.strip() == "## Use instead"
+            continue
+        if inside and not line.startswith("```") and (line.strip() or section):
+            section.append(line.rstrip())
+    while section and not section[-1]:
+        section.pop()
+    return section[:lines] + (["…"] if len(section) > lines else [])
 
 
 RULES: dict[str, Rule] = {}
