@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -149,6 +149,14 @@ class SqliteStore(SqlStore):
                 self._db.execute(sql, args)
             except sqlite3.Error as err:
                 raise StoreError(_explain(self.path, err)) from None
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._lock:
+            try:
+                self._db.executemany(sql, rows)
+            except sqlite3.Error as err:
+                raise StoreError(_explain(self.path, err)) from None
+
 
 def _explain(path: str, err: sqlite3.Error) -> str:
     """A store error as a sentence naming the file."""
