@@ -131,3 +131,23 @@ def test_leap_day_is_valid() -> None:
 
 def test_cron_error_is_a_value_error() -> None:
     assert issubclass(CronError, ValueError)
+
+
+@pytest.mark.parametrize("expr", ["*/15 8-19 * * mon-fri", "30 2 * * *", "0 9 1 * *"])
+def test_a_reused_cursor_finds_the_runs_a_fresh_parse_finds(expr: str) -> None:
+    """One croniter moved from instant to instant (as a tick's runs share it) gives the next
+    run a fresh parse gives, across both clock changes of the year, in any order of instants."""
+    import random
+    from datetime import timedelta
+
+    tz = ZoneInfo("Europe/Berlin")
+    schedule = parse_cron(expr, tz)
+    cursor = schedule.cursor()
+    rng = random.Random(5)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    instants = [start + timedelta(minutes=rng.randrange(366 * 24 * 60)) for _ in range(400)]
+    instants += [datetime(2026, 3, 29, 0, 59, tzinfo=UTC), datetime(2026, 10, 25, 0, 30,
+                                                                     tzinfo=UTC)]
+    for moment in instants:
+        assert schedule.next_run(moment, cursor) == schedule.next_run(moment)
+        assert schedule.prev_run(moment, cursor) == schedule.prev_run(moment)

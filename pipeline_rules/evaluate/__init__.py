@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline_rules import i18n
 from pipeline_rules.deals import Item, as_record
@@ -38,6 +38,11 @@ from pipeline_rules.evaluate.tasks import check_tasks
 from pipeline_rules.evaluate.wake import Wake, earliest
 from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
 from pipeline_rules.ruleset.model import Ruleset
+
+if TYPE_CHECKING:
+    from croniter import croniter
+
+    from pipeline_rules.time.schedules import CronSchedule
 
 Check = Callable[[Deal, Run], Iterable[Finding]]
 NextChange = Callable[[Deal, Run], Wake | None]
@@ -69,9 +74,12 @@ class Evaluator:
         self.lang = lang
         self.horizon = horizon
 
-    def run(self, now: datetime, lang: str | None = None) -> Run:
-        """The per-run context for evaluating at ``now``, messages in ``lang``."""
-        return Run.start(self.compiled, self.machine, now, lang or self.lang, self.horizon)
+    def run(self, now: datetime, lang: str | None = None,
+            cursors: dict[CronSchedule, croniter] | None = None) -> Run:
+        """The per-run context for evaluating at ``now``, messages in ``lang`` (``cursors``:
+        see :meth:`Run.start`)."""
+        return Run.start(self.compiled, self.machine, now, lang or self.lang, self.horizon,
+                         cursors)
 
     def evaluate(self, deals: Iterable[Item], now: datetime,
                  lang: str | None = None) -> Iterator[Finding]:

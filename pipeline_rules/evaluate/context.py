@@ -23,6 +23,7 @@ from pipeline_rules.evaluate.findings import Finding, action, violation
 from pipeline_rules.evaluate.plans import Plans, make_plans
 from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.time.calendars import BusinessCalendar
+from pipeline_rules.time.schedules import CronSchedule
 from pipeline_rules.time.working import shift
 
 #: Formatted instants kept per run (a bound: a run over millions of deals stays flat).
@@ -48,13 +49,24 @@ class Run:
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
-              lang: str = i18n.DEFAULT, horizon: timedelta = timedelta(0)) -> Run:
-        """Prepare a run at ``now`` (carried in UTC) and find the next scheduled run."""
+              lang: str = i18n.DEFAULT, horizon: timedelta = timedelta(0),
+              cursors: dict[CronSchedule, croniter] | None = None) -> Run:
+        """Prepare a run at ``now`` (carried in UTC) and find the next scheduled run.
+
+        ``cursors``: parsed schedules kept by a caller that starts many runs one after another
+        (a tick judging deals each at its own instant): parsing is most of a run's start."""
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError("'now' must be a timezone-aware datetime")
         schedule = compiled.schedule
-        next_run = (schedule.next_run(now).astimezone(UTC) if schedule is not None else None)
-        return cls(compiled, machine, now.astimezone(UTC), lang, horizon, next_run)
+        cursor = None
+        if schedule is not None and cursors is not None:
+            cursor = cursors.get(schedule)
+            if cursor is None:
+                cursor = cursors[schedule] = schedule.cursor()
+        next_run = (schedule.next_run(now, cursor).astimezone(UTC) if schedule is not None
+                    else None)
+        return cls(compiled, machine, now.astimezone(UTC), lang, horizon, next_run,
+                   _cursor=cursor)
 
     def __post_init__(self) -> None:
         self.plans = make_plans(self.compiled)

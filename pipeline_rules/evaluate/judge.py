@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pipeline_rules import i18n
 from pipeline_rules.deals.model import Record
@@ -33,6 +33,11 @@ from pipeline_rules.evaluate.wake import Wake
 from pipeline_rules.ruleset.catalog import Catalog
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.suggest import nearest
+
+if TYPE_CHECKING:
+    from croniter import croniter
+
+    from pipeline_rules.time.schedules import CronSchedule
 
 #: The record key (and, failing that, the deal field) that names a deal's ruleset.
 RULESET_KEY = "ruleset"
@@ -55,16 +60,20 @@ class Runs:
     is first needed (a run looks up the next scheduled evaluation: too dear to repeat per
     deal)."""
 
-    def __init__(self, now: datetime, lang: str = i18n.DEFAULT) -> None:
+    def __init__(self, now: datetime, lang: str = i18n.DEFAULT,
+                 cursors: dict[CronSchedule, croniter] | None = None) -> None:
         self.now = now
         self.lang = lang
         self._runs: dict[str, Run] = {}
+        #: Parsed schedules shared with the runs of other instants (see ``Run.start``).
+        self.cursors = cursors
 
     def of(self, evaluator: Evaluator) -> Run:
         """The run context of ``evaluator``."""
         found = self._runs.get(evaluator.compiled.id)
         if found is None:
-            found = self._runs[evaluator.compiled.id] = evaluator.run(self.now, self.lang)
+            found = self._runs[evaluator.compiled.id] = evaluator.run(self.now, self.lang,
+                                                                      self.cursors)
         return found
 
 

@@ -40,12 +40,17 @@ class CronSchedule:
     expr: str
     tz: ZoneInfo
 
-    def next_run(self, after: datetime) -> datetime:
-        """Return the first run strictly after `after` (aware), as an aware datetime in tz."""
+    def next_run(self, after: datetime, cursor: croniter | None = None) -> datetime:
+        """Return the first run strictly after `after` (aware), as an aware datetime in tz
+        (``cursor``: a croniter of this schedule to reuse, as for :meth:`prev_run`)."""
         if after.tzinfo is None or after.utcoffset() is None:
             raise ValueError(f"expected a timezone-aware datetime, got naive {after.isoformat()}")
         # croniter reads the start in its own zone, so the start must carry ours.
-        runs = croniter(self.expr, after.astimezone(self.tz))
+        if cursor is None:
+            runs = croniter(self.expr, after.astimezone(self.tz))
+        else:
+            runs = cursor
+            runs.set_current(after.astimezone(self.tz), force=True)
         result: datetime = runs.get_next(datetime)
         return result.astimezone(self.tz)
 
