@@ -105,8 +105,13 @@ def _next_level(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Wake | 
     check compares the share used, which the timer inverts)."""
     sla = plan.sla
     timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else ())
-    used = timer.used(run.now)
-    ahead = [w for w in sla.warn if used * 100 < w < 100]
+    if (run.now - since).total_seconds() < plan.quiet:
+        # Before the first warning by the wall clock (as the check skips it): every threshold
+        # is ahead, with no calendar arithmetic to learn the share used.
+        ahead = [w for w in sla.warn if w < 100]
+    else:
+        used = timer.used(run.now)
+        ahead = [w for w in sla.warn if used * 100 < w < 100]
     if ahead:
         # A threshold below the limit is still ahead: no breach yet, no deadline to work out.
         at = timer.reached(min(ahead) / 100)
