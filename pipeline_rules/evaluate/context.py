@@ -46,6 +46,7 @@ class Run:
     _stamps: dict[datetime, str] = field(default_factory=dict)
     _replays: ReplayMemo = field(default_factory=ReplayMemo)
     _cursor: croniter | None = None
+    _previous: dict[datetime, datetime] = field(default_factory=dict)
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
@@ -86,13 +87,17 @@ class Run:
 
     def last_run_before(self, moment: datetime) -> datetime | None:
         """The last scheduled run strictly before ``moment`` (None without a schedule); the
-        schedule is parsed once per run."""
+        schedule is parsed once per run, and each answer remembered (croniter takes a third of
+        a millisecond a look-up, and reminders of meetings at the same hour ask the same)."""
         schedule = self.compiled.schedule
         if schedule is None:
             return None
-        if self._cursor is None:
-            self._cursor = schedule.cursor()
-        return schedule.prev_run(moment, self._cursor)
+        found = self._previous.get(moment)
+        if found is None:
+            if self._cursor is None:
+                self._cursor = schedule.cursor()
+            found = self._previous[moment] = schedule.prev_run(moment, self._cursor)
+        return found
 
     def replay(self, deal: Deal) -> list[IllegalMove]:
         """The illegal moves in the deal's history (the machine's replay, with this run's
