@@ -46,7 +46,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -230,10 +230,10 @@ class Flaky(http.server.BaseHTTPRequestHandler):
 
     rng = random.Random(7)
     lock = threading.Lock()
-    arrived: dict[str, float] = {}  # idempotency key -> first success, monotonic
+    arrived: ClassVar[dict[str, float]] = {}  # idempotency key -> first success, monotonic
     failures = 0
 
-    def do_POST(self) -> None:  # noqa: N802 - the handler's name is http.server's
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with self.lock:
             fail = self.rng.random() < 0.3
@@ -258,10 +258,8 @@ def webhook(count: int, seed: int, folder: Path) -> None:
     store: Store = SqliteStore(str(folder / "webhook.db"))
     runtime = Runtime(judge, store)
     # Deals with an escalation due at once (a breached SLA): each a delivery queued at ingest.
-    records, n = [], 0
-    for deal in deals(count * 20, seed=seed, now=NOW):
-        records.append(Record(f"w{n}", deal))
-        n += 1
+    records = [Record(f"w{n}", deal)
+               for n, deal in enumerate(deals(count * 20, seed=seed, now=NOW))]
     runtime.ingest(records, NOW)
     # Only ``count`` of them: the rest are marked done as if delivered before.
     with store.transaction():
