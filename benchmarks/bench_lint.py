@@ -1,6 +1,8 @@
-"""Lint speed: a seeded 2,000-stage / 10,000-transition ruleset, and the CLI on the reference.
+"""Lint speed: a seeded 2,000-stage / 10,000-transition ruleset, and the CLI on the reference;
+with ``--scale``, the growth of lint time from 1,000 to 100,000 stages.
 
     python benchmarks/bench_lint.py [--runs 7] [--stages 2000] [--transitions 10000]
+    python benchmarks/bench_lint.py --scale [--runs 3] [--baseline OTHER/bin/pipeline-rules]
 
 Prints medians of repeated runs measured in this one process (the machines are noisy):
 1. linting the generated ruleset in-process (parse, schema, model, every rule), with the time of
@@ -8,6 +10,13 @@ Prints medians of repeated runs measured in this one process (the machines are n
    again with the collector running, as a library caller (the server, a CRM hook) runs it;
 2. the CLI as a fresh process on the generated file and on ``rulesets/b2b_sales.yaml``, against
    ``python -c pass`` measured alternately in the same run, and the ratio.
+
+``--scale`` lints compact seeded rulesets of 1,000, 10,000, 50,000 and 100,000 stages (a chain
+with a skip move for every tenth stage and a move to lost from every stage, each file under
+the 5 MB limit) with ``pipeline-rules lint`` as a fresh process, and prints the wall and CPU
+time (medians) and the time per stage, which stays flat when lint is linear. ``--baseline``
+runs another installation's ``pipeline-rules`` (an older version, say) on the same files in
+the same run, bounded by ``--timeout`` seconds a run, for the sizes in ``--baseline-sizes``.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import argparse
 import contextlib
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -107,12 +117,84 @@ def median_process(commands: list[list[str]], runs: int) -> list[float]:
     return [statistics.median(t) * 1000 for t in times]
 
 
+def generate_scale(stages: int, seed: int = 20261202) -> str:
+    """A compact regulation of ``stages`` open stages: a chain, a skip move for every tenth
+    stage, and a move to lost from every stage."""
+    rng = random.Random(seed)
+    ids = [f"s{i}" for i in range(stages)]
+    lines = ["version: 1", "id: scale", "timezone: Europe/Moscow", "stages:"]
+    lines += [f"- {{id: {s}}}" for s in ids]
+    lines += ["- {id: won, terminal: won}", "- {id: lost, terminal: lost}",
+              "start:", f"- {{id: cold, stage: {ids[0]}}}", "transitions:"]
+    edges = [(i, i + 1) for i in range(stages - 1)]
+    for _ in range(stages // 10):
+        source = rng.randrange(stages - 1)
+        edges.append((source, min(stages - 1, source + rng.randint(2, 6))))
+    lines += [f"- {{from: {ids[a]}, to: {ids[b]}}}" for a, b in edges]
+    lines += [f"- {{from: {ids[-1]}, to: won}}", '- {from: "*", to: lost}']
+    return "\n".join(lines) + "\n"
+
+
+def timed_process(command: list[str], timeout: float) -> tuple[float, float] | None:
+    """Wall and CPU seconds of one run of ``command``, or None if it ran past ``timeout``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    try:
+        subprocess.run(command, check=False, capture_output=True, env=ENV, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def scale(args: argparse.Namespace) -> None:
+    """Lint time from 1,000 to 100,000 stages, and a baseline's on the same files."""
+    lint_cli = [sys.executable, "-m", "pipeline_rules", "lint"]
+    print(f"lint as a fresh process, median of {args.runs} runs (wall / CPU seconds)")
+    timed_process([*lint_cli, str(ROOT / "rulesets/b2b_sales.yaml")], args.timeout)  # warm-up
+    with tempfile.TemporaryDirectory() as tmp:
+        for stages in args.sizes:
+            path = Path(tmp) / f"scale-{stages}.yaml"
+            path.write_text(generate_scale(stages), encoding="utf-8")
+            size = path.stat().st_size / 1024 / 1024
+            commands = [("this version", lint_cli)]
+            if args.baseline and stages in args.baseline_sizes:
+                commands.append(("baseline", [args.baseline, "lint"]))
+            for label, command in commands:
+                runs = args.runs if label == "this version" else args.baseline_runs
+                results = []
+                for _ in range(runs):
+                    result = timed_process([*command, str(path)], args.timeout)
+                    if result is None:
+                        break
+                    results.append(result)
+                if len(results) < runs:
+                    print(f"  {stages:>7,} stages ({size:.1f} MB) {label}: over "
+                          f"{args.timeout:.0f} s (stopped)")
+                    continue
+                wall = statistics.median(r[0] for r in results)
+                cpu = statistics.median(r[1] for r in results)
+                print(f"  {stages:>7,} stages ({size:.1f} MB) {label}: {wall:.2f} s wall, "
+                      f"{cpu:.2f} s CPU, {cpu / stages * 1e6:.0f} µs CPU per stage")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--stages", type=int, default=2000)
     parser.add_argument("--transitions", type=int, default=10000)
+    parser.add_argument("--scale", action="store_true",
+                        help="lint time from 1,000 to 100,000 stages")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000, 100000])
+    parser.add_argument("--baseline", help="another pipeline-rules executable to time (--scale)")
+    parser.add_argument("--baseline-sizes", type=int, nargs="+", default=[10000, 50000])
+    parser.add_argument("--baseline-runs", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=90.0)
     args = parser.parse_args()
+    if args.scale:
+        scale(args)
+        return
 
     text = generate(args.stages, args.transitions)
     source = Source("generated.yaml", text)

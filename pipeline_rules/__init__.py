@@ -38,14 +38,18 @@ _EXPORTS = {
     "Backtest": "analytics",
     "read_records": "deals.readers",
     "PluginContext": "evaluate.extensions",
+    "load_versions": "ruleset.catalog",
+    "Versions": "ruleset.versions",
+    "diff_rulesets": "ruleset.diff",
+    "RulesetDiff": "ruleset.diff",
 }
 
 __all__ = [
     "Backtest", "CompiledRuleset", "Deal", "DealError", "Decision", "Diagnostic", "Evaluator",
     "Finding", "IllegalMove", "PipelineMachine", "PluginContext", "Reason", "ReplayMemo", "Report",
-    "Ruleset", "RulesetError", "TransitionRejected", "__version__", "analyze", "backtest",
-    "compile_ruleset", "lint", "lint_file", "load_ruleset", "load_ruleset_source", "parse_deal",
-    "read_records",
+    "Ruleset", "RulesetDiff", "RulesetError", "TransitionRejected", "Versions", "__version__",
+    "analyze", "backtest", "compile_ruleset", "diff_rulesets", "lint", "lint_file",
+    "load_ruleset", "load_ruleset_source", "load_versions", "parse_deal", "read_records",
 ]
 
 if TYPE_CHECKING:
@@ -66,9 +70,16 @@ if TYPE_CHECKING:
     from pipeline_rules.evaluate.extensions import PluginContext
     from pipeline_rules.evaluate.findings import Finding
     from pipeline_rules.lint import Diagnostic, lint, lint_file
-    from pipeline_rules.ruleset.catalog import RulesetError, load_ruleset, load_ruleset_source
+    from pipeline_rules.ruleset.catalog import (
+        RulesetError,
+        load_ruleset,
+        load_ruleset_source,
+        load_versions,
+    )
     from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
+    from pipeline_rules.ruleset.diff import RulesetDiff, diff_rulesets
     from pipeline_rules.ruleset.model import Ruleset
+    from pipeline_rules.ruleset.versions import Versions
 
 
 def __getattr__(name: str) -> Any:

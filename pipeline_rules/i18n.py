@@ -39,6 +39,18 @@ class Term:
         return f" {_template('or', lang)} ".join(_template(k, lang) for k in self.keys)
 
 
+@dataclass(frozen=True)
+class Choices:
+    """An argument that is itself messages (catalog keys with their arguments), joined by the
+    word for "or"."""
+
+    parts: tuple[tuple[str, Mapping[str, object]], ...]
+
+    def render(self, lang: str) -> str:
+        """The messages in ``lang``."""
+        return f" {_template('or', lang)} ".join(render(k, a, lang) for k, a in self.parts)
+
+
 _TEMPLATES: dict[tuple[str, str], str] = {}
 
 
@@ -59,14 +71,28 @@ def render(key: str, args: Mapping[str, object], lang: str = DEFAULT) -> str:
     # evaluator renders one per finding, hundreds of thousands a run).
     values = args
     for value in args.values():
-        if isinstance(value, Term):
-            values = {k: v.render(lang) if isinstance(v, Term) else v for k, v in args.items()}
+        if isinstance(value, (Term, Choices)):
+            values = {k: v.render(lang) if isinstance(v, (Term, Choices)) else v
+                      for k, v in args.items()}
             break
     try:
         return template.format_map(values)
     except (KeyError, IndexError, ValueError):
         # A catalog/arguments mismatch must not hide the problem being reported.
         return f"{template} {dict(args)}"
+
+
+def plural(count: int, key: str, lang: str = DEFAULT) -> str:
+    """``count`` and the noun ``key`` in the form the number takes (``plural.<key>`` holds the
+    forms joined by ``|``: English one|other, Russian one|few|many)."""
+    forms = _template(f"plural.{key}", lang).split("|")
+    if lang == "ru" and len(forms) == 3:
+        tens, units = count % 100, count % 10
+        form = forms[0] if units == 1 and tens != 11 else \
+            forms[1] if 2 <= units <= 4 and not 12 <= tens <= 14 else forms[2]
+    else:
+        form = forms[0] if count == 1 else forms[-1]
+    return f"{count:,}".replace(",", "\u00a0" if lang == "ru" else ",") + " " + form
 
 
 def detect(environ: Mapping[str, str] | None = None) -> str:

@@ -227,3 +227,83 @@ def test_ingest_and_tick_on_the_command_line(tmp_path: Path) -> None:
     sent = [orjson.loads(line) for line in out.read_text().splitlines()]
     assert counts["delivered"] == len(sent) == 3
     assert {s["alert"]["code"] for s in sent} == {"escalate"}
+
+
+ROUTED = ROOT / "examples" / "b2b_sales_routed.yaml"
+
+
+def test_routed_alerts_and_an_entry_action_are_delivered_through_ticks(tmp_path: Path) -> None:
+    """The routed example: a deal enters the proposal stage on Monday 23 Nov 10:00. Its
+    create-task entry action is delivered once, though the CRM sends the deal again within the
+    entry window, and is over (never retracted) when the window closes; each routed level of
+    the proposal SLA — the owner at 50 %, the owner and the looked-up manager at 80 %, the
+    escalation at the breach, the head of sales 2 business days later — and the routed overdue
+    task are delivered at their due instants, each once, under the key the evaluator gave."""
+    rt = Runtime(Judge.of(load_catalog(ROUTED)), SqliteStore(str(tmp_path / "store.db")))
+    out = tmp_path / "out.jsonl"
+    sink = JsonlSink(str(out))
+    msk = "+03:00"
+    deal = {"id": "P-1", "stage": "proposal", "source": "web_form", "owner": "olga",
+            "history": [{"stage": "request", "at": "2026-11-20T10:00:00" + msk},
+                        {"stage": "qualification", "at": "2026-11-20T12:00:00" + msk},
+                        {"stage": "meeting", "at": "2026-11-21T12:00:00" + msk},
+                        {"stage": "proposal", "at": "2026-11-23T10:00:00" + msk}],
+            "tasks": [{"id": "U", "due": "2026-11-26T10:00:00" + msk, "done": False}]}
+    first = rt.upsert(Record("crm:1", deal), datetime.fromisoformat("2026-11-23T10:05:00" + msk))
+    rt.deliver(sink)
+    again = rt.upsert(Record("crm:2", deal), datetime.fromisoformat("2026-11-23T10:30:00" + msk))
+    rt.deliver(sink)
+    entry_keys = {f.key for f in [*first.findings, *again.findings] if f.code == "create-task"}
+    assert len(entry_keys) == 1  # the same entry, the same key, whenever it is judged
+    for moment in ("2026-11-24T12:00", "2026-11-25T16:00", "2026-11-27T11:00",
+                   "2026-11-30T11:00", "2026-12-02T11:00"):
+        rt.tick(datetime.fromisoformat(moment + ":00" + msk))
+        rt.deliver(sink)
+    sent = [orjson.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(s["event"], s["alert"]["code"], s["alert"]["rule"], s["alert"]["due"],
+             s["alert"]["details"]["recipient"], s["alert"]["details"].get("level"))
+            for s in sent] == [
+        ("delivered", "create-task", "on_enter.proposal.0", "2026-11-23T10:00:00+03:00",
+         "olga", None),
+        ("delivered", "notify", "proposal-decision", "2026-11-25T15:00:00+03:00", "olga", "50%"),
+        ("delivered", "notify", "tasks.overdue_grace", "2026-11-26T11:00:00+03:00", "olga",
+         None),
+        ("delivered", "notify", "tasks.overdue_grace", "2026-11-26T11:00:00+03:00", "anna",
+         None),
+        ("delivered", "notify", "proposal-decision", "2026-11-27T10:00:00+03:00", "olga", "80%"),
+        ("delivered", "notify", "proposal-decision", "2026-11-27T10:00:00+03:00", "anna", "80%"),
+        ("delivered", "escalate", "proposal-decision", "2026-11-30T10:00:00+03:00", "anna",
+         None),
+        ("delivered", "notify", "proposal-decision", "2026-12-02T10:00:00+03:00",
+         "head_of_sales", "+2 business days"),
+    ]
+    assert all(s["key"] == s["alert"]["key"] for s in sent)
+    assert len({s["key"] for s in sent}) == len(sent)
+    (entry_key,) = entry_keys
+    assert sent[0]["key"] == entry_key
+    entry = rt.store.get_alert(entry_key)
+    assert entry is not None and entry.status == "resolved"
+    trail = [(t.before, t.after, t.note) for t in rt.store.transitions("b2b-sales-routed", "P-1")
+             if t.key == entry_key]
+    assert trail == [(None, "open", "raised"), ("open", "due", "due"),
+                     ("due", "delivered", "delivered"), ("delivered", "resolved", "over")]
+
+
+def test_a_stored_deal_keeps_the_version_its_timer_began_under(tmp_path: Path) -> None:
+    """The example versions folder: a meeting entered on 25 Nov under version 1 (7 days) is
+    escalated on 2 Dec 10:00, though version 2 (8 days) took effect on 1 Dec."""
+    rt = Runtime(Judge.of(load_catalog(ROOT / "examples" / "versions" / "b2b_sales")),
+                 SqliteStore(str(tmp_path / "store.db")))
+    out = tmp_path / "out.jsonl"
+    deal = meeting_deal("2026-12-20T10:00:00+03:00")
+    deal["history"][-1]["at"] = "2026-11-25T10:00:00+03:00"
+    deal["tasks"][0]["due"] = "2026-12-03T10:00:00+03:00"
+    rt.upsert(Record("crm", deal), datetime.fromisoformat("2026-11-26T10:00:00+03:00"))
+    rt.tick(datetime.fromisoformat("2026-12-02T09:59:00+03:00"))
+    rt.deliver(JsonlSink(str(out)))
+    assert not out.exists()
+    rt.tick(datetime.fromisoformat("2026-12-02T10:00:00+03:00"))
+    rt.deliver(JsonlSink(str(out)))
+    sent = [orjson.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(s["alert"]["code"], s["alert"]["due"], s["alert"]["version"])
+            for s in sent] == [("escalate", "2026-12-02T10:00:00+03:00", "1")]

@@ -150,4 +150,4 @@ def test_a_reused_cursor_finds_the_runs_a_fresh_parse_finds(expr: str) -> None:
                                                                      tzinfo=UTC)]
     for moment in instants:
         assert schedule.next_run(moment, cursor) == schedule.next_run(moment)
-        assert schedule.prev_run(moment, cursor) == schedule.prev_run(moment)
+        assert schedule.previous_run(moment, cursor) == schedule.previous_run(moment)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +31,7 @@ from pipeline_rules.evaluate.intake import Rejection, intake
 from pipeline_rules.evaluate.reminders import check_reminders
 from pipeline_rules.evaluate.sla import check_slas
 from pipeline_rules.ruleset.compiled import CompiledRuleset
+from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.durations import format_seconds
 
 Identity = tuple[str, str, str, str]  # deal, code, rule, when (ISO, UTC)
@@ -63,6 +64,11 @@ class _Counts:
     tally_week: defaultdict[str, Counter[str]] = field(
         default_factory=lambda: defaultdict(Counter))
 
+    #: Alerts already open at the first point (raised for a moment before it): the backlog the
+    #: regulation finds, kept apart from the alerts the period raises.
+    backlog: Counter[str] = field(default_factory=Counter)
+    old: set[Identity] = field(default_factory=set)
+
     def tally(self) -> Tally:
         return Tally(dict(sorted(self.tally_code.items())),
                      {k: dict(v) for k, v in sorted(self.tally_stage.items())},
@@ -88,14 +94,18 @@ def _closed_at(deal: Deal, compiled: CompiledRuleset) -> datetime | None:
 
 
 def _run(compiled: CompiledRuleset, deals: list[Deal], points: list[datetime],
-         every: timedelta) -> _Counts:
-    evaluator = Evaluator(compiled)
+         every: timedelta, versions: Versions | None = None,
+         progress: Callable[[int], None] | None = None) -> _Counts:
+    evaluator = Evaluator(compiled, versions=versions)
     counts = _Counts()
     spans = [(d, d.history[0].at, _closed_at(d, compiled), [h.at.timestamp() for h in d.history])
              for d in deals if d.history]
     zone = compiled.zone
-    for point in points:
-        run = Run.start(compiled, evaluator.machine, point)
+    for number, point in enumerate(points, start=1):
+        if progress is not None:
+            progress(number)
+        run = Run.start(compiled, evaluator.machine, point) if versions is None \
+            else evaluator.run(point)  # each version's run, the one in force at the point's
         week = (point.astimezone(zone).date()
                 - timedelta(days=point.astimezone(zone).weekday())).isoformat()
         for deal, first, closed, stamps in spans:
@@ -104,9 +114,13 @@ def _run(compiled: CompiledRuleset, deals: list[Deal], points: list[datetime],
             view = as_of(deal, point, stamps)
             if view is None:
                 continue
-            found = list(check_history(view, run))
-            if view.stage not in compiled.graph.terminal:
-                found += list(check_slas(view, run)) + list(check_reminders(view, run))
+            if run.versions is not None:
+                found = evaluator.by_versions(view, run, run.versions, tasks=False,
+                                              plugins=False)
+            else:
+                found = list(check_history(view, run))
+                if view.stage not in compiled.graph.terminal:
+                    found += list(check_slas(view, run)) + list(check_reminders(view, run))
             for finding in found:
                 when = finding.due or finding.at
                 identity = (finding.deal or "", finding.code, finding.rule or "",
@@ -114,6 +128,10 @@ def _run(compiled: CompiledRuleset, deals: list[Deal], points: list[datetime],
                 if identity in counts.seen:
                     continue
                 counts.seen[identity] = when.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                if when < points[0]:
+                    counts.backlog[finding.code] += 1
+                    counts.old.add(identity)
+                    continue
                 counts.tally_code[finding.code] += 1
                 counts.tally_stage[finding.stage or ""][finding.code] += 1
                 counts.tally_owner[deal.owner or "(no owner)"][finding.code] += 1
@@ -122,13 +140,16 @@ def _run(compiled: CompiledRuleset, deals: list[Deal], points: list[datetime],
 
 
 def _changes(base: _Counts, other: _Counts) -> tuple[Change, ...]:
+    """The alerts the other ruleset raises and the base does not, and back; examples come
+    from the period first, the backlog open at its start only when a change has no other."""
     added = set(other.seen) - set(base.seen)
     removed = set(base.seen) - set(other.seen)
+    old = base.old | other.old
     groups: defaultdict[tuple[str, str], tuple[list[Identity], list[Identity]]] = \
         defaultdict(lambda: ([], []))
-    for identity in sorted(added):
+    for identity in sorted(added, key=lambda i: (i in old, i)):
         groups[(identity[1], identity[2])][0].append(identity)
-    for identity in sorted(removed):
+    for identity in sorted(removed, key=lambda i: (i in old, i)):
         groups[(identity[1], identity[2])][1].append(identity)
 
     shown = {**base.seen, **other.seen}
@@ -144,8 +165,12 @@ def _changes(base: _Counts, other: _Counts) -> tuple[Change, ...]:
 
 def backtest(ruleset: CompiledRuleset, deals: Iterable[Item],
              start: datetime, end: datetime, every: timedelta,
-             compare: CompiledRuleset | None = None) -> Backtest:
-    """Replay ``ruleset`` (and ``compare``, if given) over [start, end] every ``every``."""
+             compare: CompiledRuleset | None = None, versions: Versions | None = None,
+             compare_versions: Versions | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Backtest:
+    """Replay ``ruleset`` (and ``compare``, if given) over [start, end] every ``every``; a
+    ruleset kept in ``versions`` judges each point by the version in force then; ``progress``
+    hears (points done, points in all) as the runs go."""
     points = _points(start.astimezone(UTC), end.astimezone(UTC), every)
     parsed: list[Deal] = []
     bad = 0
@@ -155,10 +180,19 @@ def backtest(ruleset: CompiledRuleset, deals: Iterable[Item],
             bad += 1
         else:
             parsed.append(deal)
-    base = _run(ruleset, parsed, points, every)
-    other = _run(compare, parsed, points, every) if compare is not None else None
+    runs = 2 if compare is not None else 1
+    total = runs * len(points)
+
+    def step(offset: int) -> Callable[[int], None] | None:
+        return None if progress is None else (lambda done: progress(offset + done, total))
+
+    base = _run(ruleset, parsed, points, every, versions, step(0))
+    other = _run(compare, parsed, points, every, compare_versions, step(len(points))) \
+        if compare is not None else None
     zone = ruleset.zone
     notes = ("an alert counts once, at the first evaluation point that raises it",
+             "alerts already due before the first point are the backlog open at the start: "
+             "counted apart, not in the period's weeks",
              "task checks are left out: tasks carry no creation or completion times",
              "each deal is seen as it stood at each point: history and pauses up to it")
     return Backtest(
@@ -169,4 +203,6 @@ def backtest(ruleset: CompiledRuleset, deals: Iterable[Item],
         bad_records=bad, tally=base.tally(),
         compare_ruleset=compare.id if compare is not None else None,
         compare_tally=other.tally() if other is not None else None,
-        changes=_changes(base, other) if other is not None else (), notes=notes)
+        changes=_changes(base, other) if other is not None else (), notes=notes,
+        backlog=dict(sorted(base.backlog.items())),
+        compare_backlog=dict(sorted(other.backlog.items())) if other is not None else None)

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pipeline_rules.analytics.split import Split
+from pipeline_rules.time.durations import format_seconds, format_working
+
 
 @dataclass(frozen=True)
 class Quantiles:
@@ -43,6 +46,17 @@ class StageStats:
     suggested_limit: str | None = None  # the p80 dwell, rounded for people
     suggested_seconds: float | None = None
     suggested_basis: str | None = None  # "wall" or "working"
+    #: Working seconds in one business day of the calendar ``dwell_working`` is measured on:
+    #: working time is shown in business days of that length, not in 24-hour days.
+    working_day_seconds: float | None = None
+
+    def working(self, seconds: float | None) -> str:
+        """Working seconds of this stage as business days and hours (a dash for none)."""
+        if seconds is None:
+            return "—"
+        if not self.working_day_seconds:
+            return format_seconds(seconds)
+        return format_working(seconds, self.working_day_seconds)
 
     @property
     def loss_share(self) -> float:
@@ -90,6 +104,12 @@ class Report:
     by_start: tuple[GroupStats, ...]
     by_owner: tuple[GroupStats, ...]
     notes: tuple[str, ...] = ()
+    by: str | None = None  # the field of ``by_field`` (analyze --by)
+    by_field: tuple[GroupStats, ...] = ()
+    by_month: tuple[GroupStats, ...] = ()  # keyed YYYY-MM: the month the cycle started
+    cycle_limit: str | None = None  # the p80 of closed deals' cycles, rounded up
+    cycle_limit_seconds: float | None = None
+    split: Split | None = None  # analyze --split: before and after a date
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -143,6 +163,15 @@ class Backtest:
     compare_tally: Tally | None = None
     changes: tuple[Change, ...] = ()
     notes: tuple[str, ...] = ()
+    #: Alerts already open at the start (due before it), by code: the backlog, kept out of
+    #: ``tally`` so the period's first week shows only what the period raised.
+    backlog: dict[str, int] = field(default_factory=dict)
+    compare_backlog: dict[str, int] | None = None
+
+    @property
+    def net(self) -> int:
+        """Alerts the compared ruleset raises in the period, less those it no longer raises."""
+        return sum(c.added - c.removed for c in self.changes)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -6,8 +6,9 @@ import click
 
 from pipeline_rules import i18n
 from pipeline_rules.cli.common import (
+    fail,
     input_options,
-    load_compiled,
+    load_versioned,
     parse_now_option,
     records,
     show_report,
@@ -16,7 +17,7 @@ from pipeline_rules.cli.common import (
 
 @click.command("analyze")
 
-@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.argument("ruleset")
 
 @click.argument("deals")
 @input_options
@@ -30,16 +31,42 @@ from pipeline_rules.cli.common import (
 @click.option("--html", "html_file", type=click.Path(dir_okay=False),
               help="Also write a self-contained HTML report with charts here.")
 
-def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | None,
-                    now_text: str | None, fmt: str, html_file: str | None) -> None:
-    """Where deals stall, how long stages take, what SLA limits fit."""
+@click.option("--by", "by", default=None, metavar="FIELD",
+              help="Also group the deals by this field (product, account, owner, source, "
+                   "manager or any deal field): deals, win rate, cycle length.")
 
-    from pipeline_rules.analytics import analyze
+@click.option("--split", "split_text", default=None, metavar="DATE",
+              help="Compare the deals whose cycle started before DATE with the others: cycle "
+                   "length, win rate, dwell and share over SLA per stage, with bootstrap "
+                   "95 % intervals and a verdict.")
+
+def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | None,
+                    now_text: str | None, fmt: str, html_file: str | None,
+                    by: str | None, split_text: str | None) -> None:
+    """Where deals stall, how long stages take, what SLA limits fit. RULESET is a ruleset
+    file, or a versions folder: each stage visit is then timed by the version in force when
+    it began."""
+
+    from pipeline_rules.analytics.analysis import NO_VALUE, Analysis
     from pipeline_rules.outputs.text import render_report
 
-    compiled = load_compiled(ruleset, i18n.detect())
+    compiled, versions = load_versioned(ruleset, i18n.detect())
     now = parse_now_option(now_text, compiled)
-    report = analyze(compiled, records(deals, input_format, mapping, compiled), now)
+    if versions is not None:
+        compiled = versions.at(now)
+    split = None if split_text is None else parse_now_option(split_text, compiled, "--split")
+    analysis = Analysis(compiled, now, versions, by, split)
+    for item in records(deals, input_format, mapping, compiled):
+        analysis.add(item)
+    report = analysis.report()
+    if by is not None and report.deals and [g.key for g in report.by_field] == [NO_VALUE]:
+        from pipeline_rules.ruleset.conditions import ATTRIBUTES
+
+        known = ", ".join(sorted({*ATTRIBUTES, *analysis.fields_seen}))
+        fail(f"--by {by}: no deal has a field '{by}'; fields the deals have: {known}")
+    for note in report.notes:
+        if note.startswith("now is "):  # Analysis.stale_note: said on stderr too
+            click.echo(f"pipeline-rules: warning: {note}", err=True)
     show_report(fmt, report.to_dict, lambda: render_report(report), html_file,
           lambda render: render(report, None, compiled))
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 import click
 
 from pipeline_rules import i18n
 from pipeline_rules.cli.common import (
     input_options,
-    load_compiled,
+    load_versioned,
     parse_now_option,
     records,
     show_report,
@@ -16,7 +19,7 @@ from pipeline_rules.cli.common import (
 
 @click.command("backtest")
 
-@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.argument("ruleset")
 
 @click.argument("deals")
 @input_options
@@ -27,8 +30,9 @@ from pipeline_rules.cli.common import (
 
 @click.option("--every", default="1d", show_default=True, help="Time between evaluations.")
 
-@click.option("--compare", "other", type=click.Path(dir_okay=False),
-              help="Another ruleset: show which alerts the change adds or removes.")
+@click.option("--compare", "other",
+              help="Another ruleset (a file, a versions folder, FOLDER@REVISION, or @REVISION "
+                   "of RULESET's folder): show which alerts the change adds or removes.")
 
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
@@ -39,7 +43,9 @@ from pipeline_rules.cli.common import (
 def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str | None,
                      start_text: str, end_text: str, every: str, other: str | None, fmt: str,
                      html_file: str | None) -> None:
-    """What the regulation would have raised over a past period, as deals stood then."""
+    """What the regulation would have raised over a past period, as deals stood then. RULESET
+    is a ruleset file, a versions folder (each point judged by the version in force then) or
+    one version of it as FOLDER@REVISION."""
     from datetime import timedelta
 
     from pipeline_rules.analytics.backtest import backtest
@@ -47,7 +53,7 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
     from pipeline_rules.time.durations import DurationError, parse_duration
 
     language = i18n.detect()
-    compiled = load_compiled(ruleset, language)
+    compiled, versions = load_versioned(ruleset, language)
     start = parse_now_option(start_text, compiled, "--from")
     end = parse_now_option(end_text, compiled, "--to")
     try:
@@ -58,9 +64,31 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
         raise click.BadParameter("use a positive wall-clock time, e.g. 1d", param_hint="--every")
     if end < start:
         raise click.BadParameter("the period ends before it starts", param_hint="--to")
-    compared = load_compiled(other, language) if other else None
+    base = ruleset.rsplit("@", 1)[0] if "@" in ruleset and versions is None else ruleset
+    compared, compared_versions = load_versioned(other, language, base) if other \
+        else (None, None)
+    show = _progress() if sys.stderr.isatty() else None
     result = backtest(compiled, records(deals, input_format, mapping, compiled), start, end,
-                      timedelta(seconds=step.amount), compared)
+                      timedelta(seconds=step.amount), compared, versions, compared_versions,
+                      show)
+    if show is not None:
+        click.echo("\r\033[K", err=True, nl=False)
     show_report(fmt, result.to_dict, lambda: render_backtest(result), html_file,
           lambda render: render(None, result, compiled))
 
+
+
+def _progress() -> Callable[[int, int], None]:
+    """Evaluation points done, on stderr, refreshed at most five times a second."""
+    import time
+
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.2 or done == total:
+            last[0] = now
+            click.echo(f"\rbacktest: evaluation point {done:,} of {total:,}", err=True,
+                       nl=False)
+
+    return show

@@ -13,7 +13,8 @@ from pipeline_rules.cli.common import (
     EXIT_OK,
     LANG,
     fail,
-    load_compiled,
+    load_versioned,
+    parse_now_option,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def _read_deal(path: str, compiled: CompiledRuleset) -> Deal:
 
 @click.command("check")
 
-@click.argument("ruleset", type=click.Path(dir_okay=False))
+@click.argument("ruleset")
 
 @click.option("--deal", "deal_file", required=True,
               help="A JSON file with one deal (schemas/deal.schema.json), or - for stdin.")
@@ -58,24 +59,36 @@ def _read_deal(path: str, compiled: CompiledRuleset) -> Deal:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 
+@click.option("--now", "now_text", default=None,
+              help="For a versions folder: when the move is made (default: now); the version "
+                   "in force then judges it.")
+
 @click.option("--lang", type=LANG, default=None, help="Message language (default: from locale).")
 
-def check_command(ruleset: str, deal_file: str, target: str, fmt: str,
+def check_command(ruleset: str, deal_file: str, target: str, fmt: str, now_text: str | None,
                   lang: str | None) -> None:
-    """May this deal move to that stage? Exit 0 allowed, 1 rejected, 2 usage error."""
+    """May this deal move to that stage? RULESET is a ruleset file or a versions folder. Exit 0
+    allowed, 1 rejected, 2 usage error."""
     import json
 
     from pipeline_rules.enforce.machine import PipelineMachine
 
     language = lang or i18n.detect()
-    compiled = load_compiled(ruleset, language)
+    compiled, versions = load_versioned(ruleset, language)
+    if versions is not None:
+        compiled = versions.at(parse_now_option(now_text, compiled))
     deal = _read_deal(deal_file, compiled)
     decision = PipelineMachine(compiled).check(deal, target)
     if fmt == "json":
-        click.echo(json.dumps(decision.to_dict(language), ensure_ascii=False, indent=2))
+        answer = decision.to_dict(language)
+        if compiled.revision is not None:
+            answer["version"] = compiled.revision
+        click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
     else:
         verdict = "allowed" if decision.allowed else "rejected"
-        click.echo(f"{verdict}: {deal.id} {decision.from_stage or '(new deal)'} -> {target}")
+        version = f" (version {compiled.revision})" if compiled.revision is not None else ""
+        click.echo(f"{verdict}: {deal.id} {decision.from_stage or '(new deal)'} -> {target}"
+                   f"{version}")
         for reason in decision.reasons:
             click.echo(f"  - [{reason.code}] {reason.message(language)}")
     sys.exit(EXIT_OK if decision.allowed else EXIT_FINDINGS)

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
@@ -15,11 +18,18 @@ from pipeline_rules import i18n
 if TYPE_CHECKING:
     from pipeline_rules.ruleset.catalog import Catalog
     from pipeline_rules.ruleset.compiled import CompiledRuleset
+    from pipeline_rules.ruleset.versions import Versions
 
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+#: The status of a command whose reader went away (``| head``): a shell's for SIGPIPE.
+EXIT_CLOSED_PIPE = 128 + 13
+
+#: errno values that mean the output cannot take what is written: full disk, quota, file size
+#: limit, a device error.
+_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
 LANG = click.Choice(list(i18n.LANGUAGES))
 
@@ -30,11 +40,73 @@ def fail(message: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
+def output_failed(err: OSError) -> bool:
+    """Whether ``err`` says the output can take no more: a reader gone away or a full disk."""
+    return isinstance(err, BrokenPipeError) or err.errno in _WRITE_ERRORS
+
+
+def stop_writing(err: OSError) -> NoReturn:
+    """End a command whose output failed: quietly with :data:`EXIT_CLOSED_PIPE` when the reader
+    went away (as Unix tools do), else with one line on stderr and exit 2. Stdout is pointed
+    at the null device first, so nothing left in its buffer fails again at exit."""
+    with_devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        with contextlib.suppress(OSError, ValueError):  # not a file: a test runner's capture
+            os.dup2(with_devnull, sys.stdout.fileno())
+    finally:
+        os.close(with_devnull)
+    if isinstance(err, BrokenPipeError):
+        sys.exit(EXIT_CLOSED_PIPE)
+    with contextlib.suppress(OSError):  # if stderr cannot take it either, the status says it
+        click.echo(f"pipeline-rules: error: cannot write the output: "
+                   f"{err.strerror or err}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
 def load_compiled(path: str, lang: str) -> CompiledRuleset:
     """Load and compile a ruleset file for use, or explain on stderr why not and exit 2."""
     from pipeline_rules.ruleset.catalog import load_file
 
     return usable(path, lambda: load_file(path, lang)).only()
+
+
+def load_versioned(path: str, lang: str, base: str | None = None
+                   ) -> tuple[CompiledRuleset, Versions | None]:
+    """A ruleset file, a versions folder (its latest version and all its versions), or one
+    version of a folder as ``FOLDER@REVISION`` (``@REVISION``: of the folder ``base``); explain
+    on stderr why not and exit 2."""
+    from pathlib import Path
+
+    if "@" in path and not Path(path).exists():
+        folder, revision = path.rsplit("@", 1)
+        folder = folder or base or ""
+        if not folder:
+            fail(f"{path}: name the versions folder before '@'")
+        versions = _versions(folder, lang)
+        named = versions.named(revision)
+        if named is None:
+            known = ", ".join(str(c.revision) for c in versions.entries)
+            fail(f"{path}: {folder} has no revision '{revision}' (it has {known})")
+        return named, None
+    if Path(path).is_dir():
+        versions = _versions(path, lang)
+        return versions.latest, versions
+    return load_compiled(path, lang), None
+
+
+def _versions(folder: str, lang: str) -> Versions:
+    from pipeline_rules.ruleset.catalog import CatalogError, RulesetError, load_versions
+
+    try:
+        return load_versions(folder, lang)
+    except CatalogError as err:
+        fail(str(err))
+    except RulesetError as err:
+        from pipeline_rules.outputs.lint import LintReport, text
+
+        click.echo(text(LintReport(err.diagnostics, [folder])), err=True, nl=False)
+        fail(f"{folder}: its versions cannot be used; see above, or run "
+             f"'pipeline-rules lint {folder}'")
 
 
 def load_rulesets(path: str, lang: str) -> Catalog:
@@ -111,10 +183,19 @@ def records(deals: str, input_format: str, mapping: str | None,
     from pipeline_rules.deals.readers import InputError, read_records
     from pipeline_rules.ruleset.loader import ReadError
 
+    notes: list[str] = []
     try:
-        yield from read_records(deals, input_format, mapping, compiled.zone, raw=True)
+        yield from read_records(deals, input_format, mapping, compiled.zone, raw=True,
+                                notes=notes)
     except (InputError, ReadError) as err:
         fail(str(err))
+    show_notes(notes)
+
+
+def show_notes(notes: list[str]) -> None:
+    """What the reader said about the whole input, one line each on stderr."""
+    for note in notes:
+        click.echo(f"pipeline-rules: note: {note}", err=True)
 
 
 def show_report(fmt: str, as_dict: Callable[[], dict[str, Any]], as_text: Callable[[], str],
@@ -133,8 +214,11 @@ def show_report(fmt: str, as_dict: Callable[[], dict[str, Any]], as_text: Callab
 
 
 def write_html(path: str, page: str) -> None:
+    """The page into ``path``, complete or not at all (a temporary renamed when written)."""
+    from pipeline_rules.outputs.files import atomic_output
+
     try:
-        with open(path, "w", encoding="utf-8") as out:
+        with atomic_output(path) as temporary, open(temporary, "w", encoding="utf-8") as out:
             out.write(page)
     except OSError as err:
         fail(f"{path}: {err.strerror or err}")

@@ -25,6 +25,7 @@ from pipeline_rules.cli.common import (
     load_rulesets,
     need_extra,
     now_option,
+    show_notes,
 )
 
 if TYPE_CHECKING:
@@ -46,8 +47,10 @@ if TYPE_CHECKING:
               help="Evaluation time, ISO 8601 (default: now). Without an offset: the ruleset's "
                    "time zone.")
 
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "table"]), default=None,
-              help="Output format (default: table on a terminal, jsonl otherwise).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "table", "csv"]),
+              default=None,
+              help="Output format (default: table on a terminal, jsonl otherwise; csv: one row "
+                   "a finding, docs/evaluate.md).")
 
 @click.option("--input-format",
               type=click.Choice(["auto", "jsonl", "json", "csv", "parquet"]), default="auto",
@@ -69,8 +72,9 @@ if TYPE_CHECKING:
 @click.option("--strict", is_flag=True, help="Exit 1 at the end if any record was bad.")
 
 @click.option("--output", "output_path", default=None,
-              help="Write findings to FILE (.parquet or .jsonl, by extension) instead of "
-                   "stdout; with --engine dask, a directory (one Parquet file per partition).")
+              help="Write findings to FILE (.parquet, .jsonl, .json or .txt, by extension) "
+                   "instead of stdout, complete or not at all; with --engine dask, a directory "
+                   "(one Parquet file per partition).")
 
 @click.option("--ruleset-key", default="ruleset", show_default=True,
               help="With a RULESET directory: the deal key (or deal field) naming its ruleset.")
@@ -100,7 +104,7 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
 
     from pipeline_rules.deals.readers import InputError
     from pipeline_rules.evaluate.engine import Totals, evaluate_stream
-    from pipeline_rules.evaluate.judge import Judge
+    from pipeline_rules.evaluate.judge import Judge, runnable
     from pipeline_rules.ruleset.loader import ReadError
 
     language = lang or i18n.detect()
@@ -108,26 +112,30 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     _check_options(fmt, output_path, engine, scheduler, resume, parquet)
     lead = _horizon(horizon)
     catalog = load_rulesets(ruleset, language)
-    for problem in catalog.problems:  # a directory's files that cannot be used
-        click.echo(f"pipeline-rules: warning: {problem.file} is not used: {problem.reason}",
-                   err=True)
     # Many rulesets, many zones: with a directory, times without an offset are UTC.
     zone = catalog.only().zone if catalog.single else ZoneInfo("UTC")
     now = now_option(now_text, zone if catalog.single else UTC)
+    catalog = runnable(catalog, now)  # a schedule with no run after now: unusable, with why
+    if catalog.single and not catalog.rulesets:
+        fail(catalog.problems[-1].reason)
+    for problem in catalog.problems:  # a directory's files that cannot be used
+        click.echo(f"pipeline-rules: warning: {problem.file} is not used: {problem.reason}",
+                   err=True)
     judge = Judge.of(catalog, timedelta(seconds=lead.amount), ruleset_key)
     totals = Totals()
     if engine == "dask":
         failed = _evaluate_dask(judge, deals, now, language, parquet, output_path, scheduler,
                                 jobs, resume, totals)
-        _finish(totals, None, strict, failed)
+        _finish(totals, None, strict, language, failed)
     show = _progress() if sys.stderr.isatty() else None
+    notes: list[str] = []
     try:
-        batches = _batches(deals, input_format, mapping, parquet, ruleset_key, zone)
+        batches = _batches(deals, input_format, mapping, parquet, ruleset_key, zone, notes)
         settled = evaluate_stream(judge, batches, now, language, jobs, totals, show)
-        _write(settled, output_path, fmt, totals)
+        _write(_clearing(settled, show), output_path, fmt, totals, language)
     except (ReadError, InputError) as err:
         fail(str(err))
-    _finish(totals, show, strict)
+    _finish(totals, show, strict, language, notes=notes)
 
 
 def _check_options(fmt: str | None, output_path: str | None, engine: str,
@@ -141,8 +149,9 @@ def _check_options(fmt: str | None, output_path: str | None, engine: str,
     if parquet or (output_path or "").endswith(".parquet") or engine == "dask":
         need_extra("pyarrow", "parquet")
     if engine == "local" and output_path is not None and \
-            not output_path.lower().endswith((".parquet", ".jsonl", ".ndjson")):
-        raise click.BadParameter("name a .parquet or .jsonl file", param_hint="--output")
+            _suffix(output_path) not in (".parquet", *_FILE_FORMATS):
+        raise click.BadParameter("name a .parquet or .jsonl file (or .json, .txt)",
+                                 param_hint="--output")
 
 
 def _parquet_input(deals: str, input_format: str) -> bool:
@@ -155,7 +164,7 @@ def _parquet_input(deals: str, input_format: str) -> bool:
 
 
 def _batches(deals: str, input_format: str, mapping: str | None, parquet: bool, key: str,
-             zone: ZoneInfo) -> Iterator[Batch]:
+             zone: ZoneInfo, notes: list[str] | None = None) -> Iterator[Batch]:
     """The deals as batches: JSON Lines as raw blocks, other formats as lists of records."""
     from pipeline_rules.deals.readers import read_batches
     from pipeline_rules.evaluate.engine import batched
@@ -164,18 +173,18 @@ def _batches(deals: str, input_format: str, mapping: str | None, parquet: bool, 
         from pipeline_rules.deals.readers.parquet import read_parquet
 
         return batched(read_parquet(deals, key))
-    return read_batches(deals, input_format, mapping, zone)
+    return read_batches(deals, input_format, mapping, zone, notes=notes)
 
 
 def _write(settled: Iterable[Settled], path: str | None, fmt: str | None,
-           totals: Totals) -> None:
-    """Findings to stdout in the --format asked for, or into the --output file (.parquet,
-    written whole or not at all, or .jsonl: what stdout would get)."""
+           totals: Totals, language: str) -> None:
+    """Findings to stdout in the --format asked for, or into the --output file, written whole
+    or not at all (.parquet; or .jsonl, .json, .txt: what stdout would get in that format)."""
     from pipeline_rules.outputs.findings import write_findings
 
     if path is None:
         write_findings((one.lines() for one in settled), _output_format(fmt),
-                       sys.stdout.buffer)
+                       sys.stdout.buffer, language)
         return
     if path.lower().endswith(".parquet"):
         from pipeline_rules.outputs.parquet import FindingsFiles
@@ -186,12 +195,35 @@ def _write(settled: Iterable[Settled], path: str | None, fmt: str | None,
                     out.write(origin, line)
             out.records = totals.records  # the stream is spent: the count is final
         return
+    from pipeline_rules.outputs.files import atomic_output
+
     try:
-        with open(path, "wb") as stream:
-            for one in settled:
-                stream.write(one.lines())
+        # Under a temporary name, renamed when complete: a killed run leaves no file at
+        # ``path`` (and the next run over it removes the temporary).
+        with atomic_output(path) as temporary, open(temporary, "wb") as stream:
+            write_findings((one.lines() for one in settled), _FILE_FORMATS[_suffix(path)],
+                           stream)
     except OSError as err:
         fail(f"{path}: {err.strerror or err}")
+
+
+#: The --output file formats by extension (besides .parquet).
+_FILE_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".txt": "table"}
+
+
+def _suffix(path: str) -> str:
+    from pathlib import PurePath
+
+    return PurePath(path).suffix.lower()
+
+
+def _clearing(settled: Iterable[Settled],
+              show: Callable[[int], None] | None) -> Iterator[Settled]:
+    """The settled batches, then the progress line cleared: a table (or CSV) is written only
+    once every batch is in, and must not start on the progress line."""
+    yield from settled
+    if show is not None:
+        click.echo("\r\033[K", err=True, nl=False)
 
 
 def _output_format(fmt: str | None) -> str:
@@ -200,14 +232,15 @@ def _output_format(fmt: str | None) -> str:
 
 
 def _finish(totals: Totals, show: Callable[[int], None] | None, strict: bool,
-            failed: bool = False) -> NoReturn:
+            language: str, failed: bool = False, notes: list[str] | None = None) -> NoReturn:
     """Clear the progress line, print the summary and exit (2 if a partition failed, 1 on bad
     records with --strict)."""
     from pipeline_rules.outputs.findings import summary
 
     if show is not None:
         click.echo("\r\033[K", err=True, nl=False)
-    click.echo(summary(totals), err=True)
+    show_notes(notes or [])
+    click.echo(summary(totals, language), err=True)
     if failed:
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_FINDINGS if strict and totals.codes["bad-record"] else EXIT_OK)
@@ -238,7 +271,7 @@ def _evaluate_dask(judge: Judge, deals: str, now: datetime, language: str, parqu
     if not parquet:
         raise click.UsageError("--engine dask reads a Parquet dataset (a directory of "
                                ".parquet files, or one file)")
-    if output is None or output.lower().endswith((".parquet", ".jsonl")):
+    if output is None or _suffix(output) in (".parquet", *_FILE_FORMATS):
         raise click.UsageError("--engine dask writes a findings file per partition: give "
                                "--output DIRECTORY")
     skipped = 0

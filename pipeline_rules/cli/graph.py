@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from pipeline_rules import i18n
 from pipeline_rules.cli.common import (
+    EXIT_FINDINGS,
+    fail,
     load_compiled,
 )
 
@@ -18,8 +22,46 @@ from pipeline_rules.cli.common import (
               show_default=True)
 
 def graph_command(ruleset: str, fmt: str) -> None:
-    """Draw the pipeline as a Mermaid flowchart or a Graphviz DOT graph."""
+    """Draw the pipeline as a Mermaid flowchart or a Graphviz DOT graph; a draft with errors
+    is drawn as far as it reads, broken parts marked (exit 1)."""
     from pipeline_rules.enforce.diagram import FORMATS
+    from pipeline_rules.ruleset.catalog import RulesetError, load_file
+    from pipeline_rules.ruleset.loader import ReadError
 
-    click.echo(FORMATS[fmt](load_compiled(ruleset, i18n.detect())), nl=False)
+    language = i18n.detect()
+    try:
+        catalog = load_file(ruleset, language)
+        compiled = catalog.only()
+    except ReadError as err:
+        fail(str(err))
+    except RulesetError as err:
+        _draft(ruleset, fmt, err)
+        return
+    click.echo(FORMATS[fmt](compiled), nl=False)
+
+
+def _draft(path: str, fmt: str, err: Exception) -> None:
+    """Draw what a ruleset with errors declares, its broken parts marked, and exit 1; exit 2
+    when not even that can be read."""
+    from pipeline_rules.enforce.diagram import DRAFTS
+    from pipeline_rules.ruleset.loader import load_document, read_source
+    from pipeline_rules.ruleset.model import build_ruleset
+    from pipeline_rules.ruleset.problems import DocumentError
+
+    diagnostics = getattr(err, "diagnostics", ())
+    try:
+        document = load_document(read_source(path))
+    except DocumentError:
+        load_compiled(path, i18n.detect())  # explains on stderr why, and exits 2
+        return
+    if not isinstance(document.data, dict):
+        load_compiled(path, i18n.detect())
+        return
+    ruleset = build_ruleset(document)
+    click.echo(DRAFTS[fmt](ruleset, [d.path for d in diagnostics if d.severity.value == "error"]),
+               nl=False)
+    errors = sum(d.severity.value == "error" for d in diagnostics)
+    click.echo(f"pipeline-rules: {path}: {errors} error{'' if errors == 1 else 's'}: drawn as a "
+               f"draft, the broken parts marked; run 'pipeline-rules lint {path}'", err=True)
+    sys.exit(EXIT_FINDINGS)
 

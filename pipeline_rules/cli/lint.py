@@ -38,9 +38,14 @@ if TYPE_CHECKING:
 
 @click.option("--no-source", is_flag=True, help="Text format: do not show source lines.")
 
+@click.option("--sample", type=click.Path(dir_okay=False),
+              help="A CSV export to check the mapping files among PATHS against (its header "
+                   "and the CRM stages of its first rows).")
+
 def lint_command(paths: tuple[str, ...], fmt: str, strict: bool, config_file: str | None,
-                 lang: str | None, color: str, no_source: bool) -> None:
-    """Check the design of rulesets (files, directories of *.yaml, or - for stdin)."""
+                 lang: str | None, color: str, no_source: bool, sample: str | None) -> None:
+    """Check the design of rulesets (files, directories of *.yaml, or - for stdin); a CSV
+    mapping file among them is checked as a mapping."""
     from pipeline_rules.lint import (
         ConfigError,
         LintConfig,
@@ -64,17 +69,23 @@ def lint_command(paths: tuple[str, ...], fmt: str, strict: bool, config_file: st
     with paused():  # a short single-threaded process: the collector's passes only cost time
         for file in files:
             try:
-                diagnostics.extend(lint_file(file, config, language))
+                diagnostics.extend(lint_file(file, config, language, sample=sample))
             except ReadError as err:
                 fail(str(err))
             except ConfigError as err:
                 fail(str(err))
+    from datetime import UTC, datetime
+
+    from pipeline_rules.lint.versions import lint_versions, versions_folders
+
+    for folder in versions_folders(paths):
+        diagnostics.extend(lint_versions(folder, datetime.now(UTC), language))
     report = LintReport(diagnostics, ["<stdin>" if f == "-" else f for f in files])
     if fmt == "text":
         use_color = color == "always" or (color == "auto" and sys.stdout.isatty())
-        click.echo(text(report, color=use_color, show_source=not no_source), nl=False,
-                   color=use_color)
-        click.echo(summary(report), err=True)
+        click.echo(text(report, color=use_color, show_source=not no_source, lang=language),
+                   nl=False, color=use_color)
+        click.echo(summary(report, language), err=True)
     else:
         click.echo(FORMATS[fmt](report), nl=False)
     counts = report.counts()

@@ -34,8 +34,18 @@ def rules_command(name: str | None, fmt: str) -> None:
         for rule in rules.values():
             click.echo(f"{rule.name:<{width}}  {rule.severity.value:<7}  {rule.summary}")
         return
+    from pipeline_rules.lint.mapping import MAPPING_RULES
+
+    if name in MAPPING_RULES:  # the rules of mapping files (docs/input.md)
+        doc = MAPPING_RULES[name]
+        if fmt == "json":
+            click.echo(json.dumps({"name": name, "severity": "error", "family": "mapping",
+                                   "doc": doc}, indent=2, ensure_ascii=False))
+        else:
+            click.echo(f"{name} (error, mapping)\n\n{doc}")
+        return
     if name not in rules:
-        suggestion = nearest(name, rules)
+        suggestion = nearest(name, [*rules, *MAPPING_RULES])
         hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
         fail(f"no rule '{name}'{hint}; 'pipeline-rules rules' lists them")
     rule = rules[name]

@@ -30,7 +30,16 @@ from typing import Annotated, Any, NamedTuple
 
 import msgspec
 
-from pipeline_rules.deals.model import Deal, DealError, Event, HistoryEntry, Pause, Task
+from pipeline_rules.deals.model import (
+    Deal,
+    DealError,
+    Event,
+    HistoryEntry,
+    Pause,
+    Task,
+    type_name,
+)
+from pipeline_rules.i18n import Term
 from pipeline_rules.time.now import MAX_YEAR, MIN_YEAR, NowError, in_zone, parse_iso, parse_now
 
 # -- times -------------------------------------------------------------------------------------
@@ -52,13 +61,15 @@ def parse_time(value: object, zone: tzinfo, path: str) -> datetime:
             return aware(value, zone)
         except ValueError:
             raise DealError(f"'{value}' is outside the years {MIN_YEAR}-{MAX_YEAR}",
-                            path) from None
+                            path, "deal.years",
+                            {"value": value, "low": MIN_YEAR, "high": MAX_YEAR}) from None
     if not isinstance(value, str):
-        raise DealError(f"expected an ISO 8601 time, got {type(value).__name__}", path)
+        raise DealError(f"expected an ISO 8601 time, got {type(value).__name__}", path,
+                        "deal.expected-time", {"type": Term((type_name(value),))})
     try:
         return parse_now(value, zone, path)
     except NowError as err:
-        raise DealError(err.message, path) from None
+        raise DealError(err.message, path, err.key, err.key_args) from None
 
 
 # -- what a shape cannot state (both routes) ---------------------------------------------------
@@ -81,8 +92,18 @@ def current_stage(stage: str | None, history: Sequence[HistoryEntry]) -> str | N
         return last
     if stage != last:
         raise DealError(f"stage '{stage}' is not the last stage of its history ('{last}')",
-                        "/stage")
+                        "/stage", "deal.stage-not-last", {"stage": stage, "last": last})
     return stage
+
+
+def undated_start(start: str | None, stage: str | None,
+                  history: Sequence[HistoryEntry]) -> str | None:
+    """The undated first stage, checked: a deal with no history must be in it (raise
+    :class:`DealError` otherwise)."""
+    if start is not None and not history and stage is not None and stage != start:
+        raise DealError(f"stage '{stage}' has no history, so it must be the undated start "
+                        f"'{start}'", "/stage")
+    return start
 
 
 def task_id(text: str | None, deal: str, index: int) -> str:
@@ -101,16 +122,18 @@ def _text(value: object, path: str, required: bool = False, empty: bool = False)
     # Numbers are read as text (CRMs number their ids); booleans are not.
     if value is None or (value == "" and not empty):
         if required:
-            raise DealError("is missing", path)
+            raise DealError("is missing", path, "deal.missing")
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise DealError(f"expected text, got {type(value).__name__}", path)
+        raise DealError(f"expected text, got {type(value).__name__}", path,
+                        "deal.expected-text", {"type": Term((type_name(value),))})
     return str(value)
 
 
 def _object(value: object, path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise DealError(f"expected an object, got {type(value).__name__}", path)
+        raise DealError(f"expected an object, got {type(value).__name__}", path,
+                        "deal.expected-object", {"type": Term((type_name(value),))})
     return value
 
 
@@ -136,7 +159,7 @@ def _optional_time(value: object, path: str, zone: tzinfo) -> datetime | None:
 
 def _flag(value: object, path: str, zone: tzinfo) -> bool:
     if not isinstance(value, bool):
-        raise DealError("expected true or false", path)
+        raise DealError("expected true or false", path, "deal.expected-flag")
     return value
 
 
@@ -223,7 +246,8 @@ def many(part: Part) -> Kind:
         if not value:
             return ()
         if not isinstance(value, list | tuple):
-            raise DealError(f"expected a list, got {type(value).__name__}", path)
+            raise DealError(f"expected a list, got {type(value).__name__}", path,
+                            "deal.expected-list", {"type": Term((type_name(value),))})
         return tuple([_read(part, item, f"{path}/{i}", zone) for i, item in enumerate(value)])
 
     return Kind(list[_struct(part)] | None, None, check, part)  # type: ignore[misc]
@@ -250,12 +274,20 @@ def _in_time_order(values: dict[str, Any], path: str, zone: tzinfo) -> tuple[His
     if i:
         later, earlier = history[i].at.astimezone(zone), history[i - 1].at.astimezone(zone)
         raise DealError(f"history is out of time order: entry {i} ({later}) is before entry "
-                        f"{i - 1} ({earlier})", f"{path}/{i}/at")
+                        f"{i - 1} ({earlier})", f"{path}/{i}/at", "deal.out-of-order",
+                        {"entry": i, "later": later, "before": i - 1, "earlier": earlier})
     return history
 
 
 def _of_history(values: dict[str, Any], path: str, zone: tzinfo) -> str | None:
     return current_stage(values["stage"], values["history"])
+
+
+def _undated(values: dict[str, Any], path: str, zone: tzinfo) -> str | None:
+    start = undated_start(values["undated_start"], values["stage"], values["history"])
+    # A deal with neither a stage nor a history is in its undated start.
+    values["stage"] = values["stage"] or start
+    return start
 
 
 def _numbered(values: dict[str, Any], path: str, zone: tzinfo) -> tuple[Task, ...]:
@@ -266,7 +298,7 @@ def _numbered(values: dict[str, Any], path: str, zone: tzinfo) -> tuple[Task, ..
 def _not_before_start(values: dict[str, Any], path: str, zone: tzinfo) -> datetime | None:
     end: datetime | None = values["end"]
     if ends_before_start(values["start"], end):
-        raise DealError("a pause cannot end before it starts", path)
+        raise DealError("a pause cannot end before it starts", path, "deal.pause-order")
     return end
 
 
@@ -282,7 +314,9 @@ DEAL = Part("DealRecord", (
     Key("id", ID), Key("history", many(HISTORY)), Key("stage", TEXT), Key("fields", FIELDS),
     Key("tasks", many(TASK)), Key("events", many(EVENT)), Key("pauses", many(PAUSE)),
     Key("source", TEXT), Key("owner", TEXT), Key("manager", TEXT),
-), Deal, {"history": _in_time_order, "stage": _of_history, "tasks": _numbered})
+    Key("undated_start", TEXT), Key("whole_days", FLAG),
+), Deal, {"history": _in_time_order, "stage": _of_history, "tasks": _numbered,
+    "undated_start": _undated})
 
 _DEAL = _struct(DEAL)
 
@@ -373,9 +407,13 @@ def _build(record: Any, zone: tzinfo) -> Deal:
             made.append(_NEW(Pause, (start, end, pause.reason)))
         pauses = tuple(made)
     fields = record.fields
+    undated = record.undated_start or None
+    if undated is not None:
+        undated = undated_start(undated, stage, history)
+        stage = stage or undated
     return Deal(ident, stage, record.source or None, record.owner or None,
                 record.manager or None, fields if fields is not None else {}, history, tasks,
-                events, pauses)
+                events, pauses, undated, record.whole_days)
 
 
 __all__ = ["DEAL", "MAX_YEAR", "MIN_YEAR", "DealError", "Kind", "Part", "aware", "decode_deal",

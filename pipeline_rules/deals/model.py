@@ -14,12 +14,47 @@ from typing import Any, NamedTuple
 
 
 class DealError(ValueError):
-    """A deal record that cannot be used; ``path`` is a JSON pointer into the record."""
+    """A deal record that cannot be used; ``path`` is a JSON pointer into the record.
 
-    def __init__(self, message: str, path: str = "") -> None:
+    ``message`` is the English text; ``key`` and ``args`` say it again as a catalog entry, so
+    the reason can be given in any language (:meth:`said`)."""
+
+    def __init__(self, message: str, path: str = "", key: str | None = None,
+                 args: Mapping[str, object] | None = None) -> None:
         super().__init__(f"{path}: {message}" if path else message)
         self.message = message
         self.path = path
+        self.key = key
+        self.key_args = dict(args or {})
+
+    def said(self, lang: str) -> str:
+        """The reason in ``lang`` (English as it always read)."""
+        return reason(self.message, self.key, self.key_args, lang)
+
+
+def reason(message: str, key: str | None, args: Mapping[str, object], lang: str) -> str:
+    """A reason in ``lang``: the catalog's ``key`` with ``args``, or ``message`` in English or
+    when there is no key."""
+    from pipeline_rules import i18n  # a leaf every layer may use
+
+    if key is None or lang == i18n.DEFAULT:
+        return message
+    return i18n.render(key, args, lang)
+
+
+def type_name(value: object) -> str:
+    """The JSON type of a value, as a catalog key (``type.array``) for reasons."""
+    if value is None:
+        return "type.null"
+    if isinstance(value, bool):
+        return "type.boolean"
+    if isinstance(value, str):
+        return "type.string"
+    if isinstance(value, int | float):
+        return "type.number"
+    if isinstance(value, list | tuple):
+        return "type.array"
+    return "type.object"
 
 
 class HistoryEntry(NamedTuple):
@@ -67,6 +102,20 @@ class Deal:
     tasks: tuple[Task, ...] = ()
     events: tuple[Event, ...] = ()
     pauses: tuple[Pause, ...] = ()
+    #: The stage the deal's cycle began in when the source gives no date for it (a CRM export
+    #: without an entry date for its first stage): it comes before ``history``, entered at an
+    #: unknown time.
+    undated_start: str | None = None
+    #: The deal's times are dates (an export of date-only columns): wall-clock limits count
+    #: the ruleset zone's civil days between them, so DST changes add or take no hour.
+    whole_days: bool = False
+
+    def first_stages(self) -> list[str]:
+        """The stages the deal entered, in order: the undated start, then the history."""
+        stages = [h.stage for h in self.history]
+        if self.undated_start is not None and (not stages or stages[0] != self.undated_start):
+            stages.insert(0, self.undated_start)
+        return stages
 
     def moved(self, entry: HistoryEntry) -> Deal:
         """The deal after entering ``entry.stage``."""
@@ -89,6 +138,10 @@ class Deal:
             data["pauses"] = [{"from": p.start.isoformat(),
                                "to": p.end.isoformat() if p.end else None,
                                "reason": p.reason} for p in self.pauses]
+        if self.undated_start is not None:
+            data["undated_start"] = self.undated_start
+        if self.whole_days:
+            data["whole_days"] = True
         return data
 
 
@@ -113,6 +166,15 @@ class Record:
     data: object = None
     error: str | None = None
     deal: str | None = None
+    #: ``error`` as a catalog entry, for other languages (see :func:`reason`).
+    error_key: str | None = None
+    error_args: Mapping[str, object] | None = None
+
+    def said(self, lang: str) -> str | None:
+        """Why the record could not be read, in ``lang`` (None when it could)."""
+        if self.error is None:
+            return None
+        return reason(self.error, self.error_key, self.error_args or {}, lang)
 
     def __post_init__(self) -> None:
         if self.deal is None and self.data is not None:

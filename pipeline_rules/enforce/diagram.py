@@ -12,9 +12,10 @@ every stage.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from pipeline_rules.ruleset.compiled import CompiledRuleset, Move
+from pipeline_rules.ruleset.model import Ruleset
 
 ANY = "any open stage"
 
@@ -136,4 +137,75 @@ def dot(compiled: CompiledRuleset) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _broken(path: str, problems: Collection[str]) -> bool:
+    """Whether a problem lies at or inside the part of the document at ``path``."""
+    return any(p == path or p.startswith(path + "/") for p in problems)
+
+
+def draft_edges(ruleset: Ruleset, problems: Collection[str]
+                ) -> tuple[list[tuple[str, bool]], list[tuple[str, str, bool]]]:
+    """The stages and moves of a ruleset that cannot be compiled, each marked broken when a
+    problem lies in it (``problems``: the JSON pointers of its diagnostics); a stage a move or
+    start names but the ruleset does not declare is drawn, broken."""
+    declared = {s.id for s in ruleset.stages}
+    stages = [(s.id, _broken(s.path, problems)) for s in ruleset.stages if s.id]
+    missing: list[str] = []
+    edges: list[tuple[str, str, bool]] = []
+
+    def use(name: str) -> str:
+        if name not in declared and name not in missing:
+            missing.append(name)
+        return name
+
+    for start in ruleset.starts:
+        edges.append((f"start:{start.id}", use(start.stage.name), _broken(start.path, problems)))
+    for move in ruleset.transitions:
+        broken = _broken(move.path, problems)
+        for source in () if move.any_source else move.sources:
+            edges.append((use(source.name), use(move.target.name), broken))
+        if move.any_source:
+            edges.append(("*", use(move.target.name), broken))
+    return stages + [(name, True) for name in missing], edges
+
+
+def draft_mermaid(ruleset: Ruleset, problems: Collection[str]) -> str:
+    """A Mermaid flowchart of a draft that cannot be used: what reads, broken parts in red."""
+    stages, edges = draft_edges(ruleset, problems)
+    node = {stage: f"s{i}" for i, (stage, _) in enumerate(stages)}
+    lines = ["flowchart LR", f"  %% draft with errors: {ruleset.id or '(no id)'}"]
+    for stage, broken in stages:
+        style = "broken" if broken else "stage"
+        lines.append(f'  {node[stage]}["{_mermaid_text(stage)}"]:::{style}')
+    extra = sorted({a for a, _, _ in edges if a not in node})
+    for name in extra:
+        node[name] = "anystage" if name == "*" else "start" + str(len(node))
+        label = ANY if name == "*" else name.removeprefix("start:")
+        lines.append(f'  {node[name]}(("{_mermaid_text(label)}")):::entry')
+    for source, target, broken in edges:
+        lines.append(f"  {node[source]} {'-. broken .->' if broken else '-->'} {node[target]}")
+    lines += ["  classDef entry fill:#fff8e1,stroke:#f9a825",
+              "  classDef stage fill:#ffffff,stroke:#607d8b",
+              "  classDef broken fill:#ffebee,stroke:#c62828,stroke-width:2px,"
+              "stroke-dasharray:4"]
+    return "\n".join(lines) + "\n"
+
+
+def draft_dot(ruleset: Ruleset, problems: Collection[str]) -> str:
+    """A Graphviz DOT digraph of a draft that cannot be used: broken parts red and dashed."""
+    stages, edges = draft_edges(ruleset, problems)
+    lines = [f'digraph "{_dot_text(ruleset.id or "draft")}" {{',
+             '  label="draft with errors"; rankdir=LR;',
+             '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
+    red = 'color="#c62828", fillcolor="#ffebee", style="rounded,filled,dashed"'
+    for stage, broken in stages:
+        lines.append(f'  "{_dot_text(stage)}" [{red if broken else "fillcolor=white"}];')
+    broken_edge = ' [color="#c62828", style=dashed, label="broken"]'
+    for source, target, broken in edges:
+        mark = broken_edge if broken else ""
+        lines.append(f'  "{_dot_text(source)}" -> "{_dot_text(target)}"{mark};')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 FORMATS = {"mermaid": mermaid, "dot": dot}
+DRAFTS = {"mermaid": draft_mermaid, "dot": draft_dot}

@@ -435,7 +435,17 @@ class PipelineMachine:
         verdicts = memo.moves if memo is not None else None
         found: list[IllegalMove] = []
         previous: str | None = None
-        for index, entry in enumerate(deal.history):
+        history = deal.history
+        start = deal.undated_start
+        if start is not None and history and history[0].stage != start:
+            # The undated start is the first entry, judged against the start definitions and
+            # reported (if refused) at the first dated entry, the latest it can have been made.
+            first = self._judge_first(deal, start, memo)
+            if first:
+                found.append(self._classify(-1, None, HistoryEntry(start, history[0].at),
+                                            first))
+            previous = start
+        for index, entry in enumerate(history):
             stage = entry.stage
             # The set lookup is _judge's own first step, inlined: replay runs it per move.
             if (previous, stage) not in free:

@@ -26,18 +26,23 @@ from pipeline_rules.deals.decode import decode_deal
 from pipeline_rules.deals.model import Deal, Record
 from pipeline_rules.deals.readers.jsonl import jsonl_record
 from pipeline_rules.enforce.machine import PipelineMachine
-from pipeline_rules.evaluate import reminders, sla, tasks
-from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate import entry, pauses, reminders, sla, tasks
+from pipeline_rules.evaluate.context import Run, VersionRuns
+from pipeline_rules.evaluate.entry import check_entry
 from pipeline_rules.evaluate.extensions import enrich, plugin_change, run_checks
 from pipeline_rules.evaluate.findings import Finding, bad_record, order_key
 from pipeline_rules.evaluate.history import check_history
 from pipeline_rules.evaluate.intake import Rejection, intake, stage_problem
+from pipeline_rules.evaluate.pauses import check_pauses
 from pipeline_rules.evaluate.reminders import check_reminders
+from pipeline_rules.evaluate.routing import route_findings
 from pipeline_rules.evaluate.sla import check_slas
 from pipeline_rules.evaluate.tasks import check_tasks
 from pipeline_rules.evaluate.wake import Wake, earliest
 from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
-from pipeline_rules.ruleset.model import Ruleset
+from pipeline_rules.ruleset.model import Condition, Ruleset
+from pipeline_rules.ruleset.versions import Versions
+from pipeline_rules.time.now import NowError, parse_now
 
 if TYPE_CHECKING:
     from croniter import croniter
@@ -48,14 +53,17 @@ Check = Callable[[Deal, Run], Iterable[Finding]]
 NextChange = Callable[[Deal, Run], Wake | None]
 
 #: Checks for open deals, in the order their findings are produced (then sorted by time).
-OPEN_DEAL_CHECKS: tuple[Check, ...] = (check_slas, check_tasks, check_history, check_reminders)
-CLOSED_DEAL_CHECKS: tuple[Check, ...] = (check_history,)
+OPEN_DEAL_CHECKS: tuple[Check, ...] = (check_slas, check_tasks, check_history, check_reminders,
+                                       check_pauses, check_entry)
+CLOSED_DEAL_CHECKS: tuple[Check, ...] = (check_history, check_entry)
 #: Each check's answer to "when do my findings next change by time alone" (see :mod:`.wake`);
 #: a check missing here never changes by time (the history replay).
 NEXT_CHANGE: dict[Check, NextChange] = {
     check_slas: sla.next_change,
     check_tasks: tasks.next_change,
     check_reminders: reminders.next_change,
+    check_pauses: pauses.next_change,
+    check_entry: entry.next_change,
 }
 #: How long a plugin check's findings are trusted to hold when it cannot say when they change
 #: (a plugin check may offer ``next_change(deal, context) -> datetime | None`` instead).
@@ -67,19 +75,34 @@ class Evaluator:
     language (``lang`` is the language of runs that name none)."""
 
     def __init__(self, ruleset: Ruleset | CompiledRuleset, lang: str = i18n.DEFAULT,
-                 horizon: timedelta = timedelta(0)) -> None:
+                 horizon: timedelta = timedelta(0), versions: Versions | None = None) -> None:
+        if versions is not None:
+            ruleset = versions.latest
         self.compiled = ruleset if isinstance(ruleset, CompiledRuleset) \
             else compile_ruleset(ruleset)
         self.machine = PipelineMachine(self.compiled)
         self.lang = lang
         self.horizon = horizon
+        #: The ruleset's versions and an evaluator for each (None: not kept in versions).
+        self.versions = versions
+        self.by_version = tuple(Evaluator(c, lang, horizon) for c in versions.entries) \
+            if versions is not None else ()
+        self.same_moves = len({_moves_signature(c) for c in versions.entries}) == 1 \
+            if versions is not None else True
 
     def run(self, now: datetime, lang: str | None = None,
             cursors: dict[CronSchedule, croniter] | None = None) -> Run:
-        """The per-run context for evaluating at ``now``, messages in ``lang`` (``cursors``:
-        see :meth:`Run.start`)."""
-        return Run.start(self.compiled, self.machine, now, lang or self.lang, self.horizon,
-                         cursors)
+        """The per-run context for evaluating at ``now``, messages in ``lang`` (for a ruleset
+        kept in versions: the run of the version in force at ``now``, with every version's;
+        ``cursors``: see :meth:`Run.start`)."""
+        if self.versions is None:
+            return Run.start(self.compiled, self.machine, now, lang or self.lang, self.horizon,
+                             cursors)
+        runs = tuple(e.run(now, lang or self.lang, cursors) for e in self.by_version)
+        current = self.versions.index_at(now)
+        run = runs[current]
+        run.versions = VersionRuns(self.versions, runs, current, self.same_moves)
+        return run
 
     def evaluate(self, deals: Iterable[Item], now: datetime,
                  lang: str | None = None) -> Iterator[Finding]:
@@ -103,7 +126,7 @@ class Evaluator:
     def outcome(self, record: Record, run: Run) -> tuple[str | None, list[Finding]]:
         """Findings for one record, and its deal id when it was evaluated (None for a bad
         record). Duplicates are the caller's to judge."""
-        deal = intake(record, self.compiled, run.lang)
+        deal = intake(record, run.compiled, run.lang)
         if isinstance(deal, Rejection):
             return None, [self.bad_record(run, deal.origin, deal.deal, deal.message, deal.path)]
         return deal.id, self.findings(deal, run)
@@ -115,10 +138,10 @@ class Evaluator:
         Well-formed lines are decoded straight to deals (:mod:`~pipeline_rules.deals.decode`);
         the rest go the general way, which names what is wrong.
         """
-        deal = decode_deal(line, self.compiled.zone)
+        deal = decode_deal(line, run.compiled.zone)
         if deal is None:
             return self.outcome(jsonl_record(f"{name}:{number}", line), run)
-        problem = stage_problem(deal, self.compiled, run.lang)
+        problem = stage_problem(deal, run.compiled, run.lang)
         if problem is not None:
             return None, [self.bad_record(run, f"{name}:{number}", deal.id, *problem)]
         return deal.id, self.findings(deal, run)
@@ -130,10 +153,56 @@ class Evaluator:
 
     def findings(self, deal: Deal, run: Run) -> list[Finding]:
         """Every finding for one well-formed deal, ordered by time, code and rule."""
+        if run.versions is not None:
+            return self.by_versions(deal, run, run.versions)
         graph = self.compiled.graph
         checks = CLOSED_DEAL_CHECKS if deal.stage in graph.terminal else OPEN_DEAL_CHECKS
         found = [f for check in checks for f in check(deal, run)]
         if self.compiled.plugins.names:
+            found = enrich(found + list(run_checks(deal, run)), deal, run)
+        if found and self.compiled.directory.routes_any:
+            found += route_findings(found, deal, run)
+        found.sort(key=order_key)
+        return found
+
+    def by_versions(self, deal: Deal, run: Run, versions: VersionRuns, tasks: bool = True,
+                    plugins: bool = True) -> list[Finding]:
+        """:meth:`findings` of a ruleset kept in versions: each timer judged by the version in
+        force when it began, moves by the one in force when they were made, task rules and
+        reminders by the one in force at ``now`` (this run's). A backtest leaves out the task
+        checks and the plugins' (``tasks``, ``plugins``)."""
+        rebased = rebased_at(deal, run)
+        if isinstance(rebased, str):
+            return [self.bad_record(run, deal.id, deal.id, rebased, REBASED_POINTER)]
+        found: list[Finding] = []
+        current = versions.current
+        # Times only grow along a history, so no timer or move began under a version before
+        # the one in force at its first entry: only the versions from there to now judge.
+        first = deal.history[0].at if deal.history else None
+        if deal.stage not in run.compiled.graph.terminal:
+            # Every timer begins at a history entry: only the versions in force from the
+            # first entry to the last judge (and the one in force now, if none began).
+            low = versions.index_for(first, rebased)
+            if low == current:
+                found.extend(check_slas(deal, run))
+            else:
+                high = versions.index_for(deal.history[-1].at, rebased)
+                for index in (*range(low, high + 1), *(() if high == current else (current,))):
+                    found.extend(check_slas(deal, versions.runs[index],
+                                            _picker(versions, rebased, index)))
+            if tasks:
+                found.extend(check_tasks(deal, run))
+            found.extend(check_reminders(deal, run))
+        low = current if versions.same_moves else versions.index_for(first)
+        if low == current:
+            found.extend(check_history(deal, run))
+        else:
+            for index in range(low, current + 1):
+                found.extend(f for f in check_history(deal, versions.runs[index])
+                             if versions.index_for(f.at) == index)
+        if deal.history and deal.history[0].at < versions.versions.instants[0]:
+            found.append(before_versions(deal, versions.runs[0]))
+        if plugins and run.compiled.plugins.names:
             found = enrich(found + list(run_checks(deal, run)), deal, run)
         found.sort(key=order_key)
         return found
@@ -141,6 +210,8 @@ class Evaluator:
     def next_change(self, deal: Deal, run: Run) -> Wake | None:
         """When the findings of a well-formed deal next change with no new input: the earliest
         of its checks' candidates (None: never by time alone)."""
+        if run.versions is not None:
+            return self.next_change_by_versions(deal, run, run.versions)
         graph = self.compiled.graph
         checks = CLOSED_DEAL_CHECKS if deal.stage in graph.terminal else OPEN_DEAL_CHECKS
         candidates = [NEXT_CHANGE[check](deal, run) for check in checks if check in NEXT_CHANGE]
@@ -148,10 +219,40 @@ class Evaluator:
             candidates.append(plugin_change(deal, run, PLUGIN_RECHECK))
         return earliest(candidates)
 
+    def next_change_by_versions(self, deal: Deal, run: Run, versions: VersionRuns
+                                ) -> Wake | None:
+        """:meth:`next_change` of a ruleset kept in versions, by the version each check of
+        :meth:`by_versions` uses: an SLA timer's at its start, task rules' and reminders' at
+        ``now``. The next version's ``effective`` instant is a safe earlier bound (``exact``
+        False): from then on it judges what ``now`` decides, which may or may not change a
+        finding, and telling which would take a judgement at that instant."""
+        rebased = rebased_at(deal, run)
+        if isinstance(rebased, str):
+            return None  # a bad record stays one
+        candidates: list[Wake | None] = [
+            next((Wake(at, exact=False) for at in versions.versions.instants if at > run.now),
+                 None)]
+        current = versions.current
+        if deal.stage not in run.compiled.graph.terminal:
+            first = deal.history[0].at if deal.history else None
+            low = versions.index_for(first, rebased)
+            if low == current:
+                candidates.append(sla.next_change(deal, run))
+            else:
+                high = versions.index_for(deal.history[-1].at, rebased)
+                for index in (*range(low, high + 1), *(() if high == current else (current,))):
+                    candidates.append(sla.next_change(deal, versions.runs[index],
+                                                      _picker(versions, rebased, index)))
+            candidates.append(tasks.next_change(deal, run))
+            candidates.append(reminders.next_change(deal, run))
+        if run.compiled.plugins.checks:
+            candidates.append(plugin_change(deal, run, PLUGIN_RECHECK))
+        return earliest(candidates)
+
     def outcome_and_change(self, record: Record, run: Run
                            ) -> tuple[str | None, list[Finding], Wake | None]:
         """:meth:`outcome` and, for a deal that was evaluated, :meth:`next_change`."""
-        deal = intake(record, self.compiled, run.lang)
+        deal = intake(record, run.compiled, run.lang)
         if isinstance(deal, Rejection):
             return None, [self.bad_record(run, deal.origin, deal.deal, deal.message,
                                           deal.path)], None
@@ -166,3 +267,54 @@ class Evaluator:
 
 __all__ = ["CLOSED_DEAL_CHECKS", "NEXT_CHANGE", "OPEN_DEAL_CHECKS", "Evaluator", "Record",
            "Wake"]
+
+
+#: The deal field that re-bases a deal onto the version in force at the instant it holds.
+REBASED_FIELD = "rebased_at"
+REBASED_POINTER = f"/fields/{REBASED_FIELD}"
+
+
+def rebased_at(deal: Deal, run: Run) -> datetime | str | None:
+    """When the deal was re-based onto the version then in force (its ``fields.rebased_at``),
+    None when it was not, or why the field cannot be read."""
+    value = deal.fields.get(REBASED_FIELD)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        return i18n.render("bad-record.rebased", {"pointer": REBASED_POINTER,
+                                                  "detail": type(value).__name__}, run.lang)
+    try:
+        return parse_now(value, run.compiled.zone, REBASED_POINTER)
+    except NowError as err:
+        return i18n.render("bad-record.rebased", {"pointer": REBASED_POINTER,
+                                                  "detail": err.message}, run.lang)
+
+
+def before_versions(deal: Deal, first: Run) -> Finding:
+    """The finding for a deal whose history begins before the first version took effect: what
+    began then is judged by the first version, and the deal says so."""
+    compiled = first.compiled
+    return first.violation("before-versions", None, deal.id, deal.stage, deal.history[0].at,
+                           {"at": first.time(deal.history[0].at), "ruleset": compiled.id,
+                            "effective": compiled.ruleset.effective or "",
+                            "version": compiled.revision or ""},
+                           effective=compiled.ruleset.effective, version=compiled.revision)
+
+
+def _moves_signature(compiled: CompiledRuleset) -> tuple[object, ...]:
+    """What decides how a ruleset judges moves, without positions: stages, starts, moves."""
+    def conditions(items: Iterable[Condition]) -> tuple[object, ...]:
+        return tuple((c.field, c.op, repr(c.value)) for c in items)
+    graph = compiled.graph
+    return (tuple(graph.order), tuple(sorted(graph.terminal)),
+            tuple((s.id, s.stage, conditions(s.definition.when)) for s in compiled.starts),
+            tuple((m.source, m.target, m.require, conditions(m.definition.when),
+                   conditions(m.definition.unless)) for m in compiled.moves))
+
+
+def _picker(versions: VersionRuns, rebased: datetime | None, index: int
+            ) -> Callable[[datetime | None], bool]:
+    """Whether version ``index`` judges a timer that began at ``since``."""
+    def pick(since: datetime | None) -> bool:
+        return versions.index_for(since, rebased) == index
+    return pick

@@ -22,7 +22,9 @@ from pipeline_rules.enforce.machine import IllegalMove, PipelineMachine, ReplayM
 from pipeline_rules.evaluate.findings import Finding, action, violation
 from pipeline_rules.evaluate.plans import Plans, make_plans
 from pipeline_rules.ruleset.compiled import CompiledRuleset
+from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.calendars import BusinessCalendar
+from pipeline_rules.time.durations import spoken
 from pipeline_rules.time.schedules import CronSchedule
 from pipeline_rules.time.working import shift
 
@@ -45,6 +47,13 @@ class Run:
     _shifted: dict[tuple[str, str | None], datetime] = field(default_factory=dict)
     _stamps: dict[datetime, str] = field(default_factory=dict)
     _replays: ReplayMemo = field(default_factory=ReplayMemo)
+    #: The runs of every version, when the ruleset is kept in versions (this run is the one
+    #: of the version in force at ``now``).
+    versions: VersionRuns | None = None
+    _entry_cutoff: datetime | None = None
+    _spoken: dict[str, str] = field(default_factory=dict)
+    _words: dict[str, str] = field(default_factory=dict)
+    _texts: dict[tuple[str, ...], str] = field(default_factory=dict)
     _cursor: croniter | None = None
     _previous: dict[datetime, datetime] = field(default_factory=dict)
 
@@ -85,6 +94,52 @@ class Run:
             found = self._shifted[key] = shift(calendar, self.now, self.compiled.duration(text))
         return found
 
+    def word(self, key: str) -> str:
+        """A catalog entry without arguments (a role, what an alert is about) in the run's
+        language, remembered per run: routed alerts name them hundreds of thousands of times."""
+        found = self._words.get(key)
+        if found is None:
+            found = self._words[key] = i18n.render(key, {}, self.lang)
+        return found
+
+    def text(self, memo: tuple[str, ...], key: str, args: dict[str, Any]) -> str:
+        """Message ``key`` with ``args`` in the run's language, remembered under ``memo`` (what
+        the arguments are made of): routed alerts say the same few sentences for every deal
+        of an owner."""
+        found = self._texts.get(memo)
+        if found is None:
+            if len(self._texts) >= _STAMPS:
+                self._texts.clear()
+            found = self._texts[memo] = i18n.render(key, args, self.lang)
+        return found
+
+    def spoken(self, text: str) -> str:
+        """A duration of the ruleset as a person reads it in the run's language (as written in
+        English), remembered per run."""
+        found = self._spoken.get(text)
+        if found is None:
+            found = self._spoken[text] = spoken(self.compiled.duration(text), self.lang)
+        return found
+
+    def entry_cutoff(self) -> datetime:
+        """The earliest entry whose actions this run still emits: ``routing.entry_window``
+        before ``now``, by default 1 day or the previous scheduled run, whichever is earlier."""
+        if self._entry_cutoff is None:
+            self._entry_cutoff = self.entry_cutoff_at(self.now)
+        return self._entry_cutoff
+
+    def entry_cutoff_at(self, moment: datetime) -> datetime:
+        """:meth:`entry_cutoff` of a run at ``moment`` (it never moves back as time goes on)."""
+        rs = self.compiled.ruleset
+        window = rs.routing.entry_window if rs.routing is not None else None
+        if window is not None:
+            duration = self.compiled.duration(window)
+            calendar = self.compiled.calendar(rs.calendar_name(None)) \
+                if duration.is_business else None
+            return shift(calendar, moment, duration, back=True)
+        cutoff = moment - timedelta(days=1)
+        return min(cutoff, self.last_run_before(moment) or cutoff)
+
     def last_run_before(self, moment: datetime) -> datetime | None:
         """The last scheduled run strictly before ``moment`` (None without a schedule); the
         schedule is parsed once per run, and each answer remembered (croniter takes a third of
@@ -96,7 +151,7 @@ class Run:
         if found is None:
             if self._cursor is None:
                 self._cursor = schedule.cursor()
-            found = self._previous[moment] = schedule.prev_run(moment, self._cursor)
+            found = self._previous[moment] = schedule.previous_run(moment, self._cursor)
         return found
 
     def replay(self, deal: Deal) -> list[IllegalMove]:
@@ -144,12 +199,37 @@ class Run:
         """A violation with its message (``finding.<code>`` unless a template is named)."""
         message = i18n.render(template or f"finding.{code}", message_args, self.lang)
         return violation(self.ruleset_id, code, rule, deal, stage, self.local(at), message,
-                         **details)
+                         produced_by=self.compiled.revision, **details)
 
     def action(self, code: str, rule: str, deal: str, stage: str | None, due: datetime,
                message_key: str, message_args: dict[str, Any], notify: str | None,
-               channel: str | None, **details: Any) -> Finding:
-        """An action with its message rendered in the run's language."""
-        message = i18n.render(message_key, message_args, self.lang)
+               channel: str | None, key_of: str | None = None, key_at: datetime | None = None,
+               message: str | None = None, **details: Any) -> Finding:
+        """An action with its message rendered in the run's language (or given)."""
+        if message is None:
+            message = i18n.render(message_key, message_args, self.lang)
         return action(self.ruleset_id, code, rule, deal, stage, self.local(due), message, notify,
-                      channel, **details)
+                      channel, key_of, key_at, produced_by=self.compiled.revision, **details)
+
+
+@dataclass(frozen=True)
+class VersionRuns:
+    """One run per version of a ruleset kept in versions, at the same ``now``."""
+
+    versions: Versions
+    runs: tuple[Run, ...]
+    #: The index of the version in force at ``now``.
+    current: int
+    #: Whether every version judges moves alike (one replay then serves them all).
+    same_moves: bool
+
+    def index_for(self, since: datetime | None, rebased: datetime | None = None) -> int:
+        """The version that judges what began at ``since`` (the one in force at ``now`` when
+        it is unknown); a deal re-based at ``rebased`` is judged from then by the version in
+        force then."""
+        if since is None:
+            return self.current
+        if rebased is not None and rebased > since:
+            since = rebased
+        # A version not yet in force at ``now`` judges nothing (a time ahead of ``now``).
+        return min(self.versions.index_at(since), self.current)

@@ -37,10 +37,15 @@ VIOLATION_SEVERITY = {
     "no-stage-date": "warning",
     "bad-record": "error",
     "plugin-error": "error",
+    "before-versions": "warning",
+    "pause-too-long": "error",
+    "task-without-due": "warning",
+    "unrouted": "warning",
 }
 VIOLATION_CODES = tuple(VIOLATION_SEVERITY)
-#: Action codes: a reminder before an event, and the actions an SLA breach triggers.
-ACTION_CODES = ("remind", "escalate")
+#: Action codes: a reminder before an event, the actions an SLA breach triggers, an alert
+#: routed to a person, and what entering a stage does.
+ACTION_CODES = ("remind", "escalate", "notify", "create-task", "assign")
 
 
 def action_key(ruleset: str, rule: str, deal: str, action: str, due: datetime) -> str:
@@ -71,6 +76,8 @@ class Finding:
     due: datetime | None = None
     key: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: The revision of the ruleset version that produced it (None: the ruleset has no versions).
+    version: str | None = None
 
     def to_dict(self, isoformat: Callable[[datetime], str] = datetime.isoformat
                 ) -> dict[str, Any]:
@@ -90,16 +97,19 @@ class Finding:
             data["due"] = isoformat(self.due) if self.due else None
             data["key"] = self.key
         data["ruleset"] = self.ruleset
+        if self.version is not None:
+            data["version"] = self.version
         if self.details:
             data["details"] = self.details
         return data
 
 
 def violation(ruleset: str, code: str, rule: str | None, deal: str | None, stage: str | None,
-              at: datetime, message: str, **details: Any) -> Finding:
-    """A violation with the severity of its code."""
+              at: datetime, message: str, *, produced_by: str | None = None,
+              **details: Any) -> Finding:
+    """A violation with the severity of its code (``produced_by``: the version's revision)."""
     return Finding(VIOLATION, code, rule, deal, stage, at, message, ruleset,
-                   severity=VIOLATION_SEVERITY[code], details=details)
+                   severity=VIOLATION_SEVERITY[code], details=details, version=produced_by)
 
 
 def bad_record(ruleset: str, at: datetime, origin: str, deal: str | None, reason: str,
@@ -112,11 +122,18 @@ def bad_record(ruleset: str, at: datetime, origin: str, deal: str | None, reason
 
 
 def action(ruleset: str, code: str, rule: str, deal: str, stage: str | None, due: datetime,
-           message: str, notify: str | None, channel: str | None, **details: Any) -> Finding:
-    """An action due at ``due``, keyed for exactly-once delivery."""
+           message: str, notify: str | None, channel: str | None, key_of: str | None = None,
+           key_at: datetime | None = None, *, produced_by: str | None = None,
+           **details: Any) -> Finding:
+    """An action due at ``due``, keyed for exactly-once delivery (``key_of`` tells apart
+    actions of one code, rule and instant: the level and role of a routed alert; ``key_at``
+    keys an action due "now" by the instant its situation is known from instead). The key does
+    not depend on the version that produced it: an unchanged rule keeps its keys across
+    versions."""
     return Finding(ACTION, code, rule, deal, stage, due, message, ruleset, action=code,
                    notify=notify, channel=channel, due=due,
-                   key=action_key(ruleset, rule, deal, code, due), details=details)
+                   key=action_key(ruleset, rule, deal, key_of or code, key_at or due),
+                   details=details, version=produced_by)
 
 
 def order_key(finding: Finding) -> tuple[datetime, str, str]:

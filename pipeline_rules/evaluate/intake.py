@@ -31,11 +31,11 @@ def intake(item: Item, compiled: CompiledRuleset, lang: str = i18n.DEFAULT,
     """The deal in an input item, checked against the ruleset's stages, or its rejection."""
     record = as_record(item, origin)
     if record.error is not None:
-        return Rejection(record.origin, record.error, deal=record.deal)
+        return Rejection(record.origin, record.said(lang) or record.error, deal=record.deal)
     try:
         deal = parse_deal(record.data, compiled.zone)
     except DealError as err:
-        return Rejection(record.origin, err.message, err.path, record.deal)
+        return Rejection(record.origin, err.said(lang), err.path, record.deal)
     problem = stage_problem(deal, compiled, lang)
     if problem is not None:
         return Rejection(record.origin, problem[0], problem[1], deal.id)

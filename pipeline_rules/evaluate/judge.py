@@ -19,8 +19,9 @@ pickle as plain data (:meth:`Judge.__reduce__`): no worker checks or compiles a 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pipeline_rules import i18n
@@ -30,9 +31,11 @@ from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding, bad_record
 from pipeline_rules.evaluate.idset import DealIds
 from pipeline_rules.evaluate.wake import Wake
-from pipeline_rules.ruleset.catalog import Catalog
+from pipeline_rules.ruleset.catalog import Catalog, Unusable
+from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.suggest import nearest
+from pipeline_rules.time.schedules import SEARCH_YEARS, NoRunError
 
 if TYPE_CHECKING:
     from croniter import croniter
@@ -91,7 +94,7 @@ class Judge:
            key: str = RULESET_KEY) -> Judge:
         """The judge of a catalog's rulesets (reminders ``horizon`` ahead without a
         schedule)."""
-        evaluators = {rid: Evaluator(compiled, catalog.lang, horizon)
+        evaluators = {rid: Evaluator(compiled, catalog.lang, horizon, catalog.versions.get(rid))
                       for rid, compiled in catalog.rulesets.items()}
         return cls(catalog, horizon, key, evaluators)
 
@@ -187,7 +190,8 @@ class Judge:
         if record.error is not None and not self.catalog.single:
             # Unreadable: nothing names a ruleset, so no ruleset's evaluator can speak for it.
             return Judged(record.origin, None, None, [self.unjudged(
-                runs, record.origin, record.deal, None, record.error)]), None
+                runs, record.origin, record.deal, None,
+                record.said(runs.lang) or record.error)]), None
         evaluator = self.evaluator_for(record.data, runs.lang)
         if isinstance(evaluator, str):
             return Judged(record.origin, None, None, [self.unjudged(
@@ -237,6 +241,44 @@ def failed(evaluator: Evaluator, run: Run, record: Record, err: Exception) -> Ju
     return Judged(record.origin, evaluator.compiled.id, None, [finding], err)
 
 
+def schedule_problem(compiled: CompiledRuleset, now: datetime,
+                     lang: str = i18n.DEFAULT) -> str | None:
+    """Why ``compiled`` cannot be evaluated at ``now`` — its schedule has no run after it
+    within the years searched — or None when it can."""
+    schedule = compiled.schedule
+    if schedule is None:
+        return None
+    try:
+        schedule.next_run(now)
+    except NoRunError:
+        return i18n.render("schedule.no-run", {
+            "ruleset": compiled.id, "now": now.isoformat(), "expr": schedule.expr,
+            "years": SEARCH_YEARS}, lang)
+    return None
+
+
+def runnable(catalog: Catalog, now: datetime) -> Catalog:
+    """``catalog`` less the rulesets that cannot be evaluated at ``now`` (see
+    :func:`schedule_problem`): each becomes an unusable file, with why, so a record naming it
+    is a bad record and the others are judged as usual."""
+    refused = {rid: reason for rid, compiled in catalog.rulesets.items()
+               if (reason := schedule_problem(compiled, now, catalog.lang)) is not None}
+    if not refused:
+        return catalog
+    broken = dict(catalog.broken)
+    problems = list(catalog.problems)
+    for rid, reason in refused.items():
+        file = catalog.files[rid]
+        failure = Unusable(file, f"{file}: {reason}")
+        problems.append(failure)
+        for name in (rid, Path(file).stem):
+            broken.setdefault(name, failure)
+    return replace(catalog, rulesets={k: v for k, v in catalog.rulesets.items()
+                                      if k not in refused},
+                   files={k: v for k, v in catalog.files.items() if k not in refused},
+                   broken=broken, problems=tuple(problems))
+
+
 def _deal_id(data: object) -> str | None:
     ident = data.get("id") if isinstance(data, Mapping) else None
     return str(ident) if isinstance(ident, str | int) and not isinstance(ident, bool) else None
@@ -246,4 +288,5 @@ def _reason(lang: str, kind: str, **args: object) -> str:
     return i18n.render(f"tenant.{kind}", args, lang)
 
 
-__all__ = ["RULESET_KEY", "Judge", "Judged", "Runs", "failed", "judge_records"]
+__all__ = ["RULESET_KEY", "Judge", "Judged", "Runs", "failed", "judge_records", "runnable",
+           "schedule_problem"]

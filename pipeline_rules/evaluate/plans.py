@@ -14,6 +14,7 @@ from pipeline_rules.ruleset.model import (
     CYCLE_END,
     CYCLE_START,
     ActionDef,
+    EntryAction,
     GapLimit,
     ReminderDef,
     SlaDef,
@@ -41,6 +42,12 @@ class SlaPlan:
     cycle: bool
     template: str | None
     actions: tuple[ActionDef, ...]
+    #: Warning levels that tell someone: (percent of the limit, its label, roles, channel).
+    warn_routes: tuple[tuple[float, str, tuple[str, ...], str | None], ...] = ()
+    #: Escalation levels: (delay after the breach or None, its label, roles, channel).
+    breach_routes: tuple[tuple[Duration | None, str, tuple[str, ...], str | None], ...] = ()
+    #: The calendar escalation delays count on.
+    breach_calendar: BusinessCalendar | None = None
 
 
 def plan_slas(compiled: CompiledRuleset) -> dict[str, tuple[SlaPlan, ...]]:
@@ -62,8 +69,26 @@ def plan_slas(compiled: CompiledRuleset) -> dict[str, tuple[SlaPlan, ...]]:
         # An action the ruleset does not define: lint reports it; a ruleset in use may still
         # carry it, and it triggers nothing.
         actions = tuple(defined[r.name] for r in sla.on_breach if r.name in defined)
+        directory = compiled.directory
+        warn_routes = tuple(
+            (level.at, f"{level.at:g}%", roles, level.channel)
+            for level in sla.warn_levels if level.at is not None
+            for roles in [tuple(r.name for r in level.roles) or directory.route("sla-warning")]
+            if roles)
+        breach_routes = tuple(
+            (compiled.duration(level.after) if level.after else None,
+             f"+{level.after}" if level.after else "0", tuple(r.name for r in level.roles),
+             level.channel)
+            for level in sla.breach_levels)
+        if not breach_routes and not actions:
+            code = "cycle-breach" if cycle else "sla-breach"
+            default = directory.route(code)
+            if default:
+                breach_routes = ((None, "0", default, None),)
+        breach_calendar = compiled.calendar(rs.calendar_name(sla.calendar))
         plans.append(SlaPlan(sla, limit, calendar, budget, first_share, budget * first_share,
-                             cycle, template, actions))
+                             cycle, template, actions, warn_routes, breach_routes,
+                             breach_calendar))
     return {stage: tuple(p for p in plans
                          if p.sla.stage is None or p.sla.stage.name == stage)
             for stage in compiled.graph.order}
@@ -120,14 +145,66 @@ def plan_reminders(compiled: CompiledRuleset) -> dict[str, tuple[ReminderPlan, .
 
 
 @dataclass(frozen=True)
+class EntryPlan:
+    """One stage-entry or end action with its rule name, task delay, calendar and team."""
+
+    action: EntryAction
+    rule: str
+    due: Duration | None
+    calendar: BusinessCalendar | None
+    members: tuple[str, ...]
+
+
+def plan_entries(compiled: CompiledRuleset) -> dict[str, tuple[EntryPlan, ...]]:
+    """The entry actions of each stage: its own ``on_enter``, then ``on_won``/``on_lost``."""
+    rs = compiled.ruleset
+    calendar = compiled.calendar(rs.calendar_name(None))
+    teams = compiled.directory.teams
+
+    def plan(action: EntryAction, rule: str) -> EntryPlan:
+        due = compiled.duration(action.due) if action.due is not None else None
+        members = teams.get(action.team.name, ()) if action.team is not None else ()
+        return EntryPlan(action, rule, due, calendar, members)
+
+    own: dict[str, list[EntryPlan]] = {}
+    for declared in rs.stages:
+        own.setdefault(declared.id, []).extend(
+            plan(a, f"on_enter.{declared.id}.{i}") for i, a in enumerate(declared.on_enter))
+    won = [plan(a, f"end.on_won.{i}") for i, a in enumerate(rs.on_won)]
+    lost = [plan(a, f"end.on_lost.{i}") for i, a in enumerate(rs.on_lost)]
+    graph = compiled.graph
+    result = {}
+    for stage in graph.order:
+        plans = own.get(stage, []) + (won if stage in graph.won else []) \
+            + (lost if stage in graph.lost else [])
+        if plans:
+            result[stage] = tuple(plans)
+    return result
+
+
+def plan_pauses(compiled: CompiledRuleset) -> tuple[Duration, BusinessCalendar | None, str] | None:
+    """The pause limit, its calendar and its text (None without ``pauses.max``)."""
+    policy = compiled.ruleset.pauses
+    if policy is None or policy.max is None:
+        return None
+    limit = compiled.duration(policy.max)
+    calendar = compiled.calendar(compiled.ruleset.calendar_name(policy.calendar)) \
+        if limit.is_business else None
+    return limit, calendar, policy.max
+
+
+@dataclass(frozen=True)
 class Plans:
     """Every check's plan for one ruleset."""
 
     slas: dict[str, tuple[SlaPlan, ...]]
     tasks: TaskPlan | None
     reminders: dict[str, tuple[ReminderPlan, ...]]
+    entries: dict[str, tuple[EntryPlan, ...]]
+    pauses: tuple[Duration, BusinessCalendar | None, str] | None
 
 
 def make_plans(compiled: CompiledRuleset) -> Plans:
     """Work out every check's plan for a compiled ruleset."""
-    return Plans(plan_slas(compiled), plan_tasks(compiled), plan_reminders(compiled))
+    return Plans(plan_slas(compiled), plan_tasks(compiled), plan_reminders(compiled),
+                 plan_entries(compiled), plan_pauses(compiled))

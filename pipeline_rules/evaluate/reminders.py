@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
-from pipeline_rules.evaluate.sla import recipient
+from pipeline_rules.evaluate.routing import addressed, role_name, unrouted, unrouted_detail
 from pipeline_rules.evaluate.wake import TICK, Wake, earliest
 from pipeline_rules.time.working import shift
 
@@ -38,13 +38,16 @@ def check_reminders(deal: Deal, run: Run) -> Iterator[Finding]:
             on_time = due < cutoff if run.next_run is not None else due <= cutoff
             if not on_time:
                 continue
+            person, why = addressed(run, deal, reminder.notify)
             yield run.action(
                 "remind", reminder.id, deal.id, deal.stage, due, "finding.remind",
-                {"notify": reminder.notify, "event": event.type,
-                 "event_at": run.time(event.at), "before": reminder.before},
+                {"notify": role_name(reminder.notify, run.lang), "event": event.type,
+                 "event_at": run.time(event.at), "before": run.spoken(reminder.before)},
                 reminder.notify, reminder.channel,
-                recipient=recipient(deal, reminder.notify), event=event.type,
-                event_at=run.iso(event.at))
+                recipient=person, event=event.type,
+                event_at=run.iso(event.at), **unrouted_detail(why))
+            if why is not None:
+                yield unrouted(run, deal, reminder.notify, "remind", reminder.id, due, why)
 
 
 def next_change(deal: Deal, run: Run) -> Wake | None:

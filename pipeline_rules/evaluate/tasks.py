@@ -6,19 +6,24 @@
 * ``task-overdue`` — an open task still open after its due time plus ``overdue_grace``; one
   finding per task, dated when the grace ran out.
 
-Tasks without a due time count as open tasks but are never too far or overdue.
+* ``task-without-due`` — ``tasks.require_due`` is on and an open task has no due time: an
+  open step nobody has dated is the "postponed" limbo again; one finding per task, dated at
+  the evaluation time.
+
+Tasks without a due time count as open tasks (a next task exists) but are never too far or
+overdue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pipeline_rules.deals.model import Deal, Task
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.plans import TaskPlan
-from pipeline_rules.evaluate.wake import TICK, Wake, earliest
+from pipeline_rules.evaluate.wake import TICK, Wake, bisect, earliest
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.durations import Duration, DurationKind
 from pipeline_rules.time.working import next_working_instant, shift
@@ -36,6 +41,11 @@ def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:
                                 run.now, {"stage": deal.stage})
         return
     dated = [t for t in open_tasks if t.due is not None]
+    if plan.policy.require_due and len(dated) < len(open_tasks):
+        for task in open_tasks:
+            if task.due is None:
+                yield run.violation("task-without-due", "tasks.require_due", deal.id, deal.stage,
+                                    run.now, {"task": task.id}, task=task.id)
     if len(dated) > 1:
         dated.sort(key=_due)
     gap = plan.gaps.get(deal.stage or "")
@@ -46,7 +56,8 @@ def check_tasks(deal: Deal, run: Run) -> Iterator[Finding]:
         if first.due > latest:
             yield run.violation(
                 "next-task-too-far", f"tasks.max_gap.{gap.stage}", deal.id, deal.stage,
-                run.now, {"task": first.id, "due": run.time(first.due), "gap": gap.duration,
+                run.now, {"task": first.id, "due": run.time(first.due),
+                          "gap": run.spoken(gap.duration),
                           "stage": deal.stage},
                 task=first.id, due=run.iso(first.due), latest=run.iso(latest))
     grace = plan.grace
@@ -105,14 +116,7 @@ def _first_reaching(calendar: BusinessCalendar, gap: Duration, low: datetime,
         if low < candidate - TICK and shift(calendar, candidate, gap) >= due \
                 and shift(calendar, candidate - TICK, gap) < due:
             return candidate
-    low, high = low.astimezone(UTC), due.astimezone(UTC)
-    while high - low > TICK:
-        middle = low + (high - low) // 2
-        if shift(calendar, middle, gap) >= due:
-            high = middle
-        else:
-            low = middle
-    return high
+    return bisect(lambda t: shift(calendar, t, gap) >= due, low, due)
 
 
 def _grace_out(run: Run, plan: TaskPlan, dated: list[Task]) -> Wake | None:

@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_rules import i18n
+from pipeline_rules.lint.mapping import is_mapping, lint_mapping
 from pipeline_rules.lint.rules import all_rules
 from pipeline_rules.lint.rules.graph import GAP_VOCABULARY
 from pipeline_rules.ruleset.catalog import YAML_SUFFIXES
 from pipeline_rules.ruleset.checks import check_source, unreadable
 from pipeline_rules.ruleset.checks.config import ConfigError, LintConfig
 from pipeline_rules.ruleset.checks.diagnostics import Diagnostic
-from pipeline_rules.ruleset.loader import Document, read_source
+from pipeline_rules.ruleset.loader import Document, load_document, read_source
 from pipeline_rules.ruleset.problems import DocumentError
 from pipeline_rules.ruleset.source import Source
 
@@ -46,13 +47,20 @@ def expand_paths(paths: Iterable[str]) -> list[str]:
 
 
 def lint_file(path: str, config: LintConfig | None = None, lang: str = i18n.DEFAULT,
-              stdin: Any = None) -> list[Diagnostic]:
-    """Read and lint one file (``-`` is stdin); I/O failures raise ``ReadError``."""
+              stdin: Any = None, sample: str | None = None) -> list[Diagnostic]:
+    """Read and lint one file (``-`` is stdin): a ruleset, or a CSV mapping (checked against
+    the CSV ``sample`` when one is given); I/O failures raise ``ReadError``."""
     try:
         source = read_source(path, stdin=stdin)
     except DocumentError as err:
         return unreadable("<stdin>" if path == "-" else path, err, config, lang)
-    return list(lint(source, config, lang))
+    try:
+        document = load_document(source)
+    except DocumentError:
+        document = None  # the ruleset checks report it as they always have
+    if document is not None and is_mapping(document):
+        return lint_mapping(source, document, sample, lang)
+    return list(lint(source, config, lang, document))
 
 
 __all__ = ["ConfigError", "Diagnostic", "NoRulesetsError", "expand_paths", "lint", "lint_file"]

@@ -21,6 +21,7 @@ from pipeline_rules.analytics.report import (
     StageStats,
     Tally,
 )
+from pipeline_rules.analytics.split import Split
 from pipeline_rules.outputs import svg
 from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.time.durations import (
@@ -223,7 +224,7 @@ def _stage_row(stats: StageStats, working: bool) -> list[Cell]:
         _dur(stats.dwell_wall.p90)]
     if working:
         q = stats.dwell_working or Quantiles()
-        row += [_dur(q.median), _dur(q.p75), _dur(q.p90)]
+        row += [stats.working(q.median), stats.working(q.p75), stats.working(q.p90)]
     row += [_sub(stats.sla_limit, stats.sla_id) if stats.sla_limit else None,
             _sub(_int(stats.breached), _pct(stats.breach_share)) if stats.sla_limit else None,
             _sub(stats.suggested_limit, stats.suggested_basis) if stats.suggested_limit else None]
@@ -267,7 +268,24 @@ def _cycles_section(report: Report) -> str:
     return ('<p class="lead">Cycle length is wall-clock time from a deal\u2019s first stage to its '
             "end; the win rate is won / (won + lost).</p>"
             f"<h3>By start definition</h3>{_group_table('Start', report.by_start)}"
-            f"<h3>By owner</h3>{_group_table('Owner', report.by_owner)}")
+            + (f'<p class="lead">Whole cycle: suggested limit {_esc(report.cycle_limit)} '
+               "(the p80 of the closed cycles).</p>" if report.cycle_limit else "")
+            + f"<h3>By owner</h3>{_group_table('Owner', report.by_owner)}"
+            + (f"<h3>By {_esc(report.by)}</h3>{_group_table(report.by, report.by_field)}"
+               if report.by is not None else "")
+            + (f"<h3>By month of start (the trend)</h3>"
+               f"{_group_table('Started', report.by_month)}" if report.by_month else "")
+            + (_split_section(report.split) if report.split is not None else ""))
+
+
+def _split_section(split: Split) -> str:
+    """analyze --split: the verdict, then the two sides and the stages."""
+    from pipeline_rules.outputs.text import split_lines
+
+    verdict = "".join(f"<li>{_esc(line)}</li>" for line in split.verdict)
+    body = "\n".join(split_lines(split)[len(split.verdict) + 1:])
+    return (f"<h3>Before vs after {_esc(split.at)}</h3><ul class=\"verdict\">{verdict}</ul>"
+            f"<pre>{_esc(body)}</pre>")
 
 
 # ----------------------------------------------------------------- backtest sections
@@ -289,8 +307,10 @@ def _backtest_summary(backtest: Backtest) -> str:
         ("Evaluated every", backtest.every), ("Evaluation points", _int(backtest.points)),
         ("Deals", _int(backtest.deals)), ("Bad records", _int(backtest.bad_records)),
         ("Alerts", _int(backtest.tally.total)),
+        ("Open at the start (backlog)", _int(sum(backtest.backlog.values()))),
         ("Compared with", backtest.compare_ruleset),
         ("Alerts with the compared ruleset", _int(compare.total) if compare else None),
+        ("Net change", _signed(backtest.net) if compare else None),
     ])
     # One axis and one colour per code for both timelines, so they read side by side.
     peak = max(svg.timeline_peak(t.by_week) for t in (backtest.tally, compare) if t is not None)

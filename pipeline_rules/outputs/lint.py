@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import click
 
+from pipeline_rules import i18n
 from pipeline_rules.ruleset.checks.diagnostics import Diagnostic
 from pipeline_rules.ruleset.problems import Severity
 
@@ -31,12 +32,15 @@ class LintReport:
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 
 
-def text(report: LintReport, color: bool = False, show_source: bool = True) -> str:
-    """``file:line:col: severity [rule] message``, the source line and a caret under the column."""
+def text(report: LintReport, color: bool = False, show_source: bool = True,
+         lang: str = i18n.DEFAULT) -> str:
+    """``file:line:col: severity [rule] message``, the source line and a caret under the column
+    (the severity in ``lang``)."""
     out: list[str] = []
     for d in report.diagnostics:
         where = f"{d.file}:{d.line}:{d.column}:"
-        severity = d.severity.value
+        severity = d.severity.value if lang == i18n.DEFAULT \
+            else i18n.render(f"severity.{d.severity.value}", {}, lang)
         rule = f"[{d.rule}]"
         if color:
             where = click.style(where, bold=True)
@@ -50,13 +54,39 @@ def text(report: LintReport, color: bool = False, show_source: bool = True) -> s
                 caret = click.style(caret, fg=_COLOURS[d.severity], bold=True)
             out.append(f" {d.line} | {d.source_line.expandtabs(1)}")
             out.append(f" {gutter} | {caret}")
+            out.extend(_fix(d.rule, gutter, lang))
     return "\n".join(out) + ("\n" if out else "")
 
 
-def summary(report: LintReport) -> str:
+#: Rules whose messages name the fix themselves (the key, type or value expected), so a
+#: general example would only distract.
+_OWN_FIX = frozenset({"schema"})
+
+
+def _fix(name: str, gutter: str, lang: str) -> list[str]:
+    """Below a shown source line: the rule's *Use instead*, in short, and where to read more."""
+    from pipeline_rules.lint.rules import all_rules
+
+    found = None if name in _OWN_FIX else all_rules().get(name)
+    hint = found.use_instead() if found is not None else []
+    if not hint:
+        return []
+    return [f" {gutter} = {i18n.render('lint.use-instead', {'rule': name}, lang)}",
+            *(f" {gutter}     {line}" for line in hint)]
+
+
+def summary(report: LintReport, lang: str = i18n.DEFAULT) -> str:
     """One line: how many files, errors, warnings and notes."""
     counts = report.counts()
     files = len(report.files)
+    if lang != i18n.DEFAULT:
+        many = i18n.plural(files, "file", lang)
+        if not report.diagnostics:
+            return i18n.render("summary.lint-clean", {"files": many}, lang)
+        keys = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+        found = ", ".join(i18n.plural(counts[s.value], keys[s], lang)
+                          for s in Severity if counts[s.value])
+        return i18n.render("summary.lint", {"counts": found, "files": many}, lang)
     if not report.diagnostics:
         return f"{files} file{'s' if files != 1 else ''} checked, no problems"
     parts = [f"{counts[s.value]} {s.value}{'s' if counts[s.value] != 1 else ''}"

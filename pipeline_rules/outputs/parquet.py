@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -25,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline_rules.deals.readers.parquet import DEAL_COLUMNS, LIST_TYPES, TIME_KEYS
+from pipeline_rules.outputs.files import atomic_output, remove_temporaries
 
 #: Columns of a findings file, in the order of a finding's JSON keys, then where it came from.
 FINDING_TEXT_COLUMNS = ("kind", "code", "rule", "deal", "stage", "severity", "at", "message",
@@ -50,23 +49,6 @@ def split_origin(origin: str) -> tuple[str, int | None]:
     if found:
         return found.group(1), int(found.group(2)) + 1
     return origin, None
-
-
-_TEMPORARY_SUFFIX = ".tmp"
-
-
-@contextmanager
-def atomic_output(path: str) -> Iterator[str]:
-    """A temporary name next to ``path`` to write to; renamed to ``path`` when the block ends
-    without error (so ``path`` is either complete or absent), removed otherwise."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}{_TEMPORARY_SUFFIX}")
-    try:
-        yield str(temporary)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 class FindingsWriter:
@@ -118,16 +100,6 @@ class FindingsWriter:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         self.close()
-
-
-def remove_temporaries(output: str) -> int:
-    """Remove the temporaries :func:`atomic_output` left under ``output`` when what wrote them
-    was killed; how many files."""
-    removed = 0
-    for path in Path(output).rglob(f".*{_TEMPORARY_SUFFIX}"):
-        path.unlink(missing_ok=True)
-        removed += 1
-    return removed
 
 
 @dataclass(frozen=True)

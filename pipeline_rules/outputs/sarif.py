@@ -49,13 +49,12 @@ def sarif_log(diagnostics: Sequence[Diagnostic], files: Sequence[str]) -> dict[s
             location["physicalLocation"]["region"]["snippet"] = {"text": d.source_line}
         if d.path:
             location["logicalLocations"] = [{"fullyQualifiedName": d.path, "kind": "member"}]
-        results.append({
-            "ruleId": d.rule,
-            "ruleIndex": index[d.rule],
-            "level": _LEVEL[d.severity],
-            "message": {"text": d.message},
-            "locations": [location],
-        })
+        result: dict[str, Any] = {"ruleId": d.rule}
+        if d.rule in index:  # checks across files (a versions folder's) have no rule entry
+            result["ruleIndex"] = index[d.rule]
+        result.update({"level": _LEVEL[d.severity], "message": {"text": d.message},
+                       "locations": [location]})
+        results.append(result)
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

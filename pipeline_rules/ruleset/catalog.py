@@ -15,6 +15,7 @@ whoever asks for it learns why it cannot be used rather than that it does not ex
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -27,8 +28,9 @@ from pipeline_rules.ruleset.checks.registry import blocking_rules
 from pipeline_rules.ruleset.compiled import CompiledRuleset, CompileError, compile_ruleset
 from pipeline_rules.ruleset.loader import Document, decode, read_bytes
 from pipeline_rules.ruleset.model import Ruleset, build_ruleset
-from pipeline_rules.ruleset.problems import DocumentError, Severity
+from pipeline_rules.ruleset.problems import DocumentError, Problem, Severity
 from pipeline_rules.ruleset.source import Source
+from pipeline_rules.ruleset.versions import Versions, folder_problems
 
 #: The names a ruleset file may have.
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -94,6 +96,9 @@ class Catalog:
     path: str = ""
     #: The language of the diagnostics.
     lang: str = i18n.DEFAULT
+    #: Ruleset id → its versions, for the rulesets kept in versions folders (``rulesets`` holds
+    #: the version that takes effect last).
+    versions: Mapping[str, Versions] = field(default_factory=dict)
 
     def only(self) -> CompiledRuleset:
         """The ruleset of a catalog of one file; raise :class:`RulesetError` if it is
@@ -178,30 +183,77 @@ def _declared_id(document: Document | None) -> str | None:
 # -- many rulesets ----------------------------------------------------------------------------
 
 def build_catalog(texts: Iterable[RulesetText], lang: str = i18n.DEFAULT, single: bool = False,
-                  path: str = "") -> Catalog:
-    """Compile every text once, in the order given (file-name order); the files that cannot
-    be used are kept with why."""
+                  path: str = "",
+                  folders: Iterable[tuple[str, Sequence[RulesetText]]] = (),
+                  refused: Iterable[str] = ()) -> Catalog:
+    """Compile every text once, in the order given (file-name order), and every versions
+    folder's texts; the files and folders that cannot be used are kept with why. ``refused``
+    names links that lead outside the directory: unusable, never read."""
     texts = tuple(texts)
+    outcomes = _compile_each(texts, lang)
+    refused = tuple(refused)
+    if refused:
+        # A refused link takes its place in name order, as a file that cannot be used.
+        outcomes += [(name, outside_directory(name, lang)) for name in refused]
+        outcomes.sort(key=lambda outcome: outcome[0])
+    versioned: list[tuple[str, Versions | RulesetError]] = []
+    for folder, folder_texts in folders:
+        versioned.append((folder, build_versions(folder_texts, folder, lang)))
+        texts += tuple(folder_texts)
+    return assemble(outcomes, texts, lang, single, path, versioned)
+
+
+def _compile_each(texts: Iterable[RulesetText],
+                  lang: str) -> list[tuple[str, CompiledRuleset | RulesetError]]:
     outcomes: list[tuple[str, CompiledRuleset | RulesetError]] = []
     for text in texts:
         try:
             outcomes.append((text.name, compile_text(text, lang)))
         except RulesetError as err:
             outcomes.append((text.name, err))
-    return assemble(outcomes, texts, lang, single, path)
+    return outcomes
+
+
+def build_versions(texts: Sequence[RulesetText], folder: str, lang: str = i18n.DEFAULT
+                   ) -> Versions | RulesetError:
+    """The versions a folder's files declare, or why they cannot be used: any of its files
+    unusable, or the files not versions of one ruleset (:func:`folder_problems`)."""
+    compiled: list[CompiledRuleset] = []
+    errors: list[Diagnostic] = []
+    declared: str | None = None
+    for text in texts:
+        try:
+            compiled.append(compile_text(text, lang))
+        except RulesetError as err:
+            errors.extend(err.diagnostics)
+            declared = declared or err.declared
+    declared = compiled[0].id if compiled else declared
+    errors.extend(folder_problems(compiled, lang))
+    if errors or not compiled:
+        return RulesetError(folder, errors, declared)
+    return Versions.of(compiled, folder)
 
 
 def assemble(outcomes: Iterable[tuple[str, CompiledRuleset | RulesetError]],
              texts: tuple[RulesetText, ...] = (), lang: str = i18n.DEFAULT,
-             single: bool = False, path: str = "") -> Catalog:
-    """A catalog of files already compiled (or refused), in file-name order: the first file
-    by name keeps an id two files declare."""
+             single: bool = False, path: str = "",
+             versioned: Iterable[tuple[str, Versions | RulesetError]] = ()) -> Catalog:
+    """A catalog of files already compiled (or refused), in file-name order, and of versions
+    folders: the first file by name keeps an id two files declare (a plain file before a
+    folder)."""
     rulesets: dict[str, CompiledRuleset] = {}
     files: dict[str, str] = {}
     shadowed: dict[str, str] = {}
     broken: dict[str, Unusable] = {}
     problems: list[Unusable] = []
     unread: list[Unusable] = []
+    versions: dict[str, Versions] = {}
+    for folder, found in versioned:
+        if isinstance(found, Versions):
+            outcomes = [*outcomes, (folder, found.latest)]
+            versions.setdefault(found.id, found)
+        else:
+            outcomes = [*outcomes, (folder, found)]
     for file, outcome in outcomes:
         if isinstance(outcome, CompiledRuleset):
             holder = files.get(outcome.id)
@@ -223,8 +275,9 @@ def assemble(outcomes: Iterable[tuple[str, CompiledRuleset | RulesetError]],
     for name in list(broken):
         if name in rulesets:  # a good file serves that name: it wins
             del broken[name]
+    versions = {rid: v for rid, v in versions.items() if files.get(rid) == v.folder}
     return Catalog(texts, rulesets, files, shadowed, broken, tuple(problems), tuple(unread),
-                   single, path, lang)
+                   single, path, lang, versions)
 
 
 def _reason(file: str, err: RulesetError) -> str:
@@ -234,20 +287,58 @@ def _reason(file: str, err: RulesetError) -> str:
     return f"{file}:{first.line}:{first.column}: [{first.rule}] {first.message}"
 
 
-def ruleset_files(directory: str | Path) -> Iterator[os.DirEntry[str]]:
+@dataclass(frozen=True)
+class Listing:
+    """The ruleset files at the top of a directory, and the links refused because they lead
+    outside it (their contents are never read)."""
+
+    files: tuple[os.DirEntry[str], ...]
+    outside: tuple[str, ...] = ()
+
+
+def list_directory(directory: str | Path) -> Listing:
     """The ruleset files at the top of a directory, in name order. Hidden files are left out:
-    editors and atomic writers keep their temporary copies there. OSError if the directory
-    cannot be listed."""
+    editors and atomic writers keep their temporary copies there. A link (to a file or through
+    a linked folder) that resolves outside the directory is refused by name: the directory is
+    the boundary of what a run or the server reads. OSError if the directory cannot be
+    listed."""
+    root = os.path.realpath(directory)
     with os.scandir(directory) as listing:
         entries = sorted(listing, key=lambda e: e.name)
+    files: list[os.DirEntry[str]] = []
+    outside: list[str] = []
     for entry in entries:
-        if entry.name.startswith(".") or not entry.name.endswith(YAML_SUFFIXES):
+        if entry.name.startswith("."):
             continue
+        is_yaml = entry.name.endswith(YAML_SUFFIXES)
         try:
-            if entry.is_file():
-                yield entry
+            if entry.is_symlink() and (is_yaml or entry.is_dir()) and _outside(root, entry.path):
+                outside.append(entry.name)  # a file, or a versions folder, elsewhere
+            elif is_yaml and entry.is_file():
+                files.append(entry)
         except OSError:  # removed since the listing
             continue
+    return Listing(tuple(files), tuple(outside))
+
+
+def _outside(root: str, path: str) -> bool:
+    return os.path.commonpath([root, os.path.realpath(path)]) != root
+
+
+def leads_outside(directory: str | Path, name: str) -> bool:
+    """Whether the entry ``name`` of a directory resolves to a place outside it."""
+    return _outside(os.path.realpath(directory), os.path.join(directory, name))
+
+
+def ruleset_files(directory: str | Path) -> Iterator[os.DirEntry[str]]:
+    """The ruleset files of :func:`list_directory` (links leading outside left out)."""
+    yield from list_directory(directory).files
+
+
+def outside_directory(name: str, lang: str = i18n.DEFAULT) -> RulesetError:
+    """The error of a file that is a link leading outside the ruleset directory."""
+    err = DocumentError("document-limit", Problem("document-limit.outside", {}))
+    return RulesetError(name, unreadable(name, err, lang=lang))
 
 
 def catalog_of(compiled: CompiledRuleset) -> Catalog:
@@ -261,18 +352,53 @@ def load_directory(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
     """Every ruleset file at the top of a directory, each deal to be judged by the one it
     names; raise :class:`CatalogError` if the directory cannot be read or holds none."""
     root = Path(path)
+    with _directory_errors(path):
+        listing = list_directory(root)
+        folders = [(str(root / name), _texts(root / name)) for name in version_folders(root)]
+    folders = [(folder, texts) for folder, texts in folders if texts]
+    if not listing.files and not listing.outside and not folders:
+        raise CatalogError(f"{path}: directory holds no .yaml or .yml file")
+    texts = [RulesetText(str(root / entry.name), _read(root / entry.name))
+             for entry in listing.files]
+    refused = [str(root / name) for name in listing.outside]
+    if not folders and not refused and any(declares_revision(t) for t in texts):
+        # A folder of versions given itself: one ruleset, judging every deal.
+        return build_catalog([], lang, single=True, path=str(path),
+                             folders=[(str(path), texts)])
+    return build_catalog(texts, lang, single=False, path=str(path), folders=folders,
+                         refused=refused)
+
+
+@contextlib.contextmanager
+def _directory_errors(path: str | Path) -> Iterator[None]:
+    """Turn a failure to read the directory ``path`` into a :class:`CatalogError` naming it."""
     try:
-        names = [entry.name for entry in ruleset_files(root)]
+        yield
     except FileNotFoundError:
         raise CatalogError(f"{path}: no such directory") from None
     except NotADirectoryError:
         raise CatalogError(f"{path}: not a directory") from None
     except OSError as err:
         raise CatalogError(f"{path}: {err.strerror or err}") from None
-    if not names:
-        raise CatalogError(f"{path}: directory holds no .yaml or .yml file")
-    texts = [RulesetText(str(root / name), _read(root / name)) for name in names]
-    return build_catalog(texts, lang, single=False, path=str(path))
+
+
+def version_folders(directory: str | Path) -> list[str]:
+    """The sub-directories of a ruleset directory (each a versions folder), in name order;
+    hidden ones, and links to folders outside the directory, are left out."""
+    with os.scandir(directory) as listing:
+        return sorted(e.name for e in listing if not e.name.startswith(".") and e.is_dir()
+                      and not (e.is_symlink() and leads_outside(directory, e.name)))
+
+
+def _texts(folder: Path) -> list[RulesetText]:
+    return [RulesetText(str(folder / e.name), _read(folder / e.name))
+            for e in ruleset_files(folder)]
+
+
+def declares_revision(text: RulesetText) -> bool:
+    """Whether a file declares a ``revision`` at the top level (read cheaply: a line), as the
+    files of a versions folder do."""
+    return any(line.startswith(b"revision:") for line in text.data.splitlines())
 
 
 def load_file(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
@@ -284,6 +410,19 @@ def load_file(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
         refused = RulesetError(str(path), unreadable(str(path), err, lang=lang))
         return assemble([(str(path), refused)], (), lang, single=True, path=str(path))
     return build_catalog([RulesetText(str(path), data)], lang, single=True, path=str(path))
+
+
+def load_versions(path: str | Path, lang: str = i18n.DEFAULT) -> Versions:
+    """The versions of the ruleset kept in the folder ``path``; raise :class:`CatalogError`
+    if it cannot be read and :class:`RulesetError` if its versions cannot be used."""
+    with _directory_errors(path):
+        texts = _texts(Path(path))
+    if not texts:
+        raise CatalogError(f"{path}: directory holds no .yaml or .yml file")
+    found = build_versions(texts, str(path), lang)
+    if isinstance(found, RulesetError):
+        raise found
+    return found
 
 
 def load_catalog(path: str | Path, lang: str = i18n.DEFAULT) -> Catalog:
@@ -299,7 +438,9 @@ def _read(path: Path) -> bytes:
         raise CatalogError(f"{path}: {err.strerror or err}") from None
 
 
-__all__ = ["YAML_SUFFIXES", "Catalog", "CatalogError", "RulesetError", "RulesetText", "Unusable",
-           "assemble", "build_catalog", "catalog_of", "compile_path", "compile_source",
-           "compile_text", "load_catalog", "load_directory", "load_file", "load_ruleset",
-           "load_ruleset_source", "ruleset_files"]
+__all__ = ["YAML_SUFFIXES", "Catalog", "CatalogError", "Listing", "RulesetError", "RulesetText",
+           "Unusable", "assemble", "build_catalog", "build_versions", "catalog_of",
+           "compile_path", "compile_source", "compile_text", "declares_revision",
+           "leads_outside", "list_directory", "load_catalog", "load_directory", "load_file",
+           "load_ruleset", "load_ruleset_source", "load_versions", "outside_directory",
+           "ruleset_files", "version_folders"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pipeline_rules.ruleset.conditions import (
@@ -25,8 +26,16 @@ from pipeline_rules.ruleset.conditions import (
 from pipeline_rules.ruleset.graph import StageGraph, build_graph
 from pipeline_rules.ruleset.model import Ruleset, StartDef, TransitionDef
 from pipeline_rules.ruleset.plugins import NO_PLUGINS, PluginError, Plugins, load_plugins
+from pipeline_rules.ruleset.routing import (
+    Directory,
+    LookupFileError,
+    build_directory,
+    lookup_path,
+    read_lookup,
+)
 from pipeline_rules.time.calendars import BusinessCalendar, CalendarError, build_calendar
 from pipeline_rules.time.durations import Duration, DurationError, parse_duration
+from pipeline_rules.time.now import NowError, parse_now
 from pipeline_rules.time.schedules import CronError, CronSchedule, parse_cron
 from pipeline_rules.time.timezones import TimezoneError, get_zone
 
@@ -71,6 +80,15 @@ class CompiledRuleset:
     plugins: Plugins = NO_PLUGINS
     #: Every duration the ruleset writes, by its text, parsed once at compile time.
     durations: Mapping[str, Duration] = field(default_factory=dict)
+    #: When this version takes effect (None: the ruleset is not kept in versions).
+    effective: datetime | None = None
+    #: Teams, people and managers, with the lookup file read (see :mod:`.routing`).
+    directory: Directory = field(default_factory=Directory)
+
+    @property
+    def revision(self) -> str | None:
+        """The version's revision label (None: the ruleset is not kept in versions)."""
+        return self.ruleset.revision
 
     @property
     def id(self) -> str:
@@ -113,8 +131,17 @@ def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> Compile
                     if ruleset.schedule is not None and ruleset.schedule.evaluate is not None
                     else None)
         durations = {site.text: parse_duration(site.text) for site in ruleset.duration_sites()}
-    except (TimezoneError, CalendarError, CronError, DurationError) as err:
+        effective = (parse_now(ruleset.effective, zone, "/effective")
+                     if ruleset.effective is not None else None)
+    except (TimezoneError, CalendarError, CronError, DurationError, NowError) as err:
         raise CompileError(f"ruleset '{ruleset.id}': {err}") from None
+    lookup = None
+    if ruleset.routing is not None and ruleset.routing.lookup is not None:
+        try:
+            lookup = read_lookup(lookup_path(ruleset, ruleset.routing.lookup),
+                                 ruleset.routing.lookup)
+        except LookupFileError as err:
+            raise CompileError(f"ruleset '{ruleset.id}': {err}") from None
     graph = build_graph(ruleset)
     starts = tuple(Start(s.id, s.stage.name, compile_conditions(s.when, operators), s)
                    for s in ruleset.starts if s.stage.name in graph.index)
@@ -129,5 +156,5 @@ def compile_ruleset(ruleset: Ruleset, plugins: Plugins | None = None) -> Compile
                      for source in sources
                      if source != target and source in graph.index and target in graph.index)
     return CompiledRuleset(ruleset, zone, graph, starts, tuple(moves), calendars, schedule,
-                           plugins, durations)
+                           plugins, durations, effective, build_directory(ruleset, lookup))
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from pipeline_rules.i18n import Term
 from pipeline_rules.ruleset.model import Condition
 
 
@@ -39,6 +40,7 @@ ATTRIBUTES = ("id", "stage", "source", "owner", "manager")
 _SYMBOLS = {"eq": "=", "ne": "≠", "in": "in", "not_in": "not in", "gt": ">", "gte": "≥",
             "lt": "<", "lte": "≤"}
 _MISSING = object()
+_ABSENT = Term(("value.missing",))
 
 
 def field_value(deal: HasFields, name: str) -> object:
@@ -218,7 +220,8 @@ def matches(conditions: Sequence[CompiledCondition], deal: HasFields) -> bool:
     return all(c.holds(deal) for c in conditions)
 
 
-def shown(value: object) -> str:
-    """A field value for a message: ``(missing)`` for an absent field."""
-    return "(missing)" if value is _MISSING else repr(value) if isinstance(value, str) \
+def shown(value: object) -> str | Term:
+    """A field value for a message: ``(missing)`` (in the message's language) for an absent
+    field."""
+    return _ABSENT if value is _MISSING else repr(value) if isinstance(value, str) \
         else str(value)

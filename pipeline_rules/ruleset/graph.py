@@ -61,10 +61,8 @@ class StageGraph:
 
 def build_graph(ruleset: Ruleset) -> StageGraph:
     """Build the stage graph; names that are not declared stages are left out of it."""
-    order: list[str] = []
-    for stage in ruleset.stages:
-        if stage.id not in order:
-            order.append(stage.id)
+    # A dict as an ordered set: the first declaration of an id keeps its place.
+    order = list(dict.fromkeys(stage.id for stage in ruleset.stages))
     known = set(order)
     won = {s.id for s in ruleset.stages if s.terminal == "won"}
     won |= {r.name for r in ruleset.won if r.name in known}

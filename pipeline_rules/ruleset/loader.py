@@ -12,12 +12,20 @@ itself. Conversion is where the guards live:
 * aliases may expand to at most :data:`MAX_ALIAS_NODES` nodes in all, so an alias bomb is refused
   after a bounded amount of work; recursive aliases and nesting deeper than :data:`MAX_DEPTH` are
   refused too;
-* a document over :data:`MAX_BYTES` is refused before it is parsed.
+* a document over :data:`MAX_BYTES` is refused before it is parsed;
+* numbers are bounded: a number written with more than :data:`MAX_NUMBER_CHARS` characters is
+  refused before it is converted (Python would refuse a decimal integer over 4,300 digits with an
+  exception, and turns long binary, hexadecimal or sexagesimal forms into huge integers at a cost
+  that grows faster than their length), a whole number beyond ±:data:`MAX_INTEGER` or a number
+  that is not finite (``1e999``, ``.inf``, ``.nan``) is refused, and a value tagged ``!!int`` or
+  ``!!float`` that is not one is a syntax error, each at its position.
 """
 
 from __future__ import annotations
 
+import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +38,12 @@ from pipeline_rules.ruleset.source import Position, Source, SourceMap, split
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ALIAS_NODES = 20_000
 MAX_DEPTH = 64
+#: The longest text a number may be written with (sign, digits, underscores, colons, exponent).
+MAX_NUMBER_CHARS = 100
+#: The largest whole number (in absolute value) a document may hold: a signed 64-bit integer.
+MAX_INTEGER = 2**63 - 1
+#: How much of a refused number a message quotes.
+_QUOTED_CHARS = 24
 
 _YAML = "tag:yaml.org,2002:"
 _MERGE = _YAML + "merge"
@@ -37,6 +51,8 @@ _TIMESTAMP = _YAML + "timestamp"
 _STR = _YAML + "str"
 _SEQ = _YAML + "seq"
 _MAP = _YAML + "map"
+_INT = _YAML + "int"
+_FLOAT = _YAML + "float"
 _SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null")} | {_TIMESTAMP}
 _TRUE_FALSE = {"true": True, "True": True, "TRUE": True, "false": False, "False": False,
                "FALSE": False}
@@ -163,6 +179,9 @@ class NodeMap:
 
     def __init__(self, root: yaml.Node | None) -> None:
         self._root = root
+        # Keys of the large mappings walked so far, so a report with a finding in each of
+        # thousands of entries of one mapping does not scan it once per finding.
+        self._keys: dict[int, _Keys] = {}
 
     def value(self, pointer: str) -> Position:
         """Position of the value at ``pointer``, or of its nearest ancestor that exists."""
@@ -183,30 +202,73 @@ class NodeMap:
             return Position(1, 1), None, not pointer
         key: yaml.Node | None = None
         for token in split(pointer):
-            found = _child(node, token)
+            found = self._child(node, token)
             if found is None:
                 return _position(node), _position(key) if key else None, False
             key, node = found
         return _position(node), _position(key) if key else None, True
 
+    def _child(self, node: yaml.Node, token: str) -> tuple[yaml.Node | None, yaml.Node] | None:
+        """The (key node, value node) that ``token`` names below ``node``."""
+        if isinstance(node, yaml.SequenceNode):
+            if token.isdigit() and int(token) < len(node.value):
+                return None, node.value[int(token)]
+            return None
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        if len(node.value) <= _SCAN_KEYS:
+            return _scan(node, token, self._child)
+        keys = self._keys.get(id(node))
+        if keys is None:
+            keys = self._keys[id(node)] = _index(node)
+        found = keys.explicit.get(token)
+        if found is not None:
+            return found
+        for source in keys.merged:
+            from_merge = self._child(source, token)
+            if from_merge is not None:
+                return from_merge
+        return None
 
-def _child(node: yaml.Node, token: str) -> tuple[yaml.Node | None, yaml.Node] | None:
-    """The (key node, value node) that ``token`` names below ``node``."""
-    if isinstance(node, yaml.SequenceNode):
-        if token.isdigit() and int(token) < len(node.value):
-            return None, node.value[int(token)]
-        return None
-    if not isinstance(node, yaml.MappingNode):
-        return None
+
+#: Mappings with at most this many entries are scanned rather than indexed.
+_SCAN_KEYS = 16
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """A mapping node's entries by key (the first of duplicates) and its merged sources."""
+
+    explicit: dict[str, tuple[yaml.Node | None, yaml.Node]]
+    merged: tuple[yaml.Node, ...]
+
+
+def _merge_sources(value_node: yaml.Node) -> list[yaml.Node]:
+    return list(value_node.value) if isinstance(value_node, yaml.SequenceNode) else [value_node]
+
+
+def _index(node: yaml.MappingNode) -> _Keys:
+    explicit: dict[str, tuple[yaml.Node | None, yaml.Node]] = {}
     merged: list[yaml.Node] = []
     for key_node, value_node in node.value:
         if key_node.tag == _MERGE:
-            merged.extend(value_node.value if isinstance(value_node, yaml.SequenceNode)
-                          else [value_node])
+            merged.extend(_merge_sources(value_node))
+        elif isinstance(key_node, yaml.ScalarNode):
+            explicit.setdefault(str(key_node.value), (key_node, value_node))
+    return _Keys(explicit, tuple(merged))
+
+
+def _scan(node: yaml.MappingNode, token: str,
+          child: Callable[[yaml.Node, str], tuple[yaml.Node | None, yaml.Node] | None],
+          ) -> tuple[yaml.Node | None, yaml.Node] | None:
+    merged: list[yaml.Node] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE:
+            merged.extend(_merge_sources(value_node))
         elif isinstance(key_node, yaml.ScalarNode) and key_node.value == token:
             return key_node, value_node
     for source in merged:
-        found = _child(source, token)
+        found = child(source, token)
         if found is not None:
             return found
     return None
@@ -316,10 +378,35 @@ class _Converter:
                 "yaml-syntax.tag", {"tag": _tag_as_written(tag)}, position=_position(node)))
         if tag == _YAML + "bool":
             return _TRUE_FALSE.get(node.value, node.value)
-        if tag == _YAML + "int":
-            return _constructor.construct_yaml_int(node)
-        if tag == _YAML + "float":
-            return _constructor.construct_yaml_float(node)
+        if tag in (_INT, _FLOAT):
+            return _number(node, tag == _INT)
         if tag == _YAML + "null":
             return None
         return node.value
+
+
+def _number(node: yaml.ScalarNode, integer: bool) -> int | float:
+    """An int or float scalar converted within the bounds, or a positioned
+    :class:`DocumentError`."""
+    text = str(node.value)
+    quoted = text if len(text) <= _QUOTED_CHARS else text[:_QUOTED_CHARS] + "…"
+    if len(text) > MAX_NUMBER_CHARS:
+        raise DocumentError("document-limit", Problem(
+            "document-limit.number-length",
+            {"text": quoted, "length": len(text), "limit": MAX_NUMBER_CHARS},
+            position=_position(node)))
+    try:
+        value: int | float = (_constructor.construct_yaml_int(node) if integer
+                              else _constructor.construct_yaml_float(node))
+    except (ValueError, IndexError):  # an explicit !!int or !!float on text that is not one
+        raise DocumentError("yaml-syntax", Problem(
+            "yaml-syntax.bad-int" if integer else "yaml-syntax.bad-float", {"text": quoted},
+            position=_position(node))) from None
+    if isinstance(value, int) and abs(value) > MAX_INTEGER:
+        raise DocumentError("document-limit", Problem(
+            "document-limit.integer", {"text": quoted, "limit": MAX_INTEGER},
+            position=_position(node)))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DocumentError("document-limit", Problem(
+            "document-limit.float", {"text": quoted}, position=_position(node)))
+    return value

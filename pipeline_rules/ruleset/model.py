@@ -30,6 +30,25 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class EntryAction:
+    """An action taken when a deal enters a stage (``on_enter``) or ends (``end.on_won`` /
+    ``end.on_lost``): ``create_task``, ``assign`` or ``notify``."""
+
+    kind: str
+    path: str
+    #: ``create_task``: the task's title and how long after the entry it is due.
+    title: str | None = None
+    due: str | None = None
+    #: ``assign``: a fixed person, or a team and how a member is chosen.
+    assignee: str | None = None
+    team: Ref | None = None
+    strategy: str = "fixed"
+    #: ``notify``: who is told (roles, see :class:`AlertLevel`).
+    roles: tuple[Ref, ...] = ()
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
 class Stage:
     """One stage of the pipeline."""
 
@@ -38,6 +57,7 @@ class Stage:
     description: str
     terminal: Terminal | None
     path: str
+    on_enter: tuple[EntryAction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,11 +107,83 @@ class SlaDef:
     on_breach: tuple[Ref, ...]
     pausable: bool
     path: str
+    #: Warning levels in the routed form (``{at: 50%, notify: owner}``), plain numbers included
+    #: (without roles), in written order.
+    warn_levels: tuple[AlertLevel, ...] = ()
+    #: Escalation levels in the routed form (``{after: 2 business days, notify: manager}``).
+    breach_levels: tuple[AlertLevel, ...] = ()
 
     @property
     def limit_path(self) -> str:
         """Pointer of the ``limit`` value."""
         return join(self.path, "limit")
+
+
+@dataclass(frozen=True)
+class AlertLevel:
+    """One level of an alert: at a share of a limit (``at``, percent) or some time after a
+    breach (``after``), the roles told and how.
+
+    A role is ``owner``, ``manager``, ``client``, a team or person declared in the ruleset, a
+    deal field (``fields.<name>``, or a bare name no team or person uses)."""
+
+    at: float | None
+    after: str | None
+    roles: tuple[Ref, ...]
+    channel: str | None
+    path: str
+
+
+@dataclass(frozen=True)
+class TeamDef:
+    """A team: its members and the manager they answer to."""
+
+    name: str
+    members: tuple[str, ...]
+    manager: str | None
+    path: str
+
+
+@dataclass(frozen=True)
+class PersonDef:
+    """A person the ruleset names, with the manager they answer to."""
+
+    name: str
+    manager: str | None
+    path: str
+
+
+@dataclass(frozen=True)
+class LookupDef:
+    """A table file (CSV, as a CRM exports it) mapping each owner to their manager."""
+
+    file: str
+    owner_column: str
+    manager_column: str
+    path: str
+    #: A column of each owner's load (open deals), for ``assign: {by: least-loaded}``.
+    load_column: str | None = None
+
+
+@dataclass(frozen=True)
+class RoutingDef:
+    """The ``routing:`` block: who hears of each kind of violation, where managers are found,
+    and how long after an entry its actions are still emitted."""
+
+    notify: tuple[tuple[str, tuple[Ref, ...]], ...]
+    lookup: LookupDef | None
+    entry_window: str | None
+    path: str
+
+
+@dataclass(frozen=True)
+class PausePolicy:
+    """The ``pauses:`` block: the longest a pause may stay open, and who hears of it."""
+
+    max: str | None
+    calendar: Ref | None
+    roles: tuple[Ref, ...]
+    path: str
 
 
 @dataclass(frozen=True)
@@ -112,6 +204,7 @@ class TaskPolicy:
     overdue_grace: str | None
     calendar: Ref | None
     path: str
+    require_due: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,6 +281,23 @@ class Ruleset:
     plugins: tuple[str, ...]
     source: Source
     positions: SourceMap
+    #: The revision label of one version of a ruleset kept in versions (None: not versioned).
+    revision: str | None = None
+    #: When that version takes effect, as written (parsed when compiled).
+    effective: str | None = None
+    teams: tuple[TeamDef, ...] = ()
+    people: tuple[PersonDef, ...] = ()
+    routing: RoutingDef | None = None
+    pauses: PausePolicy | None = None
+    on_won: tuple[EntryAction, ...] = ()
+    on_lost: tuple[EntryAction, ...] = ()
+
+    def entry_actions(self) -> Iterator[EntryAction]:
+        """Every stage-entry and end action, in document order."""
+        for stage in self.stages:
+            yield from stage.on_enter
+        yield from self.on_won
+        yield from self.on_lost
 
     def calendar_name(self, given: Ref | None) -> str | None:
         """The calendar business time is measured on: the one named, else the only one defined."""
@@ -210,6 +320,21 @@ class Ruleset:
         for reminder in self.reminders:
             yield DurationSite(reminder.before, join(reminder.path, "before"), False,
                                reminder.calendar)
+        for sla in self.slas:
+            for level in sla.breach_levels:
+                if level.after is not None:
+                    yield DurationSite(level.after, join(level.path, "after"), True,
+                                       sla.calendar)
+        for entry in self.entry_actions():
+            if entry.due is not None:
+                yield DurationSite(entry.due, join(entry.path, "create_task", "due"), True,
+                                   None)
+        if self.routing is not None and self.routing.entry_window is not None:
+            yield DurationSite(self.routing.entry_window, join(self.routing.path, "entry_window"),
+                               False, None)
+        if self.pauses is not None and self.pauses.max is not None:
+            yield DurationSite(self.pauses.max, join(self.pauses.path, "max"), False,
+                               self.pauses.calendar)
 
 
 @dataclass(frozen=True)
@@ -258,6 +383,18 @@ def build_ruleset(document: Document) -> Ruleset:
         plugins=tuple(str(p) for p in _list(data.get("plugins"))),
         source=document.source,
         positions=document.positions,
+        revision=_opt_str(data.get("revision")),
+        effective=_opt_str(data.get("effective")),
+        teams=tuple(TeamDef(str(name), tuple(str(m) for m in _list(_mapping(spec).get("members"))),
+                            _opt_str(_mapping(spec).get("manager")), join("/teams", name))
+                    for name, spec in _mapping(data.get("teams")).items()),
+        people=tuple(PersonDef(str(name), _opt_str(_mapping(spec).get("manager")),
+                               join("/people", name))
+                     for name, spec in _mapping(data.get("people")).items()),
+        routing=_routing(data["routing"]) if isinstance(data.get("routing"), dict) else None,
+        pauses=_pauses(data["pauses"]) if isinstance(data.get("pauses"), dict) else None,
+        on_won=_entry_actions(_mapping(data.get("end")).get("on_won"), "/end/on_won"),
+        on_lost=_entry_actions(_mapping(data.get("end")).get("on_lost"), "/end/on_lost"),
     )
 
 
@@ -294,7 +431,80 @@ def _stage(item: Mapping[str, Any], path: str) -> Stage:
         description=str(item.get("description", "")),
         terminal=terminal if terminal in ("won", "lost") else None,
         path=path,
+        on_enter=_entry_actions(item.get("on_enter"), join(path, "on_enter")),
     )
+
+
+def roles(value: object, path: str) -> tuple[Ref, ...]:
+    """Roles as written: one name or a list of names."""
+    return _refs(value, path)
+
+
+def _percent(value: object) -> float:
+    text = str(value).strip().removesuffix("%")
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0  # the schema admits only numbers and "N%"
+
+
+def _warn_level(item: object, path: str) -> AlertLevel:
+    if isinstance(item, dict):
+        return AlertLevel(_percent(item.get("at")), None,
+                          roles(item.get("notify"), join(path, "notify")),
+                          _opt_str(item.get("channel")), path)
+    return AlertLevel(_percent(item), None, (), None, path)
+
+
+def _breach_level(item: Mapping[str, Any], path: str) -> AlertLevel:
+    return AlertLevel(None, _opt_str(item.get("after")),
+                      roles(item.get("notify"), join(path, "notify")),
+                      _opt_str(item.get("channel")), path)
+
+
+def _entry_actions(value: object, path: str) -> tuple[EntryAction, ...]:
+    result = []
+    for i, item in enumerate(_list(value)):
+        at = join(path, i)
+        spec = _mapping(item)
+        channel = _opt_str(spec.get("channel"))
+        if "create_task" in spec:
+            task = _mapping(spec["create_task"])
+            result.append(EntryAction("create_task", at, title=str(task.get("title", "")),
+                                      due=_opt_str(task.get("due")) or "0m", channel=channel))
+        elif "assign" in spec:
+            assign = spec["assign"]
+            if isinstance(assign, dict):
+                team = _ref(assign, "team", join(at, "assign"))
+                result.append(EntryAction(
+                    "assign", at, assignee=_opt_str(assign.get("to")), team=team,
+                    strategy=str(assign.get("by", "round-robin" if team else "fixed")),
+                    channel=channel))
+            else:
+                result.append(EntryAction("assign", at, assignee=str(assign), channel=channel))
+        elif "notify" in spec:
+            result.append(EntryAction("notify", at, roles=roles(spec["notify"], join(at, "notify")),
+                                      channel=channel))
+    return tuple(result)
+
+
+def _routing(item: Mapping[str, Any]) -> RoutingDef:
+    lookup = item.get("lookup")
+    found: LookupDef | None = None
+    if isinstance(lookup, str):
+        found = LookupDef(lookup, "owner", "manager", "/routing/lookup")
+    elif isinstance(lookup, dict):
+        found = LookupDef(str(lookup.get("file", "")), str(lookup.get("owner", "owner")),
+                          str(lookup.get("manager", "manager")), "/routing/lookup",
+                          _opt_str(lookup.get("load")))
+    notify = tuple((str(code), roles(value, join("/routing/notify", code)))
+                   for code, value in _mapping(item.get("notify")).items())
+    return RoutingDef(notify, found, _opt_str(item.get("entry_window")), "/routing")
+
+
+def _pauses(item: Mapping[str, Any]) -> PausePolicy:
+    return PausePolicy(_opt_str(item.get("max")), _ref(item, "calendar", "/pauses"),
+                       roles(item.get("notify"), "/pauses/notify"), "/pauses")
 
 
 def conditions(value: object, path: str) -> tuple[Condition, ...]:
@@ -337,6 +547,11 @@ def _transition(item: Mapping[str, Any], path: str) -> TransitionDef:
 
 
 def _sla(item: Mapping[str, Any], path: str) -> SlaDef:
+    warn_levels = tuple(_warn_level(w, join(path, "warn", i))
+                        for i, w in enumerate(_list(item.get("warn"))))
+    on_breach = item.get("on_breach")
+    breach = on_breach if isinstance(on_breach, list) else \
+        ([] if on_breach is None else [on_breach])
     return SlaDef(
         id=str(item.get("id", "")),
         stage=_ref(item, "stage", path),
@@ -344,10 +559,14 @@ def _sla(item: Mapping[str, Any], path: str) -> SlaDef:
         span_to=_ref(item, "to", path),
         limit=str(item.get("limit", "")),
         calendar=_ref(item, "calendar", path),
-        warn=tuple(float(w) for w in _list(item.get("warn"))),
-        on_breach=_refs(item.get("on_breach"), join(path, "on_breach")),
+        warn=tuple(level.at or 0.0 for level in warn_levels),
+        on_breach=tuple(Ref(str(v), join(path, "on_breach", i))
+                        for i, v in enumerate(breach) if not isinstance(v, dict)),
         pausable=bool(item.get("pausable", False)),
         path=path,
+        warn_levels=warn_levels,
+        breach_levels=tuple(_breach_level(v, join(path, "on_breach", i))
+                            for i, v in enumerate(breach) if isinstance(v, dict)),
     )
 
 
@@ -360,6 +579,7 @@ def _tasks(item: Mapping[str, Any]) -> TaskPolicy:
         overdue_grace=_opt_str(item.get("overdue_grace")),
         calendar=_ref(item, "calendar", "/tasks"),
         path="/tasks",
+        require_due=bool(item.get("require_due", False)),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from pipeline_rules.i18n import Term
 from pipeline_rules.ruleset.problems import Problem
 from pipeline_rules.ruleset.source import join
-from pipeline_rules.suggest import nearest
+from pipeline_rules.suggest import Suggestions
 
 SCHEMAS = ("ruleset", "deal", "finding", "mapping")
 
@@ -72,14 +73,101 @@ def _validator(name: str) -> Any:
 
 
 def validate(data: object, name: str = "ruleset") -> list[Problem]:
-    """Every schema problem of ``data``, one per node and cause, in document order."""
+    """Every schema problem of ``data``, one per node and cause, in document order (the
+    entries of a long top-level list by kind: see :func:`_alike`)."""
     if data is None:
         return [Problem("schema.empty")]
     problems: dict[tuple[str, str, str], Problem] = {}
-    for error in _validator(name).iter_errors(data):
-        for problem in _explain(error):
+    # One suggester per list of known words: a document with thousands of unknown keys asks
+    # for thousands of suggestions among the same few names.
+    suggesters: dict[tuple[str, ...], Suggestions] = {}
+    validator = _validator(name)
+    reduced, members = _alike(data, validator.schema)
+    for error in validator.iter_errors(reduced):
+        found = list(_explain(error, suggesters))
+        path = list(error.absolute_path)
+        group = members.get(path[0]) if len(path) > 1 else None
+        if group is None:
+            copies = found
+        else:
+            prefix = join("", path[0], path[1])
+            copies = [replace(p, path=join("", path[0], index) + p.path[len(prefix):])
+                      for index in group[path[1]] for p in found]
+        for problem in copies:
             problems.setdefault((problem.path, problem.message, str(problem.args)), problem)
     return list(problems.values())
+
+
+#: Top-level lists shorter than this are validated entry by entry as they are.
+ALIKE_MIN = 64
+#: Keywords that look at more of a string than its type: a string under a schema with none of
+#: them is valid exactly when any other string is.
+_STRING_KEYWORDS = frozenset({"enum", "const", "pattern", "minLength", "maxLength", "format",
+                              "oneOf", "anyOf", "allOf", "not", "if", "then", "else", "$ref",
+                              "$dynamicRef", "contentEncoding", "contentMediaType"})
+# Only keywords whose errors are explained without quoting the instance (see _explain).
+_OBJECT_KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties",
+                              "dependentRequired", "minProperties"})
+_ARRAY_KEYWORDS = frozenset({"type", "items", "minItems"})
+
+
+def _alike(data: object, schema: Mapping[str, Any]) -> tuple[object, dict[str, list[list[int]]]]:
+    """``data`` with each long top-level list cut to one entry per kind, and for each such list
+    the indices each kept entry stands for.
+
+    Two entries are of one kind when they differ only in strings whose value the schema does
+    not look at (a stage's id, a move's ``from`` and ``to``: their type only), so they get the
+    same errors at the same places inside them. jsonschema spends ~50 µs on each entry; a
+    100,000-stage file has a handful of kinds.
+    """
+    properties = schema.get("properties", {})
+    if not isinstance(data, dict) or not isinstance(properties, dict):
+        return data, {}
+    reduced = dict(data)
+    members: dict[str, list[list[int]]] = {}
+    for key, value in data.items():
+        array = properties.get(key)
+        if (not isinstance(value, list) or len(value) < ALIKE_MIN or not isinstance(array, dict)
+                or set(array) - _ANNOTATIONS - _ARRAY_KEYWORDS
+                or array.get("minItems", 0) > 1
+                or not isinstance(array.get("items"), dict)):
+            continue
+        kinds: dict[str, int] = {}
+        kept: list[object] = []
+        groups: list[list[int]] = []
+        for index, entry in enumerate(value):
+            kind = repr(_blank(entry, array["items"]))
+            at = kinds.setdefault(kind, len(kept))
+            if at == len(kept):
+                kept.append(entry)
+                groups.append([])
+            groups[at].append(index)
+        reduced[key] = kept
+        members[key] = groups
+    return reduced, members
+
+
+def _blank(instance: object, schema: object) -> object:
+    """``instance`` with every string whose value ``schema`` ignores replaced by ''."""
+    if not isinstance(schema, dict):
+        return instance
+    if isinstance(instance, str):
+        return instance if schema.keys() & _STRING_KEYWORDS else ""
+    if isinstance(instance, dict):
+        if set(schema) - _ANNOTATIONS - _OBJECT_KEYWORDS:
+            return instance
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        blanked: dict[object, object] = {}
+        for key, value in instance.items():
+            sub = properties.get(key, extra) if isinstance(properties, dict) else None
+            blanked[key] = _blank(value, sub) if isinstance(sub, dict) else value
+        return blanked
+    if isinstance(instance, list):
+        if set(schema) - _ANNOTATIONS - _ARRAY_KEYWORDS:
+            return instance
+        return [_blank(item, schema.get("items")) for item in instance]
+    return instance
 
 
 def _pointer(parts: Iterable[object]) -> str:
@@ -113,7 +201,28 @@ def _one_of_required(branches: Any, instance: dict[str, Any], path: str) -> Iter
     # A group given in part is reported by dependentRequired ("'from' also needs 'to'").
 
 
-def _explain(error: Any) -> Iterator[Problem]:
+def _suggest(suggesters: dict[tuple[str, ...], Suggestions], word: str,
+             known: list[str]) -> str:
+    key = tuple(known)
+    suggest = suggesters.get(key)
+    if suggest is None:
+        suggest = suggesters[key] = Suggestions(known)
+    return suggest(word)
+
+
+def _durations(examples: list[Any]) -> bool:
+    """Whether a schema node's examples are all durations (the node holds one)."""
+    from pipeline_rules.time.durations import DurationError, parse_duration
+
+    try:
+        for example in examples:
+            parse_duration(str(example))
+    except DurationError:
+        return False
+    return True
+
+
+def _explain(error: Any, suggesters: dict[tuple[str, ...], Suggestions]) -> Iterator[Problem]:
     path = _pointer(error.absolute_path)
     kind = error.validator
     instance = error.instance
@@ -122,7 +231,7 @@ def _explain(error: Any) -> Iterator[Problem]:
         known = list(subschema.get("properties", {}))
         for key in instance:
             if key not in known:
-                suggestion = nearest(str(key), known)
+                suggestion = _suggest(suggesters, str(key), known)
                 yield Problem("schema.unknown-key-suggest" if suggestion else "schema.unknown-key",
                               {"key": key, "suggestion": suggestion,
                                "known": ", ".join(known)},
@@ -136,10 +245,19 @@ def _explain(error: Any) -> Iterator[Problem]:
         names = tuple(f"type.{t}" for t in (expected if isinstance(expected, list)
                                             else [expected]))
         key = "schema.top-level" if not path and expected == "object" else "schema.type"
+        examples = subschema.get("examples")
+        if expected == "string" and isinstance(instance, int | float) and \
+                not isinstance(instance, bool) and examples and _durations(examples):
+            # A bare number where text is expected is mostly a unit left out (limit: 60):
+            # the schema's own examples show how it is written.
+            yield Problem("schema.type-number", {
+                "found": _type_name(instance),
+                "examples": ", ".join(f"'{e}'" for e in examples)}, path=path)
+            return
         yield Problem(key, {"expected": Term(names), "found": _type_name(instance)}, path=path)
     elif kind == "enum":
         allowed = [str(v) for v in error.validator_value]
-        suggestion = nearest(str(instance), allowed)
+        suggestion = _suggest(suggesters, str(instance), allowed)
         yield Problem("schema.enum-suggest" if suggestion else "schema.enum",
                       {"value": instance, "allowed": ", ".join(allowed),
                        "suggestion": suggestion}, path=path)

@@ -12,21 +12,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from pipeline_rules import __version__
 from pipeline_rules.deals.model import DealError
+from pipeline_rules.evaluate.judge import schedule_problem
 from pipeline_rules.server.auth import BearerAuth
+from pipeline_rules.server.compute import ClientGoneError, ComputePool, Token, in_child
 from pipeline_rules.server.errors import (
     ApiError,
     error_response,
@@ -34,7 +36,7 @@ from pipeline_rules.server.errors import (
     json_response,
     malformed_json,
 )
-from pipeline_rules.server.limits import BodyLimit
+from pipeline_rules.server.limits import BodyLimit, HeaderLimit, check_work, work_size
 from pipeline_rules.server.linting import lint_bytes, summary
 from pipeline_rules.server.live import Live
 from pipeline_rules.server.logs import configure, log
@@ -53,6 +55,7 @@ from pipeline_rules.server.models import (
 )
 from pipeline_rules.server.observe import Observe
 from pipeline_rules.server.openapi import YAML_TYPES, document, error_responses, json_body
+from pipeline_rules.server.protocol import ConnectionLimits, GuardedProtocol
 from pipeline_rules.server.registry import Registry, Version
 from pipeline_rules.server.service import check_transition, evaluate, evaluation_time
 from pipeline_rules.server.settings import Settings, read_token
@@ -61,11 +64,13 @@ from pipeline_rules.time.now import NowError
 
 #: Environment variable holding the settings for worker processes (``--workers N``).
 SETTINGS_ENV = "PIPELINE_RULES_SERVE_SETTINGS"
-#: Batches up to this many deals are evaluated on the event loop; larger ones in a thread, so a
-#: big batch does not hold up the quick requests queued behind it.
-INLINE_DEALS = 8
+#: An evaluation going through more deals and history entries than this runs in a forked
+#: child (its garbage collections do not pause the event loop, and it can be killed); smaller
+#: ones, and stage checks, run on a thread, which costs less than a fork.
+ISOLATE_AT = 2_000
 
 Model = TypeVar("Model", bound=BaseModel)
+T = TypeVar("T")
 
 DESCRIPTION = """Enforce and evaluate sales-pipeline regulations over HTTP.
 
@@ -76,9 +81,10 @@ Every `/v1` call needs `Authorization: Bearer <token>` when the server was start
 
 
 async def read_json(request: Request) -> Any:
-    """The request body parsed as JSON, or a 400 saying where it stopped making sense."""
+    """The request body parsed as JSON (a byte-order mark before it skipped), or a 400 saying
+    where it stopped making sense."""
     try:
-        return orjson.loads(await request.body())
+        return orjson.loads((await request.body()).removeprefix(b"\xef\xbb\xbf"))
     except orjson.JSONDecodeError as err:
         raise malformed_json(err) from None
 
@@ -93,10 +99,20 @@ def validated(model: type[Model], data: Any) -> Model:
 
 @dataclass(frozen=True)
 class Context:
-    """What the handlers share: the registry and the metrics."""
+    """What the handlers share: the registry, the metrics, the settings and the threads that
+    compute."""
 
     registry: Registry
     metrics: Metrics
+    settings: Settings
+    compute: ComputePool
+
+    async def run(self, request: Request, fn: Callable[[Token], T], isolate: bool = False) -> T:
+        """``fn`` on a compute thread (or, ``isolate``, in a child process forked by one)
+        within the time budget, stopped if the client leaves."""
+        work = (lambda token: in_child(lambda: fn(token), token)) if isolate else fn
+        return await self.compute.run(work, self.settings.time_budget,
+                                      lambda: disconnected(request))
 
     def version(self, ruleset: str) -> Version:
         """The version serving ``ruleset``, or a 404 listing those served."""
@@ -110,7 +126,7 @@ class Context:
 def _add_routes(app: FastAPI, ctx: Context) -> None:
     @app.post("/v1/evaluate", response_model=EvaluateResponse, tags=["rulesets"],
               summary="Evaluate one deal or a batch into violations and actions",
-              responses=error_responses(400, 404, 413, 422),
+              responses=error_responses(400, 404, 408, 409, 413, 422, 431, 503, 504),
               openapi_extra=json_body(EvaluateRequest, "One deal (`deal`) or a batch (`deals`)."))
     async def evaluate_deals(request: Request) -> Response:
         body = validated(EvaluateRequest, await read_json(request))
@@ -120,28 +136,33 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
         except NowError as err:
             raise ApiError(422, "invalid-request", f"{err.where}: {err.message}",
                            path=err.where) from None
+        unschedulable = schedule_problem(version.compiled, now, body.lang)
+        if unschedulable is not None:
+            raise ApiError(409, "ruleset-unusable", unschedulable)
         if "deal" in body.model_fields_set:
             items: list[tuple[str, object]] = [("/deal", body.deal)]
         else:
             items = [(f"/deals/{i}", deal) for i, deal in enumerate(body.deals)]
-        if len(items) > INLINE_DEALS:
-            result = await run_in_threadpool(evaluate, version, items, now, body.lang)
-        else:
-            result = evaluate(version, items, now, body.lang)
+        check_work(items, ctx.settings.max_deals, ctx.settings.max_history)
+        payload, codes, found = await ctx.run(
+            request, lambda token: _evaluated(version, items, now, body.lang, token),
+            isolate=work_size(items) > ISOLATE_AT)
         state = request.state
-        state.ruleset, state.deals, state.findings = version.id, len(items), len(result.findings)
-        ctx.metrics.evaluated(version.id, len(items), result.summary)
-        return json_response({"findings": result.findings, "summary": result.summary})
+        state.ruleset, state.deals, state.findings = version.id, len(items), found
+        ctx.metrics.evaluated(version.id, len(items), codes)
+        return Response(payload, media_type="application/json")
 
     @app.post("/v1/check-transition", response_model=CheckResponse, tags=["rulesets"],
               summary="May this deal move to that stage? Yes, or no with every reason",
-              responses=error_responses(400, 404, 413, 422),
+              responses=error_responses(400, 404, 408, 413, 422, 431, 503, 504),
               openapi_extra=json_body(CheckRequest, "The deal and the stage it should move to."))
     async def check(request: Request) -> Response:
         body = validated(CheckRequest, await read_json(request))
         version = ctx.version(body.ruleset)
+        check_work([("/deal", body.deal)], 1, ctx.settings.max_history)
         try:
-            decision = check_transition(version, body.deal, body.to, body.lang)
+            decision = await ctx.run(request, lambda token: check_transition(
+                version, body.deal, body.to, body.lang))
         except DealError as err:
             path = "/deal" + err.path
             raise ApiError(422, "bad-deal", f"bad deal at {path}: {err.message}",
@@ -157,7 +178,8 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
 
     @app.post("/v1/lint", response_model=LintResponse, tags=["lint"],
               summary="Lint a ruleset; 200 with its diagnostics, problems or not",
-              responses=error_responses(400, 413, 415, 422), openapi_extra=lint_body)
+              responses=error_responses(400, 408, 413, 415, 422, 431, 503, 504),
+              openapi_extra=lint_body)
     async def lint_posted(request: Request, lang: Lang = "en") -> Response:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type in YAML_TYPES or media_type in ("application/x-yaml", "text/x-yaml"):
@@ -170,10 +192,11 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
             raise ApiError(415, "unsupported-media-type",
                            "post the ruleset as application/yaml, or as JSON "
                            "{\"yaml\": \"...\"} with application/json")
-        found = await run_in_threadpool(lint_bytes, data, lang=lang)
-        request.state.diagnostics = len(found)
-        return json_response({"diagnostics": [d.to_dict() for d in found],
-                              "summary": summary(found)})
+        # Always in a child: a hostile ruleset can keep the linter busy, and the child can be
+        # killed when the budget runs out or the client leaves.
+        payload, found = await ctx.run(request, lambda token: _linted(data, lang), isolate=True)
+        request.state.diagnostics = found
+        return Response(payload, media_type="application/json")
 
     @app.get("/v1/rulesets", response_model=RulesetsResponse, tags=["rulesets"],
              summary="The served rulesets, and the broken edits of any")
@@ -190,6 +213,31 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
                               "content": {"text/plain": {"schema": {"type": "string"}}}}})
     async def metrics() -> Response:
         return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)
+
+
+async def disconnected(request: Request) -> None:
+    """Return when the client of a request whose body has been read goes away."""
+    # After the body, the next message is the disconnect; a server that has something else to
+    # say (an in-process test harness) has no news of the client, so this waits for ever.
+    message = await request.receive()
+    if message["type"] != "http.disconnect":
+        await asyncio.get_running_loop().create_future()
+
+
+def _evaluated(version: Version, items: list[tuple[str, object]], now: datetime, lang: str,
+               token: Token) -> tuple[bytes, dict[str, int], int]:
+    """The response body of an evaluation, its findings per code, and how many there are
+    (serialised where it was computed, so a big answer is not encoded on the event loop)."""
+    result = evaluate(version, items, now, lang, token.check)
+    body = orjson.dumps({"findings": result.findings, "summary": result.summary})
+    return body, result.summary, len(result.findings)
+
+
+def _linted(data: bytes, lang: str) -> tuple[bytes, int]:
+    """The response body of a lint and its number of diagnostics."""
+    found = lint_bytes(data, lang=lang)
+    body = orjson.dumps({"diagnostics": [d.to_dict() for d in found], "summary": summary(found)})
+    return body, len(found)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -214,6 +262,12 @@ def _add_error_handlers(app: FastAPI) -> None:
                                        f"{first['path']}: {first['message']}",
                                        problems=problems))
 
+    async def on_client_gone(request: Request, exc: Exception) -> Response:
+        # Nobody reads this answer; the status says in the log why the work was dropped
+        # (499 is nginx's "client closed request").
+        request.state.error = "client-gone"
+        return Response(status_code=499)
+
     async def on_bug(request: Request, exc: Exception) -> Response:
         # Only bugs get here: every refusal of bad input is an ApiError.
         log.error("unhandled error", exc_info=exc, extra={"fields": {
@@ -226,6 +280,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(ClientGoneError, on_client_gone)
     app.add_exception_handler(Exception, on_bug)
 
 
@@ -238,7 +293,9 @@ def create_app(settings: Settings, registry: Registry | None = None,
         registry = Registry(settings.ruleset_dir)
         report(registry.refresh(), metrics)
     token = read_token(settings.token_file) if settings.token_file else None
-    ctx = Context(registry, metrics)
+    compute = ComputePool(settings.compute_threads, settings.compute_queue)
+    metrics.watch_compute(lambda: compute.running, lambda: compute.held)
+    ctx = Context(registry, metrics, settings, compute)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -253,6 +310,7 @@ def create_app(settings: Settings, registry: Registry | None = None,
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            compute.close()
 
     app = FastAPI(title="pipeline-rules", version=__version__, description=DESCRIPTION,
                   docs_url=None, redoc_url=None, lifespan=lifespan)
@@ -262,9 +320,10 @@ def create_app(settings: Settings, registry: Registry | None = None,
     _add_error_handlers(app)
     endpoints = {getattr(r, "path", "") for r in app.routes} - {""}
     # Added innermost first: Observe sees every request, BearerAuth runs before the body is read.
-    app.add_middleware(BodyLimit, limit=settings.max_body)
+    app.add_middleware(BodyLimit, limit=settings.max_body, timeout=settings.body_timeout)
     if token is not None:
         app.add_middleware(BearerAuth, token=token)
+    app.add_middleware(HeaderLimit, count=settings.max_headers, size=settings.max_header_bytes)
     app.add_middleware(Observe, metrics=metrics, endpoints=endpoints)
     openapi_doc = document(app, REQUEST_MODELS, secured=token is not None)
     app.openapi = lambda: openapi_doc  # type: ignore[method-assign]
@@ -275,7 +334,16 @@ def create_app(settings: Settings, registry: Registry | None = None,
 def app_from_environment() -> FastAPI:
     """The app for a worker process (``--workers N``): settings come from the environment."""
     configure()
-    return create_app(Settings.from_json(os.environ[SETTINGS_ENV]))
+    settings = Settings.from_json(os.environ[SETTINGS_ENV])
+    GuardedProtocol.limits = connection_limits(settings)
+    return create_app(settings)
 
 
-__all__ = ["SETTINGS_ENV", "Context", "app_from_environment", "create_app"]
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """What one connection may take, from the settings."""
+    return ConnectionLimits(settings.max_header_bytes, settings.header_timeout,
+                            settings.idle_timeout, settings.max_connections)
+
+
+__all__ = ["SETTINGS_ENV", "Context", "app_from_environment", "connection_limits",
+           "create_app"]

@@ -7,9 +7,9 @@ counts; with ``--workers N`` each worker counts its own requests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import generate_latest as _generate_latest
 
 #: Latency buckets in seconds: fine below 10 ms, where check-transition answers.
@@ -39,6 +39,13 @@ class Metrics:
         self.reloads = Counter("pipeline_rules_ruleset_reloads",
                                "Ruleset file events seen by the reloader.", ("event",),
                                registry=self.registry)
+
+    def watch_compute(self, running: Callable[[], float], held: Callable[[], float]) -> None:
+        """Publish the compute threads' load, read when scraped."""
+        Gauge("pipeline_rules_compute_running", "Requests computing on a thread now.",
+              registry=self.registry).set_function(running)
+        Gauge("pipeline_rules_compute_held", "Requests computing or waiting for a thread.",
+              registry=self.registry).set_function(held)
 
     def request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request."""

@@ -130,6 +130,8 @@ class CheckResponse(BaseModel):
     to: str
     allowed: bool
     reasons: list[Reason]
+    version: str | None = Field(None, description="For a ruleset kept in versions: the version "
+                                                  "in force now, whose moves judged it.")
 
 
 class LintRequest(BaseModel):
@@ -176,20 +178,32 @@ class LintResponse(BaseModel):
     summary: Severities
 
 
+class VersionInfo(BaseModel):
+    """One version of a ruleset kept in versions."""
+
+    revision: str | None = Field(description="The version's revision label.")
+    effective: str | None = Field(description="When it takes effect (ISO 8601).")
+    file: str = Field(description="Its file, in the served directory.")
+
+
 class RulesetInfo(BaseModel):
     """One ruleset file of the served directory."""
 
     id: str | None = Field(description="The id it is served by (null: never loaded).")
     title: str | None
     file: str = Field(description="The file name in the served directory.")
-    status: Literal["ok", "error"] = Field(
+    status: Literal["ok", "error", "refused"] = Field(
         description="error: the file's current content cannot be served (see diagnostics); "
-                    "its last good version, if any, keeps serving.")
+                    "its last good version, if any, keeps serving. refused: a link that leads "
+                    "outside the served directory; never read, nothing served from it.")
     serving: bool = Field(description="Whether requests naming the id get this file's "
                                       "last good version.")
     loaded_at: str | None = Field(description="When the version being served was loaded.")
     failed_at: str | None = Field(description="When the current broken content was read.")
     diagnostics: list[Diagnostic]
+    versions: list[VersionInfo] | None = Field(
+        None, description="For a versions folder: every version, in effective order "
+                          "(absent for a plain ruleset file).")
 
 
 class RulesetsResponse(BaseModel):

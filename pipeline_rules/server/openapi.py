@@ -35,9 +35,15 @@ def packaged(name: str) -> dict[str, Any]:
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` entries for the error statuses a route can answer."""
     what = {400: "Malformed JSON (with line and column).", 401: "Missing or wrong token.",
-            404: "Unknown ruleset.", 413: "Body over the size limit.",
+            404: "Unknown ruleset.", 408: "Headers or body not received in time.",
+            409: "The ruleset cannot be evaluated at that time (its schedule has no run after "
+                 "it).",
+            413: "Body, deals or a deal's history over its limit.",
             415: "Unsupported content type.",
-            422: "Valid JSON of the wrong shape, or a bad deal (with a JSON pointer)."}
+            422: "Valid JSON of the wrong shape, or a bad deal (with a JSON pointer).",
+            431: "Request headers over the size or count limit.",
+            503: "Too many connections, or too many requests computing.",
+            504: "The work took longer than the time budget."}
     return {status: {"model": ErrorBody, "description": what[status]} for status in statuses}
 
 

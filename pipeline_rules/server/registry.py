@@ -1,4 +1,5 @@
-"""The served rulesets: every YAML file of one directory, reloaded when it changes.
+"""The served rulesets: every YAML file of one directory, and every versions folder in it (one
+ruleset kept in versions, docs/versions.md), reloaded when they change.
 
 Each file's content is read, checked, compiled and given its evaluator (and so its state
 machine) in full before anything points at it; a refresh then publishes a whole new
@@ -24,10 +25,16 @@ from pipeline_rules.ruleset.catalog import (
     RulesetError,
     RulesetText,
     assemble,
+    build_versions,
     compile_text,
+    leads_outside,
+    list_directory,
+    outside_directory,
     ruleset_files,
+    version_folders,
 )
 from pipeline_rules.ruleset.compiled import CompiledRuleset
+from pipeline_rules.ruleset.versions import Versions
 
 
 class Signature(NamedTuple):
@@ -50,6 +57,16 @@ class Version:
     loaded_at: datetime
     compiled: CompiledRuleset
     judge: Judge
+    #: The ruleset's versions, when it is a versions folder (``compiled`` is the latest).
+    versions: Versions | None = None
+
+    def in_force(self, now: datetime) -> Evaluator:
+        """The evaluator of the version in force at ``now`` (of the ruleset itself when it has
+        no versions)."""
+        evaluator = self.evaluator
+        if self.versions is None:
+            return evaluator
+        return evaluator.by_version[self.versions.index_at(now)]
 
     @property
     def evaluator(self) -> Evaluator:
@@ -68,6 +85,11 @@ class Failure:
 
     diagnostics: tuple[dict[str, Any], ...]
     failed_at: datetime
+    #: Whether the content declared a ruleset id; if not, the file may be anything (a config
+    #: file, a system file), so its diagnostics are not shown remotely word for word.
+    declared: bool = True
+    #: A link leading outside the directory: refused unread.
+    outside: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,19 +117,63 @@ class Snapshot:
         return good.id if good is not None else None
 
 
-def scan(directory: Path) -> dict[str, Signature]:
-    """The ruleset files of a directory (not its subdirectories) and their signatures."""
+class Scan(NamedTuple):
+    """The ruleset files and versions folders of a directory with their signatures, and the
+    links refused because they lead outside it (signed by the link itself, so a retargeted
+    link is noticed)."""
+
+    files: dict[str, Signature]
+    outside: dict[str, Signature]
+
+
+def scan(directory: Path) -> Scan:
+    """The ruleset files of a directory and its versions folders, with their signatures (a
+    folder's: of all its files together), and the links out of it."""
+    listing = list_directory(directory)
     found: dict[str, Signature] = {}
-    for entry in ruleset_files(directory):
+    for entry in listing.files:
         try:
             st = entry.stat()
         except OSError:  # removed between the listing and the stat
+            continue
+        found[entry.name] = Signature(st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+    for name in version_folders(directory):
+        inner = scan_files(directory / name)
+        if inner:
+            # Any file edited, added or removed changes one of these.
+            found[name] = Signature(max(s.mtime_ns for s in inner.values()),
+                                    sum(s.size for s in inner.values()),
+                                    hash(tuple(sorted((n, s.inode) for n, s in inner.items()))),
+                                    max(s.ctime_ns for s in inner.values()))
+    outside: dict[str, Signature] = {}
+    for name in listing.outside:
+        try:
+            st = (directory / name).lstat()
+        except OSError:
+            continue
+        outside[name] = Signature(st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+    return Scan(found, outside)
+
+
+def scan_files(directory: Path) -> dict[str, Signature]:
+    """The ruleset files of one directory and their signatures."""
+    found: dict[str, Signature] = {}
+    try:
+        entries = list(ruleset_files(directory))
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            st = entry.stat()
+        except OSError:
             continue
         found[entry.name] = Signature(st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
     return found
 
 
 def _signature(path: Path) -> Signature | None:
+    if path.is_dir():
+        return scan(path.parent).files.get(path.name)
     try:
         st = path.stat()
     except OSError:
@@ -127,10 +193,24 @@ def build_version(file: str, data: bytes, now: datetime) -> Version | Failure:
         compiled = compile_text(RulesetText(file, data))
         judge = Judge.of(assemble([(file, compiled)], single=True, path=file))
     except RulesetError as err:
-        return Failure(tuple(d.to_dict() for d in err.diagnostics), now)
+        return Failure(tuple(d.to_dict() for d in err.diagnostics), now,
+                       err.declared is not None)
     except Exception as err:  # a bug in loading must not stop the other files from serving
         return Failure((_diagnostic(file, "internal", f"could not load: {err!r}"),), now)
     return Version(file, compiled.id, compiled.ruleset.title, now, compiled, judge)
+
+
+def build_folder(folder: str, texts: list[RulesetText], now: datetime) -> Version | Failure:
+    """Load, compile and equip a versions folder, or say why it cannot be served."""
+    try:
+        versions = build_versions(texts, folder)
+        if isinstance(versions, RulesetError):
+            return Failure(tuple(d.to_dict() for d in versions.diagnostics), now)
+        judge = Judge.of(assemble([], single=True, path=folder, versioned=[(folder, versions)]))
+    except Exception as err:  # a bug in loading must not stop the other files from serving
+        return Failure((_diagnostic(folder, "internal", f"could not load: {err!r}"),), now)
+    latest = versions.latest
+    return Version(folder, latest.id, latest.ruleset.title, now, latest, judge, versions)
 
 
 def _publishable(snapshot_files: dict[str, FileState]) -> Snapshot:
@@ -174,7 +254,20 @@ class Registry:
             files: dict[str, FileState] = {}
             events: list[dict[str, Any]] = []
             changed = False
-            for name, signature in sorted(found.items()):
+            for name, signature in sorted(found.outside.items()):
+                old = current.files.get(name)
+                if old is not None and old.signature == signature:
+                    files[name] = old
+                    continue
+                # Nothing of a link leading out is read; no last good version keeps serving.
+                refused = outside_directory(name)
+                files[name] = FileState(name, signature, None, Failure(
+                    tuple(d.to_dict() for d in refused.diagnostics), datetime.now(UTC),
+                    outside=True))
+                changed = True
+                events.append({"event": "ruleset-refused", "file": name,
+                               "reason": "a link that leads outside the ruleset directory"})
+            for name, signature in sorted(found.files.items()):
                 old = current.files.get(name)
                 if old is not None and old.signature == signature:
                     files[name] = old
@@ -187,7 +280,7 @@ class Registry:
                     files[name] = old  # still being written: read again on the next refresh
                 if event is not None:
                     events.append(event)
-            for name in sorted(current.files.keys() - found.keys()):
+            for name in sorted(current.files.keys() - files.keys() - found.files.keys()):
                 changed = True
                 gone = current.files[name].good
                 events.append({"event": "ruleset-removed", "file": name,
@@ -206,12 +299,21 @@ class Registry:
               old: FileState | None) -> tuple[FileState | None, dict[str, Any] | None]:
         path = self.directory / name
         try:
-            data = path.read_bytes()
+            # Listed as inside the directory; checked again just before reading, so a link
+            # swapped in since the listing is not followed out.
+            if leads_outside(self.directory, name):
+                return None, None  # the next scan refuses it
+            if path.is_dir():
+                texts = [RulesetText(f"{name}/{e.name}", (path / e.name).read_bytes())
+                         for e in ruleset_files(path)]
+            else:
+                data = path.read_bytes()
         except OSError:
             return None, None  # gone or unreadable for a moment; the next scan tells
         if _signature(path) != signature:
             return None, None  # changed while being read: take the settled content next time
-        outcome = build_version(name, data, datetime.now(UTC))
+        outcome = build_folder(name, texts, datetime.now(UTC)) if path.is_dir() \
+            else build_version(name, data, datetime.now(UTC))
         if isinstance(outcome, Version):
             kind = "ruleset-loaded" if old is None or old.good is None else "ruleset-reloaded"
             return (FileState(name, signature, outcome),
@@ -238,21 +340,41 @@ def describe(state: FileState, shadowed_by: str | None = None) -> dict[str, Any]
     """One file's entry in the listing: what it serves, and what is wrong with it."""
     good, failure = state.good, state.failure
     diagnostics = list(failure.diagnostics) if failure else []
+    if failure is not None and not failure.declared:
+        diagnostics = [withheld(d) for d in diagnostics]
     if shadowed_by is not None and good is not None:
         diagnostics.append(_diagnostic(
             state.file, "duplicate-id",
             f"ruleset id '{good.id}' is already served from {shadowed_by}"))
-    return {
+    described: dict[str, Any] = {
         "id": good.id if good else None,
         "title": good.title if good else None,
         "file": state.file,
-        "status": "error" if diagnostics else "ok",
+        "status": "refused" if failure is not None and failure.outside
+        else "error" if diagnostics else "ok",
         "serving": good is not None and shadowed_by is None,
         "loaded_at": good.loaded_at.isoformat() if good else None,
         "failed_at": failure.failed_at.isoformat() if failure else None,
         "diagnostics": diagnostics,
     }
+    if good is not None and good.versions is not None:
+        described["versions"] = [
+            {"revision": c.revision, "effective": c.effective.isoformat() if c.effective else None,
+             "file": c.ruleset.source.name} for c in good.versions.entries]
+    return described
+
+
+def withheld(diagnostic: dict[str, Any]) -> dict[str, Any]:
+    """A diagnostic of a file that declares no ruleset, without the words that may quote it.
+
+    Such a file may be anything put in the directory (a config file with a password, a link to
+    a system file): its rule and position are told, not its keys or values. ``pipeline-rules
+    lint`` on the server's machine shows the whole message.
+    """
+    return {**diagnostic, "path": "", "message":
+            "the file declares no ruleset id, so the message is not shown remotely; run "
+            "`pipeline-rules lint` on the file"}
 
 
 __all__ = ["Failure", "FileState", "Registry", "Signature", "Snapshot", "Version",
-           "build_version", "describe", "scan"]
+           "build_folder", "build_version", "describe", "scan", "scan_files", "withheld"]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import traceback
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from pipeline_rules.deals.decode import parse_deal
 from pipeline_rules.deals.model import DealError, Record
@@ -25,6 +25,8 @@ from pipeline_rules.time.now import parse_now
 #: overflows when shifted to UTC): a bad deal for a check of a move (evaluating makes any
 #: failure on one deal its ``bad-record``).
 DATA_ERRORS = (ArithmeticError, ValueError, TypeError)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,16 +44,18 @@ def evaluation_time(text: str | None, version: Version) -> datetime:
 
 
 def evaluate(version: Version, items: Sequence[tuple[str, object]], now: datetime,
-             lang: str) -> Evaluation:
+             lang: str, between: Callable[[], None] | None = None) -> Evaluation:
     """Evaluate ``(origin, deal data)`` items as ``pipeline-rules evaluate`` does a file.
 
     A bad item becomes a ``bad-record`` finding whose ``record`` is its origin (a JSON pointer
     into the request body), and a repeated deal id is a bad record too, as on the command line;
-    so is a deal the library fails on, which is logged as the library's bug.
+    so is a deal the library fails on, which is logged as the library's bug. ``between`` is
+    called before each deal: it may raise to stop the evaluation (the request was answered or
+    its client left).
     """
     findings: list[dict[str, Any]] = []
     codes: Counter[str] = Counter()
-    records = (Record(origin, data) for origin, data in items)
+    records = (Record(origin, data) for origin, data in _paced(items, between))
     for judged in judge_records(version.judge, records, Runs(now, lang)):
         if judged.error is not None:
             _log_failure(version, judged.origin, judged.error)
@@ -59,6 +63,13 @@ def evaluate(version: Version, items: Sequence[tuple[str, object]], now: datetim
             findings.append(finding.to_dict())
             codes[finding.code] += 1
     return Evaluation(findings, dict(codes))
+
+
+def _paced(items: Iterable[T], between: Callable[[], None] | None) -> Iterator[T]:
+    for item in items:
+        if between is not None:
+            between()
+        yield item
 
 
 def _log_failure(version: Version, origin: str, err: Exception) -> None:
@@ -70,9 +81,11 @@ def _log_failure(version: Version, origin: str, err: Exception) -> None:
 
 def check_transition(version: Version, data: object, to: str, lang: str) -> dict[str, Any]:
     """The decision on moving a deal (JSON-shaped) to ``to``; raise DealError for a bad deal."""
+    # A move made now is judged by the version in force now.
+    in_force = version.in_force(datetime.now(UTC))
     try:
-        deal = parse_deal(data, version.compiled.zone)
-        decision = version.machine.check(deal, to)
+        deal = parse_deal(data, in_force.compiled.zone)
+        decision = in_force.machine.check(deal, to)
     except DealError:
         raise
     except DATA_ERRORS as err:
@@ -80,7 +93,10 @@ def check_transition(version: Version, data: object, to: str, lang: str) -> dict
         event("deal-not-judged", logging.ERROR, ruleset=version.id,
               error=type(err).__name__, at=f"{frame.filename}:{frame.lineno}")
         raise DealError(f"cannot be read ({err})") from None
-    return {"ruleset": version.id, **decision.to_dict(lang)}
+    answer = {"ruleset": version.id, **decision.to_dict(lang)}
+    if in_force.compiled.revision is not None:
+        answer["version"] = in_force.compiled.revision
+    return answer
 
 
 __all__ = ["DealError", "Evaluation", "check_transition", "evaluate", "evaluation_time"]

@@ -15,7 +15,7 @@ def report(events: list[dict[str, object]], metrics: Metrics | None = None) -> N
     for item in events:
         name = str(item["event"])
         level = logging.WARNING if name in ("ruleset-error", "ruleset-duplicate",
-                                            "reload-failed") else logging.INFO
+                                            "ruleset-refused", "reload-failed") else logging.INFO
         event(name, level, **{k: v for k, v in item.items() if k != "event"})
         if metrics is not None:
             metrics.reloads.labels(name).inc()

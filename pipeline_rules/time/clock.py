@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import cached_property
 from typing import Protocol
 
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.durations import Duration, DurationKind
-from pipeline_rules.time.working import counted_seconds, shift, working_time
+from pipeline_rules.time.working import civil_seconds, counted_seconds, shift, working_time
 
 __all__ = ["Clock", "Interval", "Timer", "merge_pauses", "start_timer"]
 
@@ -59,11 +59,15 @@ class Clock:
 
     calendar: BusinessCalendar | None = None
     pauses: tuple[tuple[datetime, datetime | None], ...] = ()
+    #: Without a calendar: count the civil time of this zone (dates stay dates across DST).
+    civil: tzinfo | None = None
 
     def _measure(self, start: datetime, end: datetime) -> float:
         if end <= start:
             return 0.0
         if self.calendar is None:
+            if self.civil is not None:
+                return civil_seconds(start, end, self.civil)
             return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
         return working_time(self.calendar, start, end).total_seconds()
 
@@ -80,7 +84,7 @@ class Clock:
     def advance(self, start: datetime, seconds: float) -> datetime | None:
         """The instant by which ``seconds`` have been counted since ``start`` (None: never —
         an open pause stops the clock before)."""
-        moment = shift(self.calendar, start, seconds)
+        moment = shift(self.calendar, start, seconds, civil=self.civil)
         for p_start, p_end in self.pauses:
             if p_start >= moment:
                 break
@@ -89,7 +93,8 @@ class Clock:
             if p_end <= start:
                 continue
             # The paused part before the moment did not count: push the moment on by it.
-            moment = shift(self.calendar, moment, self._measure(max(start, p_start), p_end))
+            moment = shift(self.calendar, moment, self._measure(max(start, p_start), p_end),
+                           civil=self.civil)
         return moment
 
 
@@ -128,16 +133,18 @@ class Timer:
 
 
 def start_timer(start: datetime, limit: Duration, calendar: BusinessCalendar | None,
-                pauses: Sequence[Interval] = ()) -> Timer:
+                pauses: Sequence[Interval] = (), civil: tzinfo | None = None) -> Timer:
     """An SLA timer of ``limit`` from ``start``.
 
     ``N business days`` ends at the same working-clock time on the N-th working day after the
     start (a start outside working hours counts from the next working period). Every working day
     has the same working hours, so the working time between start and deadline is exactly N
     working days' worth: that is the budget percentages are shares of. Without a calendar, time
-    is wall-clock time. Paused time does not count, so pauses push the deadline later.
+    is wall-clock time (``civil``: the civil time of that zone, for deals dated in whole days).
+    Paused time does not count, so pauses push the deadline later.
     """
-    clock = Clock(calendar, merge_pauses(pauses)) if pauses else Clock(calendar)
+    civil = civil if calendar is None else None
+    clock = Clock(calendar, merge_pauses(pauses) if pauses else (), civil)
     if limit.kind is not DurationKind.WALL and calendar is None:
         raise ValueError(f"'{limit.text}' needs a business calendar")
     return Timer(clock, start, counted_seconds(limit, calendar), limit)

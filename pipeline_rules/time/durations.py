@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-__all__ = ["Duration", "DurationError", "DurationKind", "format_seconds", "parse_duration"]
+__all__ = ["Duration", "DurationError", "DurationKind", "format_seconds", "format_working",
+           "parse_duration"]
 
 _MINUTE = 60
 _HOUR = 3600
@@ -196,6 +197,29 @@ def _round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
+def format_working(seconds: float, day: float) -> str:
+    """Working seconds as people count them: business days of ``day`` working seconds and
+    hours, e.g. '31 business days 2 h' (a working day of 8 hours is not 24 hours)."""
+    if not math.isfinite(seconds) or day <= 0:
+        raise ValueError(f"cannot format {seconds!r} working seconds with days of {day!r}")
+    if seconds < 0:
+        return "-" + format_working(-seconds, day)
+    days, rest = divmod(seconds, day)
+    hours = _round_half_up(rest / _HOUR)
+    if hours * _HOUR >= day:  # rounding carried into a whole day
+        days, hours = days + 1, 0
+    whole = int(days)
+    if not whole:
+        if rest >= _HOUR:
+            return f"{hours} h"
+        minutes = _round_half_up(rest / _MINUTE)
+        if minutes == 60:
+            return "1 h"
+        return f"{minutes} min" if minutes else ("0 h" if rest == 0 else "<1 min")
+    text = f"{whole} business day{'' if whole == 1 else 's'}"
+    return f"{text} {hours} h" if hours else text
+
+
 def format_seconds(seconds: float) -> str:
     """Render seconds compactly for people, e.g. 93784 -> '1d2h', 5400 -> '1h30m'.
 
@@ -225,3 +249,25 @@ def format_seconds(seconds: float) -> str:
         if count:
             parts.append(f"{count}{name}")
     return "".join(parts[:2])
+
+
+def spoken(duration: Duration, lang: str) -> str:
+    """A duration in words of ``lang`` (``5 рабочих дней``, ``1 день 12 часов``); in English,
+    as the ruleset writes it."""
+    from pipeline_rules import i18n  # a leaf every layer may use; imported where words are
+
+    if lang == i18n.DEFAULT:
+        return duration.text
+    if duration.kind is DurationKind.BUSINESS_DAYS:
+        return i18n.plural(duration.amount, "business-day", lang)
+    seconds = duration.amount
+    parts = []
+    units: tuple[tuple[int, str], ...] = (
+        (_DAY, "day"), (_HOUR, "hour"), (_MINUTE, "minute"), (1, "second"))
+    if duration.kind is DurationKind.BUSINESS_TIME:
+        units = ((_HOUR, "business-hour"), (_MINUTE, "minute"), (1, "second"))
+    for size, key in units:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(i18n.plural(count, key, lang))
+    return " ".join(parts) or i18n.plural(0, "minute", lang)

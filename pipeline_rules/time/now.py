@@ -36,10 +36,14 @@ _LONG_FRACTION = re.compile(r"\.\d{7}")
 class NowError(ValueError):
     """A time that cannot be read; ``where`` names the option or field it came from."""
 
-    def __init__(self, message: str, where: str) -> None:
+    def __init__(self, message: str, where: str, key: str | None = None,
+                 args: dict[str, object] | None = None) -> None:
         super().__init__(f"{where}: {message}")
         self.message = message
         self.where = where
+        #: The message as a catalog entry, for other languages.
+        self.key = key
+        self.key_args = args or {}
 
 
 def parse_iso(text: str) -> datetime:
@@ -80,7 +84,9 @@ def parse_now(text: str | None, zone: tzinfo, where: str) -> datetime:
     try:
         parsed = parse_iso(text.strip())
     except ValueError:
-        raise NowError(f"'{text}' is not an ISO 8601 time (e.g. {EXAMPLE})", where) from None
+        raise NowError(f"'{text}' is not an ISO 8601 time (e.g. {EXAMPLE})", where,
+                       "deal.not-iso", {"value": text, "example": EXAMPLE}) from None
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        raise NowError(f"'{text}' is outside the years {MIN_YEAR}-{MAX_YEAR}", where)
+        raise NowError(f"'{text}' is outside the years {MIN_YEAR}-{MAX_YEAR}", where,
+                       "deal.years", {"value": text, "low": MIN_YEAR, "high": MAX_YEAR})
     return in_zone(parsed, zone)

@@ -1,8 +1,13 @@
 """Cron schedules (five-field crontab syntax) evaluated by croniter in a ruleset's zone.
 
 Validation uses croniter's strict mode, so day/month pairs that can never fire ("0 0 31 2 *")
-are refused. Only the classic five fields are accepted: croniter's optional sixth (seconds)
-and seventh (year) fields and `@daily`-style shorthands are not part of the ruleset format.
+are refused, and then looks for the first run in the :data:`SEARCH_YEARS` years after a fixed
+instant (:data:`SEARCH_FROM`), so an expression strict mode lets through but that never fires
+("0 0 1 1 5#5": the first of January is never a month's fifth Friday) is refused as well, at a
+bounded cost. The next run after an evaluation time is looked for within the same bound; one
+not found there is a :class:`CronError`, never croniter's own exception. Only the classic five
+fields are accepted: croniter's optional sixth (seconds) and seventh (year) fields and
+`@daily`-style shorthands are not part of the ruleset format.
 
 Daylight-saving behaviour is croniter's (7.x, measured on Europe/Berlin):
 
@@ -15,12 +20,21 @@ Daylight-saving behaviour is croniter's (7.x, measured on Europe/Berlin):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from croniter import CroniterError, croniter
 
-__all__ = ["CronError", "CronSchedule", "parse_cron"]
+__all__ = ["SEARCH_FROM", "SEARCH_YEARS", "CronError", "CronSchedule", "NoRunError",
+           "parse_cron"]
+
+#: Where the search for an expression's first run starts (a fixed instant: a ruleset is valid
+#: or not whatever the day it is checked).
+SEARCH_FROM = datetime(2000, 1, 1, tzinfo=UTC)
+#: How many years after an instant a run is looked for. Every calendar pattern a five-field
+#: expression can name (a weekday on a date, the fifth Friday of February) recurs within 28
+#: years, bar the Gregorian leap-year exceptions; 50 years covers those too.
+SEARCH_YEARS = 50
 
 _FIELD_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
 
@@ -33,6 +47,15 @@ class CronError(ValueError):
         self.reason = reason
 
 
+class NoRunError(CronError):
+    """A cron expression with no run in the :data:`SEARCH_YEARS` years after ``since``."""
+
+    def __init__(self, expr: object, since: datetime) -> None:
+        super().__init__(expr, f"it has no run in the {SEARCH_YEARS} years after "
+                               f"{since.isoformat()}")
+        self.since = since
+
+
 @dataclass(frozen=True)
 class CronSchedule:
     """A validated five-field cron expression (as written) read in the zone `tz`."""
@@ -41,20 +64,27 @@ class CronSchedule:
     tz: ZoneInfo
 
     def next_run(self, after: datetime, cursor: croniter | None = None) -> datetime:
-        """Return the first run strictly after `after` (aware), as an aware datetime in tz
-        (``cursor``: a croniter of this schedule to reuse, as for :meth:`prev_run`)."""
+        """Return the first run strictly after `after` (aware), as an aware datetime in tz;
+        raise :class:`NoRunError` if there is none in the :data:`SEARCH_YEARS` years after it
+        (or before the end of the calendar, year 9999). ``cursor``: a croniter of this
+        schedule to reuse, as for :meth:`previous_run` (croniter's bound is the same 50
+        years)."""
         if after.tzinfo is None or after.utcoffset() is None:
             raise ValueError(f"expected a timezone-aware datetime, got naive {after.isoformat()}")
-        # croniter reads the start in its own zone, so the start must carry ours.
-        if cursor is None:
-            runs = croniter(self.expr, after.astimezone(self.tz))
-        else:
-            runs = cursor
-            runs.set_current(after.astimezone(self.tz), force=True)
-        result: datetime = runs.get_next(datetime)
-        return result.astimezone(self.tz)
+        try:
+            # croniter reads the start in its own zone, so the start must carry ours.
+            if cursor is None:
+                runs = croniter(self.expr, after.astimezone(self.tz),
+                                max_years_between_matches=SEARCH_YEARS)
+            else:
+                runs = cursor
+                runs.set_current(after.astimezone(self.tz), force=True)
+            result: datetime = runs.get_next(datetime)
+            return result.astimezone(self.tz)
+        except (CroniterError, OverflowError):
+            raise NoRunError(self.expr, after) from None
 
-    def prev_run(self, before: datetime, cursor: croniter | None = None) -> datetime:
+    def previous_run(self, before: datetime, cursor: croniter | None = None) -> datetime:
         """Return the last run strictly before `before` (aware), as an aware datetime in tz.
 
         ``cursor`` is a croniter of this schedule to reuse (one parse of the expression for
@@ -68,7 +98,7 @@ class CronSchedule:
         return result.astimezone(self.tz)
 
     def cursor(self) -> croniter:
-        """A croniter of this schedule, for :meth:`prev_run` to move around (not shared
+        """A croniter of this schedule, for :meth:`previous_run` to move around (not shared
         between threads: it holds a position)."""
         return croniter(self.expr, datetime.now(self.tz))
 
@@ -117,4 +147,6 @@ def parse_cron(expr: object, tz: ZoneInfo) -> CronSchedule:
     except CroniterError as exc:
         detail = _culprit(fields) or _reason(normal, exc)
         raise CronError(expr, detail) from None
-    return CronSchedule(expr, tz)
+    schedule = CronSchedule(expr, tz)
+    schedule.next_run(SEARCH_FROM)  # NoRunError if it has no run in the years searched
+    return schedule

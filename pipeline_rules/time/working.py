@@ -35,7 +35,7 @@ or minutes.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from pipeline_rules.time.calendars import BusinessCalendar, require_aware
 from pipeline_rules.time.durations import Duration, DurationKind
@@ -44,6 +44,8 @@ __all__ = [
     "add_business_days",
     "add_working_time",
     "business_days_seconds",
+    "civil_instant",
+    "civil_seconds",
     "counted_seconds",
     "next_working_instant",
     "shift",
@@ -285,8 +287,20 @@ def counted_seconds(duration: Duration, cal: BusinessCalendar | None) -> float:
     return float(business_days_seconds(duration.amount, cal))
 
 
+def civil_instant(local: datetime, zone: tzinfo) -> datetime:
+    """The instant a clock in ``zone`` shows as naive ``local`` (the first of two in a DST
+    fold; a reading in a DST gap is read with the offset before the change), in UTC."""
+    return local.replace(tzinfo=zone).astimezone(UTC)
+
+
+def civil_seconds(start: datetime, end: datetime, zone: tzinfo) -> float:
+    """Seconds between two instants on the clock face of ``zone`` (DST changes not counted)."""
+    return (end.astimezone(zone).replace(tzinfo=None)
+            - start.astimezone(zone).replace(tzinfo=None)).total_seconds()
+
+
 def shift(cal: BusinessCalendar | None, moment: datetime, amount: Duration | float,
-          back: bool = False) -> datetime:
+          back: bool = False, civil: tzinfo | None = None) -> datetime:
     """``moment`` plus ``amount`` (``back``: minus) on the calendar's clock or the wall clock.
 
     A :class:`Duration` counts on its own kind of clock: wall-clock durations (and any duration
@@ -295,6 +309,10 @@ def shift(cal: BusinessCalendar | None, moment: datetime, amount: Duration | flo
     backward, they are N working days' worth of working time, so the result is the latest
     instant from which that much remains until ``moment``. A plain number is seconds counted on
     the calendar's working clock, or on the wall clock without a calendar.
+
+    With ``civil`` (a zone), wall-clock time is that zone's civil time: the clocks' own reading,
+    so a day is 24 hours of the clock face whatever a DST change does. Times that are dates
+    (midnights) then stay midnights: 60 days from a date is a date.
     """
     if isinstance(amount, Duration):
         if amount.kind is DurationKind.WALL or cal is None:
@@ -306,6 +324,9 @@ def shift(cal: BusinessCalendar | None, moment: datetime, amount: Duration | flo
     else:
         delta = timedelta(seconds=amount)
     if cal is None:
+        if civil is not None:
+            local = moment.astimezone(civil).replace(tzinfo=None)
+            return civil_instant(local - delta if back else local + delta, civil)
         return moment.astimezone(UTC) - delta if back else moment.astimezone(UTC) + delta
     return subtract_working_time(cal, moment, delta) if back else \
         add_working_time(cal, moment, delta)

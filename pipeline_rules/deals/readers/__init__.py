@@ -46,10 +46,15 @@ def detect_format(path: str) -> str:
 
 
 def read_records(path: str, input_format: str = "auto", mapping: str | None = None,
-                 zone: ZoneInfo | None = None,
-                 raw: bool = False) -> Iterator[Record] | Iterator[tuple[str, bytes]]:
+                 zone: ZoneInfo | None = None, raw: bool = False,
+                 notes: list[str] | None = None,
+                 ) -> Iterator[Record] | Iterator[tuple[str, bytes]]:
     """Records from ``path`` in the given (or detected) format; with ``raw``, JSON Lines come
-    as (origin, line) pairs for :func:`.jsonl.jsonl_record` to parse where they are used."""
+    as (origin, line) pairs for :func:`.jsonl.jsonl_record` to parse where they are used.
+
+    ``zone`` is the zone of CSV times without an offset when the mapping names none: pass the
+    ruleset's (``compiled.zone``); a CSV read without either is refused rather than read in
+    UTC. Lines a person should read about the whole input are added to ``notes``."""
     kind = detect_format(path) if input_format == "auto" else input_format
     if kind == "jsonl":
         return jsonl_lines(path) if raw else read_jsonl(path)
@@ -61,19 +66,25 @@ def read_records(path: str, input_format: str = "auto", mapping: str | None = No
                              "see docs/input.md")
         from pipeline_rules.deals.readers.csvmap import load_mapping, read_csv
 
-        return read_csv(path, load_mapping(mapping), zone or ZoneInfo("UTC"))
+        loaded = load_mapping(mapping)
+        if zone is None and loaded.timezone is None:
+            raise InputError(f"{mapping}: times without an offset need a zone: give "
+                             "read_records the ruleset's zone (zone=compiled.zone), or "
+                             "'timezone:' in the mapping")
+        return read_csv(path, loaded, loaded.timezone or zone or ZoneInfo("UTC"), notes)
     raise InputError(f"unknown input format '{input_format}' (one of {', '.join(FORMATS)})")
 
 
 def read_batches(path: str, input_format: str = "auto", mapping: str | None = None,
-                 zone: ZoneInfo | None = None,
-                 size: int = 1000) -> Iterator[Block | Sequence[Record]]:
+                 zone: ZoneInfo | None = None, size: int = 1000,
+                 notes: list[str] | None = None) -> Iterator[Block | Sequence[Record]]:
     """Records from ``path`` in batches of ``size``: JSON Lines as raw blocks (parsed where
     they are evaluated), other formats as lists of records."""
     kind = detect_format(path) if input_format == "auto" else input_format
     if kind == "jsonl":
         return iter(jsonl_blocks(path, size))
-    records: Iterator[Record] = read_records(path, kind, mapping, zone)  # type: ignore[assignment]
+    records: Iterator[Record] = read_records(  # type: ignore[assignment]
+        path, kind, mapping, zone, notes=notes)
     return iter(lambda: list(islice(records, size)), [])
 
 

@@ -6,7 +6,13 @@ A mapping (YAML, checked against ``schemas/mapping.schema.json``) describes one 
   any order. Rows are grouped by deal in memory, because exports are rarely sorted by deal; each
   deal then replays its rows in time order (ties keep file order). Deals come out in the order
   they first appear.
-* ``wide`` — one row per deal with a date column per stage; streamed row by row.
+* ``wide`` — one row per deal with a date column per stage; streamed row by row. A ``closed``
+  column dates whichever stage without a column of its own the deal is in now (one close date
+  for won and lost), and ``first_stage`` names the stage deals begin in when the export gives
+  no date for it.
+
+Either layout can look values up in other CSV files (``joins``: owner -> manager, account ->
+segment) and take a deal's tasks, events and pauses from their own CSV files keyed by deal id.
 
 Nothing in the CSV stops the run: a bad row or deal becomes a
 :class:`~pipeline_rules.deals.model.Record`
@@ -20,7 +26,8 @@ import csv
 import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -37,8 +44,17 @@ FORMATS = ("changelog", "wide")
 ATTRIBUTES = ("source", "owner", "manager")
 _FORMAT_KEYS = {
     "changelog": frozenset({"time", "kind", "value", "changes"}),
-    "wide": frozenset({"stage", "columns", "fields", "stage_dates"}),
+    "wide": frozenset({"stage", "columns", "fields", "stage_dates", "closed", "first_stage",
+                       "first_stage_warnings"}),
 }
+#: The side files a deal's lists come from, and the columns each reads (key: required).
+SIDE_FILES: dict[str, dict[str, bool]] = {
+    "tasks": {"deal": True, "id": False, "due": False, "done": False},
+    "events": {"deal": True, "type": True, "at": True},
+    "pauses": {"deal": True, "from": True, "to": False, "reason": True},
+}
+#: Time directives of strptime: a format without any of them reads dates only.
+_TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%p", "%X", "%c", "%T", "%R", "%f")
 
 
 class MappingError(InputError):
@@ -60,6 +76,29 @@ class Change:
     stage: str | None = None  # a ruleset stage entered whatever the value
     attribute: str | None = None  # source, owner or manager set to the value
     field: str | None = None  # a deal field set to the value
+
+
+@dataclass(frozen=True)
+class Join:
+    """A lookup in another CSV file: the deal value ``by`` (an attribute or a field) matched
+    against column ``key`` of ``file``, and the values ``take`` copies onto the deal."""
+
+    file: str
+    where: str  # the mapping's position of this join
+    by: str
+    key: Column
+    take: tuple[tuple[str, Column], ...]
+
+
+@dataclass(frozen=True)
+class SideFile:
+    """A CSV file of one of a deal's lists (tasks, events, pauses), keyed by deal id."""
+
+    kind: str
+    file: str
+    where: str
+    columns: Mapping[str, Column]
+    time_format: str | None = None
 
 
 STAGE_CHANGE = Change(stage_from_value=True)
@@ -87,12 +126,17 @@ class CsvMapping:
     fields: Mapping[str, Column] = field(default_factory=dict)
     stage_dates: tuple[tuple[str, Column], ...] = ()
     delimiter: str | None = None
+    closed: Column | None = None
+    first_stage: str | None = None
+    first_stage_warnings: str = "summary"
+    joins: tuple[Join, ...] = ()
+    side_files: tuple[SideFile, ...] = ()
 
     def named_columns(self) -> list[Column]:
-        """Every column the mapping reads, in the order the mapping's keys list them."""
+        """Every column of the deals file the mapping reads, in the order of its keys."""
         found = [self.deal, self.time, self.kind, self.value, self.stage,
                  *self.columns.values(), *self.fields.values(),
-                 *(column for _, column in self.stage_dates)]
+                 *(column for _, column in self.stage_dates), self.closed]
         return [column for column in found if column is not None]
 
     def stage_for(self, value: str) -> str | None:
@@ -202,7 +246,23 @@ def _build(document: Document, data: dict[str, Any]) -> CsvMapping:
         columns=columns("columns"), fields=columns("fields"),
         stage_dates=tuple(columns("stage_dates").items()),
         delimiter=delimiter,
+        closed=column(data.get("closed"), "/closed"),
+        first_stage=None if data.get("first_stage") is None else str(data["first_stage"]),
+        first_stage_warnings=str(data.get("first_stage_warnings", "summary")),
+        joins=tuple(_join(document, i, item) for i, item in enumerate(data.get("joins") or ())),
+        side_files=tuple(_side_file(document, kind, data[kind]) for kind in SIDE_FILES
+                         if kind in data),
     )
+    if mapping.first_stage is not None:
+        _check_stage_id(mapping.first_stage, _at(document, "/first_stage"))
+        if any(stage == mapping.first_stage for stage, _ in mapping.stage_dates):
+            raise MappingError(f"{_at(document, '/first_stage')}: stage "
+                               f"'{mapping.first_stage}' has a date column under 'stage_dates'; "
+                               "'first_stage' is for a first stage the export gives no date for")
+    if mapping.closed is not None and mapping.stage is None:
+        raise MappingError(f"{_at(document, '/closed', key=True)}: 'closed' dates the deal's "
+                           "current stage, which the 'stage' column names; name that column "
+                           "with 'stage' too")
     for stage, _ in mapping.stage_dates:
         _check_stage_id(stage, _at(document, join("/stage_dates", stage), key=True))
     if mapping.changes and not any(c.stage_from_value or c.stage for c in changes.values()):
@@ -212,6 +272,37 @@ def _build(document: Document, data: dict[str, Any]) -> CsvMapping:
         raise MappingError(f"{_at(document, '/stages', key=True)}: 'stages' maps the values of "
                            "the 'stage' column; name that column with 'stage' too")
     return mapping
+
+
+def _relative(document: Document, name: str) -> str:
+    """A file named in the mapping: relative names are relative to the mapping's folder."""
+    path = Path(name)
+    return str(path if path.is_absolute() else Path(document.source.name).parent / path)
+
+
+def _join(document: Document, index: int, item: Mapping[str, Any]) -> Join:
+    """One entry of ``joins`` (its shape checked by the schema)."""
+    pointer = f"/joins/{index}"
+    ((by, key),) = item["on"].items()  # the schema allows exactly one pair
+    take = tuple((str(name), Column(str(value), _at(document, join(f"{pointer}/take", name))))
+                 for name, value in item["take"].items())
+    if by in dict(take):
+        raise MappingError(f"{_at(document, join(f'{pointer}/take', by), key=True)}: the join "
+                           f"matches on '{by}' and cannot also set it")
+    return Join(_relative(document, str(item["file"])), _at(document, pointer), str(by),
+                Column(str(key), _at(document, join(f"{pointer}/on", by))), take)
+
+
+def _side_file(document: Document, kind: str, item: Mapping[str, Any]) -> SideFile:
+    """The ``tasks``, ``events`` or ``pauses`` entry (its shape checked by the schema)."""
+    pointer = f"/{kind}"
+    columns = {name: Column(str(item[name]), _at(document, f"{pointer}/{name}"))
+               for name in SIDE_FILES[kind] if item.get(name) is not None}
+    time_format = item.get("time_format")
+    if time_format is not None:
+        _check_time_format(str(time_format), _at(document, f"{pointer}/time_format"))
+    return SideFile(kind, _relative(document, str(item["file"])), _at(document, pointer),
+                    columns, None if time_format is None else str(time_format))
 
 
 def _check_stage_id(value: object, where: str) -> None:
@@ -261,18 +352,51 @@ def parse_cell_time(text: str, time_format: str | None, zone: tzinfo) -> datetim
     return moment
 
 
-def read_csv(path: str, mapping: CsvMapping, zone: tzinfo) -> Iterator[Record]:
-    """Deal records from a CSV file (``-`` is stdin) read through ``mapping``."""
+def read_csv(path: str, mapping: CsvMapping, zone: tzinfo,
+             notes: list[str] | None = None) -> Iterator[Record]:
+    """Deal records from a CSV file (``-`` is stdin) read through ``mapping``; what a person
+    should know about the whole file (deals in an undated first stage) is added to ``notes``."""
     name = "<stdin>" if path == "-" else path
     delimiter = mapping.delimiter or ("\t" if name.lower().endswith(".tsv") else ",")
+    zone = mapping.timezone or zone
+    # The lookups and side files are read whole first: their problems stop the run before any
+    # deal is judged, with their file:line.
+    lookups = [_load_join(item, mapping, zone) for item in mapping.joins]
+    sides = _Sides.load(mapping, zone)
     with open_binary(path) as stream:
         rows = _rows(stream, name, delimiter)
         header = _header(rows, name, mapping)
-        table = _Table(name, header, mapping, mapping.timezone or zone)
-        if mapping.format == "wide":
-            yield from _read_wide(rows, table)
-        else:
-            yield from _read_changelog(rows, table)
+        table = _Table(name, header, mapping, zone)
+        records = _read_wide(rows, table) if mapping.format == "wide" \
+            else _read_changelog(rows, table)
+        for record in records:
+            yield _complete(record, lookups, sides)
+    yield from sides.unclaimed()
+    if notes is None:
+        return
+    for times in (table.times, *sides.times):
+        notes.extend(times.mixed.values())
+    if table.undated:
+        stage = mapping.first_stage
+        notes.append(f"{table.undated:,} deal{'' if table.undated == 1 else 's'} in "
+                     f"'{stage}', which {mapping.source} says the export gives no date for "
+                     f"(first_stage): time in '{stage}' is not measured for "
+                     f"{'it' if table.undated == 1 else 'them'} (first_stage_warnings: each "
+                     "gives a warning per deal)")
+
+
+def sample_rows(path: str, mapping: CsvMapping,
+                limit: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header of a CSV sample and up to ``limit`` of its rows with their lines (ReadError
+    if it cannot be read)."""
+    delimiter = mapping.delimiter or ("\t" if path.lower().endswith(".tsv") else ",")
+    with open_binary(path) as stream:
+        rows = _rows(stream, path, delimiter)
+        first = next(rows, None)
+        if first is None:
+            raise ReadError(f"{path}: the file is empty; expected a header row naming the "
+                            "columns")
+        return first.cells, [(row.line, row.cells) for row in islice(rows, limit)]
 
 
 class _Row(NamedTuple):
@@ -327,14 +451,72 @@ def _header(rows: Iterator[_Row], name: str, mapping: CsvMapping) -> list[str]:
     return header
 
 
-@dataclass(frozen=True)
+class _Times:
+    """Time cells read the mapping's way, and the first cell of each column remembered, so that
+    a column mixing dates and times of day is named once (a date alone and a time compare
+    badly)."""
+
+    def __init__(self, name: str, time_format: str | None, zone: tzinfo) -> None:
+        self.name = name
+        self.time_format = time_format
+        self.zone = zone
+        self.first: dict[str, tuple[bool, int, str]] = {}  # column -> (date only, line, text)
+        self.mixed: dict[str, str] = {}  # column -> what it mixes, said once
+
+    def read(self, text: str, column: str, line: int) -> datetime:
+        """A time cell as an aware datetime; ValueError with a readable message otherwise."""
+        expected = (f"a time in the format '{self.time_format}'" if self.time_format
+                    else "an ISO 8601 time")
+        if not text:
+            raise ValueError(f"the cell is empty; expected {expected}")
+        try:
+            moment = parse_cell_time(text, self.time_format, self.zone)
+        except ValueError:
+            raise ValueError(f"'{text}' is not {expected}") from None
+        if self.time_format is None and column not in self.mixed:
+            # A strptime format reads one shape; ISO reads both, so say once per column when
+            # it mixes them: a date alone is read as midnight, hours away from the times.
+            dated = _date_only(text)
+            first = self.first.setdefault(column, (dated, line, text))
+            if first[0] != dated:
+                kinds = ("a date only", "a time of day")
+                self.mixed[column] = (
+                    f"column {quoted(column)} of {self.name} mixes dates and times: line "
+                    f"{line} has {kinds[not dated]} ('{text}'), line {first[1]} "
+                    f"{kinds[not first[0]]} ('{first[2]}'); a date alone is read as midnight. "
+                    "Export the column all as dates or all as times")
+        return moment
+
+    def is_date(self, text: str) -> bool:
+        """Whether a readable cell is a date without a time of day."""
+        if self.time_format is not None:
+            return not any(d in self.time_format for d in _TIME_DIRECTIVES)
+        return _date_only(text)
+
+
+def _date_only(text: str) -> bool:
+    """Whether an ISO 8601 cell is a date without a time of day."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
 class _Table:
-    """What reading rows needs: the file name, column positions, mapping and time zone."""
+    """What reading rows needs: the file name, column positions, mapping and time zone (and,
+    mutable, what one read counts)."""
 
     name: str
     header: list[str]
     mapping: CsvMapping
     zone: tzinfo
+    times: _Times = field(init=False)
+    undated: int = 0  # deals still in the undated first stage
+
+    def __post_init__(self) -> None:
+        self.times = _Times(self.name, self.mapping.time_format, self.zone)
 
     def index(self, column: Column) -> int:
         """The position of a column in the header (the first one of that name)."""
@@ -353,16 +535,10 @@ class _Table:
                     f"{len(self.header)}")
         return None
 
-    def time(self, text: str) -> datetime:
-        """A time cell as an aware datetime; ValueError with a readable message otherwise."""
-        expected = (f"a time in the format '{self.mapping.time_format}'"
-                    if self.mapping.time_format else "an ISO 8601 time")
-        if not text:
-            raise ValueError(f"the cell is empty; expected {expected}")
-        try:
-            return parse_cell_time(text, self.mapping.time_format, self.zone)
-        except ValueError:
-            raise ValueError(f"'{text}' is not {expected}") from None
+    def time(self, text: str, column: str = "", line: int = 0) -> datetime:
+        """A time cell of ``column`` as an aware datetime; ValueError with a readable message
+        otherwise."""
+        return self.times.read(text, column, line)
 
 
 def _deal_cell(table: _Table, row: _Row) -> str | None:
@@ -398,6 +574,7 @@ class _Deal:
     line: int
     steps: list[_Step] = field(default_factory=list)
     error: str | None = None
+    whole_days: bool = True  # every time so far is a date
 
 
 def _read_changelog(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
@@ -448,9 +625,10 @@ def _add_step(deal: _Deal, row: _Row, change: Change, table: _Table,
               time: tuple[Column, int], value: tuple[Column, int]) -> str | None:
     """Keep one row of a deal; return why the whole deal is unusable, or None."""
     try:
-        at = table.time(row.cells[time[1]])
+        at = table.time(row.cells[time[1]], time[0].name, row.line)
     except ValueError as err:
         return f"line {row.line}: column {quoted(time[0].name)}: {err}"
+    deal.whole_days = deal.whole_days and table.times.is_date(row.cells[time[1]])
     text = row.cells[value[1]]
     if change.stage_from_value:
         stage = table.mapping.stage_for(text)
@@ -483,7 +661,10 @@ def _changelog_record(table: _Table, deal_id: str, deal: _Deal) -> Record:
             else:
                 fields.pop(change.field, None)  # an emptied field is unset, not ""
     stage = history[-1][1] if history else None
-    return Record(origin, _record(deal_id, stage, attributes, fields, history), deal=deal_id)
+    record = _record(deal_id, stage, attributes, fields, history)
+    if history and deal.whole_days:
+        record["whole_days"] = True
+    return Record(origin, record, deal=deal_id)
 
 
 # --- wide table --------------------------------------------------------------------------------
@@ -495,6 +676,9 @@ def _read_wide(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
     attribute_at = {name: table.index(column) for name, column in mapping.columns.items()}
     field_at = {name: table.index(column) for name, column in mapping.fields.items()}
     date_at = [(stage, column.name, table.index(column)) for stage, column in mapping.stage_dates]
+    dated = {stage for stage, _ in mapping.stage_dates}
+    closed_at = None if mapping.closed is None else table.index(mapping.closed)
+    dated_at = [index for _, _, index in date_at] + ([] if closed_at is None else [closed_at])
     for row in rows:
         origin = table.origin(row.line)
         problem = table.row_problem(row)
@@ -511,7 +695,7 @@ def _read_wide(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
             if not text:
                 continue
             try:
-                history.append((table.time(text), stage))
+                history.append((table.time(text, column, row.line), stage))
             except ValueError as err:
                 problem = f"column {quoted(column)}: {err}"
                 break
@@ -522,16 +706,263 @@ def _read_wide(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
             if current is None:
                 problem = (f"stage '{text}' (column {quoted(mapping.stage.name)}) is not under "
                            f"'stages:' in {mapping.source}; add it there")
+        if problem is None and current is not None and current not in dated:
+            problem = _closed(table, row, closed_at, current, history)
         if problem is not None:
             yield Record(origin, error=problem, deal=deal_id)
             continue
-        history.sort(key=lambda item: item[0])  # stable: ties keep the mapping's order
-        if current is None and history:
-            current = history[-1][1]
         attributes = {name: row.cells[index] or None for name, index in attribute_at.items()}
         fields = {name: row.cells[index] for name, index in field_at.items() if row.cells[index]}
-        yield Record(origin, _record(deal_id, current, attributes, fields, history), deal=deal_id)
+        whole_days = all(table.times.is_date(row.cells[i]) for i in dated_at if row.cells[i])
+        yield Record(origin, _wide_record(table, deal_id, current, history, attributes, fields,
+                                          whole_days), deal=deal_id)
 
 
-__all__ = ["Change", "Column", "CsvMapping", "MappingError", "load_mapping", "parse_cell_time",
-           "read_csv"]
+def _wide_record(table: _Table, deal_id: str, current: str | None,
+                 history: list[tuple[datetime, str]], attributes: Mapping[str, str | None],
+                 fields: Mapping[str, str], whole_days: bool) -> dict[str, Any]:
+    """The deal record of a wide row: its history in time order, its current stage (the
+    latest dated one, else the undated start), and whether its times are dates."""
+    history.sort(key=lambda item: item[0])  # stable: ties keep the mapping's order
+    if current is None and history:
+        current = history[-1][1]
+    start = _undated_start(table, current, history)
+    if start is not None and current is None:
+        current = start
+    record = _record(deal_id, current, attributes, fields, history)
+    if start is not None:
+        record["undated_start"] = start
+    if whole_days and history:
+        record["whole_days"] = True
+    return record
+
+
+def _closed(table: _Table, row: _Row, index: int | None, current: str,
+            history: list[tuple[datetime, str]]) -> str | None:
+    """Date the current stage from the ``closed`` column (one close date for every stage
+    without a column of its own); return why the cell cannot be read, or None."""
+    column = table.mapping.closed
+    if column is None or index is None or current == table.mapping.first_stage \
+            or not row.cells[index]:
+        return None
+    try:
+        history.append((table.time(row.cells[index], column.name, row.line), current))
+    except ValueError as err:
+        return f"column {quoted(column.name)}: {err}"
+    return None
+
+
+def _undated_start(table: _Table, current: str | None,
+                   history: list[tuple[datetime, str]]) -> str | None:
+    """The undated first stage a deal began in, if the mapping names one and it applies."""
+    first = table.mapping.first_stage
+    if first is None:
+        return None
+    if history:
+        return first  # the deal passed through it before its first date
+    if current not in (None, first):
+        return None  # a later stage without a date: the evaluator says so
+    if table.mapping.first_stage_warnings == "each":
+        return None  # a deal in its stage without a history: warned about one by one
+    table.undated += 1
+    return first
+
+
+# --- joins and side files ------------------------------------------------------------------------
+
+
+def _side_rows(path: str, mapping: CsvMapping, where: str,
+               wanted: Iterable[Column]) -> tuple[dict[str, int], Iterator[_Row]]:
+    """The header positions of ``wanted`` columns in a side CSV file, and its rows."""
+    delimiter = mapping.delimiter or ("\t" if path.lower().endswith(".tsv") else ",")
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed when the rows are spent
+    except OSError as err:
+        raise ReadError(f"{where}: cannot read {path}: {err.strerror or err}") from None
+
+    def rows() -> Iterator[_Row]:
+        with stream:
+            yield from _rows(stream, path, delimiter)
+
+    found = rows()
+    first = next(found, None)
+    if first is None:
+        raise ReadError(f"{path}: the file is empty; expected a header row naming the columns")
+    positions = {}
+    for column in wanted:
+        if column.name not in first.cells:
+            raise MappingError(f"{column.where}: column {quoted(column.name)} is not in the "
+                               f"header of {path}; columns: "
+                               f"{', '.join(map(quoted, first.cells))}")
+        positions[column.name] = first.cells.index(column.name)
+    width = len(first.cells)
+
+    def checked() -> Iterator[_Row]:
+        # A row that cannot be split into the header's cells keeps its line and says why.
+        for row in found:
+            if row.error is not None or len(row.cells) != width:
+                yield row._replace(error=row.error or (
+                    f"the row has {len(row.cells)} cells where the header has {width}"))
+            else:
+                yield row
+
+    return positions, checked()
+
+
+class _Lookup(NamedTuple):
+    """A join read whole: its key values to the values it gives."""
+
+    join: Join
+    values: dict[str, dict[str, str]]
+
+
+def _load_join(item: Join, mapping: CsvMapping, zone: tzinfo) -> _Lookup:
+    """Read a lookup file; duplicate keys and empty cells stop the run with their line."""
+    positions, rows = _side_rows(item.file, mapping, item.where,
+                                 [item.key, *(column for _, column in item.take)])
+    values: dict[str, dict[str, str]] = {}
+    lines: dict[str, int] = {}
+    for row in rows:
+        if row.error is not None:  # a lookup with a broken row cannot be trusted
+            raise MappingError(f"{item.file}:{row.line}: {row.error}")
+        key = row.cells[positions[item.key.name]]
+        if not key:
+            raise MappingError(f"{item.file}:{row.line}: column {quoted(item.key.name)} is "
+                               "empty; every row of a lookup file needs its key")
+        if key in lines:
+            raise MappingError(f"{item.file}:{row.line}: {quoted(key)} appears twice in column "
+                               f"{quoted(item.key.name)} (first on line {lines[key]}); a lookup "
+                               "needs one row per key")
+        lines[key] = row.line
+        taken = {}
+        for name, column in item.take:
+            cell = row.cells[positions[column.name]]
+            if not cell:
+                raise MappingError(f"{item.file}:{row.line}: column {quoted(column.name)} is "
+                                   f"empty for {quoted(key)}; fill it in (the join takes it "
+                                   f"as '{name}')")
+            taken[name] = cell
+        values[key] = taken
+    return _Lookup(item, values)
+
+
+class _Sides:
+    """The tasks, events and pauses of the side files, grouped by deal id; the rows no deal
+    of the deals file claims are reported at the end."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self.lines: dict[str, tuple[str, int]] = {}  # deal id -> its first side row
+        self.problems: dict[str, str] = {}  # deal id -> why its side rows cannot be used
+        self.times: list[_Times] = []
+        self.broken: list[Record] = []  # side rows that could not be split into cells
+
+    @classmethod
+    def load(cls, mapping: CsvMapping, zone: tzinfo) -> _Sides:
+        """Read every side file the mapping names."""
+        sides = cls()
+        for side in mapping.side_files:
+            sides._read(side, mapping, zone)
+        return sides
+
+    def _read(self, side: SideFile, mapping: CsvMapping, zone: tzinfo) -> None:
+        positions, rows = _side_rows(side.file, mapping, side.where, side.columns.values())
+        times = _Times(side.file, side.time_format or mapping.time_format, zone)
+        self.times.append(times)
+        for row in rows:
+            if row.error is not None:
+                # Whose row it is may be unreadable: reported on its own, at its line.
+                self.broken.append(Record(f"{side.file}:{row.line}", error=row.error))
+                continue
+
+            def cell(name: str, cells: list[str] = row.cells) -> str:
+                column = side.columns.get(name)
+                return "" if column is None else cells[positions[column.name]]
+            deal = cell("deal")
+            if not deal:
+                self.broken.append(Record(f"{side.file}:{row.line}", error=(
+                    f"no deal id in column {quoted(side.columns['deal'].name)}")))
+                continue
+            self.lines.setdefault(deal, (side.file, row.line))
+            try:
+                item = _side_item(side.kind, cell, times, row.line, side.columns)
+            except ValueError as err:
+                self.problems.setdefault(deal, f"{side.file}:{row.line}: {err}")
+                continue
+            self.items.setdefault(deal, {}).setdefault(side.kind, []).append(item)
+
+    def claim(self, deal: str) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
+        """A deal's lists and the first problem of its side rows (each claimed once)."""
+        self.lines.pop(deal, None)
+        return self.items.pop(deal, {}), self.problems.pop(deal, None)
+
+    def unclaimed(self) -> Iterator[Record]:
+        """A bad record for each deal id the side files name and the deals file does not, and
+        for each side row that could not be read."""
+        yield from self.broken
+        for deal, (name, line) in self.lines.items():
+            yield Record(f"{name}:{line}", error=f"deal '{deal}' is not in the deals file; "
+                                                 "its rows here are not used", deal=deal)
+
+
+_TRUE = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
+
+
+def _side_item(kind: str, cell: Any, times: _Times, line: int,
+               columns: Mapping[str, Column]) -> dict[str, Any]:
+    """One side row as the deal record's list item; ValueError naming the bad column."""
+    def time(name: str, required: bool) -> str | None:
+        text = cell(name)
+        if not text and not required:
+            return None
+        column = columns[name].name
+        try:
+            return times.read(text, column, line).isoformat()
+        except ValueError as err:
+            raise ValueError(f"column {quoted(column)}: {err}") from None
+
+    if kind == "tasks":
+        done = cell("done").lower()
+        if done not in _TRUE:
+            raise ValueError(f"column {quoted(columns['done'].name)}: '{cell('done')}' is not "
+                             "true/false, yes/no or 1/0")
+        return {"id": cell("id") or None, "due": time("due", False), "done": _TRUE[done]}
+    if kind == "events":
+        return {"type": cell("type"), "at": time("at", True)}
+    return {"from": time("from", True), "to": time("to", False), "reason": cell("reason")}
+
+
+def _complete(record: Record, lookups: list[_Lookup], sides: _Sides) -> Record:
+    """A read deal with its joins looked up and its side rows attached (or why not)."""
+    data = record.data
+    if record.deal is not None:
+        lists, problem = sides.claim(record.deal)
+    else:
+        lists, problem = {}, None
+    if not isinstance(data, dict):
+        return record
+    if problem is not None:
+        return Record(record.origin, error=problem, deal=record.deal)
+    fields = data["fields"]
+    for lookup in lookups:
+        item = lookup.join
+        value = data.get(item.by) if item.by in ATTRIBUTES else fields.get(item.by)
+        if value is None:
+            continue  # nothing to look up by: nothing to fill in
+        found = lookup.values.get(str(value))
+        if found is None:
+            return Record(record.origin, error=f"{item.by} '{value}' is not in column "
+                          f"{quoted(item.key.name)} of {item.file} (the join at {item.where})",
+                          deal=record.deal)
+        for name, text in found.items():
+            if name in ATTRIBUTES:
+                data[name] = text
+            else:
+                fields[name] = text
+    for kind, items in lists.items():
+        data[kind] = items
+    return record
+
+
+__all__ = ["Change", "Column", "CsvMapping", "Join", "MappingError", "SideFile", "load_mapping",
+           "parse_cell_time", "quoted", "read_csv", "sample_rows"]

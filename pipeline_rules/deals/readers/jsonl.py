@@ -2,7 +2,12 @@
 
 JSONL is read line by line from a binary stream (constant memory; blank lines are skipped) and
 parsed with orjson, the fastest well-kept JSON parser for Python (about 3–5 times the standard
-library on deal records). A JSON file holds an array of deals, or one deal object.
+library on deal records). A JSON file holds an array of deals, or one deal object. A UTF-8
+byte-order mark at the start of either (Windows editors and Excel write one) is skipped.
+
+A key given twice in one object keeps its last value, as orjson and msgspec read it: telling
+would take a parse that reports every key, about 30 % of a deal's evaluation
+(benchmarks/bench_duplicate_keys.py), so it is not done (docs/input.md).
 """
 
 from __future__ import annotations
@@ -39,6 +44,17 @@ def _name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
+#: The UTF-8 byte-order mark.
+BOM = b"\xef\xbb\xbf"
+
+
+def _lines(stream: BinaryIO) -> Iterator[bytes]:
+    """The lines of a stream, a byte-order mark at its start left out."""
+    first = stream.readline()
+    yield first.removeprefix(BOM)
+    yield from stream
+
+
 def jsonl_lines(path: str) -> Iterator[tuple[str, bytes]]:
     """The non-blank lines of a JSON Lines file, each with its origin (``file:line``).
 
@@ -46,7 +62,7 @@ def jsonl_lines(path: str) -> Iterator[tuple[str, bytes]]:
     """
     name = _name(path)
     with open_binary(path) as stream:
-        for number, line in enumerate(stream, start=1):
+        for number, line in enumerate(_lines(stream), start=1):
             if line.strip():
                 yield f"{name}:{number}", line
 
@@ -65,7 +81,8 @@ def jsonl_blocks(path: str, size: int) -> Iterator[Block]:
     name = _name(path)
     first = 1
     with open_binary(path) as stream:
-        while lines := list(islice(stream, size)):
+        lines_of = _lines(stream)
+        while lines := list(islice(lines_of, size)):
             yield Block(name, first, lines)
             first += len(lines)
 
@@ -75,7 +92,8 @@ def jsonl_record(origin: str, line: bytes) -> Record:
     try:
         data = orjson.loads(line)
     except orjson.JSONDecodeError as err:
-        return Record(origin, error=f"malformed JSON: {err}")
+        return Record(origin, error=f"malformed JSON: {err}", error_key="deal.malformed-json",
+                      error_args={"line": err.lineno, "column": err.colno})
     return Record(origin, data)
 
 
@@ -89,7 +107,7 @@ def read_json(path: str) -> Iterator[Record]:
     """Records from a JSON file holding an array of deals (or one deal)."""
     name = _name(path)
     with open_binary(path) as stream:
-        content = stream.read()
+        content = stream.read().removeprefix(BOM)
     try:
         data = orjson.loads(content)
     except orjson.JSONDecodeError as err:
@@ -99,5 +117,5 @@ def read_json(path: str) -> Iterator[Record]:
         yield Record(f"{name}[{index}]", item)
 
 
-__all__ = ["Block", "jsonl_blocks", "jsonl_lines", "jsonl_record", "open_binary", "read_json",
-           "read_jsonl"]
+__all__ = ["BOM", "Block", "jsonl_blocks", "jsonl_lines", "jsonl_record", "open_binary",
+           "read_json", "read_jsonl"]

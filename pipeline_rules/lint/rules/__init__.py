@@ -1,13 +1,13 @@
 """Every rule, family by family: the checks that block use (which live with the ruleset, as
-compiling runs them) and the design advice of this package (``graph``, ``sla``)."""
+compiling runs them) and the design advice of this package (``graph``, ``sla``, ``routing``)."""
 
-from pipeline_rules.lint.rules import graph, sla
+from pipeline_rules.lint.rules import graph, routing, sla
 from pipeline_rules.ruleset.checks import document, structure, values
 from pipeline_rules.ruleset.checks.registry import RULES, Rule
 
 #: The families in the order rules are listed and documented: from reading the file to the
 #: finer points of the design.
-FAMILIES = ("document", "structure", "graph", "values", "sla")
+FAMILIES = ("document", "structure", "graph", "values", "sla", "routing")
 
 
 def all_rules() -> dict[str, Rule]:
@@ -16,4 +16,5 @@ def all_rules() -> dict[str, Rule]:
     return dict(sorted(RULES.items(), key=lambda item: order[item[1].family]))
 
 
-__all__ = ["FAMILIES", "all_rules", "document", "graph", "sla", "structure", "values"]
+__all__ = ["FAMILIES", "all_rules", "document", "graph", "routing", "sla", "structure",
+           "values"]

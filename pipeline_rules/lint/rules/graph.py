@@ -2,20 +2,21 @@
 
 All rules here run on the stage graph (stages as nodes, declared moves as edges, ``from: "*"``
 expanded to every non-terminal stage) in time linear in stages + transitions; `parallel-stages`
-repeats its linear pass once per distinct start stage.
+repeats its linear pass once per distinct start stage, less the starts inside a single chain
+another start has already been checked for.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections import deque
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 from pipeline_rules.ruleset.checks.context import CheckContext
 from pipeline_rules.ruleset.checks.registry import rule
 from pipeline_rules.ruleset.graph import StageGraph, reach
-from pipeline_rules.ruleset.model import Stage
+from pipeline_rules.ruleset.model import Condition, Stage, StartDef
 from pipeline_rules.ruleset.problems import Problem, Severity
 from pipeline_rules.ruleset.source import join
 
@@ -27,6 +28,8 @@ GAP_VOCABULARY: tuple[str, ...] = (
     "maybe later", "call back later", "not now", "no decision", "undecided", "think* it over",
     "отлож*", "условн* отказ*", "пауз*", "на паузе", "заморож*", "на удержании", "перенес*",
     "не сейчас", "позже", "подумают", "думают", "без решения",
+    # waiting forms: "waiting for budget", "awaiting payment", "ждём бюджет", "ожидание оплаты"
+    "waiting for", "waiting on", "wait for", "awaiting", "pending*", "ждем", "ждут", "ожида*",
 )
 
 
@@ -148,7 +151,10 @@ def _normal(text: str) -> str:
 def _vocabulary_pattern(vocabulary: tuple[str, ...]) -> re.Pattern[str]:
     """One regex for the whole vocabulary; group ``e<i>`` is entry ``i``."""
     alternatives = []
-    for i, entry in enumerate(vocabulary):
+    # Longer entries first: where two match at the same place, the fuller phrase is named
+    # ("ждем бюджета" rather than "ждем").
+    by_length = sorted(enumerate(vocabulary), key=lambda item: -len(item[1]))
+    for i, entry in by_length:
         words = []
         for word in entry.split():
             core = re.escape(_normal(word.rstrip("*"))).replace(r"\ ", " ")
@@ -198,8 +204,10 @@ def gap_stage(ctx: CheckContext) -> Iterator[Problem]:
       back. No move leads forward (to won, to a later stage, or out of the loop);
     * **by name** — its id or title contains a word of the limbo vocabulary, as whole words
       (`ё` read as `е`, a trailing `*` matches any ending): postponed, on hold, paused, deferred,
-      frozen, conditional refusal, maybe later, отложено, условный отказ, пауза, заморожено,
-      перенесено, позже, ... Extend it with `lint: {gap_vocabulary: [...]}`.
+      frozen, conditional refusal, maybe later, waiting for ..., awaiting, pending, отложено,
+      условный отказ, пауза, заморожено, перенесено, позже, ждём ..., ожидание ..., ... A stage
+      named so is reported whatever its exits (a "waiting for budget" stage with a move forward
+      is still a parking place). Extend it with `lint: {gap_vocabulary: [...]}`.
 
     ## Why it matters
     A limbo stage is not allowed: a deal stays in the real stage it has reached, and a wait is
@@ -277,23 +285,38 @@ def parallel_stages(ctx: CheckContext) -> Iterator[Problem]:
     graph = ctx.graph
     stages = _stage_by_id(ctx)
     reported: set[str] = set()
-    for start in graph.starts:
-        for first, second in _unordered_pairs(graph, start):
-            later, earlier = sorted((first, second), key=graph.index.__getitem__, reverse=True)
-            if later not in reported:
-                reported.add(later)
-                yield Problem("parallel-stages", {"stage": later, "other": earlier},
-                              path=join(stages[later].path, "id"))
+    in_chain: set[str] = set()
+    for number, start in enumerate(graph.starts, 1):
+        if start in in_chain:
+            continue
+        forks: list[str] = []
+        for later, earlier in _parallel(graph, start, reported, forks):
+            yield Problem("parallel-stages", {"stage": later, "other": earlier},
+                          path=join(stages[later].path, "id"))
+        if not forks and number < len(graph.starts):
+            # Every stage reachable from a start in a single chain is ordered with every other,
+            # so a later start inside it has nothing to report: skip its pass.
+            in_chain |= reach([start], graph.successors)
 
 
-def _unordered_pairs(graph: StageGraph, start: str) -> Iterator[tuple[str, str]]:
-    """Pairs of stages (reachable from ``start``) with no order between them.
+def _parallel(graph: StageGraph, start: str, reported: set[str],
+              forks: list[str]) -> Iterator[tuple[str, str]]:
+    """The stages (reachable from ``start``) first found parallel to another, each with that
+    other stage (declared before it when it was found as the later of the two); each is added
+    to ``reported``, and stages already in it are not found again. The first stage of each
+    step with several ready is added to ``forks``, reported or not.
 
     Kahn's topological sort on the loops-condensed graph: two components ready at the same
     time have no path between them, and the sort is a single chain exactly when at most one
-    component is ready at every step.
+    component is ready at every step. At each step the head of the queue is paired with every
+    other ready component; of each pair the later-declared stage is reported. Pairing each head
+    with the whole queue would be quadratic in a wide fork, so the later-declared partners of
+    the head come from a heap of the unreported ones, and the head's own earlier partner (the
+    first in the queue declared before it) from a scan that never passes a position twice.
     """
-    members = [s for s in reach([start], graph.successors) if graph.is_open(s)]
+    # With one start, what it reaches is what the graph found reachable.
+    reached = graph.reachable if len(graph.starts) == 1 else reach([start], graph.successors)
+    members = [s for s in reached if graph.is_open(s)]
     component = graph.component
     first_member: dict[int, str] = {}
     for stage in sorted(members, key=graph.index.__getitem__):
@@ -310,14 +333,106 @@ def _unordered_pairs(graph: StageGraph, start: str) -> Iterator[tuple[str, str]]
     def order(c: int) -> int:
         return graph.index[first_member[c]]
 
-    ready = deque(sorted((c for c, d in indegree.items() if d == 0), key=order))
-    while ready:
-        if len(ready) > 1:
-            head = first_member[ready[0]]
-            for other in list(ready)[1:]:
-                yield head, first_member[other]
-        current = ready.popleft()
+    queue = sorted((c for c, d in indegree.items() if d == 0), key=order)
+    # Ready components whose stage was not reported when they joined, latest-declared first.
+    waiting = [(-order(c), c) for c in queue if first_member[c] not in reported]
+    heapq.heapify(waiting)
+    position = {c: i for i, c in enumerate(queue)}
+    head = 0
+    while head < len(queue):
+        current = queue[head]
+        stage, rank = first_member[current], order(current)
+        if len(queue) - head > 1:
+            forks.append(stage)
+            if stage not in reported:
+                for i in range(head + 1, len(queue)):
+                    if order(queue[i]) < rank:
+                        reported.add(stage)
+                        yield stage, first_member[queue[i]]
+                        break
+            while waiting and -waiting[0][0] > rank:
+                _, other = heapq.heappop(waiting)
+                later = first_member[other]
+                if position[other] > head and later not in reported:
+                    reported.add(later)
+                    yield later, stage
+        head += 1
         for target_c in sorted(edges[current], key=order):
             indegree[target_c] -= 1
             if indegree[target_c] == 0:
-                ready.append(target_c)
+                position[target_c] = len(queue)
+                queue.append(target_c)
+                if first_member[target_c] not in reported:
+                    heapq.heappush(waiting, (-order(target_c), target_c))
+
+
+def _implies(narrow: Condition, broad: Condition) -> bool:
+    """Whether every deal that passes ``narrow`` passes ``broad`` (tests on one field)."""
+    if narrow.field != broad.field:
+        return False
+    if narrow.op == broad.op and narrow.value == broad.value:
+        return True
+    if broad.op != "in" or not isinstance(broad.value, tuple):
+        return False
+    if narrow.op == "eq":
+        return narrow.value in broad.value
+    if narrow.op == "in" and isinstance(narrow.value, tuple):
+        return all(v in broad.value for v in narrow.value)
+    return False
+
+
+def _tests(start: StartDef) -> list[tuple[str, str, str]]:
+    return sorted((c.field, c.op, repr(c.value)) for c in start.when)
+
+
+def _shadows(broad: StartDef, narrow: StartDef) -> bool:
+    """Whether ``broad`` matches every deal ``narrow`` matches (each of its tests is implied by
+    one of ``narrow``'s)."""
+    return all(any(_implies(n, b) for n in narrow.when) for b in broad.when)
+
+
+@rule("shadowed-start", Severity.WARNING)
+def shadowed_start(ctx: CheckContext) -> Iterator[Problem]:
+    """A start definition that can never be chosen: a broader one before it takes its deals.
+
+    ## What it finds
+    A `start:` entry whose every deal is matched by an earlier entry with conditions: each test
+    of the earlier one is implied by a test of the later one (the same test, `eq` a value
+    inside an `in` list, an `in` list inside a larger one). An earlier entry with no `when` at
+    all, or with the very same tests, is `invalid-start`'s to report. A deal starts at the
+    first entry it matches, so the later one never fires. The finding stands at the later
+    entry and names the line and column of the earlier one.
+
+    ## Why it matters
+    A start that never fires is a dead rule that looks alive: inbound calls meant to start at
+    `request` start at `find_dm` instead, and nobody sees why. It is the "postponed" limbo in
+    another form: a path the regulation describes that no deal can take.
+
+    ## Example
+    ```yaml
+    start:
+      - {id: inbound, when: {source: [web_form, inbound_call, email]}, stage: request}
+      - {id: web, when: {source: web_form, region: north}, stage: find_dm}
+    ```
+
+    ## Use instead
+    ```yaml
+    start:
+      - {id: web, when: {source: web_form, region: north}, stage: find_dm}
+      - {id: inbound, when: {source: [web_form, inbound_call, email]}, stage: request}
+    ```
+
+    ## Known limits
+    Only tests that can be compared by their text are compared (`eq`, `in`, the same operator
+    with the same value); a range test (`gt`) or a plugin operator never counts as broader.
+    """
+    starts = ctx.ruleset.starts
+    positions = ctx.ruleset.positions
+    for i, later in enumerate(starts):
+        for earlier in starts[:i]:
+            if earlier.when and _tests(earlier) != _tests(later) and _shadows(earlier, later):
+                at = positions.value(earlier.path)
+                yield Problem("shadowed-start",
+                              {"start": later.id, "by": earlier.id, "line": at.line,
+                               "column": at.column}, path=later.path)
+                break

@@ -14,27 +14,44 @@ from pipeline_rules.time.durations import Duration, DurationError, parse_duratio
 from pipeline_rules.time.timezones import TimezoneError, get_zone
 
 
-def _calendar(ctx: CheckContext, given: Ref | None) -> BusinessCalendar | None:
-    name = ctx.ruleset.calendar_name(given)
-    for calendar in ctx.ruleset.calendars:
-        if calendar.name == name:
+class _Lengths:
+    """Rough calendar lengths of durations for one check run: each calendar is built once and
+    each (duration, calendar) measured once, however many SLAs repeat them."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self._ctx = ctx
+        self._specs = {c.name: c.spec for c in reversed(ctx.ruleset.calendars)}
+        self._calendars: dict[str | None, BusinessCalendar | None] = {}
+        self._lengths: dict[tuple[str, str | None], float | None] = {}
+
+    def _calendar(self, given: Ref | None) -> BusinessCalendar | None:
+        name = self._ctx.ruleset.calendar_name(given)
+        if name not in self._calendars:
+            spec = self._specs.get(name) if name is not None else None
             try:
-                return build_calendar(name, calendar.spec, get_zone(ctx.ruleset.timezone))
+                self._calendars[name] = None if name is None or spec is None else build_calendar(
+                    name, spec, get_zone(self._ctx.ruleset.timezone))
             except (CalendarError, TimezoneError):
-                return None
-    return None
+                self._calendars[name] = None
+        return self._calendars[name]
 
+    def __call__(self, text: str, calendar: Ref | None) -> float | None:
+        """Rough calendar length of a duration, or None when it does not parse."""
+        key = (text, self._ctx.ruleset.calendar_name(calendar))
+        if key not in self._lengths:
+            self._lengths[key] = self._measure(text, calendar)
+        return self._lengths[key]
 
-def _nominal(ctx: CheckContext, text: str, calendar: Ref | None) -> float | None:
-    """Rough calendar length of a duration, or None when it does not parse."""
-    try:
-        duration: Duration = parse_duration(text)
-    except DurationError:
-        return None
-    found = _calendar(ctx, calendar) if duration.is_business else None
-    if found is None:
-        return duration.nominal_seconds()
-    return duration.nominal_seconds(found.workdays_per_week, found.working_seconds_per_week)
+    def _measure(self, text: str, calendar: Ref | None) -> float | None:
+        try:
+            duration: Duration = parse_duration(text)
+        except DurationError:
+            return None
+        found = self._calendar(calendar) if duration.is_business else None
+        if found is None:
+            return duration.nominal_seconds()
+        return duration.nominal_seconds(found.workdays_per_week,
+                                        found.working_seconds_per_week)
 
 
 def _is_cycle(sla: SlaDef) -> bool:
@@ -48,7 +65,8 @@ def inconsistent_sla(ctx: CheckContext) -> Iterator[Problem]:
 
     ## What it finds
     * `warn` thresholds that do not strictly increase;
-    * a stage SLA longer than the whole-cycle SLA (`from: start`, `to: end`);
+    * a stage SLA longer than the whole-cycle SLA (`from: start`, `to: end`; with several, the
+      shortest one);
     * a task gap (`tasks.max_gap` for a stage, or `default` for a stage without its own) longer
       than that stage's SLA;
     * an SLA on a won or lost stage (closed deals are not timed).
@@ -84,12 +102,17 @@ def inconsistent_sla(ctx: CheckContext) -> Iterator[Problem]:
         if sla.stage is not None and sla.stage.name in ctx.graph.terminal:
             yield Problem("inconsistent-sla.terminal", {"sla": sla.id, "stage": sla.stage.name},
                           path=sla.stage.path)
+    nominal = _Lengths(ctx)
     stage_slas = [s for s in rs.slas if s.stage is not None]
-    for cycle in (s for s in rs.slas if _is_cycle(s)):
-        cycle_length = _nominal(ctx, cycle.limit, cycle.calendar)
+    cycles = [(length, s) for s in rs.slas if _is_cycle(s)
+              if (length := nominal(s.limit, s.calendar)) is not None]
+    if cycles:
+        # Against the shortest whole-cycle SLA only (the first of equals): a stage SLA longer
+        # than it is reported once, not once per whole-cycle SLA.
+        cycle_length, cycle = min(cycles, key=lambda found: found[0])
         for sla in stage_slas:
-            length = _nominal(ctx, sla.limit, sla.calendar)
-            if cycle_length is not None and length is not None and length > cycle_length:
+            length = nominal(sla.limit, sla.calendar)
+            if length is not None and length > cycle_length:
                 yield Problem("inconsistent-sla.longer-than-cycle",
                               {"sla": sla.id, "limit": sla.limit, "cycle": cycle.id,
                                "cycle_limit": cycle.limit}, path=sla.limit_path)
@@ -101,8 +124,8 @@ def inconsistent_sla(ctx: CheckContext) -> Iterator[Problem]:
         gap = gaps.get(sla.stage.name) or gaps.get("default")
         if gap is None:
             continue
-        gap_length = _nominal(ctx, gap.duration, rs.tasks.calendar)
-        limit = _nominal(ctx, sla.limit, sla.calendar)
+        gap_length = nominal(gap.duration, rs.tasks.calendar)
+        limit = nominal(sla.limit, sla.calendar)
         if gap_length is not None and limit is not None and gap_length > limit:
             yield Problem("inconsistent-sla.gap", {"stage": sla.stage.name, "gap": gap.duration,
                                                    "sla": sla.id, "limit": sla.limit},

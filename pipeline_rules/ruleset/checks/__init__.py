@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipeline_rules import i18n
 from pipeline_rules.ruleset.checks.config import ConfigError, LintConfig, config_from_mapping
@@ -20,6 +20,7 @@ from pipeline_rules.ruleset.checks.registry import Phase, Rule, blocking_rules
 from pipeline_rules.ruleset.loader import Document, load_document
 from pipeline_rules.ruleset.model import Ruleset, build_ruleset
 from pipeline_rules.ruleset.problems import DocumentError, Problem
+from pipeline_rules.ruleset.schema import validate
 from pipeline_rules.ruleset.source import Source
 
 
@@ -61,17 +62,98 @@ def check_source(source: Source, rules: Iterable[Rule], config: LintConfig | Non
     for rule in rules:
         if rule.phase is Phase.DOCUMENT:
             found.extend((rule, p) for p in rule.check(ctx))
-    if document is not None and not any(r.name == "schema" for r, _ in found) and fatal is None:
-        model = build_ruleset(document)
+    schema_problems = [p for r, p in found if r.name == "schema"]
+    judged = document
+    renames: dict[str, str] = {}
+    if document is not None and fatal is None and isinstance(document.data, dict):
+        # A misspelt top-level key the schema can name ('transitons': did you mean
+        # 'transitions'?) is read as meant, so the rest of the ruleset is still judged.
+        renames = _renames(schema_problems, document.data)
+        if renames:
+            judged = replace(document, data={renames.get(k, k): v
+                                             for k, v in document.data.items()})
+            schema_problems = validate(judged.data, "ruleset")
+            # What the schema finds inside a key read as meant, it reports as written.
+            schema = next(r for r in rules if r.name == "schema")
+            back = {meant: typo for typo, meant in renames.items()}
+            found.extend((schema, _as_written(p, back)) for p in schema_problems
+                         if p.path[1:].partition("/")[0] in back)
+    broken = [p.path for p in schema_problems]
+    # A broken top-level key (missing, unknown, the wrong type) leaves too little to judge the
+    # rest by; a broken part inside one (a list item, a nested key) leaves the rest judgeable.
+    nested = all(path.count("/") >= 2 for path in broken)
+    data = judged.data if judged is not None and fatal is None else None
+    model = _model(judged, broken) if judged is not None and isinstance(data, dict) and nested \
+        else None
+    if judged is not None and isinstance(data, dict) and model is not None:
         # A malformed lint block has already been reported by the schema rule.
         with contextlib.suppress(ConfigError):
-            config = config.merged(config_from_mapping(document.data.get("lint"), "lint")
-                                   if isinstance(document.data, dict) else LintConfig())
-        ctx = CheckContext(source, document, None, model, vocabulary + config.gap_vocabulary)
+            config = config.merged(config_from_mapping(data.get("lint"), "lint"))
+        ctx = CheckContext(source, judged, None, model, vocabulary + config.gap_vocabulary)
+        back = {meant: typo for typo, meant in renames.items()}
         for rule in rules:
             if rule.phase is Phase.RULESET:
-                found.extend((rule, p) for p in rule.check(ctx))
+                found.extend((rule, _as_written(p, back)) for p in _run(rule, ctx, broken))
     return Checked(ctx, config, tuple(found))
+
+
+def _renames(problems: list[Problem], data: dict[str, object]) -> dict[str, str]:
+    """Top-level keys the schema found misspelt, and the key each surely means (one not
+    given too)."""
+    found: dict[str, str] = {}
+    for problem in problems:
+        if problem.message == "schema.unknown-key-suggest" and problem.path.count("/") == 1:
+            typo, meant = str(problem.args["key"]), str(problem.args["suggestion"])
+            if meant not in data and meant not in found.values():
+                found[typo] = meant
+    return found
+
+
+def _as_written(problem: Problem, back: dict[str, str]) -> Problem:
+    """A problem found under a key read as meant, pointed at the key as written."""
+    if not back:
+        return problem
+    head, _, rest = problem.path[1:].partition("/")
+    if head not in back:
+        return problem
+    return replace(problem, path="/" + back[head] + ("/" + rest if rest else ""))
+
+
+def _model(document: Document, broken: list[str]) -> Ruleset | None:
+    """The model of a document; of a draft that breaks the schema (``broken``), None when what
+    is broken leaves nothing the model can be built from (the schema's problems say why)."""
+    if not broken:
+        return build_ruleset(document)
+    try:
+        return build_ruleset(document)
+    except Exception:  # any malformed part of any draft: the schema error says why
+        return None
+
+
+def _run(rule: Rule, ctx: CheckContext, broken: list[str]) -> list[Problem]:
+    """A model rule's problems. On a draft that breaks the schema (``broken``: the paths of its
+    schema problems) the model is built from what reads, so that every independent problem is
+    found in one pass: the rule's problems inside a broken part are left to the schema's, and a
+    rule that cannot read the draft at all is skipped."""
+    if not broken:
+        return list(rule.check(ctx))
+    try:
+        problems = list(rule.check(ctx))
+    except Exception:  # any rule on any malformed draft: the schema error says why
+        return []
+    parts = {_part(path) for path in broken}
+    return [p for p in problems if _part(p.path) not in parts and not any(
+        p.path == part or p.path.startswith(part + "/") for part in parts)]
+
+
+def _part(path: str) -> str:
+    """The part of a document a path is in: its list item (``/transitions/3``), else its
+    top-level key (``/schedule``); the whole document for the root."""
+    segments = path.split("/")[1:]
+    for i in range(len(segments) - 1, -1, -1):
+        if segments[i].isdigit():
+            return "/" + "/".join(segments[:i + 1])
+    return "/" + segments[0] if segments else ""
 
 
 def unreadable(name: str, err: DocumentError, config: LintConfig | None = None,

@@ -10,7 +10,7 @@ from pipeline_rules.ruleset.checks.registry import Phase, rule, rule_names
 from pipeline_rules.ruleset.problems import Problem, Severity
 from pipeline_rules.ruleset.schema import validate
 from pipeline_rules.ruleset.source import Position, join
-from pipeline_rules.suggest import nearest
+from pipeline_rules.suggest import Suggestions
 
 
 def _fatal(ctx: CheckContext, name: str) -> Iterator[Problem]:
@@ -25,7 +25,8 @@ def yaml_syntax(ctx: CheckContext) -> Iterator[Problem]:
     ## What it finds
     Text the YAML parser rejects: bad indentation, a tab used for indentation, an unclosed
     quote or bracket, several documents in one file, a recursive alias, a mapping key that is
-    not a plain name, or a tag such as `!!python/object` (rulesets are data: no tag may name code).
+    not a plain name, a tag such as `!!python/object` (rulesets are data: no tag may name code),
+    or a value tagged `!!int` or `!!float` that is not a number.
 
     ## Why it matters
     Nothing else can be checked until the file parses; the position points at the first character
@@ -68,15 +69,20 @@ def encoding(ctx: CheckContext) -> Iterator[Problem]:
 
 @rule("document-limit", Severity.ERROR, Phase.DOCUMENT, blocks_use=True)
 def document_limit(ctx: CheckContext) -> Iterator[Problem]:
-    """A document over the size, alias-expansion or nesting limits.
+    """A document over the size, alias-expansion, nesting or number limits.
 
     ## What it finds
     A file over 5 MB; aliases that expand to more than 20,000 nodes (a "billion laughs" alias
-    bomb); nesting deeper than 64 levels.
+    bomb); nesting deeper than 64 levels; a number written with more than 100 characters (a
+    4,301-digit integer, a long `0b…` binary or `1:59:59:…` base-60 form), a whole number beyond
+    ±9223372036854775807 (a signed 64-bit integer), or a number that is not finite (`1.0e+999`,
+    `.inf`, `.nan`); in a ruleset directory, a link that leads outside it (refused unread: the
+    directory is the boundary of what a run or the server reads).
 
     ## Why it matters
     A regulation is a few hundred lines. These limits keep a hostile or broken file from eating
-    the memory and time of a CI runner or of the HTTP service.
+    the memory and time of a CI runner or of the HTTP service; a number no amount or count can
+    reach would only break the programs the findings go to.
 
     ## Example
     ```yaml
@@ -161,9 +167,10 @@ def _unknown_rule_names(data: object) -> Iterator[Problem]:
     if not isinstance(rules, dict):
         return
     known = rule_names()
+    suggest = Suggestions(known)
     for name in rules:
         if name not in known:
-            suggestion = nearest(name, known)
+            suggestion = suggest(name)
             yield Problem("schema.unknown-rule-suggest" if suggestion else "schema.unknown-rule",
                           {"name": name, "suggestion": suggestion},
                           path=join("/lint/rules", name), at_key=True)
@@ -192,10 +199,11 @@ def invalid_suppression(ctx: CheckContext) -> Iterator[Problem]:
     ```
     """
     known = rule_names()
+    suggest = Suggestions(known)
     for directive in suppressions(ctx.source).directives:
         for name, column in directive.names:
             if name not in known:
-                suggestion = nearest(name, known)
+                suggestion = suggest(name)
                 yield Problem("invalid-suppression.suggest" if suggestion
                               else "invalid-suppression",
                               {"name": name, "suggestion": suggestion},

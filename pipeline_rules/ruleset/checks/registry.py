@@ -38,7 +38,8 @@ Check = Callable[["CheckContext"], Iterable[Problem]]
 #: ruleset's ``lint:`` block and its suppression comments may name them, and checking a ruleset
 #: for use says when such a name is unknown.
 ADVISORY_RULES = frozenset({"unreachable-stage", "dead-end", "no-path-to-won", "gap-stage",
-                            "parallel-stages", "inconsistent-sla"})
+                            "parallel-stages", "inconsistent-sla", "unknown-role",
+                            "shadowed-start"})
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,23 @@ class Rule:
     def summary(self) -> str:
         """The first line of the documentation."""
         return self.doc.splitlines()[0] if self.doc else ""
+
+    def use_instead(self, lines: int = 4) -> list[str]:
+        """How to fix what the rule finds, in short: the first ``lines`` lines of its *Use
+        instead* section (its code fences dropped; ``…`` when there is more)."""
+        section: list[str] = []
+        inside = False
+        for line in self.doc.splitlines():
+            if line.startswith("## "):
+                if inside:
+                    break
+                inside = line.strip() == "## Use instead"
+                continue
+            if inside and not line.startswith("```") and (line.strip() or section):
+                section.append(line.rstrip())
+        while section and not section[-1]:
+            section.pop()
+        return section[:lines] + (["…"] if len(section) > lines else [])
 
 
 RULES: dict[str, Rule] = {}

@@ -10,14 +10,16 @@ from pipeline_rules.ruleset.checks.registry import rule
 from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, Ref
 from pipeline_rules.ruleset.problems import Problem, Severity
 from pipeline_rules.ruleset.source import join
-from pipeline_rules.suggest import nearest
+from pipeline_rules.suggest import Suggestions
 
 STAGE_ID = re.compile(r"[\w.-]+\Z")
 RESERVED_IDS = frozenset({"*", CYCLE_START, CYCLE_END, "default"})
+#: How many won stages an `ambiguous-end` finding names.
+LISTED_WON = 10
 
 
-def _unknown(ref: Ref, known: frozenset[str], at_key: bool) -> Problem:
-    suggestion = nearest(ref.name, known)
+def _unknown(ref: Ref, suggest: Suggestions, at_key: bool) -> Problem:
+    suggestion = suggest(ref.name)
     return Problem("unknown-stage.suggest" if suggestion else "unknown-stage",
                    {"name": ref.name, "suggestion": suggestion}, path=ref.path, at_key=at_key)
 
@@ -172,14 +174,15 @@ def unknown_stage(ctx: CheckContext) -> Iterator[Problem]:
         refs += [r for r in (sla.span_to,) if r is not None and r.name != CYCLE_END]
     for reminder in rs.reminders:
         refs += reminder.stages
+    suggest = Suggestions(known)
     for ref in refs:
         if ref.name not in known:
-            yield _unknown(ref, known, at_key=False)
+            yield _unknown(ref, suggest, at_key=False)
     if rs.tasks is not None:
         # A task gap names its stage by the key of the entry: point at the key.
         for gap in rs.tasks.max_gap:
             if gap.stage != "default" and gap.stage not in known:
-                yield _unknown(Ref(gap.stage, gap.path), known, at_key=True)
+                yield _unknown(Ref(gap.stage, gap.path), suggest, at_key=True)
 
 
 @rule("invalid-transition", Severity.ERROR, blocks_use=True)
@@ -331,7 +334,8 @@ def ambiguous_end(ctx: CheckContext) -> Iterator[Problem]:
 
     ## What it finds
     More than one won stage; a stage marked `terminal: lost` but listed in `end.won` (or the
-    other way round).
+    other way round). Each finding lists the won stages, the first ten of them when there are
+    more.
 
     ## Why it matters
     The cycle ends at payment (service takes over) *or* at shipment (the manager stays with
@@ -366,9 +370,13 @@ def ambiguous_end(ctx: CheckContext) -> Iterator[Problem]:
     # A contradicted stage is reported once, above, not again as a second won end.
     won = [s for s in rs.stages if s.id in ctx.graph.won and s.id not in contradicted]
     if len(won) > 1:
-        names = ", ".join(s.id for s in won)
+        # Every finding names the won stages: a bounded number of them, or a file with
+        # thousands of won stages would give a report quadratic in its size.
+        names = ", ".join(s.id for s in won[:LISTED_WON])
+        more = len(won) - LISTED_WON
+        message = "ambiguous-end.won-many" if more > 0 else "ambiguous-end.won"
         for stage in won[1:]:
-            yield Problem("ambiguous-end.won", {"stage": stage.id, "stages": names},
+            yield Problem(message, {"stage": stage.id, "stages": names, "more": f"{more:,}"},
                           path=join(stage.path, "id"))
 
 
@@ -398,10 +406,11 @@ def unknown_action(ctx: CheckContext) -> Iterator[Problem]:
     ```
     """
     known = frozenset(a.name for a in ctx.ruleset.actions)
+    suggest = Suggestions(known)
     for sla in ctx.ruleset.slas:
         for ref in sla.on_breach:
             if ref.name not in known:
-                suggestion = nearest(ref.name, known)
+                suggestion = suggest(ref.name)
                 yield Problem("unknown-action.suggest" if suggestion else "unknown-action",
                               {"name": ref.name, "suggestion": suggestion}, path=ref.path)
 
@@ -437,9 +446,10 @@ def unknown_calendar(ctx: CheckContext) -> Iterator[Problem]:
     if ctx.ruleset.tasks is not None and ctx.ruleset.tasks.calendar is not None:
         refs.append(ctx.ruleset.tasks.calendar)
     refs += [r.calendar for r in ctx.ruleset.reminders if r.calendar is not None]
+    suggest = Suggestions(known)
     for ref in refs:
         if ref.name not in known:
-            suggestion = nearest(ref.name, known)
+            suggestion = suggest(ref.name)
             yield Problem("unknown-calendar.suggest" if suggestion else "unknown-calendar",
                           {"name": ref.name, "suggestion": suggestion}, path=ref.path)
 
@@ -473,9 +483,10 @@ def unknown_plugin(ctx: CheckContext) -> Iterator[Problem]:
     from pipeline_rules.ruleset.plugins import installed_names
 
     known = installed_names()
+    suggest = Suggestions(known)
     for i, name in enumerate(names):
         if name not in known:
-            suggestion = nearest(name, known)
+            suggestion = suggest(name)
             yield Problem("unknown-plugin.suggest" if suggestion else "unknown-plugin",
                           {"name": name, "suggestion": suggestion}, path=join("/plugins", i))
 
@@ -516,9 +527,10 @@ def unknown_operator(ctx: CheckContext) -> Iterator[Problem]:
     from pipeline_rules.ruleset.plugins import CONDITIONS, installed
 
     added = set(installed(CONDITIONS)) & set(rs.plugins)
+    suggest = Suggestions(BUILTIN_OPERATORS | added)
     for condition in strange:
         if condition.op not in added:
-            suggestion = nearest(condition.op, BUILTIN_OPERATORS | added)
+            suggestion = suggest(condition.op)
             yield Problem("unknown-operator.suggest" if suggestion else "unknown-operator",
                           {"op": condition.op, "suggestion": suggestion}, path=condition.path,
                           at_key=True)

@@ -7,10 +7,17 @@ from collections.abc import Iterator
 from pipeline_rules.ruleset.checks.context import CheckContext
 from pipeline_rules.ruleset.checks.registry import rule
 from pipeline_rules.ruleset.problems import Problem, Severity
+from pipeline_rules.ruleset.routing import (
+    LookupFileError,
+    lookup_path,
+    manager_cycle,
+    read_lookup,
+)
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.time.calendars import calendar_problems
 from pipeline_rules.time.durations import DurationError, parse_duration
-from pipeline_rules.time.schedules import CronError, parse_cron
+from pipeline_rules.time.now import NowError, parse_now
+from pipeline_rules.time.schedules import SEARCH_YEARS, CronError, NoRunError, parse_cron
 from pipeline_rules.time.timezones import TimezoneError, get_zone
 
 
@@ -66,7 +73,9 @@ def invalid_cron(ctx: CheckContext) -> Iterator[Problem]:
 
     ## What it finds
     Expressions croniter rejects, expressions with other than five fields (minute, hour, day of
-    month, month, day of week), and dates that never come (`0 0 31 2 *`).
+    month, month, day of week), dates that never come (`0 0 31 2 *`), and expressions with no
+    run in the 50 years after 2000-01-01 (`0 0 1 1 5#5`: the first of January is never the
+    fifth Friday of a month).
 
     ## Why it matters
     The schedule decides when reminders are emitted: an action due before the next run is sent by
@@ -93,6 +102,10 @@ def invalid_cron(ctx: CheckContext) -> Iterator[Problem]:
         zone = get_zone("UTC")
     try:
         parse_cron(schedule.evaluate, zone)
+    except NoRunError as err:
+        yield Problem("invalid-cron.never", {"value": schedule.evaluate, "years": SEARCH_YEARS,
+                                             "since": err.since.date().isoformat()},
+                      path=join(schedule.path, "evaluate"))
     except CronError as err:
         yield Problem("invalid-cron", {"value": schedule.evaluate, "detail": err.reason},
                       path=join(schedule.path, "evaluate"))
@@ -167,3 +180,137 @@ def invalid_calendar(ctx: CheckContext) -> Iterator[Problem]:
             path = join(calendar.path, *error.key.split("/")) if error.key else calendar.path
             yield Problem("invalid-calendar", {"calendar": calendar.name, "detail": error.message},
                           path=path)
+
+
+@rule("invalid-version", Severity.ERROR, blocks_use=True)
+def invalid_version(ctx: CheckContext) -> Iterator[Problem]:
+    """A version of a ruleset without its effective instant, or with one that is not a time.
+
+    ## What it finds
+    A `revision` without an `effective` instant, an `effective` without a `revision`, and an
+    `effective` that is not an ISO 8601 time (`2026-12-01T00:00:00+03:00`, or a date, read as
+    midnight in the ruleset's zone).
+
+    ## Why it matters
+    A deal is judged by the version in force when what is timed began (docs/versions.md). A
+    version that does not say when it takes effect cannot be placed among the others, so deals
+    would be judged by the wrong one.
+
+    ## Example
+    ```yaml
+    revision: 2
+    effective: first of December
+    ```
+
+    ## Use instead
+    ```yaml
+    revision: 2
+    effective: 2026-12-01T00:00:00+03:00
+    ```
+
+    ## Known limits
+    Checks across the versions of a folder (two with one instant, a changed id) are made when
+    the folder is read; see docs/versions.md.
+    """
+    rs = ctx.ruleset
+    if rs.revision is not None and rs.effective is None:
+        yield Problem("invalid-version.no-effective", {"revision": rs.revision}, path="/revision",
+                      at_key=True)
+    if rs.effective is None:
+        return
+    if rs.revision is None:
+        yield Problem("invalid-version.no-revision", {}, path="/effective", at_key=True)
+    try:
+        zone = get_zone(rs.timezone)
+    except TimezoneError:
+        zone = get_zone("UTC")
+    try:
+        parse_now(rs.effective, zone, "effective")
+    except NowError as err:
+        yield Problem("invalid-version", {"value": rs.effective, "detail": err.message},
+                      path="/effective")
+
+
+@rule("invalid-routing", Severity.ERROR, blocks_use=True)
+def invalid_routing(ctx: CheckContext) -> Iterator[Problem]:
+    """Routing that cannot work: a bad lookup file, a manager cycle, an empty team, a bad level.
+
+    ## What it finds
+    * `routing.lookup`: a file that is missing, unreadable, lacks the owner or manager column,
+      or lists one owner twice with different managers (the message names the line);
+    * a chain of managers (`people:`, `teams:` and the lookup file together) that comes back to
+      where it began: `anna → boris → anna`;
+    * `assign: {team: ...}` naming a team `teams:` does not declare, or a team without members;
+      `by: least-loaded` without a `load` column in the lookup file;
+    * a warning level `at:` that is not a percent above 0 and below 100 (`50%`, `80`).
+
+    ## Why it matters
+    Every alert must reach a person. A lookup file that cannot be read routes nothing; a manager
+    cycle escalates in a circle; an assignment over an empty team leaves the deal with no owner.
+
+    ## Example
+    ```yaml
+    people:
+      anna: {manager: boris}
+      boris: {manager: anna}
+    stages:
+      - {id: request, on_enter: [{assign: {team: inbound}}]}   # no team 'inbound'
+    ```
+
+    ## Use instead
+    ```yaml
+    people:
+      anna: {manager: boris}
+      boris: {}
+    teams:
+      inbound: {members: [olga, sergey], manager: anna}
+    ```
+
+    ## Known limits
+    A ruleset given as text (over HTTP) has no folder: its lookup file is read relative to the
+    server's working directory.
+    """
+    rs = ctx.ruleset
+    managers: dict[str, str] = {}
+    loads = False
+    if rs.routing is not None and rs.routing.lookup is not None:
+        try:
+            table = read_lookup(lookup_path(rs, rs.routing.lookup), rs.routing.lookup)
+            managers, loads = dict(table.managers), rs.routing.lookup.load_column is not None
+        except LookupFileError as err:
+            yield Problem(err.message, err.key_args, path=rs.routing.lookup.path)
+    where: dict[str, str] = {}
+    for team in rs.teams:
+        for member in team.members:
+            if team.manager is not None and member != team.manager:
+                managers[member] = team.manager
+                where[member] = team.path
+    for person in rs.people:
+        if person.manager is not None:
+            managers[person.name] = person.manager
+            where[person.name] = person.path
+    cycle = manager_cycle(managers)
+    if cycle is not None:
+        path = next((where[p] for p in cycle if p in where), rs.routing.lookup.path
+                    if rs.routing is not None and rs.routing.lookup is not None else "")
+        yield Problem("invalid-routing.cycle", {"chain": " → ".join(cycle)}, path=path)
+    teams = {t.name: t for t in rs.teams}
+    for entry in rs.entry_actions():
+        if entry.team is None:
+            continue
+        found = teams.get(entry.team.name)
+        if found is None:
+            yield Problem("invalid-routing.unknown-team", {"team": entry.team.name},
+                          path=entry.team.path)
+        elif not found.members:
+            yield Problem("invalid-routing.empty-team", {"team": entry.team.name},
+                          path=entry.team.path)
+        elif entry.strategy == "least-loaded" and not loads:
+            yield Problem("invalid-routing.no-loads", {"team": entry.team.name},
+                          path=entry.team.path)
+    for sla in rs.slas:
+        for level in sla.warn_levels:
+            if level.at is None or not 0 < level.at < 100:
+                at = join(level.path, "at")
+                yield Problem("invalid-routing.percent", {"sla": sla.id},
+                              path=at if rs.positions.has(at) else level.path)
