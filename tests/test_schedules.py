@@ -151,3 +151,29 @@ def test_a_reused_cursor_finds_the_runs_a_fresh_parse_finds(expr: str) -> None:
     for moment in instants:
         assert schedule.next_run(moment, cursor) == schedule.next_run(moment)
         assert schedule.previous_run(moment, cursor) == schedule.previous_run(moment)
+
+
+def test_runs_sharing_a_schedule_find_the_next_run_a_fresh_look_up_finds() -> None:
+    """A tick's runs remember the stretch between two scheduled runs (RunShare): the next run
+    of every instant, in order as a tick's wakes come and shuffled, across both clock changes
+    and a weekend, is the one a fresh look-up finds."""
+    import random
+    from datetime import timedelta
+
+    from pipeline_rules.evaluate.context import RunShare
+
+    schedule = parse_cron("*/15 8-19 * * mon-fri", ZoneInfo("Europe/Berlin"))
+    rng = random.Random(3)
+    starts = [datetime(2026, 3, 27, 18, tzinfo=UTC), datetime(2026, 10, 23, 18, tzinfo=UTC)]
+    ordered = sorted(start + timedelta(seconds=rng.randrange(4 * 86400))
+                     for start in starts for _ in range(300))
+    shuffled = rng.sample(ordered, len(ordered))
+    for instants in (ordered, shuffled):
+        share = RunShare()
+        for moment in instants:
+            assert share.next_run(schedule, moment) == schedule.next_run(moment)
+        # Runs at the boundaries: a scheduled run itself, and the instant just before one.
+        run = schedule.next_run(instants[0])
+        assert share.next_run(schedule, run) == schedule.next_run(run)
+        before = run - timedelta(microseconds=1)
+        assert share.next_run(schedule, before) == run

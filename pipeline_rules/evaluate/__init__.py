@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline_rules import i18n
 from pipeline_rules.deals import Item, as_record
@@ -27,7 +27,7 @@ from pipeline_rules.deals.model import Deal, Record
 from pipeline_rules.deals.readers.jsonl import jsonl_record
 from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate import entry, pauses, reminders, sla, tasks
-from pipeline_rules.evaluate.context import Run, VersionRuns
+from pipeline_rules.evaluate.context import Run, RunShare, VersionRuns
 from pipeline_rules.evaluate.entry import check_entry
 from pipeline_rules.evaluate.extensions import enrich, plugin_change, run_checks
 from pipeline_rules.evaluate.findings import Finding, bad_record, order_key
@@ -43,11 +43,6 @@ from pipeline_rules.ruleset.compiled import CompiledRuleset, compile_ruleset
 from pipeline_rules.ruleset.model import Condition, Ruleset
 from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.now import NowError, parse_now
-
-if TYPE_CHECKING:
-    from croniter import croniter
-
-    from pipeline_rules.time.schedules import CronSchedule
 
 Check = Callable[[Deal, Run], Iterable[Finding]]
 NextChange = Callable[[Deal, Run], Wake | None]
@@ -91,14 +86,14 @@ class Evaluator:
             if versions is not None else True
 
     def run(self, now: datetime, lang: str | None = None,
-            cursors: dict[CronSchedule, croniter] | None = None) -> Run:
+            share: RunShare | None = None) -> Run:
         """The per-run context for evaluating at ``now``, messages in ``lang`` (for a ruleset
         kept in versions: the run of the version in force at ``now``, with every version's;
-        ``cursors``: see :meth:`Run.start`)."""
+        ``share``: see :meth:`Run.start`)."""
         if self.versions is None:
             return Run.start(self.compiled, self.machine, now, lang or self.lang, self.horizon,
-                             cursors)
-        runs = tuple(e.run(now, lang or self.lang, cursors) for e in self.by_version)
+                             share)
+        runs = tuple(e.run(now, lang or self.lang, share) for e in self.by_version)
         current = self.versions.index_at(now)
         run = runs[current]
         run.versions = VersionRuns(self.versions, runs, current, self.same_moves)

@@ -22,12 +22,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from pipeline_rules import i18n
 from pipeline_rules.deals.model import Record
 from pipeline_rules.evaluate import Evaluator
-from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.context import Run, RunShare
 from pipeline_rules.evaluate.findings import Finding, bad_record
 from pipeline_rules.evaluate.idset import DealIds
 from pipeline_rules.evaluate.wake import Wake
@@ -36,11 +36,6 @@ from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.ruleset.source import join
 from pipeline_rules.suggest import nearest
 from pipeline_rules.time.schedules import SEARCH_YEARS, NoRunError
-
-if TYPE_CHECKING:
-    from croniter import croniter
-
-    from pipeline_rules.time.schedules import CronSchedule
 
 #: The record key (and, failing that, the deal field) that names a deal's ruleset.
 RULESET_KEY = "ruleset"
@@ -64,19 +59,19 @@ class Runs:
     deal)."""
 
     def __init__(self, now: datetime, lang: str = i18n.DEFAULT,
-                 cursors: dict[CronSchedule, croniter] | None = None) -> None:
+                 share: RunShare | None = None) -> None:
         self.now = now
         self.lang = lang
         self._runs: dict[str, Run] = {}
-        #: Parsed schedules shared with the runs of other instants (see ``Run.start``).
-        self.cursors = cursors
+        #: What the runs of other instants share with these (see ``Run.start``).
+        self.share = share
 
     def of(self, evaluator: Evaluator) -> Run:
         """The run context of ``evaluator``."""
         found = self._runs.get(evaluator.compiled.id)
         if found is None:
             found = self._runs[evaluator.compiled.id] = evaluator.run(self.now, self.lang,
-                                                                      self.cursors)
+                                                                      self.share)
         return found
 
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import orjson
-from croniter import croniter
 
 from pipeline_rules.deals.model import Record
+from pipeline_rules.evaluate.context import RunShare
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.judge import Judge, Judged, Runs
 from pipeline_rules.evaluate.wake import Wake
@@ -39,7 +39,6 @@ from pipeline_rules.runtime.store import (
     from_us,
     to_us,
 )
-from pipeline_rules.time.schedules import CronSchedule
 
 #: Deals taken from the wake index per transaction.
 BATCH = 500
@@ -194,28 +193,28 @@ class Runtime:
         """Advance the store to ``until``: judge again every deal whose wake has come."""
         counts = Counts()
         limit = to_us(until)
-        # Each deal is judged at its own instant, so each needs its own run: the schedules
-        # parsed once for them all.
-        cursors: dict[CronSchedule, croniter] = {}
+        # Each deal is judged at its own instant, so each needs its own run: what does not
+        # depend on the instant is made once for them all.
+        share = RunShare()
         while True:
             with self.store.transaction():
                 rows = self.store.waking(limit, batch)
                 unit = _Unit(self.store, [(row.ruleset, row.deal) for row in rows])
                 for row in rows:
-                    self._wake(unit, row, limit, counts, cursors)
+                    self._wake(unit, row, limit, counts, share)
                 self.store.apply(unit.changes)
             if len(rows) < batch:
                 return counts
 
     def _wake(self, unit: _Unit, row: StoredDeal, limit: int, counts: Counts,
-              cursors: dict[CronSchedule, croniter]) -> None:
+              share: RunShare) -> None:
         record = Record(row.origin or f"store:{row.ruleset}/{row.deal}",
                         orjson.loads(row.record))
         at = row.wake
         counts.woken += 1
         for _ in range(MAX_STEPS):
             assert at is not None
-            judged, wake = self.judge.judge_live(record, Runs(from_us(at), self.lang, cursors))
+            judged, wake = self.judge.judge_live(record, Runs(from_us(at), self.lang, share))
             findings = judged.findings if judged.deal is not None else []
             if judged.deal is None:
                 # The rulesets changed under a stored deal and no longer judge it.
