@@ -147,7 +147,7 @@ minutes = st.integers(min_value=-60 * 24 * 9, max_value=60 * 24 * 12)
 
 #: The rulesets of the first property test, and of the second (what routing and versions add).
 PLAIN = ("b2b", "berlin", "berlin-now")
-ROUTED = ("routed", "versions")
+ROUTED = ("routed", "versions", "berlin")
 
 
 @st.composite
@@ -187,6 +187,9 @@ def cases(draw: st.DrawFn, names: tuple[str, ...] = PLAIN,
         record["manager"] = draw(st.sampled_from(MANAGERS))
         if draw(st.booleans()):
             record["tasks"].append({"id": "undated", "done": False})
+    if stay and draw(st.booleans()):
+        # A dates-only export: wall-clock limits count civil days in the ruleset's zone.
+        record["whole_days"] = True
     if name == "versions" and draw(st.booleans()):
         fields["rebased_at"] = (now - timedelta(minutes=draw(
             st.integers(min_value=0, max_value=60 * 24 * 12)))).isoformat()
@@ -217,7 +220,8 @@ def test_routed_and_versioned_findings_hold_until_the_wake_and_change_at_it(
         evaluators: dict[str, Evaluator], case: tuple[str, dict[str, Any], datetime],
         probes: list[float]) -> None:
     """The same property for routed alerts (warning and escalation levels, ``unrouted``),
-    pause limits, entry actions, and the version in force per check."""
+    pause limits, entry actions, the version in force per check, and deals from dates-only
+    exports (civil days across Berlin's clock changes)."""
     check_wake(evaluators, case, probes)
 
 
@@ -465,3 +469,25 @@ def test_an_entry_action_wakes_its_deal_when_the_entry_window_closes(
         return "create-task" in [f.code for f in evaluator.findings(deal, evaluator.run(t))]
 
     assert created(start) and created(wake.at - TICK) and not created(wake.at)
+
+
+def test_a_dates_only_breach_across_spring_forward_is_reported_at_its_wake(
+        evaluators: dict[str, Evaluator]) -> None:
+    """A dates-only deal counts civil days: 6 days from 25 March 10:10 (CET) end on 31 March
+    10:10 CEST, 5 days 23 hours later. The check used to skip the SLA until 6 elapsed days had
+    passed, so the breach its wake announced came an hour late."""
+    evaluator = evaluators["berlin"]
+    deal = intake({"id": "D", "stage": "open", "whole_days": True,
+                   "history": [{"stage": "open", "at": "2026-03-25T10:10:00+01:00"}]},
+                  evaluator.compiled)
+    assert isinstance(deal, Deal)
+    deadline = datetime.fromisoformat("2026-03-31T10:10:00+02:00")
+    wake = wake_of(evaluator, deal, datetime.fromisoformat("2026-03-30T12:00:00+02:00"))
+    assert wake == Wake(deadline)
+
+    def cycle(t: datetime) -> list[str]:
+        return [f.code for f in evaluator.findings(deal, evaluator.run(t))
+                if f.rule == "cycle"]
+
+    assert cycle(deadline - TICK) == []
+    assert cycle(deadline) == ["cycle-breach"]

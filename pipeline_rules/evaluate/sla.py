@@ -94,13 +94,25 @@ def check_slas(deal: Deal, run: Run,
                 continue
         if pick is not None and not pick(since):
             continue
-        # Nothing to report before the wall clock reaches the first warning — most deals,
-        # most runs — and no calendar arithmetic to do.
-        if (now - since).total_seconds() >= plan.quiet:
+        # Nothing to report before the wall clock (or the civil clock, which a dates-only
+        # deal's wall-clock limits count) reaches the first warning — most deals, most runs —
+        # and no calendar arithmetic to do.
+        elapsed = (now - since).total_seconds()
+        if deal.whole_days:
+            elapsed = max(elapsed, _civil_elapsed(run, since))
+        if elapsed >= plan.quiet:
             yield from _judge(deal, run, plan, since)
     if missing_date:
         yield run.violation("no-stage-date", None, deal.id, deal.stage, run.now,
                             {"stage": deal.stage})
+
+
+def _civil_elapsed(run: Run, since: datetime) -> float:
+    """Seconds from ``since`` to ``now`` on the civil clock a dates-only deal's timers count
+    (it runs an hour ahead of elapsed time over a spring-forward night)."""
+    zone = run.compiled.zone
+    return (run.now.astimezone(zone).replace(tzinfo=None)
+            - since.astimezone(zone).replace(tzinfo=None)).total_seconds()
 
 
 def next_change(deal: Deal, run: Run,
