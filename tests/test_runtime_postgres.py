@@ -187,3 +187,80 @@ def test_two_processes_share_one_postgresql_store_without_doing_anything_twice(
     finally:
         for store in stores:
             store.close()
+
+
+def test_two_serve_processes_share_a_postgresql_store_and_one_killed_loses_nothing(
+        postgres: str, tmp_path: Path) -> None:
+    """Two real ``serve --store postgresql://…`` processes catch a store up to the clock and
+    deliver what falls due to one webhook receiver (a slow one: 20 ms a request); one is killed
+    with SIGKILL once it has delivered something. The other finishes the work: every delivery
+    of the store is made, none under two payloads, and only one made twice at most (the one in
+    flight at the kill)."""
+    import http.server
+    import signal
+    import threading
+    import time
+
+    import orjson
+    from test_server import start_server, stop_server
+
+    from pipeline_rules.runtime.store import to_us
+
+    received: list[tuple[str, str, bytes]] = []  # (path: which server, idempotency key, body)
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(0.02)
+            received.append((self.path, self.headers["Idempotency-Key"], body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    source = tmp_path / "deals.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(d) + b"\n"
+                                for d in generated_deals(400, seed=11, now=NOW)))
+    url = fresh(postgres, "serve_two")
+    subprocess.run([sys.executable, "-m", "pipeline_rules", "ingest",
+                    str(ROOT / "rulesets" / "b2b_sales.yaml"), str(source), "--now",
+                    NOW.isoformat(), "--store", url], check=True, capture_output=True)
+    servers = []
+    for name in "ab":
+        (tmp_path / name).mkdir()
+        servers.append(start_server(tmp_path / name, "--store", url, "--sink",
+                                    f"{hook}/{name}", "--tick", "0.2"))
+    store = open_store(url)
+    try:
+        deadline = time.monotonic() + 180
+        # Both at work, then one killed.
+        while len({path for path, _, _ in received}) < 2:
+            assert time.monotonic() < deadline, "the two servers did not both deliver"
+            time.sleep(0.01)
+        servers[0].process.send_signal(signal.SIGKILL)
+        servers[0].process.wait(timeout=30)
+        # The survivor catches up: nothing left to wake before the kill, nothing to deliver.
+        killed = to_us(datetime.now(NOW.tzinfo))
+        while store.waking(killed, 1) or store.pending(1):
+            assert time.monotonic() < deadline, "the surviving server did not finish"
+            time.sleep(0.2)
+        rows = store._rows(  # type: ignore[attr-defined]
+            "SELECT key, event, payload FROM deliveries WHERE status = 'done'")
+        done = {f"{key}:{event}": payload for key, event, payload in rows}
+    finally:
+        store.close()
+        stop_server(servers[1])
+        if servers[0].process.poll() is None:
+            servers[0].process.kill()
+        receiver.shutdown()
+    keys = [key for _, key, _ in received]
+    assert len(done) > 50
+    assert set(keys) == set(done)  # every delivery made, and nothing the store does not know
+    assert len(keys) - len(set(keys)) <= 1  # a repeat only for the one in flight at the kill
+    for _, key, body in received:
+        assert orjson.loads(body) == orjson.loads(done[key])  # one payload per key

@@ -131,3 +131,49 @@ def test_leap_day_is_valid() -> None:
 
 def test_cron_error_is_a_value_error() -> None:
     assert issubclass(CronError, ValueError)
+
+
+@pytest.mark.parametrize("expr", ["*/15 8-19 * * mon-fri", "30 2 * * *", "0 9 1 * *"])
+def test_a_reused_cursor_finds_the_runs_a_fresh_parse_finds(expr: str) -> None:
+    """One croniter moved from instant to instant (as a tick's runs share it) gives the next
+    run a fresh parse gives, across both clock changes of the year, in any order of instants."""
+    import random
+    from datetime import timedelta
+
+    tz = ZoneInfo("Europe/Berlin")
+    schedule = parse_cron(expr, tz)
+    cursor = schedule.cursor()
+    rng = random.Random(5)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    instants = [start + timedelta(minutes=rng.randrange(366 * 24 * 60)) for _ in range(400)]
+    instants += [datetime(2026, 3, 29, 0, 59, tzinfo=UTC), datetime(2026, 10, 25, 0, 30,
+                                                                     tzinfo=UTC)]
+    for moment in instants:
+        assert schedule.next_run(moment, cursor) == schedule.next_run(moment)
+        assert schedule.previous_run(moment, cursor) == schedule.previous_run(moment)
+
+
+def test_runs_sharing_a_schedule_find_the_next_run_a_fresh_look_up_finds() -> None:
+    """A tick's runs remember the stretch between two scheduled runs (RunShare): the next run
+    of every instant, in order as a tick's wakes come and shuffled, across both clock changes
+    and a weekend, is the one a fresh look-up finds."""
+    import random
+    from datetime import timedelta
+
+    from pipeline_rules.evaluate.context import RunShare
+
+    schedule = parse_cron("*/15 8-19 * * mon-fri", ZoneInfo("Europe/Berlin"))
+    rng = random.Random(3)
+    starts = [datetime(2026, 3, 27, 18, tzinfo=UTC), datetime(2026, 10, 23, 18, tzinfo=UTC)]
+    ordered = sorted(start + timedelta(seconds=rng.randrange(4 * 86400))
+                     for start in starts for _ in range(300))
+    shuffled = rng.sample(ordered, len(ordered))
+    for instants in (ordered, shuffled):
+        share = RunShare()
+        for moment in instants:
+            assert share.next_run(schedule, moment) == schedule.next_run(moment)
+        # Runs at the boundaries: a scheduled run itself, and the instant just before one.
+        run = schedule.next_run(instants[0])
+        assert share.next_run(schedule, run) == schedule.next_run(run)
+        before = run - timedelta(microseconds=1)
+        assert share.next_run(schedule, before) == run

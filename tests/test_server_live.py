@@ -152,3 +152,44 @@ def test_serve_with_a_store_delivers_to_its_sink(tmp_path: Path) -> None:
             assert [a["deal"] for a in listed] == ["S-1"]
     finally:
         stop_server(server)
+
+
+def test_the_readme_one_command_serves_the_example_and_delivers_an_alert(
+        tmp_path: Path) -> None:
+    """The command 'Run it live' in the README starts with, run as written (a free port added):
+    the example deals stored, served, and an escalation delivered to the JSON Lines sink."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Run it live"):]
+    command = next(line for line in section.splitlines()
+                   if line.startswith("pipeline-rules ingest") and "serve" in line)
+    for name in ("rulesets", "examples"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    process = subprocess.Popen(["sh", "-c", f"{command} --port {port}"], cwd=tmp_path,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    sink = tmp_path / "alerts.jsonl"
+    try:
+        deadline = time.monotonic() + 60
+        while not (sink.exists() and sink.read_bytes().endswith(b"\n")):
+            assert process.poll() is None, process.stderr.read() if process.stderr else b""
+            assert time.monotonic() < deadline, "nothing delivered within a minute"
+            time.sleep(0.1)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)  # the shell and the server it started
+        process.wait(timeout=30)
+    first = orjson.loads(sink.read_bytes().splitlines()[0])
+    assert (first["event"], first["ruleset"], first["alert"]["code"]) == (
+        "delivered", "b2b-sales", "escalate")

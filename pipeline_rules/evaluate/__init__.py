@@ -27,7 +27,7 @@ from pipeline_rules.deals.model import Deal, Record
 from pipeline_rules.deals.readers.jsonl import jsonl_record
 from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate import entry, pauses, reminders, sla, tasks
-from pipeline_rules.evaluate.context import Run, VersionRuns
+from pipeline_rules.evaluate.context import Run, RunShare, VersionRuns
 from pipeline_rules.evaluate.entry import check_entry
 from pipeline_rules.evaluate.extensions import enrich, plugin_change, run_checks
 from pipeline_rules.evaluate.findings import Finding, bad_record, order_key
@@ -85,12 +85,15 @@ class Evaluator:
         self.same_moves = len({_moves_signature(c) for c in versions.entries}) == 1 \
             if versions is not None else True
 
-    def run(self, now: datetime, lang: str | None = None) -> Run:
+    def run(self, now: datetime, lang: str | None = None,
+            share: RunShare | None = None) -> Run:
         """The per-run context for evaluating at ``now``, messages in ``lang`` (for a ruleset
-        kept in versions: the run of the version in force at ``now``, with every version's)."""
+        kept in versions: the run of the version in force at ``now``, with every version's;
+        ``share``: see :meth:`Run.start`)."""
         if self.versions is None:
-            return Run.start(self.compiled, self.machine, now, lang or self.lang, self.horizon)
-        runs = tuple(e.run(now, lang or self.lang) for e in self.by_version)
+            return Run.start(self.compiled, self.machine, now, lang or self.lang, self.horizon,
+                             share)
+        runs = tuple(e.run(now, lang or self.lang, share) for e in self.by_version)
         current = self.versions.index_at(now)
         run = runs[current]
         run.versions = VersionRuns(self.versions, runs, current, self.same_moves)

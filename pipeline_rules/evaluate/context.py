@@ -25,10 +25,49 @@ from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.durations import spoken
+from pipeline_rules.time.schedules import CronSchedule
 from pipeline_rules.time.working import shift
 
 #: Formatted instants kept per run (a bound: a run over millions of deals stays flat).
 _STAMPS = 65536
+
+
+@dataclass
+class RunShare:
+    """What runs started one after another at different instants can share, none of it
+    depending on ``now``: the rulesets' plans, a parsed schedule, the last scheduled runs
+    before instants, and the last stretch between two scheduled runs (a next run looked up
+    within it is its end: a tick's wakes come in order, most within one stretch). Not for
+    several threads at once: a parsed schedule holds a position."""
+
+    plans: dict[int, Plans] = field(default_factory=dict)
+    cursors: dict[CronSchedule, croniter] = field(default_factory=dict)
+    previous: dict[CronSchedule, dict[datetime, datetime]] = field(default_factory=dict)
+    spans: dict[CronSchedule, tuple[datetime, datetime]] = field(default_factory=dict)
+
+    def plans_of(self, compiled: CompiledRuleset) -> Plans:
+        """The plans of a compiled ruleset (by identity: a share lives as long as a tick)."""
+        found = self.plans.get(id(compiled))
+        if found is None:
+            found = self.plans[id(compiled)] = make_plans(compiled)
+        return found
+
+    def cursor(self, schedule: CronSchedule) -> croniter:
+        """The schedule parsed once."""
+        found = self.cursors.get(schedule)
+        if found is None:
+            found = self.cursors[schedule] = schedule.cursor()
+        return found
+
+    def next_run(self, schedule: CronSchedule, now: datetime) -> datetime:
+        """The first run strictly after ``now``, in UTC: with no run between ``after`` and
+        the run found after it, every instant from ``after`` up to that run has the same."""
+        span = self.spans.get(schedule)
+        if span is not None and span[0] <= now < span[1]:
+            return span[1]
+        found = schedule.next_run(now, self.cursor(schedule)).astimezone(UTC)
+        self.spans[schedule] = (now, found)
+        return found
 
 
 @dataclass
@@ -54,19 +93,38 @@ class Run:
     _words: dict[str, str] = field(default_factory=dict)
     _texts: dict[tuple[str, ...], str] = field(default_factory=dict)
     _cursor: croniter | None = None
+    _previous: dict[datetime, datetime] = field(default_factory=dict)
+    _share: RunShare | None = field(default=None, repr=False)
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
-              lang: str = i18n.DEFAULT, horizon: timedelta = timedelta(0)) -> Run:
-        """Prepare a run at ``now`` (carried in UTC) and find the next scheduled run."""
+              lang: str = i18n.DEFAULT, horizon: timedelta = timedelta(0),
+              share: RunShare | None = None) -> Run:
+        """Prepare a run at ``now`` (carried in UTC) and find the next scheduled run.
+
+        ``share``: what a caller that starts many runs one after another (a tick judging each
+        deal at its own instant) keeps between them: most of a run's start."""
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError("'now' must be a timezone-aware datetime")
         schedule = compiled.schedule
-        next_run = (schedule.next_run(now).astimezone(UTC) if schedule is not None else None)
-        return cls(compiled, machine, now.astimezone(UTC), lang, horizon, next_run)
+        if schedule is None:
+            next_run = None
+        elif share is None:
+            next_run = schedule.next_run(now).astimezone(UTC)
+        else:
+            next_run = share.next_run(schedule, now)
+        return cls(compiled, machine, now.astimezone(UTC), lang, horizon, next_run,
+                   _share=share)
 
     def __post_init__(self) -> None:
-        self.plans = make_plans(self.compiled)
+        share, schedule = self._share, self.compiled.schedule
+        if share is None:
+            self.plans = make_plans(self.compiled)
+            return
+        self.plans = share.plans_of(self.compiled)
+        if schedule is not None:
+            self._cursor = share.cursor(schedule)
+            self._previous = share.previous.setdefault(schedule, {})
 
     @property
     def ruleset_id(self) -> str:
@@ -129,13 +187,17 @@ class Run:
 
     def last_run_before(self, moment: datetime) -> datetime | None:
         """The last scheduled run strictly before ``moment`` (None without a schedule); the
-        schedule is parsed once per run."""
+        schedule is parsed once per run, and each answer remembered (croniter takes a third of
+        a millisecond a look-up, and reminders of meetings at the same hour ask the same)."""
         schedule = self.compiled.schedule
         if schedule is None:
             return None
-        if self._cursor is None:
-            self._cursor = schedule.cursor()
-        return schedule.previous_run(moment, self._cursor)
+        found = self._previous.get(moment)
+        if found is None:
+            if self._cursor is None:
+                self._cursor = schedule.cursor()
+            found = self._previous[moment] = schedule.previous_run(moment, self._cursor)
+        return found
 
     def replay(self, deal: Deal) -> list[IllegalMove]:
         """The illegal moves in the deal's history (the machine's replay, with this run's

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 from pipeline_rules import i18n
 from pipeline_rules.deals.model import Record
 from pipeline_rules.evaluate import Evaluator
-from pipeline_rules.evaluate.context import Run
+from pipeline_rules.evaluate.context import Run, RunShare
 from pipeline_rules.evaluate.findings import Finding, bad_record
 from pipeline_rules.evaluate.idset import DealIds
 from pipeline_rules.evaluate.wake import Wake
@@ -58,16 +58,20 @@ class Runs:
     is first needed (a run looks up the next scheduled evaluation: too dear to repeat per
     deal)."""
 
-    def __init__(self, now: datetime, lang: str = i18n.DEFAULT) -> None:
+    def __init__(self, now: datetime, lang: str = i18n.DEFAULT,
+                 share: RunShare | None = None) -> None:
         self.now = now
         self.lang = lang
         self._runs: dict[str, Run] = {}
+        #: What the runs of other instants share with these (see ``Run.start``).
+        self.share = share
 
     def of(self, evaluator: Evaluator) -> Run:
         """The run context of ``evaluator``."""
         found = self._runs.get(evaluator.compiled.id)
         if found is None:
-            found = self._runs[evaluator.compiled.id] = evaluator.run(self.now, self.lang)
+            found = self._runs[evaluator.compiled.id] = evaluator.run(self.now, self.lang,
+                                                                      self.share)
         return found
 
 

@@ -74,7 +74,6 @@ def check_slas(deal: Deal, run: Run,
     timers it picks by when they began (None: unknown) — how a ruleset kept in versions has
     each version judge what began while it was in force."""
     missing_date = False
-    now = run.now
     for plan in run.plans.slas.get(deal.stage or "", ()):
         sla = plan.sla
         if sla.stage is not None:
@@ -97,10 +96,7 @@ def check_slas(deal: Deal, run: Run,
         # Nothing to report before the wall clock (or the civil clock, which a dates-only
         # deal's wall-clock limits count) reaches the first warning — most deals, most runs —
         # and no calendar arithmetic to do.
-        elapsed = (now - since).total_seconds()
-        if deal.whole_days:
-            elapsed = max(elapsed, _civil_elapsed(run, since))
-        if elapsed >= plan.quiet:
+        if _elapsed(deal, run, since) >= plan.quiet:
             yield from _judge(deal, run, plan, since)
     if missing_date:
         yield run.violation("no-stage-date", None, deal.id, deal.stage, run.now,
@@ -131,6 +127,16 @@ def next_change(deal: Deal, run: Run,
     return earliest(candidates)
 
 
+def _elapsed(deal: Deal, run: Run, since: datetime) -> float:
+    """Seconds since ``since`` by the wall clock, or by the civil clock where that is more (a
+    dates-only deal's wall-clock limits count civil time): no SLA counts faster, so nothing
+    is reported before its first warning's share of the limit has passed by this."""
+    elapsed = (run.now - since).total_seconds()
+    if deal.whole_days:
+        elapsed = max(elapsed, _civil_elapsed(run, since))
+    return elapsed
+
+
 def _next_level(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Wake | None:
     """The instant an SLA reaches its next warning threshold, else its deadline, else its next
     escalation level (exact: the check compares the share used, which the timer inverts, and
@@ -138,8 +144,13 @@ def _next_level(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Wake | 
     sla = plan.sla
     timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else (),
                         run.compiled.zone if deal.whole_days else None)
-    used = timer.used(run.now)
-    ahead = [w for w in sla.warn if used * 100 < w < 100]
+    if _elapsed(deal, run, since) < plan.quiet:
+        # Before the first warning by the clock the check skips it by: every threshold is
+        # ahead, with no calendar arithmetic to learn the share used.
+        ahead = [w for w in sla.warn if w < 100]
+    else:
+        used = timer.used(run.now)
+        ahead = [w for w in sla.warn if used * 100 < w < 100]
     if ahead:
         # A threshold below the limit is still ahead: no breach yet, no deadline to work out.
         at = timer.reached(min(ahead) / 100)

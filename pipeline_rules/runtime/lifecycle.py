@@ -75,17 +75,20 @@ def delivery(alert: Alert, event: str) -> str:
 
 
 def reconcile(previous: Sequence[Alert], findings: Sequence[Finding], ruleset: str,
-              deal: str, at: int, by_time: bool = False) -> Plan:
+              deal: str, at: int, by_time: bool = False,
+              texts: Sequence[str] | None = None) -> Plan:
     """The transitions that bring a deal's alerts in line with its findings at ``at``.
 
     ``by_time``: the deal is judged again with no new input (a tick). An action that then
     goes is over, not wrong — a reminder is not emitted once its event has begun — so a
     delivered one is resolved without a retraction (a queued one is still cancelled: too late
-    to be of use)."""
+    to be of use). ``texts``: the findings' :func:`payload`, when the caller has them."""
     plan = Plan()
+    if texts is None:
+        texts = [payload(finding) for finding in findings]
     before = {alert.key: alert for alert in previous}
     seen: set[str] = set()
-    for finding in findings:
+    for finding, text in zip(findings, texts, strict=True):
         if finding.code == "bad-record":
             continue
         key = alert_key(finding)
@@ -96,11 +99,11 @@ def reconcile(previous: Sequence[Alert], findings: Sequence[Finding], ruleset: s
         due = to_us(finding.due) if finding.kind == ACTION and finding.due else None
         if old is None or old.status not in ACTIVE:
             alert = Alert(key, ruleset, deal, finding.kind, finding.code, finding.rule, "open",
-                          due, payload(finding), at if old is None else old.opened, at)
+                          due, text, at if old is None else old.opened, at)
             plan.alerts.append((alert, None if old is None else old.status,
                                 "raised" if old is None else "raised again"))
         elif old.status == "open":
-            alert = replace(old, payload=payload(finding), due=due)
+            alert = replace(old, payload=text, due=due)
         else:
             continue  # queued or delivered: its payload is frozen
         if alert.due is not None and alert.due <= at:

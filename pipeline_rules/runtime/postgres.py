@@ -9,7 +9,7 @@ a process behind a lock.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,6 +63,8 @@ class PostgresStore(SqlStore):
     deliveries lease their rows, so several processes can share one database."""
 
     LEASE = " FOR UPDATE SKIP LOCKED"
+    DELIVERY_LEASE = " FOR UPDATE OF d, a SKIP LOCKED"
+    HOLD = " FOR UPDATE"
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
         try:
@@ -141,6 +143,16 @@ class PostgresStore(SqlStore):
         with self._lock:
             try:
                 self._db.execute(sql.replace("?", "%s"), args)
+            except self._errors as err:
+                raise StoreError(f"the PostgreSQL store: {_first_line(err)}") from None
+
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._lock:
+            try:
+                # psycopg sends the rows in pipeline mode: one round trip for the batch.
+                with self._db.cursor() as cursor:
+                    cursor.executemany(sql.replace("?", "%s"), rows)
             except self._errors as err:
                 raise StoreError(f"the PostgreSQL store: {_first_line(err)}") from None
 

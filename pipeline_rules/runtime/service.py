@@ -25,12 +25,20 @@ from datetime import UTC, datetime
 import orjson
 
 from pipeline_rules.deals.model import Record
+from pipeline_rules.evaluate.context import RunShare
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.judge import Judge, Judged, Runs
 from pipeline_rules.evaluate.wake import Wake
-from pipeline_rules.runtime.lifecycle import Plan, delivery, reconcile
+from pipeline_rules.runtime.lifecycle import Plan, delivery, payload, reconcile
 from pipeline_rules.runtime.sinks import Sink
-from pipeline_rules.runtime.store import Delivery, Store, StoredDeal, from_us, to_us
+from pipeline_rules.runtime.store import (
+    Changes,
+    Delivery,
+    Store,
+    StoredDeal,
+    from_us,
+    to_us,
+)
 
 #: Deals taken from the wake index per transaction.
 BATCH = 500
@@ -83,121 +91,137 @@ class Runtime:
 
     def upsert(self, record: Record, now: datetime) -> Judged:
         """Store one deal record and judge it at ``now`` (one transaction)."""
-        counts = Counts()
-        with self.store.transaction():
-            return self._upsert(record, Runs(now, self.lang), counts)
+        judged, wake = self.judge.judge_live(record, Runs(now, self.lang))
+        self._store([(record, judged, wake)], to_us(now), Counts())
+        return judged
 
     def ingest(self, records: Iterable[Record], now: datetime, batch: int = BATCH,
                refused: list[Judged] | None = None) -> Counts:
         """Store every record, judged at ``now``, ``batch`` records per transaction (the
         rejected ones, judged, are added to ``refused`` when given)."""
         counts = Counts()
-        pending: list[Record] = []
+        runs = Runs(now, self.lang)
+        at = to_us(now)
+        pending: list[tuple[Record, Judged, Wake | None]] = []
         for record in records:
-            pending.append(record)
+            judged, wake = self.judge.judge_live(record, runs)
+            pending.append((record, judged, wake))
+            if refused is not None and judged.deal is None:
+                refused.append(judged)
             if len(pending) >= batch:
-                self._ingest_batch(pending, now, counts, refused)
+                self._store(pending, at, counts)
                 pending = []
         if pending:
-            self._ingest_batch(pending, now, counts, refused)
+            self._store(pending, at, counts)
         return counts
 
-    def _ingest_batch(self, records: list[Record], now: datetime, counts: Counts,
-                      refused: list[Judged] | None) -> None:
-        runs = Runs(now, self.lang)
+    def _store(self, judged: list[tuple[Record, Judged, Wake | None]], at: int,
+               counts: Counts) -> None:
+        """Store judged records in one transaction."""
         with self.store.transaction():
-            for record in records:
-                judged = self._upsert(record, runs, counts)
-                if refused is not None and judged.deal is None:
-                    refused.append(judged)
+            unit = _Unit(self.store, [(j.ruleset, j.deal) for _, j, _ in judged
+                                      if j.deal is not None and j.ruleset is not None])
+            for record, outcome, wake in judged:
+                self._upsert(unit, record, outcome, wake, at, counts)
+            self.store.apply(unit.changes)
 
-    def _upsert(self, record: Record, runs: Runs, counts: Counts) -> Judged:
-        judged, wake = self.judge.judge_live(record, runs)
-        at = to_us(runs.now)
+    def _upsert(self, unit: _Unit, record: Record, judged: Judged, wake: Wake | None, at: int,
+                counts: Counts) -> None:
         if judged.deal is None or judged.ruleset is None:
-            self._reject(record, judged, at)
+            self._reject(unit, record, judged, at)
             counts.rejected += 1
-            return judged
+            return
         data = record.data
         if isinstance(data, dict) and self.judge.name_of(data) is None:
             # Kept self-describing: judged again later by a directory of rulesets, it still
             # names the ruleset it was stored under.
             data = {**data, self.judge.key: judged.ruleset}
         text = orjson.dumps(data).decode("utf-8")
-        self._settle(judged.ruleset, judged.deal, text, record.origin, judged.findings, wake,
-                     at, counts)
+        self._settle(unit, judged.ruleset, judged.deal, text, record.origin, judged.findings,
+                     wake, at, counts)
         counts.stored += 1
-        return judged
 
-    def _reject(self, record: Record, judged: Judged, at: int) -> None:
+    def _reject(self, unit: _Unit, record: Record, judged: Judged, at: int) -> None:
         finding = judged.findings[0]
         ruleset = judged.ruleset or self.judge.name_of(record.data)
         try:
             text = orjson.dumps(record.data).decode("utf-8")
         except TypeError:
             text = repr(record.data)
-        self.store.add_rejected(record.origin, ruleset, finding.deal or record.deal,
-                                finding.message, str(finding.details.get("path", "")), text, at)
+        unit.changes.rejected.append((record.origin, ruleset, finding.deal or record.deal,
+                                      finding.message, str(finding.details.get("path", "")),
+                                      text, at))
 
     # ---------------------------------------------------------------- judging again
 
-    def _settle(self, ruleset: str, deal: str, record: str, origin: str,
+    def _settle(self, unit: _Unit, ruleset: str, deal: str, record: str, origin: str,
                 findings: list[Finding], wake: Wake | None, at: int, counts: Counts,
                 by_time: bool = False) -> int | None:
         """Bring a deal's alerts in line with its findings at ``at`` and store it with its
         next wake; return that wake."""
-        store = self.store
-        plan = reconcile(store.alerts_of(ruleset, deal), findings, ruleset, deal, at, by_time)
-        self._apply(plan, at, counts)
+        texts = [payload(finding) for finding in findings]
+        pair = (ruleset, deal)
+        before = unit.alerts.get(pair, [])
+        plan = reconcile(before, findings, ruleset, deal, at, by_time, texts)
+        self._apply(unit, plan, at, counts)
+        if plan.alerts:
+            now = {alert.key: alert for alert in before}
+            now.update((alert.key, alert) for alert, _, _ in plan.alerts)
+            unit.alerts[pair] = sorted(now.values(), key=lambda alert: alert.key)
         candidates = [c for c in (to_us(wake.at) if wake else None, plan.next_due)
                       if c is not None]
         following = min(candidates) if candidates else None
-        payload = orjson.dumps([f.to_dict() for f in findings]).decode("utf-8")
-        store.put_deal(StoredDeal(ruleset, deal, record, payload, at, following, origin))
+        unit.changes.deals.append(StoredDeal(ruleset, deal, record, f"[{','.join(texts)}]", at,
+                                             following, origin))
         return following
 
-    def _apply(self, plan: Plan, at: int, counts: Counts) -> None:
-        store = self.store
+    def _apply(self, unit: _Unit, plan: Plan, at: int, counts: Counts) -> None:
+        changes = unit.changes
         for alert, before, note in plan.alerts:
-            store.put_alert(alert)
+            changes.alerts.append(alert)
             if before != alert.status:
-                store.add_transition(alert.key, alert.ruleset, alert.deal, before,
-                                     alert.status, at, note)
+                changes.transitions.append((alert.key, alert.ruleset, alert.deal, before,
+                                            alert.status, at, note))
                 counts.transitions += 1
         for key in plan.cancel:
-            for queued in store.pending_of(key):
-                store.finish_delivery(queued.seq, "cancelled", at)
-        for key, event, payload in plan.deliveries:
-            store.add_delivery(key, event, payload, at)
+            changes.cancel(key, at)
+        for key, event, text in plan.deliveries:
+            changes.queue(key, event, text, at)
             counts.queued += 1
 
     def tick(self, until: datetime, batch: int = BATCH) -> Counts:
         """Advance the store to ``until``: judge again every deal whose wake has come."""
         counts = Counts()
         limit = to_us(until)
+        # Each deal is judged at its own instant, so each needs its own run: what does not
+        # depend on the instant is made once for them all.
+        share = RunShare()
         while True:
             with self.store.transaction():
                 rows = self.store.waking(limit, batch)
+                unit = _Unit(self.store, [(row.ruleset, row.deal) for row in rows])
                 for row in rows:
-                    self._wake(row, limit, counts)
+                    self._wake(unit, row, limit, counts, share)
+                self.store.apply(unit.changes)
             if len(rows) < batch:
                 return counts
 
-    def _wake(self, row: StoredDeal, limit: int, counts: Counts) -> None:
+    def _wake(self, unit: _Unit, row: StoredDeal, limit: int, counts: Counts,
+              share: RunShare) -> None:
         record = Record(row.origin or f"store:{row.ruleset}/{row.deal}",
                         orjson.loads(row.record))
         at = row.wake
         counts.woken += 1
         for _ in range(MAX_STEPS):
             assert at is not None
-            judged, wake = self.judge.judge_live(record, Runs(from_us(at), self.lang))
+            judged, wake = self.judge.judge_live(record, Runs(from_us(at), self.lang, share))
             findings = judged.findings if judged.deal is not None else []
             if judged.deal is None:
                 # The rulesets changed under a stored deal and no longer judge it.
-                self._reject(record, judged, at)
+                self._reject(unit, record, judged, at)
                 wake = None
-            following = self._settle(row.ruleset, row.deal, row.record, row.origin, findings,
-                                     wake, at, counts, by_time=True)
+            following = self._settle(unit, row.ruleset, row.deal, row.record, row.origin,
+                                     findings, wake, at, counts, by_time=True)
             if following is None or following > limit:
                 return
             at = following
@@ -283,6 +307,15 @@ class Runtime:
         self.store.add_transition(key, alert.ruleset, alert.deal, alert.status, status, at,
                                   note)
         counts.transitions += 1
+
+
+class _Unit:
+    """One transaction's work on a set of deals: their alerts read at once, then kept up to
+    date here as the deals are judged, and the writes collected for the end."""
+
+    def __init__(self, store: Store, deals: list[tuple[str, str]]) -> None:
+        self.alerts = store.alerts_of_deals(deals) if deals else {}
+        self.changes = Changes()
 
 
 __all__ = ["BATCH", "Counts", "Retry", "Runtime"]

@@ -6,10 +6,12 @@ placeholders, which a backend translates if its driver wants others).
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 from pipeline_rules.runtime.store import (
     Alert,
+    Changes,
     Delivery,
     Rejected,
     Store,
@@ -19,6 +21,26 @@ from pipeline_rules.runtime.store import (
 
 _DEAL = "ruleset, deal, record, findings, evaluated, wake, origin"
 _ALERT = "key, ruleset, deal, kind, code, rule, status, due, payload, opened, updated"
+#: Deals per query when reading the alerts of many deals (well under every driver's limit on
+#: parameters).
+_CHUNK = 400
+
+_PUT_DEAL = (f"INSERT INTO deals ({_DEAL}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+             "ON CONFLICT (ruleset, deal) DO UPDATE SET record = excluded.record, "
+             "findings = excluded.findings, evaluated = excluded.evaluated, "
+             "wake = excluded.wake, origin = excluded.origin")
+_PUT_ALERT = (f"INSERT INTO alerts ({_ALERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT (key) DO UPDATE SET status = excluded.status, "
+              "due = excluded.due, payload = excluded.payload, opened = excluded.opened, "
+              "updated = excluded.updated")
+_ADD_TRANSITION = ("INSERT INTO transitions (key, ruleset, deal, before, after, at, note) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_ADD_REJECTED = ("INSERT INTO rejected (origin, ruleset, deal, reason, path, record, at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_ADD_DELIVERY = ("INSERT INTO deliveries (key, event, payload, created, status, finished) "
+                 "VALUES (?, ?, ?, ?, ?, ?)")
+_CANCEL = ("UPDATE deliveries SET status = 'cancelled', finished = ? "
+           "WHERE key = ? AND status = 'pending'")
 
 
 class SqlStore(Store):
@@ -30,6 +52,14 @@ class SqlStore(Store):
     #: transaction holds (PostgreSQL: several processes share the work); empty where one
     #: process owns the store.
     LEASE = ""
+    #: The same for a delivery and the alert it is for, taken together (``d``: the delivery,
+    #: ``a``: the alert).
+    DELIVERY_LEASE = ""
+    #: What makes a unit of work that reads alerts to change them wait for, and then hold,
+    #: those rows: a delivery in flight holds its alert, so a tick or an upsert of the same deal
+    #: in another process waits for it to end and then sees what it did (empty where one
+    #: process owns the store).
+    HOLD = ""
 
     @property
     def leases(self) -> bool:
@@ -43,6 +73,39 @@ class SqlStore(Store):
     @abstractmethod
     def _run(self, sql: str, args: tuple[Any, ...] = ()) -> None:
         """Run a statement."""
+
+    @abstractmethod
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run a statement once per row (one prepared statement, batched by the driver)."""
+
+    def apply(self, changes: Changes) -> None:
+        """Make a unit's writes: one statement per table over all its rows."""
+        for sql, rows in ((_ADD_REJECTED, changes.rejected),
+                          (_PUT_DEAL, [_deal_row(d) for d in changes.deals]),
+                          (_PUT_ALERT, [_alert_row(a) for a in changes.alerts]),
+                          (_ADD_TRANSITION, changes.transitions),
+                          (_CANCEL, changes.cancelled),
+                          (_ADD_DELIVERY, changes.deliveries)):
+            if rows:
+                self._many(sql, rows)
+
+    def alerts_of_deals(self, deals: Sequence[tuple[str, str]]
+                        ) -> dict[tuple[str, str], list[Alert]]:
+        """The alerts of many deals, by key, a few hundred deals a query."""
+        by_ruleset: dict[str, list[str]] = {}
+        for ruleset, deal in dict.fromkeys(deals):
+            by_ruleset.setdefault(ruleset, []).append(deal)
+        found: dict[tuple[str, str], list[Alert]] = {}
+        for ruleset, ids in by_ruleset.items():
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start:start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                for row in self._rows(f"SELECT {_ALERT} FROM alerts WHERE ruleset = ? AND "
+                                      f"deal IN ({marks}) ORDER BY key" + self.HOLD,
+                                      (ruleset, *chunk)):
+                    alert = Alert(*row)
+                    found.setdefault((alert.ruleset, alert.deal), []).append(alert)
+        return found
 
     def get_meta(self, name: str) -> str | None:
         """A setting kept with the store, or None."""
@@ -63,12 +126,7 @@ class SqlStore(Store):
 
     def put_deal(self, deal: StoredDeal) -> None:
         """Insert or replace a deal."""
-        self._run(f"INSERT INTO deals ({_DEAL}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                  "ON CONFLICT (ruleset, deal) DO UPDATE SET record = excluded.record, "
-                  "findings = excluded.findings, evaluated = excluded.evaluated, "
-                  "wake = excluded.wake, origin = excluded.origin",
-                  (deal.ruleset, deal.deal, deal.record, deal.findings, deal.evaluated,
-                   deal.wake, deal.origin))
+        self._run(_PUT_DEAL, _deal_row(deal))
 
     def waking(self, until: int, limit: int) -> list[StoredDeal]:
         """Deals whose wake has come, earliest first, by the wake index."""
@@ -85,9 +143,7 @@ class SqlStore(Store):
     def add_rejected(self, origin: str, ruleset: str | None, deal: str | None, reason: str,
                      path: str, record: str, at: int) -> None:
         """Keep a refused record with its reason."""
-        self._run("INSERT INTO rejected (origin, ruleset, deal, reason, path, record, at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?)", (origin, ruleset, deal, reason, path, record,
-                                                   at))
+        self._run(_ADD_REJECTED, (origin, ruleset, deal, reason, path, record, at))
 
     def rejected(self, limit: int = 100, after: int = 0) -> list[Rejected]:
         """Refused records, oldest first."""
@@ -109,12 +165,7 @@ class SqlStore(Store):
 
     def put_alert(self, alert: Alert) -> None:
         """Insert or replace an alert."""
-        self._run(f"INSERT INTO alerts ({_ALERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                  "ON CONFLICT (key) DO UPDATE SET status = excluded.status, "
-                  "due = excluded.due, payload = excluded.payload, opened = excluded.opened, "
-                  "updated = excluded.updated",
-                  (alert.key, alert.ruleset, alert.deal, alert.kind, alert.code, alert.rule,
-                   alert.status, alert.due, alert.payload, alert.opened, alert.updated))
+        self._run(_PUT_ALERT, _alert_row(alert))
 
     def alerts(self, status: str | None = None, limit: int = 100,
                after: str = "") -> list[Alert]:
@@ -130,8 +181,7 @@ class SqlStore(Store):
     def add_transition(self, key: str, ruleset: str, deal: str, before: str | None,
                        after: str, at: int, note: str = "") -> None:
         """Record a change of an alert's status."""
-        self._run("INSERT INTO transitions (key, ruleset, deal, before, after, at, note) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?)", (key, ruleset, deal, before, after, at, note))
+        self._run(_ADD_TRANSITION, (key, ruleset, deal, before, after, at, note))
 
     def transitions(self, ruleset: str, deal: str) -> list[Transition]:
         """Every transition of a deal's alerts, in order."""
@@ -149,9 +199,11 @@ class SqlStore(Store):
     def pending(self, limit: int, now: int | None = None) -> list[Delivery]:
         """Deliveries not yet done (and, given ``now``, not waiting to be retried later),
         oldest first."""
-        rows = self._rows("SELECT seq, key, event, payload, created, attempts FROM deliveries "
-                          "WHERE status = 'pending' AND next_attempt <= ? ORDER BY seq LIMIT ?"
-                          + self.LEASE, (now if now is not None else 2**62, limit))
+        rows = self._rows("SELECT d.seq, d.key, d.event, d.payload, d.created, d.attempts "
+                          "FROM deliveries d JOIN alerts a ON a.key = d.key "
+                          "WHERE d.status = 'pending' AND d.next_attempt <= ? ORDER BY d.seq "
+                          "LIMIT ?" + self.DELIVERY_LEASE,
+                          (now if now is not None else 2**62, limit))
         return [Delivery(*row) for row in rows]
 
     def retry_later(self, seq: int, attempts: int, next_attempt: int) -> None:
@@ -175,6 +227,16 @@ class SqlStore(Store):
         """Mark a delivery done, cancelled or dead."""
         self._run("UPDATE deliveries SET status = ?, finished = ? WHERE seq = ?",
                   (status, at, seq))
+
+
+def _deal_row(deal: StoredDeal) -> tuple[Any, ...]:
+    return (deal.ruleset, deal.deal, deal.record, deal.findings, deal.evaluated, deal.wake,
+            deal.origin)
+
+
+def _alert_row(alert: Alert) -> tuple[Any, ...]:
+    return (alert.key, alert.ruleset, alert.deal, alert.kind, alert.code, alert.rule,
+            alert.status, alert.due, alert.payload, alert.opened, alert.updated)
 
 
 __all__ = ["SqlStore"]

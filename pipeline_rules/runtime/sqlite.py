@@ -2,7 +2,8 @@
 
 WAL lets readers (the HTTP API) work while the scheduler writes; ``synchronous=NORMAL`` keeps
 every committed transaction through a crash of the process (``kill -9``), though not
-necessarily through a power cut. One connection is shared by the threads of a process behind a
+necessarily through a power cut (the last transactions before it may be lost; the store stays
+consistent). One connection is shared by the threads of a process behind a
 lock; other processes wait up to ``timeout`` seconds for a lock, then get a clear error.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,12 @@ class SqliteStore(SqlStore):
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # Upserts and wakes touch pages all over the tables: a page cache of 64 MiB (the
+            # default is 2 MiB) keeps the upper levels of every index in memory, and a
+            # checkpoint every 10,000 pages (40 MB of WAL) rather than 1,000 writes a page
+            # changed twice in between once. Neither changes what a commit guarantees.
+            self._db.execute("PRAGMA cache_size=-65536")
+            self._db.execute("PRAGMA wal_autocheckpoint=10000")
             self._migrate()
         except StoreError:
             self._db.close()
@@ -149,6 +156,14 @@ class SqliteStore(SqlStore):
                 self._db.execute(sql, args)
             except sqlite3.Error as err:
                 raise StoreError(_explain(self.path, err)) from None
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._lock:
+            try:
+                self._db.executemany(sql, rows)
+            except sqlite3.Error as err:
+                raise StoreError(_explain(self.path, err)) from None
+
 
 def _explain(path: str, err: sqlite3.Error) -> str:
     """A store error as a sentence naming the file."""

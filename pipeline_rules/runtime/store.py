@@ -15,9 +15,11 @@ same way on every database. :class:`Store` is the interface; :mod:`.sqlite` is t
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 #: Alert statuses: a finding that holds (``open``), an action whose due instant came and that
 #: waits for its sink (``due``), one the sink took (``delivered``), a finding whose cause is gone
@@ -116,6 +118,48 @@ class Rejected:
     at: int
 
 
+@dataclass
+class Changes:
+    """The writes of one unit of work, collected while its deals are judged and made table by
+    table when it ends (one statement per table, run over all its rows: far fewer round trips
+    than a statement per row).
+
+    Rows of one table are written in the order they were added. Across tables the order does
+    not matter, but for one case the collector settles itself: a delivery queued in this unit
+    and cancelled later in it is written as cancelled (``cancelled`` holds only the alerts whose
+    deliveries stored *before* the unit are cancelled, and is applied before the unit's own
+    deliveries are written)."""
+
+    deals: list[StoredDeal] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    #: (key, ruleset, deal, before, after, at, note)
+    transitions: list[tuple[str, str, str, str | None, str, int, str]] = field(
+        default_factory=list)
+    #: [key, event, payload, created, status, finished]: mutable, so that a cancel later in
+    #: the unit can mark a delivery the unit queued.
+    deliveries: list[list[Any]] = field(default_factory=list)
+    #: (at, key): the pending deliveries of ``key`` stored before the unit are cancelled at ``at``.
+    cancelled: list[tuple[int, str]] = field(default_factory=list)
+    #: (origin, ruleset, deal, reason, path, record, at)
+    rejected: list[tuple[str, str | None, str | None, str, str, str, int]] = field(
+        default_factory=list)
+    _queued: dict[str, list[list[Any]]] = field(default_factory=dict, repr=False)
+
+    def queue(self, key: str, event: str, payload: str, at: int) -> None:
+        """Queue a delivery."""
+        row: list[Any] = [key, event, payload, at, "pending", None]
+        self.deliveries.append(row)
+        self._queued.setdefault(key, []).append(row)
+
+    def cancel(self, key: str, at: int) -> None:
+        """Cancel the deliveries of ``key`` not yet made: those queued in this unit at once,
+        those stored before when the unit is written."""
+        for row in self._queued.get(key, ()):
+            if row[4] == "pending":
+                row[4], row[5] = "cancelled", at
+        self.cancelled.append((at, key))
+
+
 class Store(ABC):
     """The runtime's state. Changes are made inside :meth:`transaction` (all or nothing);
     reads outside one see committed data."""
@@ -150,6 +194,16 @@ class Store(ABC):
     @abstractmethod
     def put_deal(self, deal: StoredDeal) -> None:
         """Insert or replace a deal."""
+
+    @abstractmethod
+    def apply(self, changes: Changes) -> None:
+        """Make the writes of a unit of work (inside :meth:`transaction`), table by table."""
+
+    @abstractmethod
+    def alerts_of_deals(self, deals: Sequence[tuple[str, str]]
+                        ) -> dict[tuple[str, str], list[Alert]]:
+        """The alerts of each (ruleset, deal), by key, read at once (a deal without alerts is
+        absent)."""
 
     @abstractmethod
     def waking(self, until: int, limit: int) -> list[StoredDeal]:
@@ -236,5 +290,5 @@ def open_store(url: str) -> Store:
     return SqliteStore(url.removeprefix("sqlite://"))
 
 
-__all__ = ["ACTIVE", "STATUSES", "Alert", "Delivery", "Rejected", "Store", "StoreError",
+__all__ = ["ACTIVE", "STATUSES", "Alert", "Changes", "Delivery", "Rejected", "Store", "StoreError",
            "StoredDeal", "Transition", "from_us", "open_store", "to_us"]

@@ -39,6 +39,12 @@ from pipeline_rules.server.metrics import Metrics
 Clock = Callable[[], datetime]
 
 
+#: Deals a scheduler round judges per transaction: a transaction holds the store while its deals
+#: are judged (each at every wake it passed), and an API request waits for the one under way —
+#: a store catching up on days would otherwise keep a request waiting for seconds.
+TICK_BATCH = 50
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -59,7 +65,7 @@ class Live:
 
     def step(self) -> None:
         """One round of the scheduler: tick to the clock, then deliver."""
-        self.runtime.tick(self.clock())
+        self.runtime.tick(self.clock(), batch=TICK_BATCH)
         if self.sink is not None:
             self.runtime.deliver(self.sink)
 

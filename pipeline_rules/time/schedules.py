@@ -63,16 +63,22 @@ class CronSchedule:
     expr: str
     tz: ZoneInfo
 
-    def next_run(self, after: datetime) -> datetime:
+    def next_run(self, after: datetime, cursor: croniter | None = None) -> datetime:
         """Return the first run strictly after `after` (aware), as an aware datetime in tz;
         raise :class:`NoRunError` if there is none in the :data:`SEARCH_YEARS` years after it
-        (or before the end of the calendar, year 9999)."""
+        (or before the end of the calendar, year 9999). ``cursor``: a croniter of this
+        schedule to reuse, as for :meth:`previous_run` (croniter's bound is the same 50
+        years)."""
         if after.tzinfo is None or after.utcoffset() is None:
             raise ValueError(f"expected a timezone-aware datetime, got naive {after.isoformat()}")
         try:
             # croniter reads the start in its own zone, so the start must carry ours.
-            runs = croniter(self.expr, after.astimezone(self.tz),
-                            max_years_between_matches=SEARCH_YEARS)
+            if cursor is None:
+                runs = croniter(self.expr, after.astimezone(self.tz),
+                                max_years_between_matches=SEARCH_YEARS)
+            else:
+                runs = cursor
+                runs.set_current(after.astimezone(self.tz), force=True)
             result: datetime = runs.get_next(datetime)
             return result.astimezone(self.tz)
         except (CroniterError, OverflowError):
