@@ -333,3 +333,116 @@ def test_russian_bad_record_reasons_of_a_csv_export(tmp_path: object) -> None:
     english = CliRunner().invoke(main, [*argv, "--lang", "en"]).stdout
     assert "column 'engaged': 'xx' is not an ISO 8601 time" in english
     assert "the row has 2 cells where the header has 5" in english
+
+
+def _side_files_export(folder: object) -> list[str]:
+    """A wide export whose side files (tasks, events, pauses) and join have bad rows: a done
+    cell that is no yes/no, a task of a deal the export lacks, a task without a deal id, a
+    short row, an event time that is no time, an account the join cannot find."""
+    from pathlib import Path
+
+    path = Path(str(folder))
+    files = {
+        "map.yaml": "format: wide\ndeal: id\nstage: stage\ncolumns: {owner: agent}\n"
+                    "fields: {account: account}\nstage_dates: {engaging: engaged}\n"
+                    "closed: closed\nfirst_stage: prospecting\nstages: {Prospecting: "
+                    "prospecting, Engaging: engaging, Won: won, Lost: lost}\n"
+                    "joins: [{file: accounts.csv, on: {account: account}, take: {region: "
+                    "region}}]\ntasks: {file: tasks.csv, deal: deal, id: task, due: due, done: "
+                    "done}\nevents: {file: events.csv, deal: deal, type: type, at: at}\n"
+                    "pauses: {file: pauses.csv, deal: deal, from: from, to: to, reason: why}\n",
+        "deals.csv": "id,stage,agent,account,engaged,closed\n1,Prospecting,anna,Acme,,\n"
+                     "2,Engaging,anna,Acme,2025-03-03,\n3,Engaging,anna,Nobody,2025-03-03,\n"
+                     "4,Engaging,anna,Acme,2025-03-03,\n5,Engaging,anna,Acme,2025-03-03,\n",
+        "accounts.csv": "account,region\nAcme,north\n",
+        "tasks.csv": "deal,task,due,done\n2,T1,2025-03-05T10:00,maybe\n"
+                     "77,T9,2025-03-05T10:00,no\n,T3,2025-03-05T10:00,no\n4,T4\n",
+        "events.csv": "deal,type,at\n5,call,later\n",
+        "pauses.csv": "deal,from,to,why\n",
+    }
+    for name, text in files.items():
+        (path / name).write_text(text, encoding="utf-8")
+    return [str(path / "deals.csv"), "--mapping", str(path / "map.yaml"), "--now",
+            "2025-03-10T12:00", "--format", "table"]
+
+
+def test_russian_bad_records_of_side_files_and_joins(tmp_path: object) -> None:
+    """The rows of a CSV export's side files and joins that cannot be used say why in Russian
+    with `--lang ru` (with `--jobs 2` too): each deal with a bad side row is a bad record
+    naming the file, line and column; a side row of a deal the export lacks, one without a
+    deal id and a short one are bad records of their own; in English, as before."""
+    from click.testing import CliRunner
+    from helpers import ROOT
+
+    from pipeline_rules.cli import main
+
+    argv = ["evaluate", str(ROOT / "examples" / "wide_export" / "ruleset.yaml"),
+            *_side_files_export(tmp_path)]
+    for jobs in ("1", "2"):
+        result = CliRunner().invoke(main, [*argv, "--lang", "ru", "--jobs", jobs])
+        text = result.stdout + result.stderr
+        assert "tasks.csv:2: столбец 'done': 'maybe' — не true/false, yes/no или 1/0" in text
+        assert "сделки '77' нет в файле сделок; её строки здесь не используются" in text
+        assert "tasks.csv:4:" in text and "нет идентификатора сделки в столбце 'deal'" in text
+        assert "в строке ячеек: 2, а в заголовке: 4" in text
+        assert "events.csv:2: столбец 'at': 'later' — не время в формате ISO 8601" in text
+        assert "значения account 'Nobody' нет в столбце 'account' файла" in text
+        assert result.stdout.count("bad-record") == 6, result.stdout
+        assert _english_left(text, KEPT | {"bad-record", "true", "false", "yes", "no",
+                                           "maybe", "later", "account", "Nobody", "stages",
+                                           "anna", "prospecting"}) == [], jobs
+    english = CliRunner().invoke(main, [*argv, "--lang", "en"]).stdout
+    assert "column 'done': 'maybe' is not true/false, yes/no or 1/0" in english
+    assert "deal '77' is not in the deals file; its rows here are not used" in english
+    assert "account 'Nobody' is not in column 'account' of" in english
+
+
+def test_evaluate_of_a_directory_and_its_option_errors_in_russian(tmp_path: object) -> None:
+    """`evaluate DIR --lang ru`: a file of the directory that is not used (an id another file
+    has, a file with errors) is said in Russian, with its reason; so are evaluate's own
+    refusals of options that do not go together (usage errors). In English, as before."""
+    import shutil
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from helpers import ROOT
+
+    from pipeline_rules.cli import main
+
+    folder = Path(str(tmp_path))
+    for name in ("a.yaml", "b.yaml"):
+        shutil.copy(ROOT / "rulesets" / "b2b_sales.yaml", folder / name)
+    (folder / "c.yaml").write_text("version: 1\nid: broken\nstages: 3\n", encoding="utf-8")
+    deals = str(ROOT / "examples" / "deals.jsonl")
+    argv = ["evaluate", str(folder), deals, "--now", "2026-11-20T09:05:00+03:00"]
+    result = CliRunner().invoke(main, [*argv, "--lang", "ru"])
+    assert result.exit_code == 0, result.output
+    assert (f"pipeline-rules: предупреждение: {folder / 'b.yaml'} не используется: регламент "
+            f"с идентификатором 'b2b-sales' уже задан в {folder / 'a.yaml'}") in result.stderr
+    assert f"{folder / 'c.yaml'} не используется: {folder / 'c.yaml'}:3:9: [schema] " \
+        "ожидается список" in result.stderr
+    assert _english_left(result.stderr, KEPT | {"b2b-sales", "bad-record"}) == []
+    english = CliRunner().invoke(main, [*argv, "--lang", "en"]).stderr
+    assert (f"pipeline-rules: warning: {folder / 'b.yaml'} is not used: ruleset id "
+            f"'b2b-sales' is already defined in {folder / 'a.yaml'}") in english
+    refusals = [
+        (["--scheduler", "x"], "--scheduler и --resume задаются только вместе с --engine dask"),
+        (["--horizon", "2 business days"], "недопустимое значение '--horizon': укажите время "
+                                           "по часам, например 2h"),
+        (["--engine", "dask"], "--engine dask читает набор данных Parquet"),
+        (["--output", "x.txt", "--format", "json"], "--format — для вывода на экран"),
+        (["--output", "x.csvx"], "недопустимое значение '--output': укажите файл .parquet"),
+    ]
+    for extra, said in refusals:
+        refused = CliRunner().invoke(main, ["evaluate", str(folder / "a.yaml"), deals, *extra,
+                                            "--lang", "ru"], prog_name="pipeline-rules")
+        assert refused.exit_code == 2, extra
+        assert said in refused.stderr.splitlines()[-1], refused.stderr
+        assert _english_left(refused.stderr, KEPT | {"dask", "x", "r.yaml", "x.txt", "x.csvx",
+                                                     "json", "jsonl", "parquet", "Parquet", "h",
+                                                     "txt", "DIRECTORY"}) == [], extra
+    missing = CliRunner().invoke(main, ["evaluate", "r.yaml", deals, "--lang", "ru"])
+    assert missing.exit_code == 2
+    assert missing.stderr == "pipeline-rules: ошибка: r.yaml: нет такого файла\n"
+    assert CliRunner().invoke(main, ["evaluate", "r.yaml", deals, "--lang", "en"]).stderr == (
+        "pipeline-rules: error: r.yaml: no such file\n")

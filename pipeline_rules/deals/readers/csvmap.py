@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import heapq
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
@@ -426,6 +427,14 @@ class _Row(NamedTuple):
     error: str | None = None  # why the csv module could not split it
 
 
+def _unreadable(err: csv.Error) -> str:
+    """Why the csv module could not split a row, as a catalog message."""
+    limit = re.fullmatch(r"field larger than field limit \((\d+)\)", str(err))
+    if limit is not None:  # the one csv.Error a well-formed export can meet
+        return i18n.Message("csv.too-large", {"limit": int(limit[1])})
+    return i18n.Message("csv.unreadable-row", {"error": str(err)})
+
+
 def _rows(stream: BinaryIO, name: str, delimiter: str) -> Iterator[_Row]:
     """CSV rows that have a non-empty cell, with their lines; bad bytes raise ReadError."""
     reader = csv.reader(_lines(stream, name), delimiter=delimiter)
@@ -437,7 +446,7 @@ def _rows(stream: BinaryIO, name: str, delimiter: str) -> Iterator[_Row]:
             return
         except csv.Error as err:
             # An unparseable row (e.g. a cell over the csv module's size limit): keep going.
-            yield _Row(start, [], f"unreadable CSV row: {err}")
+            yield _Row(start, [], _unreadable(err))
             start = reader.line_num + 1
             continue
         trimmed = [cell.strip() for cell in cells]
@@ -629,9 +638,8 @@ def _read_changelog(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
             what = row.cells[kind_at]
             found = mapping.changes.get(what)
             if found is None:
-                problem = (f"the kind of change '{what}' (column {quoted(kind.name)}) is not "
-                           f"listed under 'changes:' in {mapping.source}; add it there "
-                           f"(e.g. '{what}: ignore')")
+                problem = i18n.Message("csv.unknown-change", {
+                    "kind": what, "column": quoted(kind.name), "mapping": mapping.source})
             else:
                 change = found
         if problem is not None:
@@ -848,8 +856,8 @@ def _side_rows(path: str, mapping: CsvMapping, where: str,
         # A row that cannot be split into the header's cells keeps its line and says why.
         for row in found:
             if row.error is not None or len(row.cells) != width:
-                yield row._replace(error=row.error or (
-                    f"the row has {len(row.cells)} cells where the header has {width}"))
+                yield row._replace(error=row.error or i18n.Message(
+                    "csv.cells", {"cells": len(row.cells), "header": width}))
             else:
                 yield row
 
@@ -927,14 +935,15 @@ class _Sides:
                 return "" if column is None else cells[positions[column.name]]
             deal = cell("deal")
             if not deal:
-                self.broken.append(Record(f"{side.file}:{row.line}", error=(
-                    f"no deal id in column {quoted(side.columns['deal'].name)}")))
+                self.broken.append(Record(f"{side.file}:{row.line}", error=i18n.Message(
+                    "csv.no-deal-id", {"column": quoted(side.columns['deal'].name)})))
                 continue
             self.lines.setdefault(deal, (side.file, row.line))
             try:
                 item = _side_item(side.kind, cell, times, row.line, side.columns)
             except ValueError as err:
-                self.problems.setdefault(deal, f"{side.file}:{row.line}: {err}")
+                self.problems.setdefault(deal, i18n.Message("csv.side-row", {
+                    "file": side.file, "line": row.line, "problem": err.args[0]}))
                 continue
             self.items.setdefault(deal, {}).setdefault(side.kind, []).append(item)
 
@@ -948,8 +957,8 @@ class _Sides:
         for each side row that could not be read."""
         yield from self.broken
         for deal, (name, line) in self.lines.items():
-            yield Record(f"{name}:{line}", error=f"deal '{deal}' is not in the deals file; "
-                                                 "its rows here are not used", deal=deal)
+            yield Record(f"{name}:{line}", error=i18n.Message("csv.no-such-deal",
+                                                              {"deal": deal}), deal=deal)
 
 
 _TRUE = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
@@ -966,13 +975,15 @@ def _side_item(kind: str, cell: Any, times: _Times, line: int,
         try:
             return times.read(text, column, line).isoformat()
         except ValueError as err:
-            raise ValueError(f"column {quoted(column)}: {err}") from None
+            raise ValueError(i18n.Message("csv.in-column", {"column": quoted(column),
+                                                            "problem": err.args[0]})) from None
 
     if kind == "tasks":
         done = cell("done").lower()
         if done not in _TRUE:
-            raise ValueError(f"column {quoted(columns['done'].name)}: '{cell('done')}' is not "
-                             "true/false, yes/no or 1/0")
+            raise ValueError(i18n.Message("csv.in-column", {
+                "column": quoted(columns['done'].name),
+                "problem": i18n.Message("csv.not-boolean", {"text": cell("done")})}))
         return {"id": cell("id") or None, "due": time("due", False), "done": _TRUE[done]}
     if kind == "events":
         return {"type": cell("type"), "at": time("at", True)}
@@ -998,9 +1009,9 @@ def _complete(record: Record, lookups: list[_Lookup], sides: _Sides) -> Record:
             continue  # nothing to look up by: nothing to fill in
         found = lookup.values.get(str(value))
         if found is None:
-            return Record(record.origin, error=f"{item.by} '{value}' is not in column "
-                          f"{quoted(item.key.name)} of {item.file} (the join at {item.where})",
-                          deal=record.deal)
+            return Record(record.origin, error=i18n.Message("csv.not-joined", {
+                "by": item.by, "value": value, "column": quoted(item.key.name),
+                "file": item.file, "where": item.where}), deal=record.deal)
         for name, text in found.items():
             if name in ATTRIBUTES:
                 data[name] = text
