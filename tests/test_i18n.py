@@ -446,3 +446,58 @@ def test_evaluate_of_a_directory_and_its_option_errors_in_russian(tmp_path: obje
     assert missing.stderr == "pipeline-rules: ошибка: r.yaml: нет такого файла\n"
     assert CliRunner().invoke(main, ["evaluate", "r.yaml", deals, "--lang", "en"]).stderr == (
         "pipeline-rules: error: r.yaml: no such file\n")
+
+
+def test_the_html_reports_of_analyze_and_backtest_follow_lang(tmp_path: object,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """`analyze --html` (with --by and --split) and `backtest --html --compare` with `--lang
+    ru`: the page is `lang="ru"` and every Latin-letter word of its text and chart labels is
+    a name from the inputs, an id, a statistic's name (p75, p80, p90, n) or a YAML word of a
+    condition; with `--lang en` the page is the English one."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from helpers import ROOT
+
+    from pipeline_rules.cli import main
+
+    folder = Path(str(tmp_path))
+    wide = ["examples/wide_export/ruleset.yaml", "examples/wide_export/deals.csv",
+            "--mapping", "examples/wide_export/mapping.yaml"]
+    names = _ids_of("examples/wide_export/ruleset.yaml") | _values_of_csv(
+        "examples/wide_export/deals.csv") | {"product", "office", "engagement", "Wide", "CRM",
+                                             "export"} | _ids_of(
+        "rulesets/b2b_sales.yaml", "examples/b2b_sales_routed.yaml") | _values_of_jsonl(
+        "examples/deals.jsonl") | {"B2B", "sales", "cycle", "in", "require", "from", "source",
+                                   "amount", "payment_date", "web_form", "inbound_call", "email",
+                                   "p75", "p80", "p90", "n"}
+    runs = [["analyze", *wide, "--now", "2025-12-19T18:00", "--by", "product", "--split",
+             "2025-06-01"],
+            ["backtest", "rulesets/b2b_sales.yaml", "examples/deals.jsonl", "--from",
+             "2026-11-01T00:00+03:00", "--to", "2026-11-20T00:00+03:00", "--compare",
+             "examples/b2b_sales_routed.yaml"]]
+    monkeypatch.chdir(ROOT)
+    for argv in runs:
+        page = folder / f"{argv[0]}.html"
+        result = CliRunner().invoke(main, [*argv, "--html", str(page), "--lang", "ru"])
+        assert result.exit_code in (0, 1), result.output
+        text = page.read_text("utf-8")
+        assert text.startswith('<!DOCTYPE html>\n<html lang="ru">')
+        assert "<h2>Воронка</h2>" in text
+        assert _english_left(_read_on(text), names | KEPT) == [], argv[0]
+        english = CliRunner().invoke(main, [*argv, "--html", str(page), "--lang", "en"])
+        assert english.exit_code in (0, 1)
+        text = page.read_text("utf-8")
+        assert '<html lang="en">' in text and "<h2>Pipeline</h2>" in text
+        assert {"Pipeline", "Ruleset"} <= set(_english_left(_read_on(text), names | KEPT))
+
+
+def _read_on(page: str) -> str:
+    """The text of an HTML page a person reads: its text nodes and the charts' labels."""
+    import html
+    import re
+
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    labels = " ".join(re.findall(r'aria-label="([^"]*)"', page))
+    return html.unescape(labels + " " + re.sub(r"<[^>]+>", " ", page))

@@ -77,7 +77,7 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
     if show is not None:
         click.echo("\r\033[K", err=True, nl=False)
     show_report(fmt, result.to_dict, lambda: render_backtest(result, language), html_file,
-          lambda render: render(None, result, compiled))
+          lambda render: render(None, result, compiled, language))
 
 
 
