@@ -501,3 +501,62 @@ def _read_on(page: str) -> str:
     page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
     labels = " ".join(re.findall(r'aria-label="([^"]*)"', page))
     return html.unescape(labels + " " + re.sub(r"<[^>]+>", " ", page))
+
+
+def test_mapping_lint_and_csv_reading_errors_in_russian(tmp_path: object) -> None:
+    """`lint --lang ru` on mapping files: the reader's refusals (a key of the other layout with
+    why, a dated first stage, an unknown time zone with its suggestion, a strptime format with
+    no directive) and, with --sample, an unmapped CRM stage with its line, each in Russian at
+    its place; so are a missing file and a mapping column the export lacks when evaluating.
+    In English, as before."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from helpers import ROOT
+
+    from pipeline_rules.cli import main
+
+    folder = Path(str(tmp_path))
+    maps = {
+        "closed.yaml": ("format: changelog\ndeal: id\ntime: t\nvalue: v\nclosed: c\n",
+                        "5:1: ошибка [mapping-value] 'closed' относится к формату wide; "
+                        "сопоставление формата changelog его не использует: в журнале"),
+        "first.yaml": ("format: wide\ndeal: id\nstage: s\nstages: {A: a}\nfirst_stage: a\n"
+                       "stage_dates: {a: d}\n", "у этапа 'a' есть столбец даты в разделе "
+                                                "'stage_dates'"),
+        "tz.yaml": ("format: wide\ndeal: id\nstage_dates: {a: x}\ntimezone: Europe/Berln\n",
+                    "4:11: ошибка [mapping-value] неизвестный часовой пояс 'Europe/Berln' "
+                    "(может быть, 'Europe/Berlin'?)"),
+        "fmt.yaml": ("format: wide\ndeal: id\nstage_dates: {a: x}\ntime_format: 'Q'\n",
+                     "'Q' — непригодный формат strptime (в нём нет ни одной директивы %)"),
+        "unmapped.yaml": ("format: wide\ndeal: opportunity_id\nstage: deal_stage\n"
+                          "stage_dates: {engaging: engage_date}\nstages: {Engaging: engaging}\n",
+                          "'Prospecting' (строка "),
+    }
+    sample = str(ROOT / "examples" / "wide_export" / "deals.csv")
+    for name, (text, said) in maps.items():
+        (folder / name).write_text(text, encoding="utf-8")
+        argv = ["lint", "--no-source", "--color", "never", str(folder / name)]
+        argv += ["--sample", sample] if name == "unmapped.yaml" else []
+        result = CliRunner().invoke(main, [*argv, "--lang", "ru"])
+        assert result.exit_code == 1, name
+        assert said in result.stdout, result.stdout
+        assert _english_left(result.stdout, KEPT | {
+            "closed", "changes", "stages", "wide", "changelog", "first_stage", "stage_dates",
+            "Europe", "Berln", "Berlin", "IANA", "UTC", "strptime", "Q", "Prospecting", "Won",
+            "Lost", "Engaging", "deal_stage", "a", "CRM"}) == [], name
+        english = CliRunner().invoke(main, [*argv, "--lang", "en"]).stdout
+        assert "ошибка" not in english and "error [mapping-" in english
+    assert "unknown time zone 'Europe/Berln' (did you mean 'Europe/Berlin'?)" in CliRunner(
+    ).invoke(main, ["lint", str(folder / "tz.yaml"), "--lang", "en"]).stdout
+    missing = CliRunner().invoke(main, ["lint", str(folder / "nothing.yaml"), "--lang", "ru"])
+    assert missing.exit_code == 2
+    assert missing.stderr == f"pipeline-rules: ошибка: {folder / 'nothing.yaml'}: нет такого " \
+        "файла\n"
+    (folder / "cols.yaml").write_text("format: wide\ndeal: opportunity_id\nstage: deal_stage\n"
+                                      "stage_dates: {engaging: engaged_at}\n", encoding="utf-8")
+    refused = CliRunner().invoke(main, [
+        "evaluate", str(ROOT / "examples" / "wide_export" / "ruleset.yaml"), sample,
+        "--mapping", str(folder / "cols.yaml"), "--lang", "ru"])
+    assert refused.exit_code == 2
+    assert "столбца 'engaged_at', названного в сопоставлении, нет в заголовке" in refused.stderr

@@ -284,7 +284,7 @@ def records(deals: str, input_format: str, mapping: str | None,
         yield from read_records(deals, input_format, mapping, compiled.zone, raw=True,
                                 notes=notes)
     except (InputError, ReadError) as err:
-        fail(str(err))
+        fail(err.said(current_language()))
     show_notes(notes)
 
 

@@ -134,7 +134,7 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
         settled = evaluate_stream(judge, batches, now, language, jobs, totals, show)
         _write(_clearing(settled, show), output_path, fmt, totals, language)
     except (ReadError, InputError) as err:
-        fail(str(err))
+        fail(err.said(language))
     _finish(totals, show, strict, language, notes=notes)
 
 
@@ -288,7 +288,7 @@ def _evaluate_dask(judge: Judge, deals: str, now: datetime, language: str, parqu
         result = run_dask(deals, output, judge, now, FindingsFiles(), language, scheduler, jobs,
                           resume, done)
     except InputError as err:
-        fail(str(err))
+        fail(err.said(language))
     except OSError as err:  # the scheduler cannot be reached
         fail(i18n.render("evaluate.no-scheduler", {"scheduler": scheduler, "error": err},
                          language))
