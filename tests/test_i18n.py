@@ -560,3 +560,51 @@ def test_mapping_lint_and_csv_reading_errors_in_russian(tmp_path: object) -> Non
         "--mapping", str(folder / "cols.yaml"), "--lang", "ru"])
     assert refused.exit_code == 2
     assert "столбца 'engaged_at', названного в сопоставлении, нет в заголовке" in refused.stderr
+
+
+def test_graph_and_rules_frames_in_russian(tmp_path: object) -> None:
+    """`graph --lang ru`: the node standing for `from: "*"`, a draft's label and broken edges
+    and the line on stderr are Russian (stage names stay as written; `require:`, `when:` are
+    the YAML's words); `rules --lang ru`: severities, the unknown-rule message and a note that
+    the rule pages are English (as docs/rules.md is). English output as before."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from helpers import ROOT
+
+    from pipeline_rules.cli import main
+
+    routed = str(ROOT / "examples" / "b2b_sales_routed.yaml")
+    for fmt in ("mermaid", "dot"):
+        drawn = CliRunner().invoke(main, ["graph", routed, "--format", fmt, "--lang", "ru"])
+        assert drawn.exit_code == 0 and "любой открытый этап" in drawn.stdout
+        assert "any open stage" not in drawn.stdout
+        english = CliRunner().invoke(main, ["graph", routed, "--format", fmt]).stdout
+        assert "any open stage" in english
+    draft = Path(str(tmp_path)) / "draft.yaml"
+    draft.write_text("version: 1\nid: d\nstages:\n  - id: a\n  - id: b\n    from: [zz]\n",
+                     encoding="utf-8")
+    dot = CliRunner().invoke(main, ["graph", str(draft), "--format", "dot", "--lang", "ru"])
+    assert dot.exit_code == 1 and 'label="черновик с ошибками"' in dot.stdout
+    assert dot.stderr.startswith(f"pipeline-rules: {draft}: 4 ошибки: нарисован черновик")
+    from test_lint_keeps_going import DRAFT
+
+    draft.write_text(DRAFT + "  - {from: review_b, to: contract}\n", encoding="utf-8")
+    mermaid = CliRunner().invoke(main, ["graph", str(draft), "--lang", "ru"]).stdout
+    assert "  s3 -. ошибка .-> s4" in mermaid.splitlines()  # its move misspells 'require'
+    assert 'label="ошибка"' in CliRunner().invoke(
+        main, ["graph", str(draft), "--format", "dot", "--lang", "ru"]).stdout
+    assert "2 errors: drawn as a draft" in CliRunner().invoke(
+        main, ["graph", str(draft), "--lang", "en"]).stderr
+    listed = CliRunner().invoke(main, ["rules", "--lang", "ru"])
+    assert listed.stderr == "описания правил — на английском, как и docs/rules.md\n"
+    first = listed.stdout.splitlines()[0].split()
+    assert first[:2] == ["yaml-syntax", "ошибка"]
+    assert "предупреждение" in listed.stdout and " warning " not in listed.stdout
+    page = CliRunner().invoke(main, ["rules", "mapping-column", "--lang", "ru"])
+    assert page.stdout.startswith("mapping-column (ошибка, mapping)")
+    typo = CliRunner().invoke(main, ["rules", "maping-column", "--lang", "ru"])
+    assert typo.exit_code == 2 and typo.stderr == (
+        "pipeline-rules: ошибка: нет правила 'maping-column' (может быть, 'mapping-column'?); "
+        "их список выводит 'pipeline-rules rules'\n")
+    assert CliRunner().invoke(main, ["rules", "--lang", "en"]).stderr == ""
