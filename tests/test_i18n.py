@@ -608,3 +608,31 @@ def test_graph_and_rules_frames_in_russian(tmp_path: object) -> None:
         "pipeline-rules: ошибка: нет правила 'maping-column' (может быть, 'mapping-column'?); "
         "их список выводит 'pipeline-rules rules'\n")
     assert CliRunner().invoke(main, ["rules", "--lang", "en"]).stderr == ""
+
+
+def test_serve_and_tick_refusals_in_russian(tmp_path: object) -> None:
+    """The command line's own refusals of `serve` (options that do not go together) and
+    `tick` (no such store) in the language of the command line (`tick --lang ru`, or a Russian
+    locale for `serve`, which has no --lang: its HTTP answers take the language per
+    request)."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from helpers import ROOT
+
+    from pipeline_rules.cli import main
+
+    store = str(Path(str(tmp_path)) / "none.db")
+    tick = CliRunner().invoke(main, ["tick", "--store", store, "--lang", "ru"])
+    assert tick.exit_code == 2 and tick.stderr == (
+        f"pipeline-rules: ошибка: {store}: нет такого хранилища\n")
+    assert CliRunner().invoke(main, ["tick", "--store", store, "--lang", "en"]).stderr == (
+        f"pipeline-rules: error: {store}: no such store\n")
+    russian = CliRunner(env={"LC_ALL": "ru_RU.UTF-8"})
+    served = russian.invoke(main, ["serve", str(ROOT / "rulesets"), "--sink", "stdout"])
+    assert served.exit_code == 2
+    assert served.stderr.splitlines()[-1] == "Ошибка: --sink задаётся только вместе с --store"
+    served = russian.invoke(main, ["serve", str(ROOT / "rulesets"), "--store", store,
+                                   "--workers", "2"])
+    assert served.stderr.splitlines()[-1] == (
+        "Ошибка: --store работает в одном процессе: оставьте --workers 1")

@@ -120,7 +120,7 @@ def open_sink_option(target: str, secret_file: str | None) -> Sink:
         except OSError as err:
             fail(f"{secret_file}: {err.strerror or err}")
         if not secret:
-            fail(f"{secret_file}: the secret file is empty")
+            fail(i18n.render("ingest.empty-secret", {"file": secret_file}, current_language()))
     return open_sink(target, secret)
 
 
