@@ -636,3 +636,25 @@ def test_serve_and_tick_refusals_in_russian(tmp_path: object) -> None:
                                    "--workers", "2"])
     assert served.stderr.splitlines()[-1] == (
         "Ошибка: --store работает в одном процессе: оставьте --workers 1")
+
+
+def test_backtest_refusals_of_its_period_in_russian() -> None:
+    """backtest's own refusals of --every and --to are said in the command line's language
+    (click's frame and the reason both); in English, as before."""
+    from click.testing import CliRunner
+    from helpers import ROOT
+
+    from pipeline_rules.cli import main
+
+    base = ["backtest", str(ROOT / "rulesets" / "b2b_sales.yaml"),
+            str(ROOT / "examples" / "deals.jsonl"), "--from", "2026-11-10T00:00+03:00"]
+    cases = [(["--to", "2026-11-01T00:00+03:00"], "Ошибка: недопустимое значение '--to': период "
+              "заканчивается раньше, чем начинается", "Invalid value for --to: the period ends "
+              "before it starts"),
+             (["--to", "2026-11-20T00:00+03:00", "--every", "2 business days"],
+              "Ошибка: недопустимое значение '--every': укажите положительное время по часам, "
+              "например 1d", "Invalid value for --every: use a positive wall-clock time, e.g. 1d")]
+    for extra, russian, english in cases:
+        said = CliRunner().invoke(main, [*base, *extra, "--lang", "ru"])
+        assert said.exit_code == 2 and said.stderr.splitlines()[-1] == russian
+        assert english in CliRunner().invoke(main, [*base, *extra, "--lang", "en"]).stderr
