@@ -658,3 +658,27 @@ def test_backtest_refusals_of_its_period_in_russian() -> None:
         said = CliRunner().invoke(main, [*base, *extra, "--lang", "ru"])
         assert said.exit_code == 2 and said.stderr.splitlines()[-1] == russian
         assert english in CliRunner().invoke(main, [*base, *extra, "--lang", "en"]).stderr
+
+
+def test_a_duration_option_that_does_not_parse_in_russian() -> None:
+    """A duration option that does not parse (`--every`, `--horizon`) is refused in the
+    command line's language; the accepted forms are quoted as written."""
+    from click.testing import CliRunner
+    from helpers import ROOT
+
+    from pipeline_rules.cli import main
+
+    ruleset, deals = str(ROOT / "rulesets" / "b2b_sales.yaml"), str(
+        ROOT / "examples" / "deals.jsonl")
+    runs = [(["backtest", ruleset, deals, "--from", "2026-11-01T00:00+03:00", "--to",
+              "2026-11-05T00:00+03:00", "--every", "3x"], "--every"),
+            (["evaluate", ruleset, deals, "--horizon", "3x"], "--horizon")]
+    for argv, option in runs:
+        said = CliRunner().invoke(main, [*argv, "--lang", "ru"])
+        assert said.exit_code == 2
+        assert said.stderr.splitlines()[-1].startswith(
+            f"Ошибка: недопустимое значение '{option}': неверная длительность '3x'; допустимы "
+            "'30m', '2h'")
+        english = CliRunner().invoke(main, [*argv, "--lang", "en"]).stderr.splitlines()[-1]
+        assert english.startswith(f"Error: Invalid value for {option}: invalid duration '3x'; "
+                                  "expected one of '30m'")

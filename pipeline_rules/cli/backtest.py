@@ -62,7 +62,7 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
     try:
         step = parse_duration(every)
     except DurationError as err:
-        raise click.BadParameter(str(err), param_hint="--every") from None
+        raise click.BadParameter(err.args[0], param_hint="--every") from None
     if step.is_business or step.amount <= 0:
         raise click.BadParameter(i18n.Message("backtest.every", {}), param_hint="--every")
     if end < start:

@@ -252,7 +252,7 @@ def _horizon(text: str) -> Duration:
     try:
         lead = parse_duration(text)
     except DurationError as err:
-        raise click.BadParameter(str(err), param_hint="--horizon") from None
+        raise click.BadParameter(err.args[0], param_hint="--horizon") from None
     if lead.is_business:
         raise click.BadParameter(i18n.Message("evaluate.horizon", {}), param_hint="--horizon")
     return lead
