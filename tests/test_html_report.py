@@ -205,9 +205,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> CompiledRuleset:
     return compile_path(path)
 
 
-def hostile_page(compiled: CompiledRuleset) -> str:
+def hostile_page(compiled: CompiledRuleset, lang: str = "en") -> str:
     return render_html(report(HOSTILE, HOSTILE, HOSTILE_TITLE), backtest(HOSTILE, HOSTILE_TITLE),
-                       compiled)
+                       compiled, lang)
 
 
 # ----------------------------------------------------------------- reading the markup
@@ -611,10 +611,12 @@ def assert_quiet(seen: dict[str, list[str]], url: str) -> None:
     assert url in seen["requests"]
 
 
+@pytest.mark.parametrize("lang", ["en", "ru"])
 def test_the_page_in_chromium_is_quiet_offline_and_draws_its_charts(
-        browser: Any, hostile: CompiledRuleset, tmp_path: Path) -> None:
+        browser: Any, hostile: CompiledRuleset, tmp_path: Path, lang: str) -> None:
+    """The page (in English, and in Russian, whose longer words must fit the charts too)."""
     path = tmp_path / "report.html"
-    path.write_text(hostile_page(hostile), encoding="utf-8")
+    path.write_text(hostile_page(hostile, lang), encoding="utf-8")
     started = time.perf_counter()
     page, seen = open_page(browser, path)
     assert_quiet(seen, path.as_uri())
@@ -670,3 +672,87 @@ def test_the_browser_checks_do_catch_requests_and_console_noise(browser: Any,
     with pytest.raises(AssertionError):
         assert_quiet(seen, path.as_uri())
     page.context.close()
+
+
+# ----------------------------------------------------------------- in Russian
+
+
+class _Read(HTMLParser):
+    """What a person reads on a page: its text, and the tooltips and labels of its charts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.in_style = tag == "style"
+        self.parts += [v for k, v in attrs if k in ("aria-label", "alt") and v]
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if not self.in_style:
+            self.parts.append(data)
+
+
+def _given(*values: object) -> set[str]:
+    """Every Latin-letter word of the strings in ``values`` (dataclasses, tuples, mappings
+    walked): names and values the inputs gave, not words the page adds."""
+    import dataclasses
+
+    words: set[str] = set()
+    for value in values:
+        if isinstance(value, str):
+            words |= set(re.findall(r"[A-Za-z][A-Za-z0-9_.\-#]*", value))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            words |= _given(*(getattr(value, f.name) for f in dataclasses.fields(value)))
+        elif isinstance(value, dict):
+            words |= _given(*value.keys(), *value.values())
+        elif isinstance(value, (tuple, list)):
+            words |= _given(*value)
+    return words
+
+
+def _english_on(page: str, allowed: set[str]) -> list[str]:
+    """The Latin-letter words a person reads on ``page`` that are not ``allowed`` (quoted
+    names and ISO times left out)."""
+    reader = _Read()
+    reader.feed(page)
+    text = re.sub(r"'[^']*'|«[^»]*»", " ", "\n".join(reader.parts))
+    text = re.sub(r"\d{4}-\d\d-\d\dT[\d:+]+", " ", text)
+    words = {w.rstrip(".-") for w in re.findall(r"[A-Za-z][A-Za-z0-9_.\-#]*", text)}
+    return sorted(words - allowed - {""})
+
+
+def test_the_russian_page_has_no_english_words(b2b: CompiledRuleset) -> None:
+    """`--lang ru`'s page: headings, column names, facts, captions, legends, chart labels and
+    tooltips in Russian. The Latin-letter words left are names the inputs gave (stage, rule,
+    code, ruleset ids and titles, owners; the report's notes, which come in the run's
+    language, are left out here), the YAML's words in a move's or start's condition
+    (`source in [...]`, `require`, `from: "*"`), the statistics' names (p75, p80, p90, n) and
+    the program's name. The same scan of the English page finds its words (the scan can
+    fail)."""
+    import dataclasses
+
+    given = (dataclasses.replace(report(), notes=()), dataclasses.replace(backtest(), notes=()))
+    page = render_html(*given, b2b, "ru")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="ru">')
+    for anchor, heading in {"pipeline": "Воронка", "dwell": "Время на этапах и нормативы",
+                            "stalls": "Где сделки застревают", "backtest-counts":
+                            "Оповещения по коду, этапу и ответственному"}.items():
+        assert f"<h2>{heading}</h2>" in section(page, anchor)
+    assert "медиана выше норматива" in page
+    assert "норматив 5 рабочих дней" in page  # an SLA limit as the chart labels it
+    conditions = " ".join([*(c.describe() for st in b2b.starts for c in st.when),
+                           *(c.describe() for m in b2b.moves for c in (*m.when, *m.unless)),
+                           *(" ".join(m.require) for m in b2b.moves)])
+    allowed = _given(*given) | {s.id for s in b2b.ruleset.stages} | {st.id for st in b2b.starts}
+    allowed |= set(re.findall(r"[A-Za-z][A-Za-z0-9_.\-#]*", conditions))
+    allowed |= {"p75", "p80", "p90", "n", "pipeline-rules", "in", "require", "from"}
+    assert _english_on(page, allowed) == []
+    assert {"Stages", "median", "Alerts"} <= set(_english_on(render_html(*given, b2b), allowed))
+    empty = render_html(empty_report(), empty_backtest(), b2b, "ru")
+    assert "нет данных" in empty and "за период оповещений нет" in empty
+    assert _english_on(empty, allowed) == []

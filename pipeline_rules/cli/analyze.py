@@ -72,5 +72,5 @@ def analyze_command(ruleset: str, deals: str, input_format: str, mapping: str | 
         if note.startswith("now is "):  # Analysis.stale_note: said on stderr too
             click.echo(i18n.render("cli.warning", {"message": note}, language), err=True)
     show_report(fmt, report.to_dict, lambda: render_report(report, language), html_file,
-          lambda render: render(report, None, compiled))
+          lambda render: render(report, None, compiled, language))
 

@@ -62,11 +62,11 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
     try:
         step = parse_duration(every)
     except DurationError as err:
-        raise click.BadParameter(str(err), param_hint="--every") from None
+        raise click.BadParameter(err.args[0], param_hint="--every") from None
     if step.is_business or step.amount <= 0:
-        raise click.BadParameter("use a positive wall-clock time, e.g. 1d", param_hint="--every")
+        raise click.BadParameter(i18n.Message("backtest.every", {}), param_hint="--every")
     if end < start:
-        raise click.BadParameter("the period ends before it starts", param_hint="--to")
+        raise click.BadParameter(i18n.Message("backtest.ends-before", {}), param_hint="--to")
     base = ruleset.rsplit("@", 1)[0] if "@" in ruleset and versions is None else ruleset
     compared, compared_versions = load_versioned(other, language, base) if other \
         else (None, None)
@@ -77,7 +77,7 @@ def backtest_command(ruleset: str, deals: str, input_format: str, mapping: str |
     if show is not None:
         click.echo("\r\033[K", err=True, nl=False)
     show_report(fmt, result.to_dict, lambda: render_backtest(result, language), html_file,
-          lambda render: render(None, result, compiled))
+          lambda render: render(None, result, compiled, language))
 
 
 

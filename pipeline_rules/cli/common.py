@@ -117,7 +117,8 @@ def _usage_message(err: click.UsageError, lang: str) -> str:
     extra = re.fullmatch(r"Got unexpected extra arguments? \((.*)\)", err.message)
     if extra:
         return said("extra", values=extra[1])
-    return err.message
+    message: str = err.message
+    return message.render(lang) if isinstance(message, i18n.Message) else message
 
 
 def current_language() -> str:
@@ -220,7 +221,9 @@ def usable(path: str, load: Callable[[], Catalog]) -> Catalog:
         catalog = load()
         if catalog.single:
             catalog.only()
-    except (ReadError, CatalogError) as err:
+    except ReadError as err:
+        fail(err.said(current_language()))
+    except CatalogError as err:
         fail(str(err))
     except RulesetError as err:
         from pipeline_rules.outputs.lint import LintReport, text
@@ -281,7 +284,7 @@ def records(deals: str, input_format: str, mapping: str | None,
         yield from read_records(deals, input_format, mapping, compiled.zone, raw=True,
                                 notes=notes)
     except (InputError, ReadError) as err:
-        fail(str(err))
+        fail(err.said(current_language()))
     show_notes(notes)
 
 

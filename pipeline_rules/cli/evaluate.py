@@ -119,8 +119,8 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
     if catalog.single and not catalog.rulesets:
         fail(catalog.problems[-1].reason)
     for problem in catalog.problems:  # a directory's files that cannot be used
-        click.echo(f"pipeline-rules: warning: {problem.file} is not used: {problem.reason}",
-                   err=True)
+        click.echo(i18n.render("cli.warning", {"message": i18n.Message("evaluate.not-used", {
+            "file": problem.file, "reason": problem.reason})}, language), err=True)
     judge = Judge.of(catalog, timedelta(seconds=lead.amount), ruleset_key)
     totals = Totals()
     if engine == "dask":
@@ -134,7 +134,7 @@ def evaluate_command(ruleset: str, deals: str, now_text: str | None, fmt: str | 
         settled = evaluate_stream(judge, batches, now, language, jobs, totals, show)
         _write(_clearing(settled, show), output_path, fmt, totals, language)
     except (ReadError, InputError) as err:
-        fail(str(err))
+        fail(err.said(language))
     _finish(totals, show, strict, language, notes=notes)
 
 
@@ -142,15 +142,14 @@ def _check_options(fmt: str | None, output_path: str | None, engine: str,
                    scheduler: str | None, resume: bool, parquet: bool) -> None:
     """Refuse options that do not go together, and say which extra a format needs."""
     if engine == "local" and (scheduler or resume):
-        raise click.UsageError("--scheduler and --resume go with --engine dask")
+        raise click.UsageError(i18n.Message("evaluate.dask-only", {}))
     if output_path is not None and fmt is not None:
-        raise click.UsageError("--format is for stdout; --output picks the format by its "
-                               "extension (.parquet or .jsonl)")
+        raise click.UsageError(i18n.Message("evaluate.format-or-output", {}))
     if parquet or (output_path or "").endswith(".parquet") or engine == "dask":
         need_extra("pyarrow", "parquet")
     if engine == "local" and output_path is not None and \
             _suffix(output_path) not in (".parquet", *_FILE_FORMATS):
-        raise click.BadParameter("name a .parquet or .jsonl file (or .json, .txt)",
+        raise click.BadParameter(i18n.Message("evaluate.output-name", {}),
                                  param_hint="--output")
 
 
@@ -253,9 +252,9 @@ def _horizon(text: str) -> Duration:
     try:
         lead = parse_duration(text)
     except DurationError as err:
-        raise click.BadParameter(str(err), param_hint="--horizon") from None
+        raise click.BadParameter(err.args[0], param_hint="--horizon") from None
     if lead.is_business:
-        raise click.BadParameter("use wall-clock time, e.g. 2h", param_hint="--horizon")
+        raise click.BadParameter(i18n.Message("evaluate.horizon", {}), param_hint="--horizon")
     return lead
 
 
@@ -269,11 +268,9 @@ def _evaluate_dask(judge: Judge, deals: str, now: datetime, language: str, parqu
     from pipeline_rules.outputs.parquet import FindingsFiles
 
     if not parquet:
-        raise click.UsageError("--engine dask reads a Parquet dataset (a directory of "
-                               ".parquet files, or one file)")
+        raise click.UsageError(i18n.Message("evaluate.dask-parquet", {}))
     if output is None or _suffix(output) in (".parquet", *_FILE_FORMATS):
-        raise click.UsageError("--engine dask writes a findings file per partition: give "
-                               "--output DIRECTORY")
+        raise click.UsageError(i18n.Message("evaluate.dask-output", {}))
     skipped = 0
 
     def done(report: PartitionReport) -> None:
@@ -282,26 +279,38 @@ def _evaluate_dask(judge: Judge, deals: str, now: datetime, language: str, parqu
         totals.codes.update(dict(report.codes))
         skipped += report.skipped
         if sys.stderr.isatty():
-            click.echo(f"\r\033[K{report.target}: {report.records:,} records, "
-                       f"{report.findings:,} findings", err=True, nl=False)
+            click.echo("\r\033[K" + i18n.render("evaluate.partition", {
+                "target": report.target, "records": _count(report.records, "record", language),
+                "findings": _count(report.findings, "finding", language)}, language),
+                err=True, nl=False)
 
     try:
         result = run_dask(deals, output, judge, now, FindingsFiles(), language, scheduler, jobs,
                           resume, done)
     except InputError as err:
-        fail(str(err))
+        fail(err.said(language))
     except OSError as err:  # the scheduler cannot be reached
-        fail(f"{scheduler}: {err}")
+        fail(i18n.render("evaluate.no-scheduler", {"scheduler": scheduler, "error": err},
+                         language))
     if sys.stderr.isatty():
         click.echo("\r\033[K", err=True, nl=False)
     if skipped:
-        click.echo(f"{skipped} partitions already done (--resume)", err=True)
+        click.echo(i18n.render("evaluate.partitions-done", {
+            "partitions": _count(skipped, "partition", language)}, language), err=True)
     for failure in result.failures:
-        click.echo(f"pipeline-rules: error: {failure.source}: {failure.error}", err=True)
+        click.echo(i18n.render("cli.error", {"message": f"{failure.source}: {failure.error}"},
+                               language), err=True)
     if result.failures:
-        click.echo(f"{len(result.failures)} partitions failed; run again with --resume to "
-                   "evaluate only those", err=True)
+        click.echo(i18n.render("evaluate.partitions-failed", {
+            "partitions": _count(len(result.failures), "partition", language)}, language),
+            err=True)
     return bool(result.failures)
+
+
+def _count(count: int, noun: str, lang: str) -> str:
+    """A count and its noun: in English always the plural with a thousands comma, as this
+    command has always said it; in other languages in the form the number takes."""
+    return f"{count:,} {noun}s" if lang == i18n.DEFAULT else i18n.plural(count, noun, lang)
 
 
 def _progress(lang: str = i18n.DEFAULT) -> Callable[[int], None]:

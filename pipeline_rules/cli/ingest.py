@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pipeline_rules import i18n
-from pipeline_rules.cli.common import LANG, fail, load_rulesets, now_option
+from pipeline_rules.cli.common import LANG, current_language, fail, load_rulesets, now_option
 
 if TYPE_CHECKING:
     from pipeline_rules.deals.model import Record
@@ -64,7 +64,9 @@ def ingest_command(ruleset: str, deals: str, store_path: str, now_text: str | No
                                 now)
         if sink is not None:
             deliver(runtime, open_sink_option(sink, sink_secret_file), counts)
-    except (ReadError, InputError, StoreError) as err:
+    except (ReadError, InputError) as err:
+        fail(err.said(current_language()))
+    except StoreError as err:
         fail(str(err))
     finally:
         runtime.store.close()
@@ -118,7 +120,7 @@ def open_sink_option(target: str, secret_file: str | None) -> Sink:
         except OSError as err:
             fail(f"{secret_file}: {err.strerror or err}")
         if not secret:
-            fail(f"{secret_file}: the secret file is empty")
+            fail(i18n.render("ingest.empty-secret", {"file": secret_file}, current_language()))
     return open_sink(target, secret)
 
 

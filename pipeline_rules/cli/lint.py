@@ -12,6 +12,7 @@ from pipeline_rules.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     LANG,
+    current_language,
     fail,
 )
 
@@ -71,7 +72,7 @@ def lint_command(paths: tuple[str, ...], fmt: str, strict: bool, config_file: st
             try:
                 diagnostics.extend(lint_file(file, config, language, sample=sample))
             except ReadError as err:
-                fail(str(err))
+                fail(err.said(language))
             except ConfigError as err:
                 fail(str(err))
     from datetime import UTC, datetime
@@ -101,7 +102,7 @@ def _read_config(path: str) -> LintConfig:
     try:
         document = load_document(read_source(path))
     except ReadError as err:
-        fail(str(err))
+        fail(err.said(current_language()))
     except DocumentError as err:
         pos = err.problem.position
         where = f"{path}:{pos.line}:{pos.column}" if pos else path

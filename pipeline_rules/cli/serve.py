@@ -8,6 +8,7 @@ import click
 
 from pipeline_rules import i18n
 from pipeline_rules.cli.common import (
+    current_language,
     fail,
     load_rulesets,
 )
@@ -109,8 +110,7 @@ def serve_command(ruleset_dir: str, host: str, port: int, token_file: str | None
             read_token,
         )
     except ModuleNotFoundError as err:
-        fail(f"the HTTP service needs the 'server' extra ({err.name} is missing): "
-              "pip install 'pipeline-rules[server]'")
+        fail(i18n.render("serve.extra", {"module": err.name}, current_language()))
     try:
         check_bind(host, token_file, behind_auth_proxy)
         if token_file is not None:
@@ -128,11 +128,11 @@ def serve_command(ruleset_dir: str, host: str, port: int, token_file: str | None
         fail(str(err))
     if store_path is None:
         if sink is not None:
-            raise click.UsageError("--sink goes with --store")
+            raise click.UsageError(i18n.Message("serve.sink-needs-store", {}))
         serve(settings)
         return
     if workers != 1:
-        raise click.UsageError("--store runs in one process: leave --workers at 1")
+        raise click.UsageError(i18n.Message("serve.store-one-process", {}))
     serve(settings, _live(ruleset_dir, store_path, sink, sink_secret_file, tick_interval))
 
 

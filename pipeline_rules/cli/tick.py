@@ -40,7 +40,7 @@ def tick_command(ruleset: str | None, store_path: str, now_text: str | None,
     key = "ruleset"
     if ruleset is None:
         if "://" not in store_path and not Path(store_path).exists():
-            fail(f"{store_path}: no such store")
+            fail(i18n.render("tick.no-store", {"store": store_path}, language))
         try:
             store = open_store(store_path)
             ruleset = store.get_meta("rulesets")
@@ -49,7 +49,7 @@ def tick_command(ruleset: str | None, store_path: str, now_text: str | None,
         except StoreError as err:
             fail(str(err))
         if ruleset is None:
-            fail(f"{store_path}: the store names no rulesets: give RULESET")
+            fail(i18n.render("tick.no-rulesets", {"store": store_path}, language))
     catalog = load_rulesets(ruleset, language)
     now = now_option(now_text, catalog.only().zone if catalog.single else ZoneInfo("UTC"))
     runtime = open_runtime(catalog, store_path, key, language)

@@ -14,10 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 
+from pipeline_rules import i18n
 from pipeline_rules.ruleset.compiled import CompiledRuleset, Move
 from pipeline_rules.ruleset.model import Ruleset
 
 ANY = "any open stage"
+
+
+def _any(lang: str) -> str:
+    """The node standing for ``from: "*"``, in ``lang``."""
+    return ANY if lang == i18n.DEFAULT else i18n.render("graph.any", {}, lang)
 
 
 def _guard_label(move: Move) -> str:
@@ -60,7 +66,7 @@ def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
-def mermaid(compiled: CompiledRuleset) -> str:
+def mermaid(compiled: CompiledRuleset, lang: str = i18n.DEFAULT) -> str:
     """A Mermaid flowchart of the pipeline."""
     graph = compiled.graph
     stages = {s.id: s for s in compiled.ruleset.stages}
@@ -78,7 +84,7 @@ def mermaid(compiled: CompiledRuleset) -> str:
                  else "start" if stage in graph.starts else "stage")
         lines.append(f"  {ident}{shape[0]}{_mermaid_text(label)}{shape[1]}:::{style}")
     if any(m.definition.any_source for m in compiled.moves):
-        lines.append(f'  anystage{{{{"{ANY}"}}}}:::any')
+        lines.append(f'  anystage{{{{"{_any(lang)}"}}}}:::any')
     for i, start in enumerate(compiled.starts):
         lines.append(f"  start{i} --> {node[start.stage]}")
     for source, target, label in _edges(compiled):
@@ -101,7 +107,7 @@ def _dot_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def dot(compiled: CompiledRuleset) -> str:
+def dot(compiled: CompiledRuleset, lang: str = i18n.DEFAULT) -> str:
     """A Graphviz DOT digraph of the pipeline."""
     graph = compiled.graph
     stages = {s.id: s for s in compiled.ruleset.stages}
@@ -124,7 +130,7 @@ def dot(compiled: CompiledRuleset) -> str:
         lines.append(f'  "{_dot_text(stage)}" [label="{label}", fillcolor="{fills[style]}"'
                      f"{extra}];")
     if any(m.definition.any_source for m in compiled.moves):
-        lines.append(f'  "*" [label="{ANY}", shape=hexagon, style="dashed"];')
+        lines.append(f'  "*" [label="{_any(lang)}", shape=hexagon, style="dashed"];')
     for i, start in enumerate(compiled.starts):
         lines.append(f'  "start:{i}" -> "{_dot_text(start.stage)}";')
     for source, target, label in _edges(compiled):
@@ -168,7 +174,8 @@ def draft_edges(ruleset: Ruleset, problems: Collection[str]
     return stages + [(name, True) for name in missing], edges
 
 
-def draft_mermaid(ruleset: Ruleset, problems: Collection[str]) -> str:
+def draft_mermaid(ruleset: Ruleset, problems: Collection[str],
+                  lang: str = i18n.DEFAULT) -> str:
     """A Mermaid flowchart of a draft that cannot be used: what reads, broken parts in red."""
     stages, edges = draft_edges(ruleset, problems)
     node = {stage: f"s{i}" for i, (stage, _) in enumerate(stages)}
@@ -179,10 +186,11 @@ def draft_mermaid(ruleset: Ruleset, problems: Collection[str]) -> str:
     extra = sorted({a for a, _, _ in edges if a not in node})
     for name in extra:
         node[name] = "anystage" if name == "*" else "start" + str(len(node))
-        label = ANY if name == "*" else name.removeprefix("start:")
+        label = _any(lang) if name == "*" else name.removeprefix("start:")
         lines.append(f'  {node[name]}(("{_mermaid_text(label)}")):::entry')
     for source, target, broken in edges:
-        lines.append(f"  {node[source]} {'-. broken .->' if broken else '-->'} {node[target]}")
+        arrow = f"-. {i18n.render('graph.broken', {}, lang)} .->" if broken else "-->"
+        lines.append(f"  {node[source]} {arrow} {node[target]}")
     lines += ["  classDef entry fill:#fff8e1,stroke:#f9a825",
               "  classDef stage fill:#ffffff,stroke:#607d8b",
               "  classDef broken fill:#ffebee,stroke:#c62828,stroke-width:2px,"
@@ -190,16 +198,17 @@ def draft_mermaid(ruleset: Ruleset, problems: Collection[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def draft_dot(ruleset: Ruleset, problems: Collection[str]) -> str:
+def draft_dot(ruleset: Ruleset, problems: Collection[str], lang: str = i18n.DEFAULT) -> str:
     """A Graphviz DOT digraph of a draft that cannot be used: broken parts red and dashed."""
     stages, edges = draft_edges(ruleset, problems)
     lines = [f'digraph "{_dot_text(ruleset.id or "draft")}" {{',
-             '  label="draft with errors"; rankdir=LR;',
+             f'  label="{i18n.render("graph.draft-label", {}, lang)}"; rankdir=LR;',
              '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
     red = 'color="#c62828", fillcolor="#ffebee", style="rounded,filled,dashed"'
     for stage, broken in stages:
         lines.append(f'  "{_dot_text(stage)}" [{red if broken else "fillcolor=white"}];')
-    broken_edge = ' [color="#c62828", style=dashed, label="broken"]'
+    broken_edge = (' [color="#c62828", style=dashed, '
+                   f'label="{i18n.render("graph.broken", {}, lang)}"]')
     for source, target, broken in edges:
         mark = broken_edge if broken else ""
         lines.append(f'  "{_dot_text(source)}" -> "{_dot_text(target)}"{mark};')

@@ -87,7 +87,7 @@ def lint_mapping(source: Source, document: Document, sample: str | None = None,
     try:
         mapping = load_mapping(source.name)
     except MappingError as err:
-        return [_from_error(source, "mapping-value", str(err))]
+        return [_from_error(source, "mapping-value", err.said(lang))]
     if sample is not None:
         found.extend(_fit(source, document, mapping, sample, lang))
     return in_file_order(found)
@@ -143,7 +143,8 @@ def _fit(source: Source, document: Document, mapping: CsvMapping, sample: str,
     try:
         header, rows = sample_rows(sample, mapping, SAMPLE_ROWS)
     except ReadError as err:
-        yield _diagnostic(source, "mapping-column", Severity.ERROR, str(err), Position(1, 1))
+        yield _diagnostic(source, "mapping-column", Severity.ERROR, err.said(lang),
+                          Position(1, 1))
         return
     missing = False
     for column in mapping.named_columns():
@@ -169,7 +170,8 @@ def _fit(source: Source, document: Document, mapping: CsvMapping, sample: str,
         if mapping.stage_for(cells[at]) is None:
             unmapped.setdefault(cells[at], line)
     if unmapped:
-        listed = ", ".join(f"{quoted(value)} (line {line})" for value, line in unmapped.items())
+        listed = ", ".join(i18n.render("mapping.value-line", {"value": quoted(value), "line": line},
+                                       lang) for value, line in unmapped.items())
         yield _diagnostic(source, "mapping-unmapped-stage", Severity.ERROR, i18n.render(
             "mapping.unmapped-stage", {"values": listed, "column": quoted(stage_column.name),
                                        "sample": sample}, lang),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping, Sequence
 
-from pipeline_rules import __version__
+from pipeline_rules import __version__, i18n
 from pipeline_rules.analytics.report import (
     Backtest,
     Change,
@@ -29,6 +29,7 @@ from pipeline_rules.time.durations import (
     DurationKind,
     format_seconds,
     parse_duration,
+    spoken,
 )
 from pipeline_rules.time.working import counted_seconds
 
@@ -44,6 +45,11 @@ Cell = str | int | float | None
 
 def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _t(key: str, lang: str, **args: object) -> str:
+    """The page's text ``key`` in ``lang``."""
+    return i18n.render(f"html.{key}", args, lang)
 
 
 def _cell(value: Cell) -> str:
@@ -68,8 +74,18 @@ def _signed(change: int) -> str:
     return f"{change:+,}" if change else "0"
 
 
-def _dur(seconds: float | None) -> str:
-    return "—" if seconds is None else format_seconds(seconds)
+def _dur(seconds: float | None, lang: str = i18n.DEFAULT) -> str:
+    return "—" if seconds is None else format_seconds(seconds, lang)
+
+
+def _duration(text: str, lang: str) -> str:
+    """A duration as the ruleset or report writes it, in words of ``lang`` outside English."""
+    if lang == i18n.DEFAULT:
+        return text
+    try:
+        return spoken(parse_duration(text), lang)
+    except DurationError:
+        return text
 
 
 def _sub(main: str, detail: str | None) -> Markup:
@@ -79,7 +95,7 @@ def _sub(main: str, detail: str | None) -> Markup:
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[Cell]], numeric: Iterable[int] = (),
-           groups: Sequence[tuple[str, int]] = (), empty: str = "Nothing to show.",
+           groups: Sequence[tuple[str, int]] = (), empty: str = "",
            cls: str = "") -> str:
     """A table; ``numeric`` columns are right-aligned, ``groups`` is a row of spanning headings."""
     right = set(numeric)
@@ -89,7 +105,7 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[Cell]], numeric: Iterabl
                         for i, v in enumerate(row))
         body.append(f"<tr>{cells}</tr>")
     if not body:
-        return f'<p class="empty">{_esc(empty)}</p>'
+        return f'<p class="empty">{_esc(empty or _t("nothing", i18n.DEFAULT))}</p>'
     top = ("<tr>" + "".join(f'<th scope="colgroup" colspan="{span}">{_esc(text)}</th>'
                             for text, span in groups) + "</tr>") if groups else ""
     names = "".join(f'<th scope="col" class="num">{_esc(h)}</th>' if i in right
@@ -165,7 +181,8 @@ def _sla_basis(stats: StageStats, compiled: CompiledRuleset,
     return limit.nominal_seconds(), "wall clock (SLA estimated)"
 
 
-def _dwell_bars(report: Report, compiled: CompiledRuleset) -> list[svg.DwellBar]:
+def _dwell_bars(report: Report, compiled: CompiledRuleset,
+                lang: str = i18n.DEFAULT) -> list[svg.DwellBar]:
     bars = []
     for stats in _charted(report, compiled):
         limit, basis = _sla_basis(stats, compiled, report.calendar)
@@ -173,118 +190,125 @@ def _dwell_bars(report: Report, compiled: CompiledRuleset) -> list[svg.DwellBar]
              else stats.dwell_wall)
         bars.append(svg.DwellBar(
             label=stats.title or stats.stage, median=q.median, p75=q.p75, p90=q.p90,
-            limit=limit, limit_label=f"SLA {stats.sla_limit}" if stats.sla_limit else "",
-            basis=basis))
+            limit=limit, limit_label=_t("sla-limit", lang, limit=_duration(
+                stats.sla_limit, lang)) if stats.sla_limit else "",
+            basis=_t(f"basis.{basis}", lang)))
     return bars
 
 
-def _dwell_section(report: Report, compiled: CompiledRuleset) -> str:
-    chart = svg.dwell_chart(_dwell_bars(report, compiled))
-    return _figure(chart, "Completed visits per stage: the bar is the median dwell, the whisker "
-                          "runs from p75 to p90, the dashed line is the stage's SLA limit. "
-                          "Stages whose SLA counts business time are shown in working time.")
+def _dwell_section(report: Report, compiled: CompiledRuleset, lang: str) -> str:
+    chart = svg.dwell_chart(_dwell_bars(report, compiled, lang), _t("h.dwell", lang), lang)
+    return _figure(chart, _t("dwell-caption", lang))
 
 
-def _distributions_section(report: Report, compiled: CompiledRuleset) -> str:
+def _distributions_section(report: Report, compiled: CompiledRuleset, lang: str) -> str:
     figures = []
     for stats in _charted(report, compiled):
-        series: list[tuple[str, Quantiles]] = [("wall clock", stats.dwell_wall)]
+        series: list[tuple[str, Quantiles]] = [(_t("basis.wall clock", lang), stats.dwell_wall)]
         if stats.dwell_working is not None:
-            series.append(("working time", stats.dwell_working))
-        series.append(("age, still there", stats.age_wall))
-        figures.append(f"<figure>{svg.distribution_chart(stats.title or stats.stage, series)}"
-                       "</figure>")
+            series.append((_t("basis.working time", lang), stats.dwell_working))
+        series.append((_t("age", lang), stats.age_wall))
+        figures.append("<figure>" + svg.distribution_chart(
+            stats.title or stats.stage, series, lang=lang) + "</figure>")
     if not figures:
-        figures.append(f"<figure>{svg.no_data('Dwell distributions')}</figure>")
-    legend = ("Each box runs from the median to p75, the whisker to p90; the short orange tick is "
-              "p80, the basis of the suggested limits; n is the number of values. "
-              "\u201cAge, still there\u201d is how long the open deals have been in the stage.")
+        figures.append(f"<figure>{svg.no_data(_t('h.distributions', lang), lang=lang)}</figure>")
+    legend = _t("distributions-legend", lang)
     return f'<p class="lead">{_esc(legend)}</p><div class="grid">{"".join(figures)}</div>'
 
 
-def _stalls_section(report: Report, titles: Mapping[str, str]) -> str:
+def _stalls_section(report: Report, titles: Mapping[str, str], lang: str) -> str:
     rows = []
     for stall in sorted(report.stalls, key=lambda s: s.rank):
         reasons = Markup('<ul class="reasons">' + "".join(
             f"<li>{_esc(r)}</li>" for r in stall.reasons) + "</ul>") if stall.reasons else None
         rows.append((stall.rank, _sub(titles.get(stall.stage, stall.stage), stall.stage),
                      f"{stall.score:.2f}", reasons))
-    return _table(("Rank", "Stage", "Score", "Why"), rows, numeric=(0, 2),
-                  empty="No stage stands out: nothing to rank.", cls="stalls")
+    return _table((_t("col.rank", lang), _t("col.stage", lang), _t("col.score", lang),
+                   _t("col.why", lang)), rows, numeric=(0, 2),
+                  empty=_t("no-stalls", lang), cls="stalls")
 
 
-def _stage_row(stats: StageStats, working: bool) -> list[Cell]:
+def _stage_row(stats: StageStats, working: bool, lang: str) -> list[Cell]:
     # Shares go under their counts rather than into columns of their own: the table is wide.
     left = stats.moved_on + stats.went_back + stats.lost
     row: list[Cell] = [
         _sub(stats.title or stats.stage, stats.stage), _int(stats.entered),
         _int(stats.moved_on), _int(stats.went_back),
         _sub(_int(stats.lost), _pct(stats.loss_share) if left else None),
-        _int(stats.still_there), _dur(stats.dwell_wall.median), _dur(stats.dwell_wall.p75),
-        _dur(stats.dwell_wall.p90)]
+        _int(stats.still_there), _dur(stats.dwell_wall.median, lang),
+        _dur(stats.dwell_wall.p75, lang), _dur(stats.dwell_wall.p90, lang)]
     if working:
         q = stats.dwell_working or Quantiles()
-        row += [stats.working(q.median), stats.working(q.p75), stats.working(q.p90)]
-    row += [_sub(stats.sla_limit, stats.sla_id) if stats.sla_limit else None,
+        row += [stats.working(q.median, lang), stats.working(q.p75, lang),
+                stats.working(q.p90, lang)]
+    row += [_sub(_duration(stats.sla_limit, lang), stats.sla_id) if stats.sla_limit else None,
             _sub(_int(stats.breached), _pct(stats.breach_share)) if stats.sla_limit else None,
-            _sub(stats.suggested_limit, stats.suggested_basis) if stats.suggested_limit else None]
+            _sub(_duration(stats.suggested_limit, lang),
+                 _t(f"suggested.{stats.suggested_basis}", lang)
+                 if stats.suggested_basis in ("wall", "working") else stats.suggested_basis)
+            if stats.suggested_limit else None]
     return row
 
 
-def _stages_section(report: Report) -> str:
+def _stages_section(report: Report, lang: str) -> str:
     working = any(s.dwell_working is not None for s in report.stages)
-    head = ["Stage", "Entered", "Moved on", "Went back", "Lost", "Still there",
-            "median", "p75", "p90"]
-    groups = [("", 6), ("Dwell, wall clock", 3)]
+    quantiles = [_t("col.median", lang), "p75", "p90"]
+    head = [_t(f"col.{c}", lang) for c in ("stage", "entered", "moved-on", "went-back", "lost",
+                                           "still-there")] + quantiles
+    groups = [("", 6), (_t("dwell-wall", lang), 3)]
     if working:
-        head += ["median", "p75", "p90"]
-        groups.append(("Dwell, working time", 3))
-    head += ["Limit", "Breached", "Suggested"]
-    groups.append(("SLA", 3))
-    numeric = [i for i in range(1, len(head)) if head[i] not in ("Limit", "Suggested")]
-    rows = [_stage_row(s, working) for s in report.stages]
-    return ('<p class="lead">Lost and breached show their share under the count: of the deals '
-            "that left the stage, and of the visits. The suggested limit is the p80 dwell, "
-            "rounded.</p>" + _table(head, rows, numeric=numeric, groups=groups,
-                                    empty="No stage histories.", cls="stages"))
+        head += quantiles
+        groups.append((_t("dwell-working", lang), 3))
+    head += [_t("col.limit", lang), _t("col.breached", lang), _t("col.suggested", lang)]
+    groups.append((_t("sla", lang), 3))
+    numeric = [i for i in range(1, len(head)) if i < len(head) - 3 or i == len(head) - 2]
+    rows = [_stage_row(s, working, lang) for s in report.stages]
+    return (f'<p class="lead">{_esc(_t("stages-lead", lang))}</p>'
+            + _table(head, rows, numeric=numeric, groups=groups,
+                     empty=_t("no-histories", lang), cls="stages"))
 
 
-def _group_rows(groups: Sequence[GroupStats]) -> list[list[Cell]]:
+def _group_rows(groups: Sequence[GroupStats], lang: str) -> list[list[Cell]]:
     return [[g.key, g.deals, g.won, g.lost, g.open, _pct(g.win_rate),
-             _dur(g.cycle_won.median), _dur(g.cycle_won.p75), _dur(g.cycle_won.p90),
-             g.cycle_won.count, _dur(g.cycle_closed.median), _dur(g.cycle_closed.p90),
-             g.cycle_closed.count] for g in groups]
+             _dur(g.cycle_won.median, lang), _dur(g.cycle_won.p75, lang),
+             _dur(g.cycle_won.p90, lang), g.cycle_won.count, _dur(g.cycle_closed.median, lang),
+             _dur(g.cycle_closed.p90, lang), g.cycle_closed.count] for g in groups]
 
 
-def _group_table(key: str, groups: Sequence[GroupStats]) -> str:
-    head = (key, "Deals", "Won", "Lost", "Open", "Win rate", "median", "p75", "p90", "n",
-            "median", "p90", "n")
-    spans = (("", 6), ("Cycle to won", 4), ("Cycle to won or lost", 3))
-    return _table(head, _group_rows(groups), numeric=range(1, 13), groups=spans,
-                  empty="No deals.", cls="groups")
+def _group_table(key: str, groups: Sequence[GroupStats], lang: str) -> str:
+    median = _t("col.median", lang)
+    head = (key, *(_t(f"col.{c}", lang) for c in ("deals", "won", "lost", "open", "win-rate")),
+            median, "p75", "p90", "n", median, "p90", "n")
+    spans = (("", 6), (_t("cycle-won", lang), 4), (_t("cycle-closed", lang), 3))
+    return _table(head, _group_rows(groups, lang), numeric=range(1, 13), groups=spans,
+                  empty=_t("no-deals", lang), cls="groups")
 
 
-def _cycles_section(report: Report) -> str:
-    return ('<p class="lead">Cycle length is wall-clock time from a deal\u2019s first stage to its '
-            "end; the win rate is won / (won + lost).</p>"
-            f"<h3>By start definition</h3>{_group_table('Start', report.by_start)}"
-            + (f'<p class="lead">Whole cycle: suggested limit {_esc(report.cycle_limit)} '
-               "(the p80 of the closed cycles).</p>" if report.cycle_limit else "")
-            + f"<h3>By owner</h3>{_group_table('Owner', report.by_owner)}"
-            + (f"<h3>By {_esc(report.by)}</h3>{_group_table(report.by, report.by_field)}"
+def _cycles_section(report: Report, lang: str) -> str:
+    def h3(key: str, **args: object) -> str:
+        return f"<h3>{_esc(_t(key, lang, **args))}</h3>"
+
+    limit = _duration(report.cycle_limit, lang) if report.cycle_limit else ""
+    return (f'<p class="lead">{_esc(_t("cycles-lead", lang))}</p>'
+            f"{h3('h.by-start')}{_group_table(_t('col.start', lang), report.by_start, lang)}"
+            + (f'<p class="lead">{_esc(_t("cycle-limit", lang, limit=limit))}</p>'
+               if report.cycle_limit else "")
+            + f"{h3('h.by-owner')}{_group_table(_t('col.owner', lang), report.by_owner, lang)}"
+            + (f"{h3('h.by', by=report.by)}{_group_table(report.by, report.by_field, lang)}"
                if report.by is not None else "")
-            + (f"<h3>By month of start (the trend)</h3>"
-               f"{_group_table('Started', report.by_month)}" if report.by_month else "")
-            + (_split_section(report.split) if report.split is not None else ""))
+            + (f"{h3('h.by-month')}{_group_table(_t('col.started', lang), report.by_month, lang)}"
+               if report.by_month else "")
+            + (_split_section(report.split, lang) if report.split is not None else ""))
 
 
-def _split_section(split: Split) -> str:
+def _split_section(split: Split, lang: str) -> str:
     """analyze --split: the verdict, then the two sides and the stages."""
     from pipeline_rules.outputs.text import split_lines
 
     verdict = "".join(f"<li>{_esc(line)}</li>" for line in split.verdict)
-    body = "\n".join(split_lines(split)[len(split.verdict) + 1:])
-    return (f"<h3>Before vs after {_esc(split.at)}</h3><ul class=\"verdict\">{verdict}</ul>"
+    body = "\n".join(split_lines(split, lang)[len(split.verdict) + 1:])
+    heading = _t("h.split", lang, at=split.at)
+    return (f"<h3>{_esc(heading)}</h3><ul class=\"verdict\">{verdict}</ul>"
             f"<pre>{_esc(body)}</pre>")
 
 
@@ -300,79 +324,90 @@ def _ranked_codes(*tallies: Tally | None) -> list[str]:
     return sorted(totals, key=lambda c: (-totals[c], c))
 
 
-def _backtest_summary(backtest: Backtest) -> str:
+def _backtest_summary(backtest: Backtest, lang: str) -> str:
     compare = backtest.compare_tally
     facts = _facts([
-        ("Ruleset", backtest.ruleset), ("Period", f"{backtest.start} to {backtest.end}"),
-        ("Evaluated every", backtest.every), ("Evaluation points", _int(backtest.points)),
-        ("Deals", _int(backtest.deals)), ("Bad records", _int(backtest.bad_records)),
-        ("Alerts", _int(backtest.tally.total)),
-        ("Open at the start (backlog)", _int(sum(backtest.backlog.values()))),
-        ("Compared with", backtest.compare_ruleset),
-        ("Alerts with the compared ruleset", _int(compare.total) if compare else None),
-        ("Net change", _signed(backtest.net) if compare else None),
+        (_t("f.ruleset", lang), backtest.ruleset),
+        (_t("f.period", lang), _t("period", lang, start=backtest.start, end=backtest.end)),
+        (_t("f.every", lang), _duration(backtest.every, lang)),
+        (_t("f.points", lang), _int(backtest.points)),
+        (_t("f.deals", lang), _int(backtest.deals)),
+        (_t("f.bad-records", lang), _int(backtest.bad_records)),
+        (_t("f.alerts", lang), _int(backtest.tally.total)),
+        (_t("f.backlog", lang), _int(sum(backtest.backlog.values()))),
+        (_t("f.compared-with", lang), backtest.compare_ruleset),
+        (_t("f.compared-alerts", lang), _int(compare.total) if compare else None),
+        (_t("f.net", lang), _signed(backtest.net) if compare else None),
     ])
     # One axis and one colour per code for both timelines, so they read side by side.
     peak = max(svg.timeline_peak(t.by_week) for t in (backtest.tally, compare) if t is not None)
     codes = _ranked_codes(backtest.tally, compare)
     timelines = [(backtest.ruleset, backtest.tally)]
     if compare is not None:
-        timelines.append((backtest.compare_ruleset or "the compared ruleset", compare))
+        timelines.append((backtest.compare_ruleset or _t("the-compared", lang), compare))
     charts = []
     for name, tally in timelines:
-        label = f"Alerts per week by code: {name}"
+        label = _t("per-week", lang, name=name)
         charts.append(f"<h3>{_esc(label)}</h3>"
-                      + _figure(svg.timeline_chart(tally.by_week, label, peak, codes)))
+                      + _figure(svg.timeline_chart(tally.by_week, label, peak, codes, lang)))
     return facts + _notes(backtest.notes) + "".join(charts)
 
 
-def _code_table(backtest: Backtest) -> str:
+def _code_table(backtest: Backtest, lang: str) -> str:
     tally, compare = backtest.tally, backtest.compare_tally
     codes = _ranked_codes(tally, compare)
     if compare is None:
         rows: list[list[Cell]] = [[c, tally.by_code.get(c, 0)] for c in codes]
-        return _table(("Code", "Alerts"), rows, numeric=(1,), empty="No alerts.")
+        return _table((_t("col.code", lang), _t("col.alerts", lang)), rows, numeric=(1,),
+                      empty=_t("no-alerts", lang))
     rows = [[c, tally.by_code.get(c, 0), compare.by_code.get(c, 0),
              _signed(compare.by_code.get(c, 0) - tally.by_code.get(c, 0))] for c in codes]
-    return _table(("Code", "Alerts", "Compared", "Change"), rows, numeric=(1, 2, 3),
-                  empty="No alerts.")
+    return _table((_t("col.code", lang), _t("col.alerts", lang), _t("col.compared", lang),
+                   _t("col.change", lang)), rows, numeric=(1, 2, 3),
+                  empty=_t("no-alerts", lang))
 
 
 def _matrix(key: str, data: Mapping[str, Mapping[str, int]], codes: Sequence[str],
-            label: Mapping[str, str] | None = None) -> str:
+            label: Mapping[str, str] | None = None, lang: str = i18n.DEFAULT) -> str:
     """Rows of ``data`` (a stage or an owner) by code, most alerts first."""
     order = sorted(data, key=lambda k: (-sum(data[k].values()), k))
     rows: list[list[Cell]] = []
     for name in order:
         shown: Cell = _sub(label[name], name) if label and name in label else name
         rows.append([shown, *(data[name].get(c, 0) for c in codes), sum(data[name].values())])
-    return _table((key, *codes, "Total"), rows, numeric=range(1, len(codes) + 2),
-                  empty="No alerts.", cls="matrix")
+    return _table((key, *codes, _t("col.total", lang)), rows, numeric=range(1, len(codes) + 2),
+                  empty=_t("no-alerts", lang), cls="matrix")
 
 
-def _counts_section(backtest: Backtest, titles: Mapping[str, str]) -> str:
+def _counts_section(backtest: Backtest, titles: Mapping[str, str], lang: str) -> str:
     tally = backtest.tally
     codes = _ranked_codes(tally)
-    return (f"<h3>By code</h3>{_code_table(backtest)}"
-            f"<h3>By stage</h3>{_matrix('Stage', tally.by_stage, codes, titles)}"
-            f"<h3>By owner</h3>{_matrix('Owner', tally.by_owner, codes)}")
+    stage, owner = _t("col.stage", lang), _t("col.owner", lang)
+    return (f"<h3>{_esc(_t('h.by-code', lang))}</h3>{_code_table(backtest, lang)}"
+            f"<h3>{_esc(_t('h.by-stage', lang))}</h3>"
+            f"{_matrix(stage, tally.by_stage, codes, titles, lang)}"
+            f"<h3>{_esc(_t('h.by-owner', lang))}</h3>"
+            f"{_matrix(owner, tally.by_owner, codes, lang=lang)}")
 
 
-def _examples(change: Change) -> Markup | None:
-    items = ([f"<li>added: {_esc(e)}</li>" for e in change.examples_added]
-             + [f"<li>removed: {_esc(e)}</li>" for e in change.examples_removed])
+def _examples(change: Change, lang: str) -> Markup | None:
+    added, removed = _t("added", lang), _t("removed", lang)
+    items = ([f"<li>{added}: {_esc(e)}</li>" for e in change.examples_added]
+             + [f"<li>{removed}: {_esc(e)}</li>" for e in change.examples_removed])
     return Markup('<ul class="examples">' + "".join(items) + "</ul>") if items else None
 
 
-def _changes_section(backtest: Backtest) -> str:
-    name = backtest.compare_ruleset or "the compared ruleset"
-    lead = (f'<p class="lead">What {_esc(name)} raises that {_esc(backtest.ruleset)} does not '
-            "(added) and the other way round (removed), by code and rule.</p>")
-    rows = [[c.code, c.rule, c.added, c.removed, _signed(c.added - c.removed), _examples(c)]
+def _changes_section(backtest: Backtest, lang: str) -> str:
+    name = backtest.compare_ruleset or _t("the-compared", lang)
+    lead = _t("changes-lead", lang, name=name, ruleset=backtest.ruleset)
+    lead = f'<p class="lead">{_esc(lead)}</p>'
+    rows = [[c.code, c.rule, c.added, c.removed, _signed(c.added - c.removed),
+             _examples(c, lang)]
             for c in sorted(backtest.changes, key=lambda c: (-(c.added + c.removed), c.code,
                                                              c.rule or ""))]
-    return lead + _table(("Code", "Rule", "Added", "Removed", "Net", "Examples"), rows,
-                         numeric=(2, 3, 4), empty="The two rulesets raise the same alerts.")
+    head = tuple(_t(f"col.{c}", lang) for c in ("code", "rule", "added", "removed", "net",
+                                                 "examples"))
+    return lead + _table(head, rows, numeric=(2, 3, 4), empty=_t("same-alerts", lang))
 
 
 # ----------------------------------------------------------------- page
@@ -433,63 +468,61 @@ _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def render_html(report: Report | None, backtest: Backtest | None,
-                compiled: CompiledRuleset) -> str:
-    """The complete, self-contained HTML page for an analysis and/or a backtest."""
+                compiled: CompiledRuleset, lang: str = i18n.DEFAULT) -> str:
+    """The complete, self-contained HTML page for an analysis and/or a backtest, its words in
+    ``lang`` (names from the ruleset and the deals as they are written)."""
     ruleset = compiled.ruleset
     title = (report.title if report is not None else backtest.title if backtest is not None
              else "") or ruleset.title or ruleset.id
     titles = _titles(report, compiled)
     sections: list[tuple[str, str, str]] = [
-        ("pipeline", "Pipeline", _figure(
-            svg.pipeline_diagram(compiled),
-            "Open stages in declared order; deals enter at the start stages, end at the won or "
-            "lost stages on the right; a dashed box stands for moves declared from any open "
-            "stage.")),
+        ("pipeline", _t("h.pipeline", lang), _figure(
+            svg.pipeline_diagram(compiled, lang=lang), _t("pipeline-caption", lang))),
     ]
     if report is not None:
         sections += [
-            ("dwell", "Dwell per stage against SLA", _dwell_section(report, compiled)),
-            ("distributions", "Dwell distributions", _distributions_section(report, compiled)),
-            ("stalls", "Where deals stall", _stalls_section(report, titles)),
-            ("stages", "Stages", _stages_section(report)),
-            ("cycles", "Cycle length and win rate", _cycles_section(report)),
+            ("dwell", _t("h.dwell", lang), _dwell_section(report, compiled, lang)),
+            ("distributions", _t("h.distributions", lang),
+             _distributions_section(report, compiled, lang)),
+            ("stalls", _t("h.stalls", lang), _stalls_section(report, titles, lang)),
+            ("stages", _t("h.stages", lang), _stages_section(report, lang)),
+            ("cycles", _t("h.cycles", lang), _cycles_section(report, lang)),
         ]
     if backtest is not None:
         sections += [
-            ("backtest", "Backtest", _backtest_summary(backtest)),
-            ("backtest-counts", "Alerts by code, stage and owner",
-             _counts_section(backtest, titles)),
+            ("backtest", _t("h.backtest", lang), _backtest_summary(backtest, lang)),
+            ("backtest-counts", _t("h.counts", lang), _counts_section(backtest, titles, lang)),
         ]
         if backtest.compare_tally is not None or backtest.changes:
-            sections.append(("compare", "Changes against the compared ruleset",
-                             _changes_section(backtest)))
+            sections.append(("compare", _t("h.compare", lang), _changes_section(backtest, lang)))
     body = "".join(f'<section id="{anchor}"><h2>{_esc(heading)}</h2>{content}</section>'
                    for anchor, heading, content in sections)
     nav = "".join(f'<li><a href="#{anchor}">{_esc(heading)}</a></li>'
                   for anchor, heading, _ in sections)
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{_esc(lang)}"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="generator" content="pipeline-rules">'
         # An empty icon, else the browser asks the server (or the disk) for /favicon.ico.
         '<link rel="icon" href="data:,">'
         f"<title>{_esc(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><main><header>{_header(title, report, backtest, compiled)}"
-        f'<nav aria-label="Sections"><ul>{nav}</ul></nav></header>{body}'
-        f"<footer>Made by pipeline-rules {_esc(__version__)}; the page is self-contained and "
-        "works offline.</footer></main></body></html>\n"
+        f"<body><main><header>{_header(title, report, backtest, compiled, lang)}"
+        f'<nav aria-label="{_esc(_t("sections", lang))}"><ul>{nav}</ul></nav></header>{body}'
+        f"<footer>{_esc(_t('footer', lang, version=__version__))}</footer></main></body></html>\n"
     )
 
 
 def _header(title: str, report: Report | None, backtest: Backtest | None,
-            compiled: CompiledRuleset) -> str:
+            compiled: CompiledRuleset, lang: str) -> str:
     facts: list[tuple[str, str | None]] = [
-        ("Ruleset", report.ruleset if report is not None else compiled.ruleset.id)]
+        (_t("f.ruleset", lang), report.ruleset if report is not None else compiled.ruleset.id)]
     if report is not None:
-        facts += [("Generated at", report.now), ("Calendar", report.calendar),
-                  ("Deals", _int(report.deals)), ("Bad records", _int(report.bad_records))]
+        facts += [(_t("f.generated", lang), report.now), (_t("f.calendar", lang), report.calendar),
+                  (_t("f.deals", lang), _int(report.deals)),
+                  (_t("f.bad-records", lang), _int(report.bad_records))]
     elif backtest is not None:
-        facts.append(("Backtest period", f"{backtest.start} to {backtest.end}"))
+        facts.append((_t("f.backtest-period", lang),
+                      _t("period", lang, start=backtest.start, end=backtest.end)))
     notes = _notes(report.notes) if report is not None else ""
     return f"<h1>{_esc(title)}</h1>{_facts(facts)}{notes}"

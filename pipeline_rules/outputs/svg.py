@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from pipeline_rules import i18n
 from pipeline_rules.analytics.report import Quantiles
 from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.time.durations import format_seconds
@@ -126,12 +127,19 @@ def _wrap(text: str, chars: int, lines: int = 2) -> list[str]:
     return [_clip(line, chars) for line in result]
 
 
-def _duration(seconds: float | None) -> str:
-    return "—" if seconds is None else format_seconds(seconds)
+def _duration(seconds: float | None, lang: str = i18n.DEFAULT) -> str:
+    return "—" if seconds is None else format_seconds(seconds, lang)
 
 
-def no_data(title: str, message: str = "no data", width: float = 360, height: float = 56) -> str:
+def _t(key: str, lang: str, **args: object) -> str:
+    """The charts' text ``key`` in ``lang``."""
+    return i18n.render(f"svg.{key}", args, lang)
+
+
+def no_data(title: str, message: str | None = None, width: float = 360, height: float = 56,
+            lang: str = i18n.DEFAULT) -> str:
     """A small placeholder chart saying there is nothing to draw."""
+    message = _t("no-data", lang) if message is None else message
     body = [
         _rect(0.5, 0.5, width - 1, height - 1, "#fafafa", stroke=GRID, rx=4, cls="empty"),
         _text(width / 2, height / 2 + 4, message, anchor="middle", fill=MUTED),
@@ -164,14 +172,14 @@ def _count_scale(largest: int) -> tuple[int, int]:
 
 
 def _duration_axis(x0: float, x1: float, top: float, bottom: float, axis_max: float,
-                   step: float) -> list[str]:
+                   step: float, lang: str = i18n.DEFAULT) -> list[str]:
     """Vertical grid lines with duration labels under them."""
     parts: list[str] = []
     ticks = round(axis_max / step)
     for i in range(ticks + 1):
         x = x0 + (x1 - x0) * i / ticks
         parts.append(_line(x, top, x, bottom, GRID))
-        parts.append(_text(x, bottom + 14, format_seconds(i * step), anchor="middle", size=10,
+        parts.append(_text(x, bottom + 14, format_seconds(i * step, lang), anchor="middle", size=10,
                            fill=MUTED))
     return parts
 
@@ -181,11 +189,12 @@ def _duration_axis(x0: float, x1: float, top: float, bottom: float, axis_max: fl
 _DW_LEFT, _DW_LABEL, _DW_PLOT, _DW_VALUE, _DW_ROW, _DW_TOP = 12, 180, 420, 220, 38, 34
 
 
-def dwell_chart(bars: Sequence[DwellBar], title: str = "Dwell per stage against SLA") -> str:
+def dwell_chart(bars: Sequence[DwellBar], title: str = "Dwell per stage against SLA",
+                lang: str = i18n.DEFAULT) -> str:
     """Horizontal bars of the median dwell per stage, p75-p90 whiskers, the SLA limit marked."""
     values = [v for b in bars for v in (b.median, b.p75, b.p90, b.limit) if v is not None]
     if not bars or not any(b.median is not None for b in bars):
-        return no_data(title)
+        return no_data(title, lang=lang)
     axis_max, step = _duration_scale(max(values))
     x0 = _DW_LEFT + _DW_LABEL
     x1 = x0 + _DW_PLOT
@@ -196,18 +205,20 @@ def dwell_chart(bars: Sequence[DwellBar], title: str = "Dwell per stage against 
     def x(seconds: float) -> float:
         return x0 + (x1 - x0) * min(seconds, axis_max) / axis_max
 
-    parts = _dwell_legend(x0)
-    parts += _duration_axis(x0, x1, _DW_TOP - 4, bottom, axis_max, step)
+    parts = _dwell_legend(x0, lang)
+    parts += _duration_axis(x0, x1, _DW_TOP - 4, bottom, axis_max, step, lang)
+    median = _t("median", lang)
     for i, bar in enumerate(bars):
         top = _DW_TOP + i * _DW_ROW
         mid = top + _DW_ROW / 2
-        summary = (f"{bar.label}: median {_duration(bar.median)}, p75 {_duration(bar.p75)}, "
-                   f"p90 {_duration(bar.p90)}" + (f", {bar.limit_label}" if bar.limit_label else "")
+        summary = (f"{bar.label}: {median} {_duration(bar.median, lang)}, "
+                   f"p75 {_duration(bar.p75, lang)}, p90 {_duration(bar.p90, lang)}"
+                   + (f", {bar.limit_label}" if bar.limit_label else "")
                    + (f" ({bar.basis})" if bar.basis else ""))
         row = [f"<title>{_esc(summary)}</title>",
                _text(x0 - 10, mid + 4, _clip(bar.label, 26), anchor="end")]
         if bar.median is None:
-            row.append(_text(x0 + 6, mid + 4, "no completed visits", size=11, fill=MUTED))
+            row.append(_text(x0 + 6, mid + 4, _t("no-visits", lang), size=11, fill=MUTED))
         else:
             over = bar.limit is not None and bar.median > bar.limit
             p75 = bar.p75 if bar.p75 is not None else bar.median
@@ -219,11 +230,13 @@ def dwell_chart(bars: Sequence[DwellBar], title: str = "Dwell per stage against 
         if bar.limit is not None:
             row.append(_line(x(bar.limit), top + 3, x(bar.limit), top + _DW_ROW - 3, SLA, 2,
                              dash="4 3", cls="sla"))
-        line1 = (f"median {_duration(bar.median)} · p90 {_duration(bar.p90)}"
+        line1 = (f"{median} {_duration(bar.median, lang)} · p90 {_duration(bar.p90, lang)}"
                  if bar.median is not None else "")
         line2 = " · ".join(t for t in (bar.limit_label, bar.basis) if t)
         row.append(_text(x1 + 12, mid - 1, line1, size=11))
-        row.append(_text(x1 + 12, mid + 12, _clip(line2, 38), size=10, fill=MUTED))
+        # Cyrillic letters are wider than Latin ones: fewer fit the column (the tooltip has all).
+        row.append(_text(x1 + 12, mid + 12, _clip(line2, 38 if lang == i18n.DEFAULT else 32),
+                         size=10, fill=MUTED))
         parts.append(f'<g class="row">{"".join(row)}</g>')
     return _svg(width, height, title, "dwell", parts)
 
@@ -236,8 +249,10 @@ def _whisker(start: float, end: float | None, mid: float) -> list[str]:
             _line(end, mid - 5, end, mid + 5, INK, 1.5, cls="p90")]
 
 
-def _dwell_legend(x0: float) -> list[str]:
+def _dwell_legend(x0: float, lang: str = i18n.DEFAULT) -> list[str]:
     y = 14
+    if lang != i18n.DEFAULT:
+        return _dwell_legend_spaced(x0, y, lang)
     return [
         _rect(x0, y - 9, 18, 10, BAR), _text(x0 + 24, y, "median", size=11),
         _rect(x0 + 78, y - 7, 18, 6, BAND), _text(x0 + 102, y, "to p75", size=11),
@@ -249,6 +264,34 @@ def _dwell_legend(x0: float) -> list[str]:
         _text(x0 + 265, y, "SLA limit", size=11),
         _rect(x0 + 330, y - 9, 18, 10, OVER), _text(x0 + 354, y, "median over the SLA", size=11),
     ]
+
+
+def _dwell_legend_spaced(x0: float, y: float, lang: str) -> list[str]:
+    """The legend with each item placed after the text before it (the English one is laid out
+    by hand for its words)."""
+    parts: list[str] = []
+    x = x0
+    for mark, key in (("bar", "median"), ("band", "to-p75"), ("whisker", "p75-p90"),
+                      ("sla", "sla-limit"), ("over", "over-sla")):
+        if mark == "bar":
+            parts.append(_rect(x, y - 9, 18, 10, BAR))
+        elif mark == "band":
+            parts.append(_rect(x, y - 7, 18, 6, BAND))
+        elif mark == "whisker":
+            parts += [_line(x, y - 4, x + 18, y - 4, INK, 1.5), _line(x, y - 9, x, y + 1, INK, 1.5),
+                      _line(x + 18, y - 9, x + 18, y + 1, INK, 1.5)]
+        elif mark == "sla":
+            parts.append(_line(x + 9, y - 11, x + 9, y + 3, SLA, 2, dash="4 3"))
+        else:
+            parts.append(_rect(x, y - 9, 18, 10, OVER))
+        label = _t(key, lang)
+        parts.append(_text(x + 24, y, label, size=11))
+        x += 24 + len(label) * _CHAR_11 + 16
+    return parts
+
+
+#: The width of a character of 11px text, generously: where a label ends, for what follows.
+_CHAR_11 = 6.6
 
 
 # ----------------------------------------------------------------- distributions
@@ -264,10 +307,10 @@ def distribution_scale(quantiles: Iterable[Quantiles]) -> float | None:
 
 
 def distribution_chart(title: str, series: Sequence[tuple[str, Quantiles]],
-                       scale: float | None = None) -> str:
+                       scale: float | None = None, lang: str = i18n.DEFAULT) -> str:
     """Box plots of one stage's durations: box from median to p75, whisker to p90, p80 tick."""
     if not any(q.count and q.median is not None for _, q in series):
-        return no_data(title, width=380)
+        return no_data(title, width=380, lang=lang)
     largest = scale if scale is not None else distribution_scale(q for _, q in series)
     # Fewer ticks than the dwell chart: these charts are small and sit side by side.
     axis_max, step = _duration_scale(largest or 0, ticks=3)
@@ -281,14 +324,14 @@ def distribution_chart(title: str, series: Sequence[tuple[str, Quantiles]],
         return x0 + (x1 - x0) * min(seconds, axis_max) / axis_max
 
     parts = [_text(12, 16, _clip(title, 52), bold=True)]
-    parts += _duration_axis(x0, x1, _DI_TOP - 4, bottom, axis_max, step)
+    parts += _duration_axis(x0, x1, _DI_TOP - 4, bottom, axis_max, step, lang)
     for i, (name, q) in enumerate(series):
         mid = _DI_TOP + i * _DI_ROW + _DI_ROW / 2
         row = [_text(x0 - 8, mid + 4, _clip(name, 18), anchor="end", size=11)]
         if not q.count or q.median is None:
-            row.append(_text(x0 + 6, mid + 4, "no data", size=11, fill=MUTED))
+            row.append(_text(x0 + 6, mid + 4, _t("no-data", lang), size=11, fill=MUTED))
         else:
-            row.append(f"<title>{_esc(_box_summary(title, name, q))}</title>")
+            row.append(f"<title>{_esc(_box_summary(title, name, q, lang))}</title>")
             p75 = q.p75 if q.p75 is not None else q.median
             if q.p90 is not None:
                 row += _whisker(x(p75), x(q.p90), mid)
@@ -302,9 +345,10 @@ def distribution_chart(title: str, series: Sequence[tuple[str, Quantiles]],
     return _svg(width, height, title, "distribution", parts)
 
 
-def _box_summary(title: str, name: str, q: Quantiles) -> str:
-    return (f"{title}, {name}: {q.count:,} values; median {_duration(q.median)}, "
-            f"p75 {_duration(q.p75)}, p80 {_duration(q.p80)}, p90 {_duration(q.p90)}")
+def _box_summary(title: str, name: str, q: Quantiles, lang: str = i18n.DEFAULT) -> str:
+    return _t("box", lang, title=title, name=name, values=f"{q.count:,}" if lang == i18n.DEFAULT
+              else i18n.plural(q.count, "value", lang), median=_duration(q.median, lang),
+              p75=_duration(q.p75, lang), p80=_duration(q.p80, lang), p90=_duration(q.p90, lang))
 
 
 # ----------------------------------------------------------------- backtest timeline
@@ -312,12 +356,14 @@ def _box_summary(title: str, name: str, q: Quantiles) -> str:
 _TL_LEFT, _TL_PLOT_W, _TL_PLOT_H, _TL_TOP, _TL_LEGEND_ITEM = 48, 700, 220, 12, 175
 
 
-def _week_label(key: str) -> str:
+def _week_label(key: str, lang: str = i18n.DEFAULT) -> str:
     try:
         day = date.fromisoformat(key)
     except ValueError:
         return _clip(key, 8)
-    return f"{_MONTHS[day.month - 1]} {day.day}"
+    if lang == i18n.DEFAULT:
+        return f"{_MONTHS[day.month - 1]} {day.day}"
+    return _t("week-label", lang, day=day.day, month=_t("months", lang).split("|")[day.month - 1])
 
 
 def _weeks(by_week: Mapping[str, Mapping[str, int]]) -> list[str]:
@@ -361,7 +407,7 @@ def timeline_peak(by_week: Mapping[str, Mapping[str, int]]) -> int:
 
 def timeline_chart(by_week: Mapping[str, Mapping[str, int]],
                    title: str = "Alerts per week by code", scale: int | None = None,
-                   order: Sequence[str] = ()) -> str:
+                   order: Sequence[str] = (), lang: str = i18n.DEFAULT) -> str:
     """Stacked bars of alerts per week (keys are the weeks' Mondays), one colour per code.
 
     ``scale`` and ``order`` (codes, bottom of the stack first) let two timelines share an axis
@@ -369,7 +415,7 @@ def timeline_chart(by_week: Mapping[str, Mapping[str, int]],
     """
     series = _series(by_week, order)
     if not series:
-        return no_data(title, "no alerts in the period", width=420)
+        return no_data(title, _t("no-alerts", lang), width=420, lang=lang)
     weeks = _weeks(by_week)
     named = {code for code, _, _ in series if code != "other"}
 
@@ -402,27 +448,34 @@ def timeline_chart(by_week: Mapping[str, Mapping[str, int]],
                 continue
             h = _TL_PLOT_H * n / axis_max
             y -= h
-            parts.append(f'<g class="segment"><title>{_esc(f"week of {week}: {code} {n:,}")}'
+            tip = _t("segment", lang, week=week, code=_t("other", lang) if code == "other"
+                     else code, n=f"{n:,}")
+            parts.append(f'<g class="segment"><title>{_esc(tip)}'
                          f"</title>{_rect(cx - bar_w / 2, y, bar_w, h, colour)}</g>")
         if i % label_every == 0:
-            parts.append(_text(cx, bottom + 16, _week_label(week), anchor="middle", size=10,
+            parts.append(_text(cx, bottom + 16, _week_label(week, lang), anchor="middle", size=10,
                                fill=MUTED))
     parts.append(_line(x0, bottom, x0 + _TL_PLOT_W, bottom, INK))
-    parts.append(_text(x0 + _TL_PLOT_W / 2, bottom + 32, "week starting", anchor="middle",
+    parts.append(_text(x0 + _TL_PLOT_W / 2, bottom + 32, _t("week-starting", lang), anchor="middle",
                        size=10, fill=MUTED))
     for i, (code, total, colour) in enumerate(series):
         lx = x0 + (i % per_row) * _TL_LEGEND_ITEM
         ly = legend_top + (i // per_row) * 20
         parts.append(f'<g class="legend">{_rect(lx, ly - 10, 12, 12, colour)}'
-                     f"{_text(lx + 18, ly, _clip(f'{code} ({total:,})', 26), size=11)}</g>")
+                     f"{_text(lx + 18, ly, _clip(_legend_item(code, total, lang), 26), size=11)}"
+                     "</g>")
     return _svg(width, height, title, "timeline", parts)
+
+
+def _legend_item(code: str, total: int, lang: str) -> str:
+    """A code and its count under the timeline ("other" said in ``lang``)."""
+    return f"{_t('other', lang) if code == 'other' else code} ({total:,})"
 
 
 # ----------------------------------------------------------------- pipeline diagram
 
 _BOX_W, _BOX_H, _COL_GAP, _MARGIN, _START_BAND = 132, 54, 36, 14, 52
 _LANE_FIRST, _LANE_STEP = 16, 12
-_ANY = "any open stage"
 
 Point = tuple[float, float]
 
@@ -443,12 +496,13 @@ class _Box:
         return self.y + _BOX_H / 2
 
 
-def pipeline_diagram(compiled: CompiledRuleset, title: str | None = None) -> str:
+def pipeline_diagram(compiled: CompiledRuleset, title: str | None = None,
+                     lang: str = i18n.DEFAULT) -> str:
     """The pipeline: open stages left to right in declared order, ends on the right."""
     graph = compiled.graph
-    label = title or f"Pipeline of {compiled.ruleset.title or compiled.ruleset.id}"
+    label = title or _t("pipeline-of", lang, name=compiled.ruleset.title or compiled.ruleset.id)
     if not graph.order:
-        return no_data(label, "no stages")
+        return no_data(label, _t("no-stages", lang), lang=lang)
     open_stages = [s for s in graph.order if graph.is_open(s)]
     won = [s for s in graph.order if s in graph.won]
     lost = [s for s in graph.order if s in graph.lost]
@@ -481,18 +535,17 @@ def pipeline_diagram(compiled: CompiledRuleset, title: str | None = None) -> str
     stages = {s.id: s for s in compiled.ruleset.stages}
     titles = {s: (stages[s].title or s) if s in stages else s for s in graph.order}
     parts: list[str] = []
-    parts += _start_markers(compiled, boxes, top)
+    parts += _start_markers(compiled, boxes, top, lang)
     for (source, target), path in ((e, geometry.route(*e, lane.get(e, 0))) for e in plain):
         parts.append(_arrow(path, f"{titles[source]} → {titles[target]}"
                             + _guards(compiled, source, target)))
     if any_targets and open_stages:
-        parts += _any_box(geometry, any_row, any_targets, titles)
+        parts += _any_box(geometry, any_row, any_targets, titles, lang)
     for stage, box in boxes.items():
         role = ("won" if stage in graph.won else "lost" if stage in graph.lost
                 else "start" if stage in graph.starts else "open")
-        parts.append(_stage_box(box, stage, titles[stage], role))
-    parts.append(_text(_MARGIN, height - 8, "Hover a box or an arrow for details.", size=10,
-                       fill=MUTED))
+        parts.append(_stage_box(box, stage, titles[stage], role, lang))
+    parts.append(_text(_MARGIN, height - 8, _t("hover", lang), size=10, fill=MUTED))
     return _svg(width, height, label, "pipeline", parts)
 
 
@@ -583,14 +636,15 @@ def _guards(compiled: CompiledRuleset, source: str, target: str) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def _start_markers(compiled: CompiledRuleset, boxes: Mapping[str, _Box], top: float) -> list[str]:
+def _start_markers(compiled: CompiledRuleset, boxes: Mapping[str, _Box], top: float,
+                   lang: str = i18n.DEFAULT) -> list[str]:
     """A filled dot with the start definitions' names above each start stage on the main row."""
     by_stage: dict[str, list[str]] = {}
     tips: dict[str, list[str]] = {}
     for start in compiled.starts:
         by_stage.setdefault(start.stage, []).append(start.id)
         tips.setdefault(start.stage, []).append(
-            f"start {start.id}" + (": " + ", ".join(c.describe() for c in start.when)
+            _t("start-tip", lang, id=start.id) + (": " + ", ".join(c.describe() for c in start.when)
                                    if start.when else ""))
     parts: list[str] = []
     for stage, names in by_stage.items():
@@ -600,7 +654,8 @@ def _start_markers(compiled: CompiledRuleset, boxes: Mapping[str, _Box], top: fl
         dot_y = top - _START_BAND + 26
         parts.append(
             f'<g class="start"><title>{_esc("; ".join(tips[stage]))}</title>'
-            + _text(box.cx, top - _START_BAND + 12, _clip("start: " + ", ".join(names), 24),
+            + _text(box.cx, top - _START_BAND + 12,
+                    _clip(_t("start", lang, names=", ".join(names)), 24),
                     anchor="middle", size=11, fill="#1d4ed8")
             + f'<circle cx="{_n(box.cx)}" cy="{_n(dot_y)}" r="5" fill="#1d4ed8"/>'
             + _arrow([(box.cx, dot_y + 5), (box.cx, top)], "", cls="entry")
@@ -616,10 +671,10 @@ _STYLES = {  # fill, stroke, corner radius: ends are pills, coloured and labelle
 }
 
 
-def _stage_box(box: _Box, stage: str, title: str, role: str) -> str:
+def _stage_box(box: _Box, stage: str, title: str, role: str, lang: str = i18n.DEFAULT) -> str:
     fill, stroke, radius = _STYLES[role]
     lines = _wrap(title, 15)
-    caption = stage if role in ("open", stage) else f"{stage} · {role}"
+    caption = stage if role in ("open", stage) else f"{stage} · {_t(f'role.{role}', lang)}"
     first = box.cy - (len(lines) - 1) * 7 - 2
     texts = [_text(box.cx, first + i * 14, line, anchor="middle", bold=True)
              for i, line in enumerate(lines)]
@@ -633,15 +688,16 @@ def _stage_box(box: _Box, stage: str, title: str, role: str) -> str:
 
 
 def _any_box(geometry: _Geometry, row: int, targets: Sequence[str],
-             titles: Mapping[str, str]) -> list[str]:
+             titles: Mapping[str, str], lang: str = i18n.DEFAULT) -> list[str]:
     """One dashed box under the open stages standing for ``from: "*"``, with its moves."""
     x = _MARGIN
     right = geometry.ends_x - _COL_GAP
     y = geometry.row_y(row)
     cy = y + _BOX_H / 2
-    parts = [f'<g class="any"><title>{_esc(_ANY)}: a move declared from: "*"</title>'
+    anywhere = _t("any", lang)
+    parts = [f'<g class="any"><title>{_t("any-tip", lang, any=_esc(anywhere))}</title>'
              + _rect(x, y, right - x, _BOX_H, "#ffffff", stroke="#64748b", rx=6, dash="6 4")
-             + _text((x + right) / 2, cy + 4, _ANY, anchor="middle", fill=MUTED) + "</g>"]
+             + _text((x + right) / 2, cy + 4, anywhere, anchor="middle", fill=MUTED) + "</g>"]
     for target in targets:
         box = geometry.boxes[target]
         if box.col == geometry.end_col:
@@ -650,5 +706,5 @@ def _any_box(geometry: _Geometry, row: int, targets: Sequence[str],
                                  [(right, cy), (run, cy), (run, box.cy), (box.x, box.cy)])
         else:
             path = [(box.cx, y), (box.cx, box.y + _BOX_H)]
-        parts.append(_arrow(path, f"{_ANY} → {titles[target]}", dash="5 3"))
+        parts.append(_arrow(path, f"{anywhere} → {titles[target]}", dash="5 3"))
     return parts

@@ -262,8 +262,8 @@ def assemble(outcomes: Iterable[tuple[str, CompiledRuleset | RulesetError]],
                 files[outcome.id] = file
             else:
                 shadowed[file] = holder
-                problems.append(Unusable(file, f"ruleset id '{outcome.id}' is already "
-                                               f"defined in {holder}"))
+                problems.append(Unusable(file, i18n.Message(
+                    "catalog.duplicate-id", {"id": outcome.id, "holder": holder})))
             continue
         failure = Unusable(file, _reason(file, outcome), outcome.diagnostics)
         problems.append(failure)

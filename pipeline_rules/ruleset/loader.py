@@ -32,6 +32,7 @@ from typing import BinaryIO
 
 import yaml
 
+from pipeline_rules.i18n import Message
 from pipeline_rules.ruleset.problems import DocumentError, Problem
 from pipeline_rules.ruleset.source import Position, Source, SourceMap, split
 
@@ -64,6 +65,11 @@ _constructor = yaml.constructor.SafeConstructor()
 class ReadError(Exception):
     """A path that cannot be read at all (missing, a directory, no permission)."""
 
+    def said(self, lang: str) -> str:
+        """Why, in ``lang`` (as it was written when not a catalog message)."""
+        first = self.args[0] if self.args else None
+        return first.render(lang) if isinstance(first, Message) else str(self)
+
 
 @dataclass(frozen=True)
 class Document:
@@ -91,7 +97,7 @@ def read_bytes(path: str | Path, stdin: BinaryIO | None = None) -> bytes:
     try:
         size = file.stat().st_size
         if file.is_dir():
-            raise ReadError(f"{name}: is a directory")
+            raise ReadError(Message("read.directory", {"name": name}))
         if size > MAX_BYTES:
             raise DocumentError("document-limit", Problem(
                 "document-limit.size", {"size": size, "limit": MAX_BYTES}))
@@ -103,11 +109,11 @@ def read_bytes(path: str | Path, stdin: BinaryIO | None = None) -> bytes:
 def unreadable(name: str, err: OSError) -> ReadError:
     """The error for a file that cannot be opened or read, in the words every reader uses."""
     if isinstance(err, FileNotFoundError):
-        return ReadError(f"{name}: no such file")
+        return ReadError(Message("read.no-such-file", {"name": name}))
     if isinstance(err, PermissionError):
-        return ReadError(f"{name}: permission denied")
+        return ReadError(Message("read.permission", {"name": name}))
     if isinstance(err, IsADirectoryError):
-        return ReadError(f"{name}: is a directory")
+        return ReadError(Message("read.directory", {"name": name}))
     return ReadError(f"{name}: {err.strerror or err}")
 
 

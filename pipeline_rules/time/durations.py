@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from pipeline_rules import i18n
+
 __all__ = ["Duration", "DurationError", "DurationKind", "format_seconds", "format_working",
            "parse_duration"]
 
@@ -136,13 +138,13 @@ class Duration:
         return timedelta(seconds=self.amount)
 
 
-def _error(text: str, reason: str = "") -> DurationError:
-    why = f" ({reason})" if reason else ""
-    return DurationError(f"invalid duration '{text}'{why}; expected one of {ACCEPTED_FORMS}")
+def _error(text: str, empty: bool = False) -> DurationError:
+    return DurationError(i18n.Message("duration.empty" if empty else "duration.invalid",
+                                      {"text": text, "forms": ACCEPTED_FORMS}))
 
 
 def _too_long(text: str) -> DurationError:
-    return DurationError(f"duration '{text}' is longer than 100 years, the longest accepted")
+    return DurationError(i18n.Message("duration.too-long", {"text": text}))
 
 
 def _number(digits: str, text: str) -> int:
@@ -154,12 +156,10 @@ def _number(digits: str, text: str) -> int:
 def parse_duration(text: object) -> Duration:
     """Parse a duration string such as '1d12h' or '5 business days'; raise DurationError."""
     if not isinstance(text, str):
-        raise DurationError(
-            f"expected a duration string like '7d' or '5 business days', got {text!r}"
-        )
+        raise DurationError(i18n.Message("duration.not-a-string", {"got": repr(text)}))
     body = text.strip()
     if not body:
-        raise _error(text, "empty")
+        raise _error(text, empty=True)
 
     business = _BUSINESS_RE.fullmatch(body)
     if business is not None:
@@ -226,7 +226,6 @@ def format_working(seconds: float, day: float, lang: str = "en") -> str:
         return f"{minutes} {minute}" if minutes else (
             f"0 {hour}" if rest == 0 else f"<1 {minute}")
     if lang in _SHORT and lang != "en":
-        from pipeline_rules import i18n  # a leaf every layer may use; imported where words are
 
         text = i18n.plural(whole, "business-day", lang)
     else:
@@ -270,7 +269,6 @@ def format_seconds(seconds: float, lang: str = "en") -> str:
 def spoken(duration: Duration, lang: str) -> str:
     """A duration in words of ``lang`` (``5 рабочих дней``, ``1 день 12 часов``); in English,
     as the ruleset writes it."""
-    from pipeline_rules import i18n  # a leaf every layer may use; imported where words are
 
     if lang == i18n.DEFAULT:
         return duration.text

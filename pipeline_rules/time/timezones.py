@@ -7,6 +7,8 @@ import functools
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from pipeline_rules.i18n import Message
+
 __all__ = ["TimezoneError", "get_zone"]
 
 # IANA names are '/'-separated components of letters, digits and `_+-`; anything else
@@ -15,7 +17,14 @@ _NAME_RE = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
 
 
 class TimezoneError(ValueError):
-    """A time zone name that is not a known IANA zone."""
+    """A time zone name that is not a known IANA zone (its message a catalog entry:
+    :attr:`message`)."""
+
+    @property
+    def message(self) -> str:
+        """Why, as a message that can be said in any language."""
+        first = self.args[0] if self.args else ""
+        return first if isinstance(first, Message) else str(self)
 
 
 @functools.cache
@@ -39,22 +48,23 @@ def _suggestion(name: str) -> str | None:
 
 def _unknown(name: str) -> TimezoneError:
     hint = _suggestion(name)
-    extra = f" (did you mean '{hint}'?)" if hint else ""
-    return TimezoneError(f"unknown time zone '{name}'{extra}; expected an IANA name like 'UTC'")
+    if hint:
+        return TimezoneError(Message("timezone.unknown-hint", {"name": name, "hint": hint}))
+    return TimezoneError(Message("timezone.unknown", {"name": name}))
 
 
 def get_zone(name: str) -> ZoneInfo:
     """Return the ZoneInfo for an IANA name such as 'Europe/Moscow', or raise TimezoneError."""
     # Checked before the cache because YAML can hand us lists, which are unhashable.
     if not isinstance(name, str):
-        raise TimezoneError(f"expected a time zone name like 'Europe/Moscow', got {name!r}")
+        raise TimezoneError(Message("timezone.not-a-name", {"got": repr(name)}))
     return _load(name)
 
 
 @functools.lru_cache(maxsize=256)
 def _load(name: str) -> ZoneInfo:
     if not name.strip():
-        raise TimezoneError("empty time zone name; expected an IANA name like 'Europe/Moscow'")
+        raise TimezoneError(Message("timezone.empty", {}))
     if not _NAME_RE.fullmatch(name):
         raise _unknown(name)
     try:

@@ -25,12 +25,18 @@ from pipeline_rules.deals.readers.jsonl import (
     read_json,
     read_jsonl,
 )
+from pipeline_rules.i18n import Message
 
 FORMATS = ("auto", "jsonl", "json", "csv")
 
 
 class InputError(ValueError):
     """Input that cannot be read at all (a missing mapping for CSV, an unknown format)."""
+
+    def said(self, lang: str) -> str:
+        """Why, in ``lang`` (as it was written when not a catalog message)."""
+        first = self.args[0] if self.args else None
+        return first.render(lang) if isinstance(first, Message) else str(self)
 
 
 def detect_format(path: str) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import heapq
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
@@ -36,7 +37,6 @@ from pipeline_rules import i18n
 from pipeline_rules.deals.model import Record
 from pipeline_rules.deals.readers import InputError
 from pipeline_rules.deals.readers.jsonl import open_binary
-from pipeline_rules.i18n import render
 from pipeline_rules.ruleset.loader import Document, ReadError, load_document, read_source
 from pipeline_rules.ruleset.problems import DocumentError
 from pipeline_rules.ruleset.source import Position, join
@@ -77,6 +77,19 @@ class Note(i18n.Message):
 
 class MappingError(InputError):
     """A broken mapping, or one that does not fit the CSV; the message starts ``file:line:col:``."""
+
+
+def _said(at: str, entry: str, /, **args: object) -> i18n.Message:
+    """``at``: the message of catalog entry ``entry``."""
+    return i18n.Message("csv.at", {"at": at, "message": i18n.Message(entry, args)})
+
+
+def _wrong(at: str, entry: str, args: Mapping[str, object] | None = None, /,
+           **more: object) -> MappingError:
+    """The error ``at`` a place (``file:line:col``, ``file:line`` or a file), said by catalog
+    entry ``entry`` with ``args`` and ``more``."""
+    said = i18n.Message(entry, {**(args or {}), **more})
+    return MappingError(i18n.Message("csv.at", {"at": at, "message": said}))
 
 
 class Column(NamedTuple):
@@ -175,19 +188,18 @@ def load_mapping(path: str | Path) -> CsvMapping:
         document = load_document(source)
     except DocumentError as err:
         where = err.problem.position or Position(1, 1)
-        raise MappingError(f"{name}:{where.line}:{where.column}: "
-                           f"{render(err.problem.message, err.problem.args)}") from None
+        raise _wrong(f"{name}:{where.line}:{where.column}", err.problem.message,
+                     err.problem.args) from None
     for rule, problem in document.problems:
         where = problem.position or Position(1, 1)
         # The catalog's duplicate-key text says the first value is used; here nothing is used.
-        text = (f"key '{problem.args['key']}' is given twice (first on line "
-                f"{problem.args['line']})" if rule == "duplicate-key"
-                else render(problem.message, problem.args))
-        raise MappingError(f"{name}:{where.line}:{where.column}: {text}")
+        at = f"{name}:{where.line}:{where.column}"
+        if rule == "duplicate-key":
+            raise _wrong(at, "mapping.twice", key=problem.args["key"], line=problem.args["line"])
+        raise _wrong(at, problem.message, problem.args)
     data = document.data
     if not isinstance(data, dict):
-        raise MappingError(f"{name}:1:1: a mapping file is a YAML mapping of keys (format, deal, "
-                           "...); see docs/input.md")
+        raise _wrong(f"{name}:1:1", "mapping.not-a-mapping")
     _check_schema(document, data)
     return _build(document, data)
 
@@ -214,8 +226,8 @@ def _check_schema(document: Document, data: dict[str, Any]) -> None:
     # The one nearest the top of the file: the first thing the user would fix reading down.
     first = min(problems, key=place)
     where = place(first)
-    raise MappingError(f"{document.source.name}:{where.line}:{where.column}: "
-                       f"{render(first.message, first.args)}")
+    raise _wrong(f"{document.source.name}:{where.line}:{where.column}", first.message,
+                 first.args)
 
 
 def _build(document: Document, data: dict[str, Any]) -> CsvMapping:
@@ -225,10 +237,11 @@ def _build(document: Document, data: dict[str, Any]) -> CsvMapping:
             continue
         for other, keys in _FORMAT_KEYS.items():
             if other != kind and key in keys:
-                why = _WHY_NOT.get(key) if kind == "changelog" else None
-                raise MappingError(f"{_at(document, join('', key), key=True)}: '{key}' belongs to "
-                                   f"the {other} format; a {kind} mapping does not use it"
-                                   + (f": {why}" if why else ""))
+                at = _at(document, join("", key), key=True)
+                if key in _WHY_NOT and kind == "changelog":
+                    raise _wrong(at, "mapping.other-format-why", key=key, other=other, kind=kind,
+                                 why=i18n.Message(f"mapping.why-not.{key}", {}))
+                raise _wrong(at, "mapping.other-format", key=key, other=other, kind=kind)
 
     def column(value: object, pointer: str) -> Column | None:
         return None if value is None else Column(str(value), _at(document, pointer))
@@ -242,14 +255,13 @@ def _build(document: Document, data: dict[str, Any]) -> CsvMapping:
         try:
             zone = get_zone(data["timezone"])
         except TimezoneError as err:
-            raise MappingError(f"{_at(document, '/timezone')}: {err}") from None
+            raise _wrong(_at(document, "/timezone"), "mapping.as-is", text=err.message) from None
     time_format = data.get("time_format")
     if time_format is not None:
         _check_time_format(str(time_format), _at(document, "/time_format"))
     delimiter = data.get("delimiter")
     if delimiter is not None and len(delimiter) != 1:
-        raise MappingError(f"{_at(document, '/delimiter')}: the delimiter must be one character, "
-                           f"got {delimiter!r}")
+        raise _wrong(_at(document, "/delimiter"), "mapping.delimiter", got=repr(delimiter))
     stages = data.get("stages")
     if stages is not None:
         for crm, target in stages.items():
@@ -278,21 +290,16 @@ def _build(document: Document, data: dict[str, Any]) -> CsvMapping:
     if mapping.first_stage is not None:
         _check_stage_id(mapping.first_stage, _at(document, "/first_stage"))
         if any(stage == mapping.first_stage for stage, _ in mapping.stage_dates):
-            raise MappingError(f"{_at(document, '/first_stage')}: stage "
-                               f"'{mapping.first_stage}' has a date column under 'stage_dates'; "
-                               "'first_stage' is for a first stage the export gives no date for")
+            raise _wrong(_at(document, "/first_stage"), "mapping.first-stage-dated",
+                         stage=mapping.first_stage)
     if mapping.closed is not None and mapping.stage is None:
-        raise MappingError(f"{_at(document, '/closed', key=True)}: 'closed' dates the deal's "
-                           "current stage, which the 'stage' column names; name that column "
-                           "with 'stage' too")
+        raise _wrong(_at(document, "/closed", key=True), "mapping.closed-needs-stage")
     for stage, _ in mapping.stage_dates:
         _check_stage_id(stage, _at(document, join("/stage_dates", stage), key=True))
     if mapping.changes and not any(c.stage_from_value or c.stage for c in changes.values()):
-        raise MappingError(f"{_at(document, '/changes')}: no kind of change enters a stage "
-                           "(give one kind 'stage' or {stage: ID}); the deals would have no stage")
+        raise _wrong(_at(document, "/changes"), "mapping.no-stage-change")
     if kind == "wide" and stages is not None and mapping.stage is None:
-        raise MappingError(f"{_at(document, '/stages', key=True)}: 'stages' maps the values of "
-                           "the 'stage' column; name that column with 'stage' too")
+        raise _wrong(_at(document, "/stages", key=True), "mapping.stages-need-stage")
     return mapping
 
 
@@ -309,8 +316,8 @@ def _join(document: Document, index: int, item: Mapping[str, Any]) -> Join:
     take = tuple((str(name), Column(str(value), _at(document, join(f"{pointer}/take", name))))
                  for name, value in item["take"].items())
     if by in dict(take):
-        raise MappingError(f"{_at(document, join(f'{pointer}/take', by), key=True)}: the join "
-                           f"matches on '{by}' and cannot also set it")
+        raise _wrong(_at(document, join(f"{pointer}/take", by), key=True), "mapping.join-sets-key",
+                     by=by)
     return Join(_relative(document, str(item["file"])), _at(document, pointer), str(by),
                 Column(str(key), _at(document, join(f"{pointer}/on", by))), take)
 
@@ -329,18 +336,18 @@ def _side_file(document: Document, kind: str, item: Mapping[str, Any]) -> SideFi
 
 def _check_stage_id(value: object, where: str) -> None:
     if not isinstance(value, str) or not value.strip():
-        raise MappingError(f"{where}: expected a ruleset stage id, got {value!r}")
+        raise _wrong(where, "mapping.stage-id", got=repr(value))
 
 
 def _check_time_format(text: str, where: str) -> None:
     # strptime only complains about a bad directive when used, so try it on a sample time.
     sample = datetime(2024, 12, 31, 23, 59, 58, tzinfo=UTC)
+    if "%" not in text:
+        raise _wrong(where, "mapping.no-directive", text=text)
     try:
-        if "%" not in text:
-            raise ValueError("it has no % directive")
         datetime.strptime(sample.strftime(text), text)
     except ValueError as err:
-        raise MappingError(f"{where}: '{text}' is not a usable strptime format ({err})") from None
+        raise _wrong(where, "mapping.strptime", text=text, error=str(err)) from None
 
 
 def _change(value: object, where: str) -> Change:
@@ -352,7 +359,7 @@ def _change(value: object, where: str) -> Change:
         _check_stage_id(stage, where)
     name = value.get("field")
     if name is not None and not str(name).strip():
-        raise MappingError(f"{where}: expected a field name, got {name!r}")
+        raise _wrong(where, "mapping.field-name", got=repr(name))
     return Change(stage=None if stage is None else str(stage),
                   field=None if name is None else str(name))
 
@@ -413,8 +420,7 @@ def sample_rows(path: str, mapping: CsvMapping,
         rows = _rows(stream, path, delimiter)
         first = next(rows, None)
         if first is None:
-            raise ReadError(f"{path}: the file is empty; expected a header row naming the "
-                            "columns")
+            raise ReadError(_said(path, "csv.empty-file"))
         return first.cells, [(row.line, row.cells) for row in islice(rows, limit)]
 
 
@@ -424,6 +430,14 @@ class _Row(NamedTuple):
     line: int
     cells: list[str]
     error: str | None = None  # why the csv module could not split it
+
+
+def _unreadable(err: csv.Error) -> str:
+    """Why the csv module could not split a row, as a catalog message."""
+    limit = re.fullmatch(r"field larger than field limit \((\d+)\)", str(err))
+    if limit is not None:  # the one csv.Error a well-formed export can meet
+        return i18n.Message("csv.too-large", {"limit": int(limit[1])})
+    return i18n.Message("csv.unreadable-row", {"error": str(err)})
 
 
 def _rows(stream: BinaryIO, name: str, delimiter: str) -> Iterator[_Row]:
@@ -437,7 +451,7 @@ def _rows(stream: BinaryIO, name: str, delimiter: str) -> Iterator[_Row]:
             return
         except csv.Error as err:
             # An unparseable row (e.g. a cell over the csv module's size limit): keep going.
-            yield _Row(start, [], f"unreadable CSV row: {err}")
+            yield _Row(start, [], _unreadable(err))
             start = reader.line_num + 1
             continue
         trimmed = [cell.strip() for cell in cells]
@@ -453,20 +467,19 @@ def _lines(stream: BinaryIO, name: str) -> Iterator[str]:
         try:
             yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as err:
-            raise ReadError(f"{name}:{number}: byte 0x{raw[err.start]:02x} is not UTF-8; "
-                            "export the CSV as UTF-8") from None
+            raise ReadError(_said(f"{name}:{number}", "csv.not-utf8",
+                                  byte=f"0x{raw[err.start]:02x}")) from None
 
 
 def _header(rows: Iterator[_Row], name: str, mapping: CsvMapping) -> list[str]:
     first = next(rows, None)
     if first is None:
-        raise ReadError(f"{name}: the file is empty; expected a header row naming the columns")
+        raise ReadError(_said(name, "csv.empty-file"))
     header = first.cells
     for column in mapping.named_columns():
         if column.name not in header:
-            raise MappingError(f"{column.where}: column {quoted(column.name)} named by the "
-                               f"mapping is not in the header of {name}; columns: "
-                               f"{', '.join(map(quoted, header))}")
+            raise _wrong(column.where, "csv.not-in-header", column=quoted(column.name),
+                         file=name, columns=", ".join(map(quoted, header)))
     return header
 
 
@@ -629,9 +642,8 @@ def _read_changelog(rows: Iterator[_Row], table: _Table) -> Iterator[Record]:
             what = row.cells[kind_at]
             found = mapping.changes.get(what)
             if found is None:
-                problem = (f"the kind of change '{what}' (column {quoted(kind.name)}) is not "
-                           f"listed under 'changes:' in {mapping.source}; add it there "
-                           f"(e.g. '{what}: ignore')")
+                problem = i18n.Message("csv.unknown-change", {
+                    "kind": what, "column": quoted(kind.name), "mapping": mapping.source})
             else:
                 change = found
         if problem is not None:
@@ -825,7 +837,8 @@ def _side_rows(path: str, mapping: CsvMapping, where: str,
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed when the rows are spent
     except OSError as err:
-        raise ReadError(f"{where}: cannot read {path}: {err.strerror or err}") from None
+        raise ReadError(_said(where, "csv.cannot-read", file=path,
+                              error=err.strerror or err)) from None
 
     def rows() -> Iterator[_Row]:
         with stream:
@@ -834,13 +847,12 @@ def _side_rows(path: str, mapping: CsvMapping, where: str,
     found = rows()
     first = next(found, None)
     if first is None:
-        raise ReadError(f"{path}: the file is empty; expected a header row naming the columns")
+        raise ReadError(_said(path, "csv.empty-file"))
     positions = {}
     for column in wanted:
         if column.name not in first.cells:
-            raise MappingError(f"{column.where}: column {quoted(column.name)} is not in the "
-                               f"header of {path}; columns: "
-                               f"{', '.join(map(quoted, first.cells))}")
+            raise _wrong(column.where, "csv.side-not-in-header", column=quoted(column.name),
+                         file=path, columns=", ".join(map(quoted, first.cells)))
         positions[column.name] = first.cells.index(column.name)
     width = len(first.cells)
 
@@ -848,8 +860,8 @@ def _side_rows(path: str, mapping: CsvMapping, where: str,
         # A row that cannot be split into the header's cells keeps its line and says why.
         for row in found:
             if row.error is not None or len(row.cells) != width:
-                yield row._replace(error=row.error or (
-                    f"the row has {len(row.cells)} cells where the header has {width}"))
+                yield row._replace(error=row.error or i18n.Message(
+                    "csv.cells", {"cells": len(row.cells), "header": width}))
             else:
                 yield row
 
@@ -871,23 +883,21 @@ def _load_join(item: Join, mapping: CsvMapping, zone: tzinfo) -> _Lookup:
     lines: dict[str, int] = {}
     for row in rows:
         if row.error is not None:  # a lookup with a broken row cannot be trusted
-            raise MappingError(f"{item.file}:{row.line}: {row.error}")
+            raise _wrong(f"{item.file}:{row.line}", "mapping.as-is", text=row.error)
         key = row.cells[positions[item.key.name]]
         if not key:
-            raise MappingError(f"{item.file}:{row.line}: column {quoted(item.key.name)} is "
-                               "empty; every row of a lookup file needs its key")
+            raise _wrong(f"{item.file}:{row.line}", "csv.lookup-no-key",
+                         column=quoted(item.key.name))
         if key in lines:
-            raise MappingError(f"{item.file}:{row.line}: {quoted(key)} appears twice in column "
-                               f"{quoted(item.key.name)} (first on line {lines[key]}); a lookup "
-                               "needs one row per key")
+            raise _wrong(f"{item.file}:{row.line}", "csv.lookup-twice", key=quoted(key),
+                         column=quoted(item.key.name), line=lines[key])
         lines[key] = row.line
         taken = {}
         for name, column in item.take:
             cell = row.cells[positions[column.name]]
             if not cell:
-                raise MappingError(f"{item.file}:{row.line}: column {quoted(column.name)} is "
-                                   f"empty for {quoted(key)}; fill it in (the join takes it "
-                                   f"as '{name}')")
+                raise _wrong(f"{item.file}:{row.line}", "csv.lookup-empty",
+                             column=quoted(column.name), key=quoted(key), name=name)
             taken[name] = cell
         values[key] = taken
     return _Lookup(item, values)
@@ -927,14 +937,15 @@ class _Sides:
                 return "" if column is None else cells[positions[column.name]]
             deal = cell("deal")
             if not deal:
-                self.broken.append(Record(f"{side.file}:{row.line}", error=(
-                    f"no deal id in column {quoted(side.columns['deal'].name)}")))
+                self.broken.append(Record(f"{side.file}:{row.line}", error=i18n.Message(
+                    "csv.no-deal-id", {"column": quoted(side.columns['deal'].name)})))
                 continue
             self.lines.setdefault(deal, (side.file, row.line))
             try:
                 item = _side_item(side.kind, cell, times, row.line, side.columns)
             except ValueError as err:
-                self.problems.setdefault(deal, f"{side.file}:{row.line}: {err}")
+                self.problems.setdefault(deal, i18n.Message("csv.side-row", {
+                    "file": side.file, "line": row.line, "problem": err.args[0]}))
                 continue
             self.items.setdefault(deal, {}).setdefault(side.kind, []).append(item)
 
@@ -948,8 +959,8 @@ class _Sides:
         for each side row that could not be read."""
         yield from self.broken
         for deal, (name, line) in self.lines.items():
-            yield Record(f"{name}:{line}", error=f"deal '{deal}' is not in the deals file; "
-                                                 "its rows here are not used", deal=deal)
+            yield Record(f"{name}:{line}", error=i18n.Message("csv.no-such-deal",
+                                                              {"deal": deal}), deal=deal)
 
 
 _TRUE = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
@@ -966,13 +977,15 @@ def _side_item(kind: str, cell: Any, times: _Times, line: int,
         try:
             return times.read(text, column, line).isoformat()
         except ValueError as err:
-            raise ValueError(f"column {quoted(column)}: {err}") from None
+            raise ValueError(i18n.Message("csv.in-column", {"column": quoted(column),
+                                                            "problem": err.args[0]})) from None
 
     if kind == "tasks":
         done = cell("done").lower()
         if done not in _TRUE:
-            raise ValueError(f"column {quoted(columns['done'].name)}: '{cell('done')}' is not "
-                             "true/false, yes/no or 1/0")
+            raise ValueError(i18n.Message("csv.in-column", {
+                "column": quoted(columns['done'].name),
+                "problem": i18n.Message("csv.not-boolean", {"text": cell("done")})}))
         return {"id": cell("id") or None, "due": time("due", False), "done": _TRUE[done]}
     if kind == "events":
         return {"type": cell("type"), "at": time("at", True)}
@@ -998,9 +1011,9 @@ def _complete(record: Record, lookups: list[_Lookup], sides: _Sides) -> Record:
             continue  # nothing to look up by: nothing to fill in
         found = lookup.values.get(str(value))
         if found is None:
-            return Record(record.origin, error=f"{item.by} '{value}' is not in column "
-                          f"{quoted(item.key.name)} of {item.file} (the join at {item.where})",
-                          deal=record.deal)
+            return Record(record.origin, error=i18n.Message("csv.not-joined", {
+                "by": item.by, "value": value, "column": quoted(item.key.name),
+                "file": item.file, "where": item.where}), deal=record.deal)
         for name, text in found.items():
             if name in ATTRIBUTES:
                 data[name] = text

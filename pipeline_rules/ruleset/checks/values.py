@@ -139,7 +139,7 @@ def invalid_timezone(ctx: CheckContext) -> Iterator[Problem]:
     try:
         get_zone(ctx.ruleset.timezone)
     except TimezoneError as err:
-        yield Problem("invalid-timezone", {"value": ctx.ruleset.timezone, "detail": str(err)},
+        yield Problem("invalid-timezone", {"value": ctx.ruleset.timezone, "detail": err.message},
                       path="/timezone")
 
 
