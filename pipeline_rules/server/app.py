@@ -316,7 +316,7 @@ def create_app(settings: Settings, registry: Registry | None = None,
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     _add_routes(app, ctx)
     if live is not None:
-        live.install(app, metrics)
+        live.install(app, ctx)
     _add_error_handlers(app)
     endpoints = {getattr(r, "path", "") for r in app.routes} - {""}
     # Added innermost first: Observe sees every request, BearerAuth runs before the body is read.

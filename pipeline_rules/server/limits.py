@@ -148,16 +148,30 @@ def check_work(items: Sequence[tuple[str, object]], max_deals: int, max_history:
     """Refuse (413) more deals than ``max_deals``, or a deal with more history entries than
     ``max_history``, naming it by its JSON pointer."""
     if len(items) > max_deals:
-        raise ApiError(413, "too-many-deals",
-                       f"the request has {len(items):,} deals; the limit is {max_deals:,} per "
-                       "request: send them in several requests", limit=max_deals)
+        raise too_many_deals(len(items), max_deals)
     for origin, deal in items:
-        history = deal.get("history") if isinstance(deal, dict) else None
-        if isinstance(history, list) and len(history) > max_history:
-            path = f"{origin}/history"
-            raise ApiError(413, "history-too-long",
-                           f"{path} has {len(history):,} entries; the limit is "
-                           f"{max_history:,} per deal", path=path, limit=max_history)
+        problem = oversized(deal, origin, max_history)
+        if problem is not None:
+            raise problem
+
+
+def too_many_deals(count: int, max_deals: int, **where: object) -> ApiError:
+    """The 413 for a request of ``count`` deals, over ``max_deals``."""
+    return ApiError(413, "too-many-deals",
+                    f"the request has {count:,} deals; the limit is {max_deals:,} per "
+                    "request: send them in several requests", limit=max_deals, **where)
+
+
+def oversized(deal: object, origin: str, max_history: int) -> ApiError | None:
+    """The 413 for a deal (at JSON pointer ``origin``) with more history entries than
+    ``max_history``, or None when it is within the limit."""
+    history = deal.get("history") if isinstance(deal, dict) else None
+    if isinstance(history, list) and len(history) > max_history:
+        path = f"{origin}/history"
+        return ApiError(413, "history-too-long",
+                        f"{path} has {len(history):,} entries; the limit is "
+                        f"{max_history:,} per deal", path=path, limit=max_history)
+    return None
 
 
 def work_size(items: Sequence[tuple[str, object]]) -> int:
