@@ -21,6 +21,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -212,7 +213,8 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
              responses={200: {"description": "Prometheus text format.",
                               "content": {"text/plain": {"schema": {"type": "string"}}}}})
     async def metrics() -> Response:
-        return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)
+        # On a thread: with a store, rendering reads it and may wait for a write under way.
+        return Response(await run_in_threadpool(ctx.metrics.render), media_type=CONTENT_TYPE)
 
 
 async def disconnected(request: Request) -> None:

@@ -49,6 +49,10 @@ MAX_PAGE = 1000
 #: The longest alert key a cursor may be (keys are much shorter).
 MAX_CURSOR = 512
 BOM = b"\xef\xbb\xbf"
+#: Deals of a POST stored per transaction: the request is stopped between two (past its
+#: budget, or its client gone; the batches stored before stay stored), and the scheduler and
+#: other requests wait for one batch at most.
+INGEST_BATCH = 50
 
 
 def _utc_now() -> datetime:
@@ -216,13 +220,18 @@ class Live:
                                        record.deal, problem.message, problem.extra["path"],
                                        orjson.dumps(record.data).decode("utf-8"), at)
         refused: list[Judged] = []
-        counts = self.runtime.ingest(_checked(records, token), now, 500, refused)
+        stored = rejected = 0
+        for start in range(0, len(records), INGEST_BATCH):
+            token.check()
+            counts = self.runtime.ingest(records[start:start + INGEST_BATCH], now,
+                                         INGEST_BATCH, refused)
+            stored, rejected = stored + counts.stored, rejected + counts.rejected
         rejections = [(_number(j.origin), _rejection(j)) for j in refused]
         rejections += [(number, {"record": record.origin, "deal": record.deal,
                                  "message": problem.message, "path": problem.extra["path"],
                                  "error": problem.code, "limit": problem.extra["limit"]})
                        for number, record, problem in over]
-        return {"stored": counts.stored, "rejected": counts.rejected + len(over),
+        return {"stored": stored, "rejected": rejected + len(over),
                 "rejections": [r for _, r in sorted(rejections, key=lambda r: r[0])]}
 
     def describe(self, ruleset: str, deal: str, limit: int = PAGE,
@@ -320,14 +329,6 @@ def _whole(params: dict[str, str], name: str, default: int, low: int, high: int)
 
 def _bad_parameter(name: str, message: str) -> ApiError:
     return ApiError(400, "invalid-parameter", f"{name}: {message}", parameter=name)
-
-
-def _checked(records: list[Record], token: Token) -> Iterator[Record]:
-    """The records, stopping the ingest between two when the request is no longer wanted
-    (the batches stored before stay stored)."""
-    for record in records:
-        token.check()
-        yield record
 
 
 def _number(origin: str) -> int:
