@@ -14,7 +14,7 @@ import httpx
 import orjson
 import pytest
 from test_server import Server, eventually, start_server, stop_server
-from test_server_hardening import computing, heavy_deal
+from test_server_hardening import heavy_deal
 from test_server_live import invoice_deal
 
 
@@ -176,7 +176,7 @@ def test_a_full_pool_answers_503_to_the_runtime_routes(tmp_path: Path) -> None:
 
         thread = threading.Thread(target=heavy)
         thread.start()
-        computing(server)
+        # Asked until the heavy request holds the only place (before it, they are answered).
         refused: dict[str, httpx.Response] = {}
         with server.client() as client:
             while not finished.is_set() and len(refused) < 2:
