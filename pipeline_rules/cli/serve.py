@@ -57,7 +57,8 @@ SECONDS = click.FloatRange(0.1, 3600)
               help="Seconds from the end of the headers to the end of the body (408).")
 
 @click.option("--max-deals", type=click.IntRange(1, 10_000_000), default=1000,
-              show_default=True, help="Deals in one /v1/evaluate request (413 past it).")
+              show_default=True,
+              help="Deals in one /v1/evaluate or POST /v1/deals request (413 past it).")
 
 @click.option("--max-history", type=click.IntRange(1, 10_000_000), default=10_000,
               show_default=True, help="History entries of one deal (413 past it).")

@@ -2,11 +2,15 @@
 read out, and a scheduler that advances the store and delivers in the same process.
 
 * ``PUT /v1/deals/{ruleset}/{id}`` stores one deal (the JSON record) and judges it at once;
-* ``POST /v1/deals`` stores a JSON Lines body, one deal a line (a bad line is stored as
-  rejected and reported by line number; the others are stored);
+* ``POST /v1/deals`` stores a JSON Lines body, one deal a line (a bad line, or one over the
+  history limit, is stored as rejected and reported by line number; the others are stored);
 * ``GET /v1/deals/{ruleset}/{id}`` returns the deal, its findings, its active alerts and its
-  timeline (stage entries and every alert transition);
-* ``GET /v1/alerts?status=...`` lists alerts by key, a page at a time (``after``).
+  timeline (stage entries and the alert transitions, a page at a time: ``limit``, ``after``);
+* ``GET /v1/alerts?status=...`` lists alerts by key, a page at a time (``limit``, ``after``).
+
+The routes are bounded as the rest of the server: their work runs on its compute pool within
+its time budget, ``--max-deals`` and ``--max-history`` apply, and query parameters are checked
+(400 naming the one at fault).
 
 The scheduler is one thread: every ``interval`` seconds it ticks the store to the clock and
 hands what is due to the sink. The store serialises writers, so requests and the scheduler
