@@ -457,3 +457,48 @@ def test_a_switch_on_the_night_clocks_go_back_on_a_business_calendar(tmp_path: P
                                 datetime.fromisoformat("2026-10-29T12:00:00+01:00"))
     (later,) = only(monday, "sla-breach", "request-response")
     assert later.version == "2" and later.details["deadline"] == "2026-10-29T10:00:00+01:00"
+
+
+ROUTED = ROOT / "examples" / "b2b_sales_routed.yaml"
+
+
+def routed_folder(tmp_path: Path) -> Path:
+    """The routed reference ruleset in two versions (the second from 1 Nov 2026, with a longer
+    proposal limit), its owner → manager file beside them."""
+    text = ROUTED.read_text("utf-8")
+    where = tmp_path / "routed"
+    where.mkdir()
+    (where / "managers.csv").write_bytes((ROUTED.parent / "managers.csv").read_bytes())
+    for revision, effective in (("1", "2026-01-01"), ("2", "2026-11-01")):
+        body = text.replace("version: 1\n", f"version: 1\nrevision: {revision}\n"
+                            f"effective: {effective}\n", 1)
+        (where / f"v{revision}.yaml").write_text(body, encoding="utf-8")
+    return where
+
+
+def test_entry_actions_pause_limits_and_routing_work_on_versions(tmp_path: Path) -> None:
+    """A deal whose history began under v1 gets, from a versions folder, the same stage-entry
+    actions, pause-limit violation and routed alerts as from the one file (they were left out
+    once for a deal judged by more than one version)."""
+    catalog = load_catalog(routed_folder(tmp_path))
+    (ruleset_id,) = catalog.versions
+    judge = Evaluator(catalog.rulesets[ruleset_id], versions=catalog.versions[ruleset_id])
+    plain = Evaluator(compile_path(ROUTED))
+    deal = {"id": "R-1", "stage": "proposal", "source": "cold", "owner": "olga",
+            "history": [{"stage": "find_dm", "at": "2026-10-20T10:00:00" + MSK},
+                        {"stage": "qualification", "at": "2026-10-21T10:00:00" + MSK},
+                        {"stage": "meeting", "at": "2026-10-22T10:00:00" + MSK},
+                        {"stage": "proposal", "at": "2026-11-23T10:00:00" + MSK}],
+            "tasks": [{"id": "t", "due": "2026-11-24T10:00:00" + MSK, "done": False}],
+            "pauses": [{"from": "2026-11-02T09:00:00" + MSK, "to": None, "reason": "budget"}]}
+    now = at("2026-11-23T12:00:00")
+
+    def acts(findings: list[Finding]) -> list[tuple[str, str | None, str | None]]:
+        return sorted((f.code, f.rule, f.key) for f in findings
+                      if f.code in ("create-task", "pause-too-long", "notify"))
+
+    versioned = judge.evaluate_one(deal, now)
+    expected = acts(plain.evaluate_one(deal, now))
+    assert {code for code, _, _ in expected} == {"create-task", "pause-too-long", "notify"}
+    assert acts(versioned) == expected
+    assert {f.version for f in versioned if f.code in ("create-task", "pause-too-long")} == {"2"}

@@ -27,7 +27,7 @@ from pipeline_rules.deals.model import Deal, Record
 from pipeline_rules.deals.readers.jsonl import jsonl_record
 from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate.context import Run, VersionRuns
-from pipeline_rules.evaluate.entry import check_entry
+from pipeline_rules.evaluate.entry import check_entry, stage_start
 from pipeline_rules.evaluate.extensions import enrich, run_checks
 from pipeline_rules.evaluate.findings import Finding, bad_record, order_key
 from pipeline_rules.evaluate.history import check_history
@@ -132,30 +132,27 @@ class Evaluator:
         """Every finding for one well-formed deal, ordered by time, code and rule."""
         if run.versions is not None:
             return self.by_versions(deal, run, run.versions)
-        graph = self.compiled.graph
-        checks = CLOSED_DEAL_CHECKS if deal.stage in graph.terminal else OPEN_DEAL_CHECKS
-        found = [f for check in checks for f in check(deal, run)]
-        if self.compiled.plugins.names:
-            found = enrich(found + list(run_checks(deal, run)), deal, run)
-        if found and self.compiled.directory.routes_any:
-            found += route_findings(found, deal, run)
-        found.sort(key=order_key)
-        return found
+        return judged_by(deal, run)
 
     def by_versions(self, deal: Deal, run: Run, versions: VersionRuns, tasks: bool = True,
-                    plugins: bool = True) -> list[Finding]:
+                    plugins: bool = True, actions: bool = True) -> list[Finding]:
         """:meth:`findings` of a ruleset kept in versions: each timer judged by the version in
-        force when it began, moves by the one in force when they were made, task rules and
-        reminders by the one in force at ``now`` (this run's). A backtest leaves out the task
-        checks and the plugins' (``tasks``, ``plugins``)."""
+        force when it began, moves (and the actions of a stage entry) by the one in force when
+        they were made, task rules and reminders by the one in force at ``now`` (this run's).
+        A backtest leaves out the task checks, the plugins' and the actions of entries, pause
+        limits and routing (``tasks``, ``plugins``, ``actions``)."""
         rebased = rebased_at(deal, run)
         if isinstance(rebased, str):
             return [self.bad_record(run, deal.id, deal.id, rebased, REBASED_POINTER)]
+        history = deal.history
+        # Times only grow along a history, so no timer or move began under a version before
+        # the one in force at its first entry. Most deals began under the version in force
+        # now: that one version judges them all, as a ruleset of one version does.
+        if not history or history[0].at >= versions.since:
+            return judged_by(deal, run, tasks, plugins, actions)
         found: list[Finding] = []
         current = versions.current
-        # Times only grow along a history, so no timer or move began under a version before
-        # the one in force at its first entry: only the versions from there to now judge.
-        first = deal.history[0].at if deal.history else None
+        first = history[0].at
         if deal.stage not in run.compiled.graph.terminal:
             # Every timer begins at a history entry: only the versions in force from the
             # first entry to the last judge (and the one in force now, if none began).
@@ -163,13 +160,19 @@ class Evaluator:
             if low == current:
                 found.extend(check_slas(deal, run))
             else:
-                high = versions.index_for(deal.history[-1].at, rebased)
+                high = versions.index_for(history[-1].at, rebased)
                 for index in (*range(low, high + 1), *(() if high == current else (current,))):
                     found.extend(check_slas(deal, versions.runs[index],
                                             _picker(versions, rebased, index)))
             if tasks:
                 found.extend(check_tasks(deal, run))
             found.extend(check_reminders(deal, run))
+            if actions and deal.pauses:
+                # A pause limit is a timer that began when the pause did.
+                for index in sorted({versions.index_for(p.start, rebased)
+                                     for p in deal.pauses}):
+                    found.extend(check_pauses(deal, versions.runs[index],
+                                              _picker(versions, rebased, index)))
         low = current if versions.same_moves else versions.index_for(first)
         if low == current:
             found.extend(check_history(deal, run))
@@ -177,10 +180,16 @@ class Evaluator:
             for index in range(low, current + 1):
                 found.extend(f for f in check_history(deal, versions.runs[index])
                              if versions.index_for(f.at) == index)
-        if deal.history and deal.history[0].at < versions.versions.instants[0]:
+        if actions:
+            entered = stage_start(deal)
+            found.extend(check_entry(deal, run if entered is None
+                                     else versions.runs[versions.index_for(entered, rebased)]))
+        if first < versions.versions.instants[0]:
             found.append(before_versions(deal, versions.runs[0]))
         if plugins and run.compiled.plugins.names:
             found = enrich(found + list(run_checks(deal, run)), deal, run)
+        if actions and found and run.compiled.directory.routes_any:
+            found += route_findings(found, deal, run)
         found.sort(key=order_key)
         return found
 
@@ -197,6 +206,26 @@ __all__ = ["CLOSED_DEAL_CHECKS", "OPEN_DEAL_CHECKS", "Evaluator", "Record"]
 #: The deal field that re-bases a deal onto the version in force at the instant it holds.
 REBASED_FIELD = "rebased_at"
 REBASED_POINTER = f"/fields/{REBASED_FIELD}"
+
+
+def judged_by(deal: Deal, run: Run, tasks: bool = True, plugins: bool = True,
+              actions: bool = True) -> list[Finding]:
+    """Every finding for one well-formed deal judged by the ruleset of ``run`` alone, ordered
+    by time, code and rule (``tasks``, ``plugins``, ``actions``: as for
+    :meth:`Evaluator.by_versions`)."""
+    compiled = run.compiled
+    checks = CLOSED_DEAL_CHECKS if deal.stage in compiled.graph.terminal else OPEN_DEAL_CHECKS
+    if not (tasks and actions):
+        left_out = (() if tasks else (check_tasks,)) + \
+            (() if actions else (check_pauses, check_entry))
+        checks = tuple(c for c in checks if c not in left_out)
+    found = [f for check in checks for f in check(deal, run)]
+    if plugins and compiled.plugins.names:
+        found = enrich(found + list(run_checks(deal, run)), deal, run)
+    if actions and found and compiled.directory.routes_any:
+        found += route_findings(found, deal, run)
+    found.sort(key=order_key)
+    return found
 
 
 def rebased_at(deal: Deal, run: Run) -> datetime | str | None:
@@ -239,7 +268,18 @@ def _moves_signature(compiled: CompiledRuleset) -> tuple[object, ...]:
 
 def _picker(versions: VersionRuns, rebased: datetime | None, index: int
             ) -> Callable[[datetime | None], bool]:
-    """Whether version ``index`` judges a timer that began at ``since``."""
+    """Whether version ``index`` judges a timer that began at ``since``: what
+    :meth:`VersionRuns.index_for` says, as a test of the instants the version is in force
+    between (asked for every timer of every version a deal falls under)."""
+    instants = versions.versions.instants
+    current = versions.current
+    low = instants[index] if index else None
+    high = instants[index + 1] if index < current else None
+
     def pick(since: datetime | None) -> bool:
-        return versions.index_for(since, rebased) == index
+        if since is None:
+            return index == current
+        if rebased is not None and rebased > since:
+            since = rebased
+        return (low is None or since >= low) and (high is None or since < high)
     return pick
