@@ -108,7 +108,8 @@ def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(
         tmp_path_factory.mktemp("tight"), "--idle-timeout", "0.5", "--header-timeout", "1",
         "--body-timeout", "1", "--max-headers", "20", "--max-header-size", "4KB",
-        "--max-deals", "3", "--max-history", "50", "--max-connections", "8")
+        "--max-deals", "3", "--max-history", "50", "--max-connections", "8",
+        "--max-tasks", "4", "--max-events", "4", "--max-pauses", "2")
     yield running
     stop_server(running)
 
@@ -354,6 +355,37 @@ def test_a_deal_with_too_much_history_is_413_naming_it(tight: Server) -> None:
                                                               "/deals/1/history")
     assert check.status_code == 413 and check.json()["path"] == "/deal/history"
     assert within.status_code == 200
+
+
+def listed(count: int, name: str) -> list[dict[str, Any]]:
+    """``count`` well-formed entries of a deal's list ``name`` (tasks, events or pauses)."""
+    at = [f"2026-11-{day:02d}T10:00:00+03:00" for day in range(1, count + 1)]
+    if name == "tasks":
+        return [{"id": f"t{i}", "due": when, "done": True} for i, when in enumerate(at)]
+    if name == "events":
+        return [{"type": "meeting", "at": when} for when in at]
+    return [{"from": when, "to": when.replace("T10", "T11"), "reason": "wait"} for when in at]
+
+
+@pytest.mark.parametrize(("name", "limit", "code"), [
+    ("tasks", 4, "too-many-tasks"), ("events", 4, "too-many-events"),
+    ("pauses", 2, "too-many-pauses")])
+def test_a_deal_with_too_many_tasks_events_or_pauses_is_413_naming_it(
+        tight: Server, name: str, limit: int, code: str) -> None:
+    over = {**heavy_deal("L", 5), name: listed(limit + 1, name)}
+    at_limit = {**heavy_deal("L", 5), name: listed(limit, name)}
+    with tight.client() as client:
+        batch = client.post("/v1/evaluate", json={
+            "ruleset": "b2b-sales", "now": NOW, "deals": [A100, over]})
+        check = client.post("/v1/check-transition", json={
+            "ruleset": "b2b-sales", "deal": over, "to": "invoice"})
+        within = client.post("/v1/evaluate", json={
+            "ruleset": "b2b-sales", "now": NOW, "deal": at_limit})
+    assert batch.status_code == 413
+    assert (batch.json()["error"], batch.json()["path"], batch.json()["limit"]) == (
+        code, f"/deals/1/{name}", limit)
+    assert check.status_code == 413 and check.json()["path"] == f"/deal/{name}"
+    assert within.status_code == 200, within.text
 
 
 # -- the work runs off the event loop ------------------------------------------------------------

@@ -142,7 +142,7 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
             items: list[tuple[str, object]] = [("/deal", body.deal)]
         else:
             items = [(f"/deals/{i}", deal) for i, deal in enumerate(body.deals)]
-        check_work(items, ctx.settings.max_deals, ctx.settings.max_history)
+        check_work(items, ctx.settings.max_deals, ctx.settings.deal_limits())
         payload, codes, found = await ctx.run(
             request, lambda token: _evaluated(version, items, now, body.lang, token),
             isolate=work_size(items) > ISOLATE_AT)
@@ -158,7 +158,7 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
     async def check(request: Request) -> Response:
         body = validated(CheckRequest, await read_json(request))
         version = ctx.version(body.ruleset)
-        check_work([("/deal", body.deal)], 1, ctx.settings.max_history)
+        check_work([("/deal", body.deal)], 1, ctx.settings.deal_limits())
         try:
             decision = await ctx.run(request, lambda token: check_transition(
                 version, body.deal, body.to, body.lang))

@@ -38,7 +38,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             404: "Unknown ruleset.", 408: "Headers or body not received in time.",
             409: "The ruleset cannot be evaluated at that time (its schedule has no run after "
                  "it).",
-            413: "Body, deals or a deal's history over its limit.",
+            413: "Body, deals, or a deal's history, tasks, events or pauses over its limit.",
             415: "Unsupported content type.",
             422: "Valid JSON of the wrong shape, or a bad deal (with a JSON pointer).",
             431: "Request headers over the size or count limit.",
