@@ -30,6 +30,7 @@ import pytest
 from click.testing import CliRunner
 from test_server import (
     A100,
+    B2B,
     NOW,
     TOKEN,
     Server,
@@ -41,6 +42,7 @@ from test_server import (
 
 from pipeline_rules.cli import main
 from pipeline_rules.ruleset.catalog import load_directory
+from pipeline_rules.server.runner import EXIT_CUT_SHORT, EXIT_NOT_STARTED
 from pipeline_rules.server.settings import SettingsError, check_bind, is_loopback
 
 SECRET = "hunter2-not-a-ruleset"
@@ -528,9 +530,10 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path: Path) -> None:
         answer = read_all(conn)
     assert answer.startswith(b"HTTP/1.1 200 ")
     assert len(json.loads(answer.partition(b"\r\n\r\n")[2])["findings"]) > 0
-    # uvicorn re-raises the signal once drained: the process ends as killed by SIGTERM, which
-    # systemd and the shell count as a clean stop.
-    assert server.process.wait(timeout=30) == -signal.SIGTERM
+    # Drained: the process ends with status 0 (uvicorn's own re-raised SIGTERM is taken).
+    assert server.process.wait(timeout=30) == 0
+    stopped = [line for line in server.log_lines() if line.get("event") == "stopped"]
+    assert [line["drained"] for line in stopped] == [True]
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{server.url}/healthz", timeout=2)
 
@@ -543,6 +546,30 @@ def test_sigterm_stops_within_its_bound_when_work_runs_longer(tmp_path: Path) ->
         computing(server)
         server.process.send_signal(signal.SIGTERM)
         # The bound is the shutdown timeout plus the current deal; generous for a busy machine.
-        assert server.process.wait(timeout=15) == -signal.SIGTERM
+        # Work was cancelled: the status says so.
+        assert server.process.wait(timeout=15) == EXIT_CUT_SHORT
     events = [line.get("message", "") for line in server.log_lines()]
     assert any("timeout graceful shutdown exceeded" in message for message in events)
+    assert [line["drained"] for line in server.log_lines() if line.get("event") == "stopped"] \
+        == [False]
+
+
+def test_sigterm_on_an_idle_server_exits_0(tmp_path: Path) -> None:
+    server = start_server(tmp_path)
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=15) == 0
+
+
+def test_a_server_that_cannot_start_exits_3(tmp_path: Path) -> None:
+    (tmp_path / "first").mkdir()
+    running = start_server(tmp_path / "first")
+    try:
+        port = running.url.rsplit(":", 1)[1]
+        second = tmp_path / "second"
+        second.mkdir()
+        (second / "b2b_sales.yaml").write_bytes(B2B.read_bytes())
+        done = subprocess.run([sys.executable, "-m", "pipeline_rules", "serve", str(second),
+                               "--port", port], capture_output=True, timeout=60, check=False)
+        assert done.returncode == EXIT_NOT_STARTED, done.stderr[-2000:]
+    finally:
+        stop_server(running)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from pipeline_rules.cli.common import (
@@ -114,4 +116,4 @@ def serve_command(ruleset_dir: str, host: str, port: int, token_file: str | None
             shutdown_timeout=shutdown_timeout)
     except SettingsError as err:
         fail(str(err))
-    serve(settings)
+    sys.exit(serve(settings))
