@@ -186,6 +186,35 @@ def test_evaluate_command_on_a_versions_folder(tmp_path: Path) -> None:
     assert breach and breach[0]["version"] == "1", result.output
 
 
+
+def test_parquet_findings_carry_the_version_column(tmp_path: Path) -> None:
+    """The Parquet findings of a versions folder have the version each JSON finding names,
+    those of a plain ruleset a null one; read back, both are the JSON findings."""
+    import pyarrow.parquet as pq  # the parquet extra; the dev extra installs it
+
+    from pipeline_rules.outputs.parquet import read_findings
+
+    deals = tmp_path / "deals.jsonl"
+    deals.write_text(json.dumps(meeting_deal("2026-11-25")) + "\n"
+                     + json.dumps(meeting_deal("2026-12-01", "D-2")) + "\n", encoding="utf-8")
+    now = ["--now", "2026-12-10T12:00:00+03:00"]
+    for ruleset, name in ((EXAMPLE, "folder"), (ROOT / "rulesets" / "b2b_sales.yaml", "plain")):
+        out = tmp_path / f"{name}.parquet"
+        written = CliRunner().invoke(main, ["evaluate", str(ruleset), str(deals), *now,
+                                            "--output", str(out)])
+        assert written.exit_code in (0, 1), written.output
+        shown = CliRunner().invoke(main, ["evaluate", str(ruleset), str(deals), *now,
+                                          "--format", "jsonl"])
+        rows = [json.loads(line) for line in shown.output.splitlines()
+                if line.startswith("{")]
+        column = pq.read_table(out, columns=["version"]).column("version").to_pylist()
+        assert column == [r.get("version") for r in rows]
+        assert [stored.finding for stored in read_findings(str(out))] == rows
+        if name == "folder":
+            assert {"1", "2"} <= set(column)
+        else:
+            assert rows and set(column) == {None}
+
 # -- the folder's checks ------------------------------------------------------------------------
 
 def _problems(path: Path) -> list[str]:
