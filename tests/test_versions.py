@@ -6,6 +6,7 @@ folder's checks."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -531,3 +532,95 @@ def test_entry_actions_pause_limits_and_routing_work_on_versions(tmp_path: Path)
     assert {code for code, _, _ in expected} == {"create-task", "pause-too-long", "notify"}
     assert acts(versioned) == expected
     assert {f.version for f in versioned if f.code in ("create-task", "pause-too-long")} == {"2"}
+
+
+# -- re-basing a deal through the API and over HTTP ----------------------------------------------
+
+def test_rebase_records_the_instant_and_judges_by_the_version_then_in_force() -> None:
+    from pipeline_rules.evaluate import rebase
+
+    judge = evaluator(EXAMPLE)
+    deal = meeting_deal("2026-11-25")  # entered under v1 (7d): breached 2 Dec 10:00
+    assert only(judge.evaluate_one(deal, at("2026-12-02T12:00:00")), "sla-breach")
+    rebased = rebase(judge, deal, at("2026-12-02T12:00:00"))
+    assert rebased.version == "2"
+    assert rebased.effective is not None and rebased.effective.isoformat() == \
+        "2026-12-01T00:00:00+03:00"
+    assert rebased.deal["fields"] == {"rebased_at": "2026-12-02T12:00:00+03:00"}
+    assert deal["fields"] == {}  # the caller's record is left as it was
+    # From then on the deal is on v2 (8d from 25 Nov: 3 Dec 10:00), wherever it is judged.
+    assert not only(rebased.findings, "sla-breach", "meeting-stall")
+    (breach,) = only(judge.evaluate_one(rebased.deal, at("2026-12-03T12:00:00")),
+                     "sla-breach", "meeting-stall")
+    assert breach.version == "2"
+
+
+def test_rebase_refuses_a_bad_deal_naming_it() -> None:
+    from pipeline_rules.deals.model import DealError
+    from pipeline_rules.evaluate import rebase
+
+    judge = evaluator(EXAMPLE)
+    bad = meeting_deal("2026-11-25")
+    bad["history"][1]["at"] = "yesterday"
+    with pytest.raises(DealError) as caught:
+        rebase(judge, bad, at("2026-12-02T12:00:00"))
+    assert caught.value.path == "/history/1/at"
+    nowhere = {**meeting_deal("2026-11-25"), "stage": "limbo"}
+    with pytest.raises(DealError) as caught:
+        rebase(judge, nowhere, at("2026-12-02T12:00:00"))
+    assert caught.value.path == "/stage"
+
+
+def test_rebase_on_a_ruleset_not_kept_in_versions_records_the_instant() -> None:
+    from pipeline_rules.evaluate import rebase
+
+    plain = Evaluator(compile_path(ROOT / "rulesets" / "b2b_sales.yaml"))
+    deal = meeting_deal("2026-11-25")
+    rebased = rebase(plain, deal, at("2026-12-02T12:00:00"))
+    assert (rebased.version, rebased.effective) == (None, None)
+    assert rebased.deal["fields"] == {"rebased_at": "2026-12-02T12:00:00+03:00"}
+    assert rebased.findings == plain.evaluate_one(rebased.deal, at("2026-12-02T12:00:00"))
+    assert only(rebased.findings, "sla-breach", "meeting-stall")  # one version: the same 7d
+
+
+def test_rebase_over_http(tmp_path: Path) -> None:
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from pipeline_rules.server import Settings, create_app
+
+    shutil.copytree(EXAMPLE, tmp_path / "b2b_sales")
+    shutil.copy(ROOT / "rulesets" / "retail.yaml", tmp_path / "retail.yaml")
+    client = TestClient(create_app(Settings(str(tmp_path))))
+    deal = meeting_deal("2026-11-25")
+    answer = client.post("/v1/rebase", json={"ruleset": "b2b-sales", "deal": deal,
+                                             "now": "2026-12-02T12:00:00+03:00"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["ruleset"], body["version"], body["effective"]) == (
+        "b2b-sales", "2", "2026-12-01T00:00:00+03:00")
+    assert body["deal"]["fields"]["rebased_at"] == "2026-12-02T12:00:00+03:00"
+    assert not [f for f in body["findings"] if f["code"] == "sla-breach"]
+    assert body["summary"] == dict(Counter(f["code"] for f in body["findings"]))
+    # The re-based deal, evaluated later, stays on v2.
+    later = client.post("/v1/evaluate", json={"ruleset": "b2b-sales", "deal": body["deal"],
+                                              "now": "2026-12-03T12:00:00+03:00"}).json()
+    assert [f["version"] for f in later["findings"] if f["code"] == "sla-breach"] == ["2"]
+    # Bad input: 4xx with a pointer, never a 500.
+    bad = {**deal, "history": [{**deal["history"][0], "at": "soon"}, *deal["history"][1:]]}
+    refused = client.post("/v1/rebase", json={"ruleset": "b2b-sales", "deal": bad})
+    assert refused.status_code == 422
+    assert (refused.json()["error"], refused.json()["path"]) == ("bad-deal",
+                                                                 "/deal/history/0/at")
+    when = client.post("/v1/rebase", json={"ruleset": "b2b-sales", "deal": deal, "now": "soon"})
+    assert when.status_code == 422 and when.json()["path"] == "/now"
+    retail = {"id": "R-1", "stage": "new_order", "history": [{"stage": "new_order",
+                                                        "at": "2026-12-01T10:00:00+03:00"}]}
+    plain = client.post("/v1/rebase", json={"ruleset": "retail-orders", "deal": retail,
+                                            "now": "2026-12-02T12:00:00+03:00"})
+    assert plain.status_code == 200, plain.text
+    assert plain.json()["version"] is None and plain.json()["effective"] is None
+    unknown = client.post("/v1/rebase", json={"ruleset": "nope", "deal": deal})
+    assert unknown.status_code == 404
+    assert "/v1/rebase" in client.get("/openapi.json").json()["paths"]

@@ -17,13 +17,14 @@ evaluator and for every other way of evaluating).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline_rules import i18n
 from pipeline_rules.deals import Item, as_record
-from pipeline_rules.deals.decode import decode_deal
-from pipeline_rules.deals.model import Deal, Record
+from pipeline_rules.deals.decode import decode_deal, parse_deal
+from pipeline_rules.deals.model import Deal, DealError, Record
 from pipeline_rules.deals.readers.jsonl import jsonl_record
 from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate.context import Run, VersionRuns
@@ -200,12 +201,45 @@ class Evaluator:
                           path)
 
 
-__all__ = ["CLOSED_DEAL_CHECKS", "OPEN_DEAL_CHECKS", "Evaluator", "Record"]
+__all__ = ["CLOSED_DEAL_CHECKS", "OPEN_DEAL_CHECKS", "Evaluator", "Rebased", "Record",
+           "rebase"]
 
 
 #: The deal field that re-bases a deal onto the version in force at the instant it holds.
 REBASED_FIELD = "rebased_at"
 REBASED_POINTER = f"/fields/{REBASED_FIELD}"
+
+
+@dataclass(frozen=True)
+class Rebased:
+    """A deal re-based onto the version in force at an instant: the record with the re-basing
+    in its fields, the version it is judged by from then, and its findings at that instant."""
+
+    deal: dict[str, Any]
+    #: The revision and effective instant of the version it was re-based onto.
+    version: str | None
+    effective: datetime | None
+    findings: list[Finding]
+
+
+def rebase(evaluator: Evaluator, deal: Mapping[str, Any], now: datetime,
+           lang: str | None = None) -> Rebased:
+    """``deal`` (its JSON-shaped record) re-based at ``now`` onto the version then in force:
+    the record with ``fields.rebased_at`` set to ``now`` (which is what re-bases it, wherever it
+    is judged after), and its findings at ``now``. A ruleset not kept in versions is its one
+    version (the instant is recorded all the same, and counts if it is ever kept in versions).
+    Raise :class:`DealError` naming the bad part of a deal the version cannot judge."""
+    versions = evaluator.versions
+    onto = versions.at(now) if versions is not None else evaluator.compiled
+    said = lang or evaluator.lang
+    parsed = parse_deal(deal, onto.zone)  # DealError for a deal that cannot be read
+    problem = stage_problem(parsed, onto, said)
+    if problem is not None:
+        raise DealError(problem[0], problem[1])
+    fields = deal.get("fields") or {}
+    record = {**deal, "fields": {**fields, REBASED_FIELD: now.astimezone(onto.zone).isoformat()}}
+    return Rebased(record, onto.revision, onto.effective,
+                   evaluator.evaluate_one(record, now, said))
 
 
 def judged_by(deal: Deal, run: Run, tasks: bool = True, plugins: bool = True,
