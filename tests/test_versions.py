@@ -264,13 +264,13 @@ def test_versions_order_by_instant_not_by_file_name(tmp_path: Path) -> None:
 @pytest.mark.parametrize("when, expected", [("2026-10-01T00:00:00+03:00", 1),
                                             ("2026-11-01T00:00:00+03:00", 0)])
 def test_lint_warns_when_no_version_is_in_force_yet(when: str, expected: int) -> None:
-    from pipeline_rules.ruleset.versions import not_in_force
+    from pipeline_rules.lint.versions import lint_versions
 
-    versions = load_catalog(EXAMPLE).versions["b2b-sales"]
-    found = not_in_force(versions, datetime.fromisoformat(when))
+    found = lint_versions(EXAMPLE, datetime.fromisoformat(when))
     assert len(found) == expected
     if found:
         assert found[0].severity.value == "warning" and found[0].path == "/effective"
+        assert found[0].rule == "versions-none-in-force"
 
 
 def test_lint_reports_a_folder_whose_versions_clash(tmp_path: Path) -> None:
@@ -279,14 +279,16 @@ def test_lint_reports_a_folder_whose_versions_clash(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["lint", "--no-source", "--color", "never", "--lang", "en",
                                        str(where)])
     assert result.exit_code == 1
-    lines = [line for line in result.output.splitlines() if "[versions]" in line]
+    lines = [line for line in result.output.splitlines() if "[versions-" in line]
     v2 = where / "v2.yaml"
+    # Each folder rule reports on the file it finds the problem in, in file order.
     assert lines == [
-        f"{v2}:6:1: error [versions] this version changes the ruleset id to 'b2b'; the folder's "
-        f"versions are of 'b2b-sales' ({where / 'v1.yaml'})",
-        f"{v2}:5:1: error [versions] two versions take effect at 2026-12-01: this one and "
-        f"{where / 'v1.yaml'}; which one is in force is unclear",
-        f"{v2}:4:1: error [versions] revision '1' is already taken by {where / 'v1.yaml'}"]
+        f"{v2}:4:1: error [versions-same-revision] revision '1' is already taken by "
+        f"{where / 'v1.yaml'}",
+        f"{v2}:5:1: error [versions-same-instant] two versions take effect at 2026-12-01: this "
+        f"one and {where / 'v1.yaml'}; which one is in force is unclear",
+        f"{v2}:6:1: error [versions-mixed-id] this version changes the ruleset id to 'b2b'; the "
+        f"folder's versions are of 'b2b-sales' ({where / 'v1.yaml'})"]
 
 
 def test_lint_warns_about_a_folder_not_in_force_yet(tmp_path: Path) -> None:
@@ -294,8 +296,8 @@ def test_lint_warns_about_a_folder_not_in_force_yet(tmp_path: Path) -> None:
     args = ["lint", "--no-source", "--color", "never", "--lang", "en", str(tmp_path)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0
-    assert (f"{where / 'v1.yaml'}:5:1: warning [versions] no version of 'b2b-sales' is in force "
-            "yet: the first takes effect 2999-01-01") in result.output
+    assert (f"{where / 'v1.yaml'}:5:1: warning [versions-none-in-force] no version of "
+            "'b2b-sales' is in force yet: the first takes effect 2999-01-01") in result.output
     assert CliRunner().invoke(main, [*args, "--strict"]).exit_code == 1
 
 
@@ -433,7 +435,10 @@ def test_every_lint_format_carries_the_folders_problems(tmp_path: Path) -> None:
         assert "two versions take effect at 2026-11-01" in result.output, fmt
     sarif = CliRunner().invoke(main, ["lint", "--format", "sarif", str(where)])
     (found,) = json.loads(sarif.output)["runs"][0]["results"]
-    assert found["ruleId"] == "versions" and "ruleIndex" not in found
+    # A registered rule: the result points at its rule entry, which has its help.
+    assert found["ruleId"] == "versions-same-instant"
+    rules = json.loads(sarif.output)["runs"][0]["tool"]["driver"]["rules"]
+    assert rules[found["ruleIndex"]]["id"] == "versions-same-instant"
     assert found["locations"][0]["physicalLocation"]["region"] == {
         "startLine": 5, "startColumn": 1, "snippet": {"text": "effective: 2026-11-01"}}
 
@@ -624,3 +629,22 @@ def test_rebase_over_http(tmp_path: Path) -> None:
     unknown = client.post("/v1/rebase", json={"ruleset": "nope", "deal": deal})
     assert unknown.status_code == 404
     assert "/v1/rebase" in client.get("/openapi.json").json()["paths"]
+
+
+def test_folder_rules_obey_suppression_comments_and_the_config(tmp_path: Path) -> None:
+    """The folder rules are rules like the others: a comment in the file they report on, or
+    the lint configuration, turns them off (and a folder a rule is silenced for is still not
+    used: lint says so, the catalog decides)."""
+    silenced = "revision: 1  # pipeline-rules: disable=versions-same-revision\n"
+    where = folder(tmp_path, version("1", "2026-11-01"),
+                   version("1", "2026-12-01").replace("revision: 1\n", silenced))
+    args = ["lint", "--no-source", "--color", "never", "--lang", "en", str(where)]
+    assert "[versions-same-revision]" not in CliRunner().invoke(main, args).output
+    config = tmp_path / "lint.yaml"
+    config.write_text("rules: {versions-same-instant: off}\n", encoding="utf-8")
+    (tmp_path / "other").mkdir()
+    clash = folder(tmp_path / "other", version("1", "2026-11-01"), version("2", "2026-11-01"))
+    plain = CliRunner().invoke(main, [*args[:-1], str(clash)])
+    assert plain.exit_code == 1 and "[versions-same-instant]" in plain.output
+    quiet = CliRunner().invoke(main, [*args[:-1], "--config", str(config), str(clash)])
+    assert "[versions-same-instant]" not in quiet.output and quiet.exit_code == 0
