@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from helpers import ROOT
 from test_server import (
     A100,
     B2B,
@@ -573,3 +574,31 @@ def test_a_server_that_cannot_start_exits_3(tmp_path: Path) -> None:
         assert done.returncode == EXIT_NOT_STARTED, done.stderr[-2000:]
     finally:
         stop_server(running)
+
+
+# -- the limits table ------------------------------------------------------------------------------
+
+def test_every_limit_of_serve_is_tabled_with_its_default() -> None:
+    """docs/integrations.md lists every limit `serve` takes, with the flag's real default."""
+    from pipeline_rules.cli.serve import serve_command
+
+    text = (ROOT / "docs" / "integrations.md").read_text("utf-8")
+    section = text.split("\n## Limits\n", 1)[1].split("\n## ", 1)[0]
+    table = section[section.index("| limit |"):].split("\n\n", 1)[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[2].strip("`")] = cells[1]
+    limits = [p for p in serve_command.params if p.name is not None and (
+        p.name.startswith(("max_", "compute_")) or p.name.endswith("_timeout")
+        or p.name == "time_budget")]
+    assert len(limits) >= 16
+    for option in limits:
+        flag = option.opts[0]
+        assert flag in rows, f"{flag} is missing from the limits table"
+        default = option.default
+        written = rows[flag].replace(",", "").replace(" ", "").lower()
+        if isinstance(default, float):
+            assert written == f"{default:g}s", (flag, rows[flag])
+        else:
+            assert written == str(default).lower(), (flag, rows[flag])
