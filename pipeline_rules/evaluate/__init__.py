@@ -148,13 +148,18 @@ class Evaluator:
         history = deal.history
         # Times only grow along a history, so no timer or move began under a version before
         # the one in force at its first entry. Most deals began under the version in force
-        # now: that one version judges them all, as a ruleset of one version does.
-        if not history or history[0].at >= versions.since:
+        # now: that one version judges them all, as a ruleset of one version does. So does it
+        # a closed deal whose moves every version judges alike, when no version acts on entries
+        # (a closed deal has no timers) and its history is not older than every version.
+        terminal = deal.stage in run.compiled.graph.terminal
+        if not history or history[0].at >= versions.since or (
+                terminal and versions.same_moves and not versions.entries_any
+                and history[0].at >= versions.versions.instants[0]):
             return judged_by(deal, run, tasks, plugins, actions)
         found: list[Finding] = []
         current = versions.current
         first = history[0].at
-        if deal.stage not in run.compiled.graph.terminal:
+        if not terminal:
             # Every timer begins at a history entry: only the versions in force from the
             # first entry to the last judge (and the one in force now, if none began).
             low = versions.index_for(first, rebased)
@@ -168,7 +173,7 @@ class Evaluator:
             if tasks:
                 found.extend(check_tasks(deal, run))
             found.extend(check_reminders(deal, run))
-            if actions and deal.pauses:
+            if actions and versions.pauses_any and deal.pauses:
                 # A pause limit is a timer that began when the pause did.
                 for index in sorted({versions.index_for(p.start, rebased)
                                      for p in deal.pauses}):
@@ -181,7 +186,7 @@ class Evaluator:
             for index in range(low, current + 1):
                 found.extend(f for f in check_history(deal, versions.runs[index])
                              if versions.index_for(f.at) == index)
-        if actions:
+        if actions and versions.entries_any:
             entered = stage_start(deal)
             found.extend(check_entry(deal, run if entered is None
                                      else versions.runs[versions.index_for(entered, rebased)]))
