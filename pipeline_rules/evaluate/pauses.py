@@ -7,7 +7,8 @@ for business time). Closed pauses are history and are not judged.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.context import Run
@@ -16,14 +17,18 @@ from pipeline_rules.evaluate.wake import Wake, earliest
 from pipeline_rules.time.working import shift
 
 
-def check_pauses(deal: Deal, run: Run) -> Iterator[Finding]:
-    """A ``pause-too-long`` violation for each open pause past the limit."""
+def check_pauses(deal: Deal, run: Run,
+                 pick: Callable[[datetime | None], bool] | None = None) -> Iterator[Finding]:
+    """A ``pause-too-long`` violation for each open pause past the limit; with ``pick``, only
+    the pauses it picks by when they began (a ruleset kept in versions)."""
     plan = run.plans.pauses
     if plan is None or not deal.pauses:
         return
     limit, calendar, text = plan
     for pause in deal.pauses:
         if pause.end is not None and pause.end <= run.now:
+            continue
+        if pick is not None and not pick(pause.start):
             continue
         ends = shift(calendar, pause.start, limit)
         if run.now >= ends:

@@ -20,7 +20,7 @@ never see each other's half-done work.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -137,7 +137,7 @@ class Live:
             if named is not None and named != ruleset:
                 raise ApiError(422, "bad-deal", f"/{runtime.judge.key}: the body names ruleset "
                                f"'{named}', the path '{ruleset}'", path=f"/{runtime.judge.key}")
-            check_work([("", data)], 1, settings.max_history)
+            check_work([("", data)], 1, settings.deal_limits())
             record = Record(f"PUT /v1/deals/{ruleset}/{deal}",
                             {**data, "id": data.get("id", deal),
                              runtime.judge.key: data.get(runtime.judge.key, ruleset)})
@@ -162,7 +162,7 @@ class Live:
             body = await request.body()
             now = self.clock()
             return await run(request, lambda token: orjson.dumps(
-                self.post(body, now, settings.max_deals, settings.max_history, token)))
+                self.post(body, now, settings.max_deals, settings.deal_limits(), token)))
 
         @app.get("/v1/deals/{ruleset}/{deal}", tags=["runtime"],
                  summary="A stored deal: its findings, active alerts and timeline",
@@ -197,11 +197,12 @@ class Live:
 
             return await run(request, listed)
 
-    def post(self, body: bytes, now: datetime, max_deals: int, max_history: int,
+    def post(self, body: bytes, now: datetime, max_deals: int, per_deal: Mapping[str, int],
              token: Token) -> dict[str, Any]:
         """Store the deals of a JSON Lines body at ``now``: at most ``max_deals`` lines (413
-        past it, nothing stored); a line that is not JSON, not a deal, or over ``max_history``
-        entries is rejected by its line number and the others are stored."""
+        past it, nothing stored); a line that is not JSON, not a deal, or with a list longer
+        than ``per_deal`` allows (history, tasks, events, pauses) is rejected by its line
+        number, and the others are stored."""
         lines = [(n, line) for n, line in enumerate(body.removeprefix(BOM).splitlines(), 1)
                  if line.strip()]
         if len(lines) > max_deals:
@@ -210,7 +211,7 @@ class Live:
         over: list[tuple[int, Record, ApiError]] = []
         for number, line in lines:
             record = _line(number, line)
-            problem = oversized(record.data, "", max_history) if record.error is None else None
+            problem = oversized(record.data, "", per_deal) if record.error is None else None
             if problem is None:
                 records.append(record)
             else:
