@@ -229,8 +229,10 @@ class Evaluator:
     def next_change_by_versions(self, deal: Deal, run: Run, versions: VersionRuns
                                 ) -> Wake | None:
         """:meth:`next_change` of a ruleset kept in versions, by the version each check of
-        :meth:`by_versions` uses: an SLA timer's at its start, task rules' and reminders' at
-        ``now``. The next version's ``effective`` instant is a safe earlier bound (``exact``
+        :meth:`by_versions` uses: an SLA timer's and a pause limit's at its start, the entry
+        actions' at the entry, task rules' and reminders' at ``now`` (and a deal judged by the
+        version in force now alone, as :meth:`by_versions` judges it, by that version's every
+        check). The next version's ``effective`` instant is a safe earlier bound (``exact``
         False): from then on it judges what ``now`` decides, which may or may not change a
         finding, and telling which would take a judgement at that instant."""
         rebased = rebased_at(deal, run)
@@ -239,19 +241,40 @@ class Evaluator:
         candidates: list[Wake | None] = [
             next((Wake(at, exact=False) for at in versions.versions.instants if at > run.now),
                  None)]
+        history = deal.history
+        terminal = deal.stage in run.compiled.graph.terminal
+        # The deals by_versions judges by the version in force now alone.
+        if not history or history[0].at >= versions.since or (
+                terminal and versions.same_moves and not versions.entries_any
+                and history[0].at >= versions.versions.instants[0]):
+            checks = CLOSED_DEAL_CHECKS if terminal else OPEN_DEAL_CHECKS
+            candidates += [NEXT_CHANGE[check](deal, run) for check in checks
+                           if check in NEXT_CHANGE]
+            if run.compiled.plugins.checks:
+                candidates.append(plugin_change(deal, run, PLUGIN_RECHECK))
+            return earliest(candidates)
         current = versions.current
-        if deal.stage not in run.compiled.graph.terminal:
-            first = deal.history[0].at if deal.history else None
-            low = versions.index_for(first, rebased)
+        if not terminal:
+            low = versions.index_for(history[0].at, rebased)
             if low == current:
                 candidates.append(sla.next_change(deal, run))
             else:
-                high = versions.index_for(deal.history[-1].at, rebased)
+                high = versions.index_for(history[-1].at, rebased)
                 for index in (*range(low, high + 1), *(() if high == current else (current,))):
                     candidates.append(sla.next_change(deal, versions.runs[index],
                                                       _picker(versions, rebased, index)))
             candidates.append(tasks.next_change(deal, run))
             candidates.append(reminders.next_change(deal, run))
+            if versions.pauses_any and deal.pauses:
+                for index in sorted({versions.index_for(p.start, rebased)
+                                     for p in deal.pauses}):
+                    candidates.append(pauses.next_change(deal, versions.runs[index],
+                                                         _picker(versions, rebased, index)))
+        if versions.entries_any:
+            entered = stage_start(deal)
+            candidates.append(entry.next_change(deal, run if entered is None else
+                                                versions.runs[versions.index_for(entered,
+                                                                                 rebased)]))
         if run.compiled.plugins.checks:
             candidates.append(plugin_change(deal, run, PLUGIN_RECHECK))
         return earliest(candidates)

@@ -39,9 +39,11 @@ def check_pauses(deal: Deal, run: Run,
                                 reason=pause.reason, limit=text)
 
 
-def next_change(deal: Deal, run: Run) -> Wake | None:
+def next_change(deal: Deal, run: Run,
+                pick: Callable[[datetime | None], bool] | None = None) -> Wake | None:
     """When this deal's pause findings next change by time alone: an open pause reaches the
-    limit (and is not over by then), or a pause reported too long ends (both exact)."""
+    limit (and is not over by then), or a pause reported too long ends (both exact). ``pick``
+    picks pauses as :func:`check_pauses` does."""
     plan = run.plans.pauses
     if plan is None or not deal.pauses:
         return None
@@ -49,6 +51,8 @@ def next_change(deal: Deal, run: Run) -> Wake | None:
     candidates = []
     for pause in deal.pauses:
         if pause.end is not None and pause.end <= run.now:
+            continue
+        if pick is not None and not pick(pause.start):
             continue
         ends = shift(calendar, pause.start, limit)
         if run.now < ends:
