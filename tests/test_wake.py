@@ -108,7 +108,8 @@ def routed_versions_folder(where: Path) -> Path:
     and routed levels differ: from 1 November (pauses 10 business days, a day's entry window),
     from noon on 21 November (pauses 3 business days, a meeting entry that creates a task,
     an entry window of 4 business hours) and from 30 December 15:00 (pauses 2 days, the
-    proposal's first routed level at 30 %, the request's entry action gone)."""
+    proposal's first routed level at 30 % of 15 business days, not 50 % of 5, the request's
+    entry action gone)."""
     routed = ROUTED_EXAMPLE.read_text(encoding="utf-8")
 
     def version(revision: str, effective: str, *changes: tuple[str, str]) -> str:
@@ -132,6 +133,7 @@ def routed_versions_folder(where: Path) -> Path:
              version("3", "2026-12-30T15:00:00", meeting,
                      ("max: 10 business days", "max: 2d"),
                      ("{at: 50%, notify: owner}", "{at: 30%, notify: owner}"),
+                     ("limit: 5 business days", "limit: 15 business days"),
                      ("    on_enter:                      # routing: an inbound request gets "
                       "an owner at once\n      - assign: {team: sales, by: round-robin}\n",
                       ""))]
@@ -250,9 +252,10 @@ def cases(draw: st.DrawFn, names: tuple[str, ...] = PLAIN,
     if name in ("versions", "routed-versions") and draw(st.booleans()):
         fields["rebased_at"] = (now - timedelta(minutes=draw(
             st.integers(min_value=0, max_value=60 * 24 * 12)))).isoformat()
-    if draw(st.booleans()):
-        # The routed ruleset's pause limit is 10 business days: reach back far enough.
-        back = 60 * 24 * (20 if name in ROUTED_LIKE else 9)
+    if name in ROUTED_VERSIONS or draw(st.booleans()):
+        # The routed ruleset's pause limit is 10 business days: reach back far enough (under
+        # versions, far enough for a pause begun under an earlier version than ``now``'s).
+        back = 60 * 24 * {"routed": 20, "routed-versions": 30}.get(name, 9)
         start = now + timedelta(minutes=draw(st.integers(min_value=-back,
                                                          max_value=60 * 24 * 12)))
         end = None if draw(st.booleans()) else start + timedelta(
@@ -292,6 +295,32 @@ def test_pauses_entries_and_routing_under_versions_hold_until_the_wake(
     version in force when the pause began, entry actions and their window by the one in force
     at the entry, routed levels by the one each timer began under."""
     check_wake(evaluators, case, probes)
+
+
+def test_a_routed_level_under_versions_is_the_version_its_timer_began_under(
+        evaluators: dict[str, Evaluator]) -> None:
+    """A proposal entered under version 2 (the owner's level at 50 % of 5 business days) and
+    judged under version 3 (30 % of 15): it wakes at version 2's level, after the New Year
+    holidays, with the routed alert to the owner."""
+    stages = ["request", "qualification", "meeting", "proposal"]
+    record = {"id": "D", "stage": "proposal", "source": "web_form", "owner": "olga",
+              "manager": "m", "fields": {"amount": 1},
+              "history": [{"stage": stage, "at": f"2026-12-{20 + 3 * i}T10:00:00+03:00"}
+                          for i, stage in enumerate(stages)]}
+    now = datetime.fromisoformat("2026-12-31T10:00:00+03:00")
+    evaluator = evaluators["routed-versions"]
+    deal = intake(record, evaluator.compiled)
+    assert isinstance(deal, Deal)
+    wake = wake_of(evaluator, deal, now)
+    assert wake is not None and wake.exact
+    # 20 business hours from Tuesday 29 December 10:00: 7 that day, 8 on the 30th, none from
+    # the 31st to 10 January (holidays and a weekend), 4 + 1 on Monday 11 January.
+    assert wake.at == datetime.fromisoformat("2027-01-11T15:00:00+03:00")
+    routed = [(f.details["recipient"], f.details["for"])
+              for f in evaluator.findings(deal, evaluator.run(wake.at))
+              if f.code == "notify" and f.rule == "proposal-decision"]
+    assert routed == [("olga", "sla-warning")]
+    check_wake(evaluators, ("routed-versions", record, now), [0.5])
 
 
 def check_wake(evaluators: dict[str, Evaluator], case: tuple[str, dict[str, Any], datetime],
