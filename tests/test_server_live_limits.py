@@ -31,7 +31,7 @@ def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A live server with small limits on deals and history."""
     base = tmp_path_factory.mktemp("live-tight")
     running = start_server(base, "--store", str(base / "s.db"), "--max-deals", "3",
-                           "--max-history", "50", "--tick", "0.2")
+                           "--max-history", "50", "--max-tasks", "2", "--tick", "0.2")
     yield running
     stop_server(running)
 
@@ -72,6 +72,22 @@ def test_a_line_over_the_history_limit_is_rejected_and_the_others_stored(
         assert (put.json()["error"], put.json()["path"]) == ("history-too-long", "/history")
         within = client.put("/v1/deals/b2b-sales/L-4", json=heavy_deal("L-4", 50))
         assert within.status_code == 200, within.text
+
+
+def test_every_list_limit_applies_to_the_runtime_routes(tight: Server) -> None:
+    task = {"id": "t", "due": "2026-11-23T12:00:00+03:00", "done": False}
+    busy = {**invoice("K-1"), "tasks": [task, {**task, "id": "u"}, {**task, "id": "v"}]}
+    with tight.client() as client:
+        posted = client.post("/v1/deals", content=line(busy) + b"\n" + line(invoice("K-2")))
+        assert posted.status_code == 200, posted.text
+        assert (posted.json()["stored"], posted.json()["rejected"]) == (1, 1)
+        (rejection,) = posted.json()["rejections"]
+        assert (rejection["record"], rejection["error"], rejection["path"],
+                rejection["limit"]) == ("line 1", "too-many-tasks", "/tasks", 2)
+        put = client.put("/v1/deals/b2b-sales/K-1", json=busy)
+        assert put.status_code == 413
+        assert (put.json()["error"], put.json()["path"]) == ("too-many-tasks", "/tasks")
+        assert client.get("/v1/deals/b2b-sales/K-1").status_code == 404
 
 
 def test_query_parameters_are_checked_and_named(tight: Server) -> None:
