@@ -6,6 +6,7 @@ cursors, query parameters checked (400 naming the parameter), and the work on th
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import httpx
 import orjson
 import pytest
 from test_server import Server, eventually, start_server, stop_server
-from test_server_hardening import heavy_deal
+from test_server_hardening import connect, heavy_deal, request_head
 from test_server_live import invoice_deal
 
 
@@ -208,5 +209,28 @@ def test_a_full_pool_answers_503_to_the_runtime_routes(tmp_path: Path) -> None:
             assert answer.json()["error"] == "busy" and answer.json()["limit"] == 1
         assert outcome and outcome[0].status_code == 200, outcome
         assert outcome[0].json()["stored"] == 100
+    finally:
+        stop_server(server)
+
+
+def test_an_ingest_is_dropped_between_batches_when_the_client_leaves(tmp_path: Path) -> None:
+    server = start_server(tmp_path, "--store", str(tmp_path / "s.db"), "--tick", "60")
+    try:
+        body = heavy_lines(150, 1000)
+        with connect(server) as conn:
+            conn.sendall(request_head("POST", "/v1/deals", length=len(body)) + body)
+            # Not asked through /metrics, which waits for the batch being written.
+            time.sleep(1)
+        # Closed mid-ingest: it stops between two batches of 50; those stored stay stored.
+        stopped = eventually(lambda: [entry for entry in server.log_lines()
+                                      if entry.get("event") == "work-stopped"], timeout=60)
+        assert stopped and stopped[0]["steps_done"] < 3
+        request = eventually(lambda: [entry for entry in server.log_lines()
+                                      if entry.get("path") == "/v1/deals"])
+        assert request and request[0]["status"] == 499
+        with server.client() as client:
+            stored = sum(client.get(f"/v1/deals/b2b-sales/H-{i}").status_code == 200
+                         for i in range(150))
+        assert stored == 50 * stopped[0]["steps_done"] and stored < 150
     finally:
         stop_server(server)
