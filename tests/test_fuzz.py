@@ -5,8 +5,10 @@
   or a refusal with them (``RulesetError``), never anything else;
 * deal records — deal-shaped JSON with values of every type, and any bytes — through the one
   decoder: a ``Deal`` or a ``DealError`` (the fast route: a ``Deal`` or ``None``, declining);
-* HTTP bodies — schemathesis generates requests from the app's own OpenAPI document and sends
-  them to the app in process: every answer is below 500.
+* HTTP bodies — schemathesis generates requests from the OpenAPI document of a real ``serve``
+  process and sends them to it, one by one and in sequences that follow the document's links
+  (a listed ruleset id evaluated, checked and re-based against; a re-based deal evaluated and
+  checked): every answer is below 500.
 
 Each test is bounded (``max_examples``, no deadline: the machines are shared) so the whole
 file runs in well under a minute. Inputs that once broke something are kept below as explicit
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -230,3 +232,56 @@ def test_no_request_the_api_describes_gets_a_500(served_schema: Any) -> None:
                                                 response.text[:500])
 
         no_500()
+
+
+def test_linked_calls_in_sequence_get_no_500(served_schema: Any) -> None:
+    """Stateful: schemathesis follows the OpenAPI links (the rulesets listed are evaluated,
+    checked and re-based against; a re-based deal is evaluated and checked as given back), so
+    sequences reach the work behind a real ruleset id, not only 404s. Bounded: a fixed number
+    of sequences of a few steps each."""
+    machine = served_schema.as_state_machine()
+    transitions = served_schema.statistic.transitions
+    assert transitions.total >= 7
+
+    class Sequences(machine):  # type: ignore[misc, valid-type]
+        #: Each operation called with a ruleset the server has (any answer but a 404).
+        reached: ClassVar[set[str]] = set()
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": {"Authorization": f"Bearer {TOKEN}"}, "timeout": 30}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            assert response.status_code < 500, (case.operation.label, response.status_code,
+                                                response.text[:500])
+            if response.status_code != 404:
+                Sequences.reached.add(case.operation.label)
+
+    # Derandomized: the same sequences every run, so a failure is the code's, not the draw's.
+    Sequences.run(settings=settings(max_examples=25, stateful_step_count=5, deadline=None,
+                                    derandomize=True, suppress_health_check=list(HealthCheck)))
+    # The links led somewhere: the ruleset ids they carried reached the work behind them (a
+    # random id is a 404).
+    assert {"POST /v1/evaluate", "POST /v1/check-transition", "POST /v1/rebase"} \
+        <= Sequences.reached
+
+
+#: Requests that broke the API's contract once, kept as they were found: (operation, body).
+HTTP_REGRESSIONS: list[tuple[str, dict[str, Any]]] = [
+    # The re-based deal came back with a note the parser reads as text (`override: 0`), which
+    # the Deal schema the answer first claimed refuses: the answer is the deal as sent.
+    ("POST /v1/rebase", {"ruleset": "b2b-sales", "now": "2026-12-02T12:00:00+03:00", "deal": {
+        "id": "A-100", "stage": "meeting", "undated_start": "prospecting", "whole_days": True,
+        "history": [{"stage": "meeting", "at": "2026-11-20T09:05:00+03:00", "override": 0}]}}),
+]
+
+
+@pytest.mark.parametrize(("label", "body"), HTTP_REGRESSIONS,
+                         ids=range(len(HTTP_REGRESSIONS)))
+def test_http_requests_that_once_broke_the_contract(served_schema: Any, label: str,
+                                                    body: dict[str, Any]) -> None:
+    operation = served_schema.find_operation_by_label(label)
+    case = operation.Case(body=body, media_type="application/json")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    response = case.call(headers=headers, timeout=30)
+    assert response.status_code < 500, response.text[:500]
+    case.validate_response(response, headers=headers)  # status, content type, body schema

@@ -10,7 +10,10 @@ prints on stdout when run inside the fixture's folder (so paths are relative to 
 means a clean file.
 
 Folders are named after the rule they test, and each holds ``bad-*`` cases that must produce that
-rule's diagnostic and ``good-*`` cases (the corrected versions) that must not. ``_config`` holds
+rule's diagnostic and ``good-*`` cases (the corrected versions) that must not. A rule over the
+files of a versions folder together (the ``versions-*`` rules) has folder cases: a directory
+``<case>/`` of ruleset files, linted as ``pipeline-rules lint ... <case>`` is, beside
+``<case>.out``. ``_config`` holds
 suppression comments (``# pipeline-rules: disable=...``) and ``lint: {rules: ...}`` overrides.
 
 To rewrite the ``.out`` files from the engine's current output, set an environment variable:
@@ -29,7 +32,9 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from pipeline_rules.cli import main
 from pipeline_rules.lint import all_rules, lint_file
 from pipeline_rules.outputs.lint import LintReport, text
 
@@ -40,6 +45,8 @@ LINE = re.compile(r"(?P<file>[^:]+):(?P<line>\d+):(?P<column>\d+): (?P<severity>
                   r" \[(?P<rule>[a-z0-9-]+)\] (?P<message>.+)")
 
 CASES = sorted(FIXTURES.glob("*/*.yaml"))
+#: Cases that are a versions folder: a directory of ruleset files.
+FOLDER_CASES = sorted(p for p in FIXTURES.glob("*/*") if p.is_dir())
 
 
 def _case_id(path: Path) -> str:
@@ -51,6 +58,15 @@ def _run(case: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.chdir(case.parent)
     diagnostics = lint_file(case.name, lang="en")
     return text(LintReport(diagnostics, [case.name]), color=False, show_source=False)
+
+
+def _run_folder(case: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The text output for one folder case: its files each linted, and the folder's rules."""
+    monkeypatch.chdir(case.parent)
+    result = CliRunner().invoke(main, ["lint", "--no-source", "--color", "never", "--lang", "en",
+                                       case.name])
+    assert result.exit_code in (0, 1), result.output
+    return result.stdout
 
 
 def _expected(case: Path) -> Path:
@@ -68,9 +84,22 @@ def test_golden(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert got == out.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("case", FOLDER_CASES, ids=_case_id)
+def test_golden_folder(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    got = _run_folder(case, monkeypatch)
+    out = _expected(case)
+    if UPDATE:
+        out.write_text(got, encoding="utf-8", newline="\n")
+        return
+    assert out.exists(), f"{out.name} is missing; run with PIPELINE_RULES_UPDATE_GOLDEN=1"
+    assert got == out.read_text(encoding="utf-8")
+
+
 def _outs(folder: Path, prefix: str) -> list[tuple[Path, str]]:
+    cases = [*folder.glob(f"{prefix}-*.yaml"), *(p for p in folder.glob(f"{prefix}-*")
+                                                 if p.is_dir())]
     return [(_expected(case), _expected(case).read_text(encoding="utf-8"))
-            for case in sorted(folder.glob(f"{prefix}-*.yaml")) if _expected(case).exists()]
+            for case in sorted(cases) if _expected(case).exists()]
 
 
 @pytest.mark.parametrize("rule", sorted(all_rules()))
@@ -92,12 +121,15 @@ def test_fixture_folders_are_rules() -> None:
 
 def test_fixture_files_come_in_pairs() -> None:
     unpaired = sorted(_case_id(p) for p in FIXTURES.glob("*/*")
-                      if (p.suffix == ".yaml" and not p.with_suffix(".out").exists())
-                      or (p.suffix == ".out" and not p.with_suffix(".yaml").exists()))
+                      if ((p.suffix == ".yaml" or p.is_dir())
+                          and not p.with_suffix(".out").exists())
+                      or (p.suffix == ".out" and not p.with_suffix(".yaml").exists()
+                          and not p.with_suffix("").is_dir()))
     assert unpaired == []
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if _expected(c).exists()], ids=_case_id)
+@pytest.mark.parametrize("case", [c for c in (*CASES, *FOLDER_CASES) if _expected(c).exists()],
+                         ids=_case_id)
 def test_out_lines_name_registered_rules(case: Path) -> None:
     # A case without its .out fails test_golden and the pairing test; here it has no lines.
     out = _expected(case)
@@ -105,5 +137,9 @@ def test_out_lines_name_registered_rules(case: Path) -> None:
     for line in out.read_text(encoding="utf-8").splitlines():
         found = LINE.fullmatch(line)
         assert found is not None, f"not a diagnostic line: {line!r}"
-        assert found["file"] == case.name, line
+        if case.is_dir():  # a folder case names the file of the folder it is about
+            assert (case / found["file"].removeprefix(case.name + "/")).is_file(), line
+            assert found["file"].startswith(case.name + "/"), line
+        else:
+            assert found["file"] == case.name, line
         assert found["rule"] in known, f"unknown rule in {line!r}"

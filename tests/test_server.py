@@ -521,13 +521,13 @@ def test_openapi_describes_every_request_and_response(api: httpx.Client) -> None
     doc = api.get("/openapi.json").json()
     paths = doc["paths"]
     assert set(paths) == {"/v1/evaluate", "/v1/check-transition", "/v1/lint", "/v1/rulesets",
-                          "/healthz", "/metrics"}
+                          "/v1/rebase", "/healthz", "/metrics"}
     schemas = doc["components"]["schemas"]
     for name in ("EvaluateRequest", "CheckRequest", "LintRequest", "EvaluateResponse",
                  "CheckResponse", "LintResponse", "RulesetsResponse", "ErrorBody", "Deal",
-                 "Finding"):
+                 "Finding", "RebaseRequest", "RebaseResponse"):
         assert name in schemas, name
-    for path in ("/v1/evaluate", "/v1/check-transition", "/v1/lint"):
+    for path in ("/v1/evaluate", "/v1/check-transition", "/v1/lint", "/v1/rebase"):
         operation = paths[path]["post"]
         assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         assert {"200", "400", "401", "413", "422"} <= set(operation["responses"])

@@ -124,7 +124,8 @@ def test_bad_deals_are_refused_with_a_pointer_and_kept_as_rejected(
     assert client.get("/v1/deals/b2b-sales/P-1").status_code == 200
     assert [r.origin for r in app_live.runtime.store.rejected()] == [
         "PUT /v1/deals/b2b-sales/D-2", "line 2", "line 3"]
-    assert client.get("/v1/alerts", params={"status": "nonsense"}).status_code == 422
+    nonsense = client.get("/v1/alerts", params={"status": "nonsense"})
+    assert nonsense.status_code == 400 and nonsense.json()["parameter"] == "status"
 
 
 def test_serve_with_a_store_delivers_to_its_sink(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ folder's checks."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,35 @@ def test_evaluate_command_on_a_versions_folder(tmp_path: Path) -> None:
     assert breach and breach[0]["version"] == "1", result.output
 
 
+
+def test_parquet_findings_carry_the_version_column(tmp_path: Path) -> None:
+    """The Parquet findings of a versions folder have the version each JSON finding names,
+    those of a plain ruleset a null one; read back, both are the JSON findings."""
+    import pyarrow.parquet as pq  # the parquet extra; the dev extra installs it
+
+    from pipeline_rules.outputs.parquet import read_findings
+
+    deals = tmp_path / "deals.jsonl"
+    deals.write_text(json.dumps(meeting_deal("2026-11-25")) + "\n"
+                     + json.dumps(meeting_deal("2026-12-01", "D-2")) + "\n", encoding="utf-8")
+    now = ["--now", "2026-12-10T12:00:00+03:00"]
+    for ruleset, name in ((EXAMPLE, "folder"), (ROOT / "rulesets" / "b2b_sales.yaml", "plain")):
+        out = tmp_path / f"{name}.parquet"
+        written = CliRunner().invoke(main, ["evaluate", str(ruleset), str(deals), *now,
+                                            "--output", str(out)])
+        assert written.exit_code in (0, 1), written.output
+        shown = CliRunner().invoke(main, ["evaluate", str(ruleset), str(deals), *now,
+                                          "--format", "jsonl"])
+        rows = [json.loads(line) for line in shown.output.splitlines()
+                if line.startswith("{")]
+        column = pq.read_table(out, columns=["version"]).column("version").to_pylist()
+        assert column == [r.get("version") for r in rows]
+        assert [stored.finding for stored in read_findings(str(out))] == rows
+        if name == "folder":
+            assert {"1", "2"} <= set(column)
+        else:
+            assert rows and set(column) == {None}
+
 # -- the folder's checks ------------------------------------------------------------------------
 
 def _problems(path: Path) -> list[str]:
@@ -234,13 +264,13 @@ def test_versions_order_by_instant_not_by_file_name(tmp_path: Path) -> None:
 @pytest.mark.parametrize("when, expected", [("2026-10-01T00:00:00+03:00", 1),
                                             ("2026-11-01T00:00:00+03:00", 0)])
 def test_lint_warns_when_no_version_is_in_force_yet(when: str, expected: int) -> None:
-    from pipeline_rules.ruleset.versions import not_in_force
+    from pipeline_rules.lint.versions import lint_versions
 
-    versions = load_catalog(EXAMPLE).versions["b2b-sales"]
-    found = not_in_force(versions, datetime.fromisoformat(when))
+    found = lint_versions(EXAMPLE, datetime.fromisoformat(when))
     assert len(found) == expected
     if found:
         assert found[0].severity.value == "warning" and found[0].path == "/effective"
+        assert found[0].rule == "versions-none-in-force"
 
 
 def test_lint_reports_a_folder_whose_versions_clash(tmp_path: Path) -> None:
@@ -249,14 +279,16 @@ def test_lint_reports_a_folder_whose_versions_clash(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["lint", "--no-source", "--color", "never", "--lang", "en",
                                        str(where)])
     assert result.exit_code == 1
-    lines = [line for line in result.output.splitlines() if "[versions]" in line]
+    lines = [line for line in result.output.splitlines() if "[versions-" in line]
     v2 = where / "v2.yaml"
+    # Each folder rule reports on the file it finds the problem in, in file order.
     assert lines == [
-        f"{v2}:6:1: error [versions] this version changes the ruleset id to 'b2b'; the folder's "
-        f"versions are of 'b2b-sales' ({where / 'v1.yaml'})",
-        f"{v2}:5:1: error [versions] two versions take effect at 2026-12-01: this one and "
-        f"{where / 'v1.yaml'}; which one is in force is unclear",
-        f"{v2}:4:1: error [versions] revision '1' is already taken by {where / 'v1.yaml'}"]
+        f"{v2}:4:1: error [versions-same-revision] revision '1' is already taken by "
+        f"{where / 'v1.yaml'}",
+        f"{v2}:5:1: error [versions-same-instant] two versions take effect at 2026-12-01: this "
+        f"one and {where / 'v1.yaml'}; which one is in force is unclear",
+        f"{v2}:6:1: error [versions-mixed-id] this version changes the ruleset id to 'b2b'; the "
+        f"folder's versions are of 'b2b-sales' ({where / 'v1.yaml'})"]
 
 
 def test_lint_warns_about_a_folder_not_in_force_yet(tmp_path: Path) -> None:
@@ -264,8 +296,8 @@ def test_lint_warns_about_a_folder_not_in_force_yet(tmp_path: Path) -> None:
     args = ["lint", "--no-source", "--color", "never", "--lang", "en", str(tmp_path)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0
-    assert (f"{where / 'v1.yaml'}:5:1: warning [versions] no version of 'b2b-sales' is in force "
-            "yet: the first takes effect 2999-01-01") in result.output
+    assert (f"{where / 'v1.yaml'}:5:1: warning [versions-none-in-force] no version of "
+            "'b2b-sales' is in force yet: the first takes effect 2999-01-01") in result.output
     assert CliRunner().invoke(main, [*args, "--strict"]).exit_code == 1
 
 
@@ -403,7 +435,10 @@ def test_every_lint_format_carries_the_folders_problems(tmp_path: Path) -> None:
         assert "two versions take effect at 2026-11-01" in result.output, fmt
     sarif = CliRunner().invoke(main, ["lint", "--format", "sarif", str(where)])
     (found,) = json.loads(sarif.output)["runs"][0]["results"]
-    assert found["ruleId"] == "versions" and "ruleIndex" not in found
+    # A registered rule: the result points at its rule entry, which has its help.
+    assert found["ruleId"] == "versions-same-instant"
+    rules = json.loads(sarif.output)["runs"][0]["tool"]["driver"]["rules"]
+    assert rules[found["ruleIndex"]]["id"] == "versions-same-instant"
     assert found["locations"][0]["physicalLocation"]["region"] == {
         "startLine": 5, "startColumn": 1, "snippet": {"text": "effective: 2026-11-01"}}
 
@@ -457,3 +492,159 @@ def test_a_switch_on_the_night_clocks_go_back_on_a_business_calendar(tmp_path: P
                                 datetime.fromisoformat("2026-10-29T12:00:00+01:00"))
     (later,) = only(monday, "sla-breach", "request-response")
     assert later.version == "2" and later.details["deadline"] == "2026-10-29T10:00:00+01:00"
+
+
+ROUTED = ROOT / "examples" / "b2b_sales_routed.yaml"
+
+
+def routed_folder(tmp_path: Path) -> Path:
+    """The routed reference ruleset in two versions (the second from 1 Nov 2026, with a longer
+    proposal limit), its owner → manager file beside them."""
+    text = ROUTED.read_text("utf-8")
+    where = tmp_path / "routed"
+    where.mkdir()
+    (where / "managers.csv").write_bytes((ROUTED.parent / "managers.csv").read_bytes())
+    for revision, effective in (("1", "2026-01-01"), ("2", "2026-11-01")):
+        body = text.replace("version: 1\n", f"version: 1\nrevision: {revision}\n"
+                            f"effective: {effective}\n", 1)
+        (where / f"v{revision}.yaml").write_text(body, encoding="utf-8")
+    return where
+
+
+def test_entry_actions_pause_limits_and_routing_work_on_versions(tmp_path: Path) -> None:
+    """A deal whose history began under v1 gets, from a versions folder, the same stage-entry
+    actions, pause-limit violation and routed alerts as from the one file (they were left out
+    once for a deal judged by more than one version)."""
+    catalog = load_catalog(routed_folder(tmp_path))
+    (ruleset_id,) = catalog.versions
+    judge = Evaluator(catalog.rulesets[ruleset_id], versions=catalog.versions[ruleset_id])
+    plain = Evaluator(compile_path(ROUTED))
+    deal = {"id": "R-1", "stage": "proposal", "source": "cold", "owner": "olga",
+            "history": [{"stage": "find_dm", "at": "2026-10-20T10:00:00" + MSK},
+                        {"stage": "qualification", "at": "2026-10-21T10:00:00" + MSK},
+                        {"stage": "meeting", "at": "2026-10-22T10:00:00" + MSK},
+                        {"stage": "proposal", "at": "2026-11-23T10:00:00" + MSK}],
+            "tasks": [{"id": "t", "due": "2026-11-24T10:00:00" + MSK, "done": False}],
+            "pauses": [{"from": "2026-11-02T09:00:00" + MSK, "to": None, "reason": "budget"}]}
+    now = at("2026-11-23T12:00:00")
+
+    def acts(findings: list[Finding]) -> list[tuple[str, str | None, str | None]]:
+        return sorted((f.code, f.rule, f.key) for f in findings
+                      if f.code in ("create-task", "pause-too-long", "notify"))
+
+    versioned = judge.evaluate_one(deal, now)
+    expected = acts(plain.evaluate_one(deal, now))
+    assert {code for code, _, _ in expected} == {"create-task", "pause-too-long", "notify"}
+    assert acts(versioned) == expected
+    assert {f.version for f in versioned if f.code in ("create-task", "pause-too-long")} == {"2"}
+
+
+# -- re-basing a deal through the API and over HTTP ----------------------------------------------
+
+def test_rebase_records_the_instant_and_judges_by_the_version_then_in_force() -> None:
+    from pipeline_rules.evaluate import rebase
+
+    judge = evaluator(EXAMPLE)
+    deal = meeting_deal("2026-11-25")  # entered under v1 (7d): breached 2 Dec 10:00
+    assert only(judge.evaluate_one(deal, at("2026-12-02T12:00:00")), "sla-breach")
+    rebased = rebase(judge, deal, at("2026-12-02T12:00:00"))
+    assert rebased.version == "2"
+    assert rebased.effective is not None and rebased.effective.isoformat() == \
+        "2026-12-01T00:00:00+03:00"
+    assert rebased.deal["fields"] == {"rebased_at": "2026-12-02T12:00:00+03:00"}
+    assert deal["fields"] == {}  # the caller's record is left as it was
+    # From then on the deal is on v2 (8d from 25 Nov: 3 Dec 10:00), wherever it is judged.
+    assert not only(rebased.findings, "sla-breach", "meeting-stall")
+    (breach,) = only(judge.evaluate_one(rebased.deal, at("2026-12-03T12:00:00")),
+                     "sla-breach", "meeting-stall")
+    assert breach.version == "2"
+
+
+def test_rebase_refuses_a_bad_deal_naming_it() -> None:
+    from pipeline_rules.deals.model import DealError
+    from pipeline_rules.evaluate import rebase
+
+    judge = evaluator(EXAMPLE)
+    bad = meeting_deal("2026-11-25")
+    bad["history"][1]["at"] = "yesterday"
+    with pytest.raises(DealError) as caught:
+        rebase(judge, bad, at("2026-12-02T12:00:00"))
+    assert caught.value.path == "/history/1/at"
+    nowhere = {**meeting_deal("2026-11-25"), "stage": "limbo"}
+    with pytest.raises(DealError) as caught:
+        rebase(judge, nowhere, at("2026-12-02T12:00:00"))
+    assert caught.value.path == "/stage"
+
+
+def test_rebase_on_a_ruleset_not_kept_in_versions_records_the_instant() -> None:
+    from pipeline_rules.evaluate import rebase
+
+    plain = Evaluator(compile_path(ROOT / "rulesets" / "b2b_sales.yaml"))
+    deal = meeting_deal("2026-11-25")
+    rebased = rebase(plain, deal, at("2026-12-02T12:00:00"))
+    assert (rebased.version, rebased.effective) == (None, None)
+    assert rebased.deal["fields"] == {"rebased_at": "2026-12-02T12:00:00+03:00"}
+    assert rebased.findings == plain.evaluate_one(rebased.deal, at("2026-12-02T12:00:00"))
+    assert only(rebased.findings, "sla-breach", "meeting-stall")  # one version: the same 7d
+
+
+def test_rebase_over_http(tmp_path: Path) -> None:
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from pipeline_rules.server import Settings, create_app
+
+    shutil.copytree(EXAMPLE, tmp_path / "b2b_sales")
+    shutil.copy(ROOT / "rulesets" / "retail.yaml", tmp_path / "retail.yaml")
+    client = TestClient(create_app(Settings(str(tmp_path))))
+    deal = meeting_deal("2026-11-25")
+    answer = client.post("/v1/rebase", json={"ruleset": "b2b-sales", "deal": deal,
+                                             "now": "2026-12-02T12:00:00+03:00"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["ruleset"], body["version"], body["effective"]) == (
+        "b2b-sales", "2", "2026-12-01T00:00:00+03:00")
+    assert body["deal"]["fields"]["rebased_at"] == "2026-12-02T12:00:00+03:00"
+    assert not [f for f in body["findings"] if f["code"] == "sla-breach"]
+    assert body["summary"] == dict(Counter(f["code"] for f in body["findings"]))
+    # The re-based deal, evaluated later, stays on v2.
+    later = client.post("/v1/evaluate", json={"ruleset": "b2b-sales", "deal": body["deal"],
+                                              "now": "2026-12-03T12:00:00+03:00"}).json()
+    assert [f["version"] for f in later["findings"] if f["code"] == "sla-breach"] == ["2"]
+    # Bad input: 4xx with a pointer, never a 500.
+    bad = {**deal, "history": [{**deal["history"][0], "at": "soon"}, *deal["history"][1:]]}
+    refused = client.post("/v1/rebase", json={"ruleset": "b2b-sales", "deal": bad})
+    assert refused.status_code == 422
+    assert (refused.json()["error"], refused.json()["path"]) == ("bad-deal",
+                                                                 "/deal/history/0/at")
+    when = client.post("/v1/rebase", json={"ruleset": "b2b-sales", "deal": deal, "now": "soon"})
+    assert when.status_code == 422 and when.json()["path"] == "/now"
+    retail = {"id": "R-1", "stage": "new_order", "history": [{"stage": "new_order",
+                                                        "at": "2026-12-01T10:00:00+03:00"}]}
+    plain = client.post("/v1/rebase", json={"ruleset": "retail-orders", "deal": retail,
+                                            "now": "2026-12-02T12:00:00+03:00"})
+    assert plain.status_code == 200, plain.text
+    assert plain.json()["version"] is None and plain.json()["effective"] is None
+    unknown = client.post("/v1/rebase", json={"ruleset": "nope", "deal": deal})
+    assert unknown.status_code == 404
+    assert "/v1/rebase" in client.get("/openapi.json").json()["paths"]
+
+
+def test_folder_rules_obey_suppression_comments_and_the_config(tmp_path: Path) -> None:
+    """The folder rules are rules like the others: a comment in the file they report on, or
+    the lint configuration, turns them off (and a folder a rule is silenced for is still not
+    used: lint says so, the catalog decides)."""
+    silenced = "revision: 1  # pipeline-rules: disable=versions-same-revision\n"
+    where = folder(tmp_path, version("1", "2026-11-01"),
+                   version("1", "2026-12-01").replace("revision: 1\n", silenced))
+    args = ["lint", "--no-source", "--color", "never", "--lang", "en", str(where)]
+    assert "[versions-same-revision]" not in CliRunner().invoke(main, args).output
+    config = tmp_path / "lint.yaml"
+    config.write_text("rules: {versions-same-instant: off}\n", encoding="utf-8")
+    (tmp_path / "other").mkdir()
+    clash = folder(tmp_path / "other", version("1", "2026-11-01"), version("2", "2026-11-01"))
+    plain = CliRunner().invoke(main, [*args[:-1], str(clash)])
+    assert plain.exit_code == 1 and "[versions-same-instant]" in plain.output
+    quiet = CliRunner().invoke(main, [*args[:-1], "--config", str(config), str(clash)])
+    assert "[versions-same-instant]" not in quiet.output and quiet.exit_code == 0

@@ -16,6 +16,7 @@ only. With no wake, nothing changes over the following year.
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,51 @@ def versions_folder(where: Path) -> Path:
     return folder
 
 
+ROUTED_EXAMPLE = ROOT / "examples" / "b2b_sales_routed.yaml"
+
+
+def routed_versions_folder(where: Path) -> Path:
+    """Three versions of the routed example, whose pause limits, entry actions, entry window
+    and routed levels differ: from 1 November (pauses 10 business days, a day's entry window),
+    from noon on 21 November (pauses 3 business days, a meeting entry that creates a task,
+    an entry window of 4 business hours) and from 30 December 15:00 (pauses 2 days, the
+    proposal's first routed level at 30 % of 15 business days, not 50 % of 5, the request's
+    entry action gone)."""
+    routed = ROUTED_EXAMPLE.read_text(encoding="utf-8")
+
+    def version(revision: str, effective: str, *changes: tuple[str, str]) -> str:
+        text = routed.replace("version: 1\n", f"version: 1\nrevision: {revision}\n"
+                              f"effective: {effective}+03:00\n", 1)
+        for old, new in changes:
+            assert old in text, old
+            text = text.replace(old, new)
+        return text
+
+    meeting = ("  - id: meeting\n    title: \"Встреча назначена\"\n",
+               "  - id: meeting\n    title: \"Встреча назначена\"\n    on_enter:\n"
+               "      - create_task: {title: \"Confirm the meeting\", due: 1 business days}\n")
+    texts = [version("1", "2026-11-01T00:00:00", ("\n  lookup: managers.csv",
+                                                  "\n  entry_window: 1d\n"
+                                                  "  lookup: managers.csv")),
+             version("2", "2026-11-21T12:00:00", meeting,
+                     ("max: 10 business days", "max: 3 business days"),
+                     ("\n  lookup: managers.csv", "\n  entry_window: 4 business hours\n"
+                      "  lookup: managers.csv")),
+             version("3", "2026-12-30T15:00:00", meeting,
+                     ("max: 10 business days", "max: 2d"),
+                     ("{at: 50%, notify: owner}", "{at: 30%, notify: owner}"),
+                     ("limit: 5 business days", "limit: 15 business days"),
+                     ("    on_enter:                      # routing: an inbound request gets "
+                      "an owner at once\n      - assign: {team: sales, by: round-robin}\n",
+                      ""))]
+    folder = where / "b2b_sales_routed"
+    folder.mkdir()
+    shutil.copy(ROOT / "examples" / "managers.csv", folder / "managers.csv")
+    for number, text in enumerate(texts, 1):
+        (folder / f"v{number}.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def evaluators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Evaluator]:
     b2b = load_ruleset(ROOT / "rulesets" / "b2b_sales.yaml")
@@ -108,9 +154,18 @@ def evaluators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Evaluator]
     (name,) = catalog.versions
     versions = catalog.versions[name]
     assert [c.revision for c in versions.entries] == ["1", "2", "3"]
+    folder = tmp_path_factory.mktemp("routed-versions")
+    routed_catalog = load_catalog(routed_versions_folder(folder))
+    (routed_name,) = routed_catalog.versions
+    routed_versions = routed_catalog.versions[routed_name]
+    assert [c.revision for c in routed_versions.entries] == ["1", "2", "3"]
+    routed_evaluator = Evaluator(routed_catalog.rulesets[routed_name], versions=routed_versions)
+    judged = routed_evaluator.run(BASES[2]).versions
+    assert judged is not None and judged.pauses_any and judged.entries_any
     return {"b2b": Evaluator(b2b), "berlin": Evaluator(berlin, horizon=timedelta(minutes=45)),
             "berlin-now": Evaluator(berlin), "routed": Evaluator(routed),
-            "versions": Evaluator(catalog.rulesets[name], versions=versions)}
+            "versions": Evaluator(catalog.rulesets[name], versions=versions),
+            "routed-versions": routed_evaluator}
 
 
 def view(evaluator: Evaluator, deal: Deal, t: datetime) -> list[str]:
@@ -128,7 +183,8 @@ BASES = [datetime.fromisoformat(s) for s in (
     "2026-11-20T09:05:00+03:00", "2027-01-08T17:45:00+03:00")]
 B2B_STAGES = ["meeting", "proposal", "invoice", "qualification", "paid"]
 STAGES = {"b2b": B2B_STAGES, "berlin": ["open", "offer", "won"], "berlin-now": ["open", "offer"],
-          "routed": [*B2B_STAGES, "request", "lost"], "versions": B2B_STAGES}
+          "routed": [*B2B_STAGES, "request", "lost"], "versions": B2B_STAGES,
+          "routed-versions": [*B2B_STAGES, "request", "lost"]}
 HISTORY = {"meeting": ["find_dm", "qualification", "meeting"],
            "proposal": ["request", "qualification", "meeting", "proposal"],
            "invoice": ["request", "qualification", "meeting", "proposal", "invoice"],
@@ -137,7 +193,7 @@ HISTORY = {"meeting": ["find_dm", "qualification", "meeting"],
            "request": ["request"], "lost": ["request", "qualification", "lost"],
            "open": ["open"], "offer": ["open", "offer"], "won": ["open", "offer", "won"]}
 EVENTS = {"b2b": ["meeting"], "berlin": ["call", "visit"], "berlin-now": ["call", "visit"],
-          "routed": ["meeting"], "versions": ["meeting"]}
+          "routed": ["meeting"], "versions": ["meeting"], "routed-versions": ["meeting"]}
 #: Who a routed deal names: an owner the lookup file gives a manager, one it does not, none.
 OWNERS = ["olga", "ivan", None]
 MANAGERS = ["m", None]
@@ -148,6 +204,9 @@ minutes = st.integers(min_value=-60 * 24 * 9, max_value=60 * 24 * 12)
 #: The rulesets of the first property test, and of the second (what routing and versions add).
 PLAIN = ("b2b", "berlin", "berlin-now")
 ROUTED = ("routed", "versions", "berlin")
+#: Of the third: pause limits, entry actions and routing on a ruleset kept in versions.
+ROUTED_VERSIONS = ("routed-versions",)
+ROUTED_LIKE = ("routed", "routed-versions")
 
 
 @st.composite
@@ -182,7 +241,7 @@ def cases(draw: st.DrawFn, names: tuple[str, ...] = PLAIN,
                               "source": "web_form" if stages[0] == "request" else "cold",
                               "owner": "o", "manager": "m",
                               "history": history, "tasks": tasks, "events": events}
-    if name == "routed":
+    if name in ROUTED_LIKE:
         record["owner"] = draw(st.sampled_from(OWNERS))
         record["manager"] = draw(st.sampled_from(MANAGERS))
         if draw(st.booleans()):
@@ -190,12 +249,13 @@ def cases(draw: st.DrawFn, names: tuple[str, ...] = PLAIN,
     if stay and draw(st.booleans()):
         # A dates-only export: wall-clock limits count civil days in the ruleset's zone.
         record["whole_days"] = True
-    if name == "versions" and draw(st.booleans()):
+    if name in ("versions", "routed-versions") and draw(st.booleans()):
         fields["rebased_at"] = (now - timedelta(minutes=draw(
             st.integers(min_value=0, max_value=60 * 24 * 12)))).isoformat()
-    if draw(st.booleans()):
-        # The routed ruleset's pause limit is 10 business days: reach back far enough.
-        back = 60 * 24 * (20 if name == "routed" else 9)
+    if name in ROUTED_VERSIONS or draw(st.booleans()):
+        # The routed ruleset's pause limit is 10 business days: reach back far enough (under
+        # versions, far enough for a pause begun under an earlier version than ``now``'s).
+        back = 60 * 24 * {"routed": 20, "routed-versions": 30}.get(name, 9)
         start = now + timedelta(minutes=draw(st.integers(min_value=-back,
                                                          max_value=60 * 24 * 12)))
         end = None if draw(st.booleans()) else start + timedelta(
@@ -223,6 +283,44 @@ def test_routed_and_versioned_findings_hold_until_the_wake_and_change_at_it(
     pause limits, entry actions, the version in force per check, and deals from dates-only
     exports (civil days across Berlin's clock changes)."""
     check_wake(evaluators, case, probes)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(ROUTED_VERSIONS, stay=60 * 24 * 14),
+       probes=st.lists(st.floats(min_value=0, max_value=1), max_size=4))
+def test_pauses_entries_and_routing_under_versions_hold_until_the_wake(
+        evaluators: dict[str, Evaluator], case: tuple[str, dict[str, Any], datetime],
+        probes: list[float]) -> None:
+    """The same property for a routed ruleset kept in versions: a pause limit judged by the
+    version in force when the pause began, entry actions and their window by the one in force
+    at the entry, routed levels by the one each timer began under."""
+    check_wake(evaluators, case, probes)
+
+
+def test_a_routed_level_under_versions_is_the_version_its_timer_began_under(
+        evaluators: dict[str, Evaluator]) -> None:
+    """A proposal entered under version 2 (the owner's level at 50 % of 5 business days) and
+    judged under version 3 (30 % of 15): it wakes at version 2's level, after the New Year
+    holidays, with the routed alert to the owner."""
+    stages = ["request", "qualification", "meeting", "proposal"]
+    record = {"id": "D", "stage": "proposal", "source": "web_form", "owner": "olga",
+              "manager": "m", "fields": {"amount": 1},
+              "history": [{"stage": stage, "at": f"2026-12-{20 + 3 * i}T10:00:00+03:00"}
+                          for i, stage in enumerate(stages)]}
+    now = datetime.fromisoformat("2026-12-31T10:00:00+03:00")
+    evaluator = evaluators["routed-versions"]
+    deal = intake(record, evaluator.compiled)
+    assert isinstance(deal, Deal)
+    wake = wake_of(evaluator, deal, now)
+    assert wake is not None and wake.exact
+    # 20 business hours from Tuesday 29 December 10:00: 7 that day, 8 on the 30th, none from
+    # the 31st to 10 January (holidays and a weekend), 4 + 1 on Monday 11 January.
+    assert wake.at == datetime.fromisoformat("2027-01-11T15:00:00+03:00")
+    routed = [(f.details["recipient"], f.details["for"])
+              for f in evaluator.findings(deal, evaluator.run(wake.at))
+              if f.code == "notify" and f.rule == "proposal-decision"]
+    assert routed == [("olga", "sla-warning")]
+    check_wake(evaluators, ("routed-versions", record, now), [0.5])
 
 
 def check_wake(evaluators: dict[str, Evaluator], case: tuple[str, dict[str, Any], datetime],

@@ -116,7 +116,7 @@ def _run(compiled: CompiledRuleset, deals: list[Deal], points: list[datetime],
             if view is None:
                 continue
             if run.versions is not None:
-                found = evaluator.by_versions(view, run, run.versions, tasks=False,
+                found = evaluator.by_versions(view, run, run.versions, tasks=False, actions=False,
                                               plugins=False)
             else:
                 found = list(check_history(view, run))

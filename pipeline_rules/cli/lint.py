@@ -80,7 +80,7 @@ def lint_command(paths: tuple[str, ...], fmt: str, strict: bool, config_file: st
     from pipeline_rules.lint.versions import lint_versions, versions_folders
 
     for folder in versions_folders(paths):
-        diagnostics.extend(lint_versions(folder, datetime.now(UTC), language))
+        diagnostics.extend(lint_versions(folder, datetime.now(UTC), language, config))
     report = LintReport(diagnostics, ["<stdin>" if f == "-" else f for f in files])
     if fmt == "text":
         use_color = color == "always" or (color == "auto" and sys.stdout.isatty())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -58,10 +59,20 @@ SECONDS = click.FloatRange(0.1, 3600)
               help="Seconds from the end of the headers to the end of the body (408).")
 
 @click.option("--max-deals", type=click.IntRange(1, 10_000_000), default=1000,
-              show_default=True, help="Deals in one /v1/evaluate request (413 past it).")
+              show_default=True,
+              help="Deals in one /v1/evaluate or POST /v1/deals request (413 past it).")
 
 @click.option("--max-history", type=click.IntRange(1, 10_000_000), default=10_000,
               show_default=True, help="History entries of one deal (413 past it).")
+
+@click.option("--max-tasks", type=click.IntRange(1, 10_000_000), default=10_000,
+              show_default=True, help="Tasks of one deal (413 past it).")
+
+@click.option("--max-events", type=click.IntRange(1, 10_000_000), default=10_000,
+              show_default=True, help="Events of one deal (413 past it).")
+
+@click.option("--max-pauses", type=click.IntRange(1, 10_000_000), default=1_000,
+              show_default=True, help="Pauses of one deal (413 past it).")
 
 @click.option("--compute-threads", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Threads that evaluate, check and lint, off the event loop.")
@@ -96,7 +107,8 @@ def serve_command(ruleset_dir: str, host: str, port: int, token_file: str | None
                   behind_auth_proxy: bool, max_body: str, max_header_size: str,
                   max_headers: int, max_connections: int, idle_timeout: float,
                   header_timeout: float, body_timeout: float, max_deals: int,
-                  max_history: int, compute_threads: int, compute_queue: int,
+                  max_history: int, max_tasks: int, max_events: int, max_pauses: int,
+                  compute_threads: int, compute_queue: int,
                   time_budget: float, shutdown_timeout: float, workers: int,
                   store_path: str | None, sink: str | None, sink_secret_file: str | None,
                   tick_interval: float) -> None:
@@ -121,7 +133,8 @@ def serve_command(ruleset_dir: str, host: str, port: int, token_file: str | None
             max_header_bytes=parse_size(max_header_size), max_headers=max_headers,
             max_connections=max_connections, idle_timeout=idle_timeout,
             header_timeout=header_timeout, body_timeout=body_timeout, max_deals=max_deals,
-            max_history=max_history, compute_threads=compute_threads,
+            max_history=max_history, max_tasks=max_tasks, max_events=max_events,
+            max_pauses=max_pauses, compute_threads=compute_threads,
             compute_queue=compute_queue, time_budget=time_budget,
             shutdown_timeout=shutdown_timeout)
     except SettingsError as err:
@@ -129,11 +142,11 @@ def serve_command(ruleset_dir: str, host: str, port: int, token_file: str | None
     if store_path is None:
         if sink is not None:
             raise click.UsageError(i18n.Message("serve.sink-needs-store", {}))
-        serve(settings)
-        return
+        sys.exit(serve(settings))
     if workers != 1:
         raise click.UsageError(i18n.Message("serve.store-one-process", {}))
-    serve(settings, _live(ruleset_dir, store_path, sink, sink_secret_file, tick_interval))
+    sys.exit(serve(settings, _live(ruleset_dir, store_path, sink, sink_secret_file,
+                                   tick_interval)))
 
 
 def _live(ruleset_dir: str, store_path: str, sink: str | None, secret_file: str | None,

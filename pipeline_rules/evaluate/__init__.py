@@ -17,18 +17,19 @@ evaluator and for every other way of evaluating).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline_rules import i18n
 from pipeline_rules.deals import Item, as_record
-from pipeline_rules.deals.decode import decode_deal
-from pipeline_rules.deals.model import Deal, Record
+from pipeline_rules.deals.decode import decode_deal, parse_deal
+from pipeline_rules.deals.model import Deal, DealError, Record
 from pipeline_rules.deals.readers.jsonl import jsonl_record
 from pipeline_rules.enforce.machine import PipelineMachine
 from pipeline_rules.evaluate import entry, pauses, reminders, sla, tasks
 from pipeline_rules.evaluate.context import Run, RunShare, VersionRuns
-from pipeline_rules.evaluate.entry import check_entry
+from pipeline_rules.evaluate.entry import check_entry, stage_start
 from pipeline_rules.evaluate.extensions import enrich, plugin_change, run_checks
 from pipeline_rules.evaluate.findings import Finding, bad_record, order_key
 from pipeline_rules.evaluate.history import check_history
@@ -150,44 +151,52 @@ class Evaluator:
         """Every finding for one well-formed deal, ordered by time, code and rule."""
         if run.versions is not None:
             return self.by_versions(deal, run, run.versions)
-        graph = self.compiled.graph
-        checks = CLOSED_DEAL_CHECKS if deal.stage in graph.terminal else OPEN_DEAL_CHECKS
-        found = [f for check in checks for f in check(deal, run)]
-        if self.compiled.plugins.names:
-            found = enrich(found + list(run_checks(deal, run)), deal, run)
-        if found and self.compiled.directory.routes_any:
-            found += route_findings(found, deal, run)
-        found.sort(key=order_key)
-        return found
+        return judged_by(deal, run)
 
     def by_versions(self, deal: Deal, run: Run, versions: VersionRuns, tasks: bool = True,
-                    plugins: bool = True) -> list[Finding]:
+                    plugins: bool = True, actions: bool = True) -> list[Finding]:
         """:meth:`findings` of a ruleset kept in versions: each timer judged by the version in
-        force when it began, moves by the one in force when they were made, task rules and
-        reminders by the one in force at ``now`` (this run's). A backtest leaves out the task
-        checks and the plugins' (``tasks``, ``plugins``)."""
+        force when it began, moves (and the actions of a stage entry) by the one in force when
+        they were made, task rules and reminders by the one in force at ``now`` (this run's).
+        A backtest leaves out the task checks, the plugins' and the actions of entries, pause
+        limits and routing (``tasks``, ``plugins``, ``actions``)."""
         rebased = rebased_at(deal, run)
         if isinstance(rebased, str):
             return [self.bad_record(run, deal.id, deal.id, rebased, REBASED_POINTER)]
+        history = deal.history
+        # Times only grow along a history, so no timer or move began under a version before
+        # the one in force at its first entry. Most deals began under the version in force
+        # now: that one version judges them all, as a ruleset of one version does. So does it
+        # a closed deal whose moves every version judges alike, when no version acts on entries
+        # (a closed deal has no timers) and its history is not older than every version.
+        terminal = deal.stage in run.compiled.graph.terminal
+        if not history or history[0].at >= versions.since or (
+                terminal and versions.same_moves and not versions.entries_any
+                and history[0].at >= versions.versions.instants[0]):
+            return judged_by(deal, run, tasks, plugins, actions)
         found: list[Finding] = []
         current = versions.current
-        # Times only grow along a history, so no timer or move began under a version before
-        # the one in force at its first entry: only the versions from there to now judge.
-        first = deal.history[0].at if deal.history else None
-        if deal.stage not in run.compiled.graph.terminal:
+        first = history[0].at
+        if not terminal:
             # Every timer begins at a history entry: only the versions in force from the
             # first entry to the last judge (and the one in force now, if none began).
             low = versions.index_for(first, rebased)
             if low == current:
                 found.extend(check_slas(deal, run))
             else:
-                high = versions.index_for(deal.history[-1].at, rebased)
+                high = versions.index_for(history[-1].at, rebased)
                 for index in (*range(low, high + 1), *(() if high == current else (current,))):
                     found.extend(check_slas(deal, versions.runs[index],
                                             _picker(versions, rebased, index)))
             if tasks:
                 found.extend(check_tasks(deal, run))
             found.extend(check_reminders(deal, run))
+            if actions and versions.pauses_any and deal.pauses:
+                # A pause limit is a timer that began when the pause did.
+                for index in sorted({versions.index_for(p.start, rebased)
+                                     for p in deal.pauses}):
+                    found.extend(check_pauses(deal, versions.runs[index],
+                                              _picker(versions, rebased, index)))
         low = current if versions.same_moves else versions.index_for(first)
         if low == current:
             found.extend(check_history(deal, run))
@@ -195,10 +204,16 @@ class Evaluator:
             for index in range(low, current + 1):
                 found.extend(f for f in check_history(deal, versions.runs[index])
                              if versions.index_for(f.at) == index)
-        if deal.history and deal.history[0].at < versions.versions.instants[0]:
+        if actions and versions.entries_any:
+            entered = stage_start(deal)
+            found.extend(check_entry(deal, run if entered is None
+                                     else versions.runs[versions.index_for(entered, rebased)]))
+        if first < versions.versions.instants[0]:
             found.append(before_versions(deal, versions.runs[0]))
         if plugins and run.compiled.plugins.names:
             found = enrich(found + list(run_checks(deal, run)), deal, run)
+        if actions and found and run.compiled.directory.routes_any:
+            found += route_findings(found, deal, run)
         found.sort(key=order_key)
         return found
 
@@ -217,8 +232,10 @@ class Evaluator:
     def next_change_by_versions(self, deal: Deal, run: Run, versions: VersionRuns
                                 ) -> Wake | None:
         """:meth:`next_change` of a ruleset kept in versions, by the version each check of
-        :meth:`by_versions` uses: an SLA timer's at its start, task rules' and reminders' at
-        ``now``. The next version's ``effective`` instant is a safe earlier bound (``exact``
+        :meth:`by_versions` uses: an SLA timer's and a pause limit's at its start, the entry
+        actions' at the entry, task rules' and reminders' at ``now`` (and a deal judged by the
+        version in force now alone, as :meth:`by_versions` judges it, by that version's every
+        check). The next version's ``effective`` instant is a safe earlier bound (``exact``
         False): from then on it judges what ``now`` decides, which may or may not change a
         finding, and telling which would take a judgement at that instant."""
         rebased = rebased_at(deal, run)
@@ -227,19 +244,40 @@ class Evaluator:
         candidates: list[Wake | None] = [
             next((Wake(at, exact=False) for at in versions.versions.instants if at > run.now),
                  None)]
+        history = deal.history
+        terminal = deal.stage in run.compiled.graph.terminal
+        # The deals by_versions judges by the version in force now alone.
+        if not history or history[0].at >= versions.since or (
+                terminal and versions.same_moves and not versions.entries_any
+                and history[0].at >= versions.versions.instants[0]):
+            checks = CLOSED_DEAL_CHECKS if terminal else OPEN_DEAL_CHECKS
+            candidates += [NEXT_CHANGE[check](deal, run) for check in checks
+                           if check in NEXT_CHANGE]
+            if run.compiled.plugins.checks:
+                candidates.append(plugin_change(deal, run, PLUGIN_RECHECK))
+            return earliest(candidates)
         current = versions.current
-        if deal.stage not in run.compiled.graph.terminal:
-            first = deal.history[0].at if deal.history else None
-            low = versions.index_for(first, rebased)
+        if not terminal:
+            low = versions.index_for(history[0].at, rebased)
             if low == current:
                 candidates.append(sla.next_change(deal, run))
             else:
-                high = versions.index_for(deal.history[-1].at, rebased)
+                high = versions.index_for(history[-1].at, rebased)
                 for index in (*range(low, high + 1), *(() if high == current else (current,))):
                     candidates.append(sla.next_change(deal, versions.runs[index],
                                                       _picker(versions, rebased, index)))
             candidates.append(tasks.next_change(deal, run))
             candidates.append(reminders.next_change(deal, run))
+            if versions.pauses_any and deal.pauses:
+                for index in sorted({versions.index_for(p.start, rebased)
+                                     for p in deal.pauses}):
+                    candidates.append(pauses.next_change(deal, versions.runs[index],
+                                                         _picker(versions, rebased, index)))
+        if versions.entries_any:
+            entered = stage_start(deal)
+            candidates.append(entry.next_change(deal, run if entered is None else
+                                                versions.runs[versions.index_for(entered,
+                                                                                 rebased)]))
         if run.compiled.plugins.checks:
             candidates.append(plugin_change(deal, run, PLUGIN_RECHECK))
         return earliest(candidates)
@@ -260,13 +298,65 @@ class Evaluator:
                           path)
 
 
-__all__ = ["CLOSED_DEAL_CHECKS", "NEXT_CHANGE", "OPEN_DEAL_CHECKS", "Evaluator", "Record",
-           "Wake"]
+__all__ = ["CLOSED_DEAL_CHECKS", "NEXT_CHANGE", "OPEN_DEAL_CHECKS", "Evaluator", "Rebased",
+           "Record", "Wake", "rebase"]
 
 
 #: The deal field that re-bases a deal onto the version in force at the instant it holds.
 REBASED_FIELD = "rebased_at"
 REBASED_POINTER = f"/fields/{REBASED_FIELD}"
+
+
+@dataclass(frozen=True)
+class Rebased:
+    """A deal re-based onto the version in force at an instant: the record with the re-basing
+    in its fields, the version it is judged by from then, and its findings at that instant."""
+
+    deal: dict[str, Any]
+    #: The revision and effective instant of the version it was re-based onto.
+    version: str | None
+    effective: datetime | None
+    findings: list[Finding]
+
+
+def rebase(evaluator: Evaluator, deal: Mapping[str, Any], now: datetime,
+           lang: str | None = None) -> Rebased:
+    """``deal`` (its JSON-shaped record) re-based at ``now`` onto the version then in force:
+    the record with ``fields.rebased_at`` set to ``now`` (which is what re-bases it, wherever it
+    is judged after), and its findings at ``now``. A ruleset not kept in versions is its one
+    version (the instant is recorded all the same, and counts if it is ever kept in versions).
+    Raise :class:`DealError` naming the bad part of a deal the version cannot judge."""
+    versions = evaluator.versions
+    onto = versions.at(now) if versions is not None else evaluator.compiled
+    said = lang or evaluator.lang
+    parsed = parse_deal(deal, onto.zone)  # DealError for a deal that cannot be read
+    problem = stage_problem(parsed, onto, said)
+    if problem is not None:
+        raise DealError(problem[0], problem[1])
+    fields = deal.get("fields") or {}
+    record = {**deal, "fields": {**fields, REBASED_FIELD: now.astimezone(onto.zone).isoformat()}}
+    return Rebased(record, onto.revision, onto.effective,
+                   evaluator.evaluate_one(record, now, said))
+
+
+def judged_by(deal: Deal, run: Run, tasks: bool = True, plugins: bool = True,
+              actions: bool = True) -> list[Finding]:
+    """Every finding for one well-formed deal judged by the ruleset of ``run`` alone, ordered
+    by time, code and rule (``tasks``, ``plugins``, ``actions``: as for
+    :meth:`Evaluator.by_versions`)."""
+    compiled = run.compiled
+    checks = CLOSED_DEAL_CHECKS if deal.stage in compiled.graph.terminal else OPEN_DEAL_CHECKS
+    if not (tasks and actions):
+        left_out = (() if tasks else (check_tasks,)) + \
+            (() if actions else (check_pauses, check_entry))
+        checks = tuple(c for c in checks if c not in left_out)
+    found = [f for check in checks for f in check(deal, run)]
+    if plugins and compiled.plugins.names:
+        found = enrich(found + list(run_checks(deal, run)), deal, run)
+    if actions and found and compiled.directory.routes_any:
+        found += route_findings(found, deal, run)
+    found.sort(key=order_key)
+    return found
 
 
 def rebased_at(deal: Deal, run: Run) -> datetime | str | None:
@@ -309,7 +399,18 @@ def _moves_signature(compiled: CompiledRuleset) -> tuple[object, ...]:
 
 def _picker(versions: VersionRuns, rebased: datetime | None, index: int
             ) -> Callable[[datetime | None], bool]:
-    """Whether version ``index`` judges a timer that began at ``since``."""
+    """Whether version ``index`` judges a timer that began at ``since``: what
+    :meth:`VersionRuns.index_for` says, as a test of the instants the version is in force
+    between (asked for every timer of every version a deal falls under)."""
+    instants = versions.versions.instants
+    current = versions.current
+    low = instants[index] if index else None
+    high = instants[index + 1] if index < current else None
+
     def pick(since: datetime | None) -> bool:
-        return versions.index_for(since, rebased) == index
+        if since is None:
+            return index == current
+        if rebased is not None and rebased > since:
+            since = rebased
+        return (low is None or since >= low) and (high is None or since < high)
     return pick

@@ -267,6 +267,19 @@ class VersionRuns:
     current: int
     #: Whether every version judges moves alike (one replay then serves them all).
     same_moves: bool
+    #: When the version in force at ``now`` took effect (read for every deal: kept, not
+    #: looked up).
+    since: datetime = field(init=False)
+    #: Whether any version acts on a stage entry, or limits pauses (most rulesets do neither,
+    #: and a deal need not be searched for when its entry or pauses began).
+    entries_any: bool = field(init=False)
+    pauses_any: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "since", self.versions.instants[self.current])
+        object.__setattr__(self, "entries_any", any(r.plans.entries for r in self.runs))
+        object.__setattr__(self, "pauses_any",
+                           any(r.plans.pauses is not None for r in self.runs))
 
     def index_for(self, since: datetime | None, rebased: datetime | None = None) -> int:
         """The version that judges what began at ``since`` (the one in force at ``now`` when
@@ -276,5 +289,7 @@ class VersionRuns:
             return self.current
         if rebased is not None and rebased > since:
             since = rebased
+        if since >= self.since:  # the common case, without the search
+            return self.current
         # A version not yet in force at ``now`` judges nothing (a time ahead of ``now``).
         return min(self.versions.index_at(since), self.current)

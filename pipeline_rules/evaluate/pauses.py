@@ -7,7 +7,8 @@ for business time). Closed pauses are history and are not judged.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from pipeline_rules.deals.model import Deal
 from pipeline_rules.evaluate.context import Run
@@ -16,14 +17,18 @@ from pipeline_rules.evaluate.wake import Wake, earliest
 from pipeline_rules.time.working import shift
 
 
-def check_pauses(deal: Deal, run: Run) -> Iterator[Finding]:
-    """A ``pause-too-long`` violation for each open pause past the limit."""
+def check_pauses(deal: Deal, run: Run,
+                 pick: Callable[[datetime | None], bool] | None = None) -> Iterator[Finding]:
+    """A ``pause-too-long`` violation for each open pause past the limit; with ``pick``, only
+    the pauses it picks by when they began (a ruleset kept in versions)."""
     plan = run.plans.pauses
     if plan is None or not deal.pauses:
         return
     limit, calendar, text = plan
     for pause in deal.pauses:
         if pause.end is not None and pause.end <= run.now:
+            continue
+        if pick is not None and not pick(pause.start):
             continue
         ends = shift(calendar, pause.start, limit)
         if run.now >= ends:
@@ -34,9 +39,11 @@ def check_pauses(deal: Deal, run: Run) -> Iterator[Finding]:
                                 reason=pause.reason, limit=text)
 
 
-def next_change(deal: Deal, run: Run) -> Wake | None:
+def next_change(deal: Deal, run: Run,
+                pick: Callable[[datetime | None], bool] | None = None) -> Wake | None:
     """When this deal's pause findings next change by time alone: an open pause reaches the
-    limit (and is not over by then), or a pause reported too long ends (both exact)."""
+    limit (and is not over by then), or a pause reported too long ends (both exact). ``pick``
+    picks pauses as :func:`check_pauses` does."""
     plan = run.plans.pauses
     if plan is None or not deal.pauses:
         return None
@@ -44,6 +51,8 @@ def next_change(deal: Deal, run: Run) -> Wake | None:
     candidates = []
     for pause in deal.pauses:
         if pause.end is not None and pause.end <= run.now:
+            continue
+        if pick is not None and not pick(pause.start):
             continue
         ends = shift(calendar, pause.start, limit)
         if run.now < ends:

@@ -1,9 +1,10 @@
 """Linting versions folders: the checks made across the files of one ruleset kept in versions.
 
-Each file is linted on its own as any ruleset; what only the folder shows is checked here — a
-file that is not a version, a version of another ruleset id, two versions taking effect at one
-instant or with one revision (errors: the folder cannot be used), and no version in force yet
-at the time of the lint run (a warning: deals are judged by the first version until it is).
+Each file is linted on its own as any ruleset; what only the folder shows is found here by the
+folder rules (:mod:`pipeline_rules.lint.rules.versions`) — a file that is not a version, a
+version of another ruleset id, two versions taking effect at one instant or with one revision
+(errors: the folder cannot be used), and no version in force yet at the time of the lint run (a
+warning: deals are judged by the first version until it is).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline_rules import i18n
+from pipeline_rules.lint.rules import all_rules
 from pipeline_rules.ruleset.catalog import (
     RulesetError,
     RulesetText,
@@ -21,9 +23,10 @@ from pipeline_rules.ruleset.catalog import (
     ruleset_files,
     version_folders,
 )
+from pipeline_rules.ruleset.checks import check_folder
+from pipeline_rules.ruleset.checks.config import LintConfig
 from pipeline_rules.ruleset.checks.diagnostics import Diagnostic
 from pipeline_rules.ruleset.compiled import CompiledRuleset
-from pipeline_rules.ruleset.versions import Versions, folder_problems, not_in_force
 
 
 def versions_folders(paths: Iterable[str]) -> list[Path]:
@@ -43,8 +46,10 @@ def versions_folders(paths: Iterable[str]) -> list[Path]:
     return found
 
 
-def lint_versions(folder: Path, now: datetime, lang: str = i18n.DEFAULT) -> list[Diagnostic]:
-    """The folder's problems across its files (each file's own are lint's per file)."""
+def lint_versions(folder: Path, now: datetime, lang: str = i18n.DEFAULT,
+                  config: LintConfig | None = None) -> list[Diagnostic]:
+    """The folder's problems across its files, found by the folder rules (each file's own are
+    lint's per file)."""
     compiled: list[CompiledRuleset] = []
     for entry in ruleset_files(folder):
         path = Path(entry.path)
@@ -52,10 +57,7 @@ def lint_versions(folder: Path, now: datetime, lang: str = i18n.DEFAULT) -> list
             compiled.append(compile_text(RulesetText(str(path), path.read_bytes()), lang))
         except (RulesetError, OSError):
             continue  # its own lint says why
-    found = folder_problems(compiled, lang)
-    if compiled and not found:
-        found = not_in_force(Versions.of(compiled, str(folder)), now, lang)
-    return found
+    return check_folder(compiled, all_rules().values(), now, config, lang)
 
 
 __all__ = ["lint_versions", "versions_folders"]

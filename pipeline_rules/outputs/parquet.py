@@ -1,8 +1,8 @@
 """Findings written to Parquet: one row each, read back for summaries and merged partitions.
 
 A finding's fields are stored as text (``at`` and ``due`` as in JSON, with the ruleset zone's
-offset), ``details`` as JSON text, and the record they came from (``input``, ``row``), so they
-can be joined back to the deals.
+offset; ``version`` null for a ruleset not kept in versions), ``details`` as JSON text, and
+the record they came from (``input``, ``row``), so they can be joined back to the deals.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pipeline_rules.outputs.files import atomic_output, remove_temporaries
 
 #: Columns of a findings file, in the order of a finding's JSON keys, then where it came from.
 FINDING_TEXT_COLUMNS = ("kind", "code", "rule", "deal", "stage", "severity", "at", "message",
-                        "action", "notify", "channel", "due", "key", "ruleset", "details",
-                        "input")
+                        "action", "notify", "channel", "due", "key", "ruleset", "version",
+                        "details", "input")
 FINDINGS_SCHEMA = pa.schema([*((name, pa.string()) for name in FINDING_TEXT_COLUMNS),
                              ("row", pa.int64())])
 _ACTION_KEYS = ("action", "notify", "channel", "due", "key")
@@ -156,6 +156,8 @@ def _finding(row: Mapping[str, Any]) -> dict[str, Any]:
     if row["kind"] == "action":
         data.update({name: row[name] for name in _ACTION_KEYS})
     data["ruleset"] = row["ruleset"]
+    if row.get("version") is not None:
+        data["version"] = row["version"]
     if row["details"] is not None:
         data["details"] = orjson.loads(row["details"])
     return data

@@ -9,23 +9,20 @@ SLA by the version when the span began, task rules and reminders by the version 
 The folder's versions are checked together: every file must be a version (``revision`` and
 ``effective``), of one ruleset id, no two taking effect at the same instant. A folder that fails
 cannot be used — nothing is judged silently by the wrong version. Whether a version is in force
-at all depends on the time asked, so that is lint's to warn about (:func:`not_in_force`).
+at all depends on the time asked, so that is lint's to warn about (:func:`none_in_force`).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline_rules import i18n
 from pipeline_rules.ruleset.checks.diagnostics import Diagnostic
 from pipeline_rules.ruleset.compiled import CompiledRuleset
-from pipeline_rules.ruleset.problems import Severity
-
-#: The rule name the folder's problems are reported under.
-RULE = "versions"
+from pipeline_rules.ruleset.problems import Problem, Severity
 
 
 @dataclass(frozen=True)
@@ -73,57 +70,101 @@ def _effective(compiled: CompiledRuleset) -> datetime:
     return compiled.effective
 
 
-def _diagnostic(compiled: CompiledRuleset, pointer: str, key: str, args: dict[str, object],
-                lang: str, severity: Severity = Severity.ERROR) -> Diagnostic:
+def _problem(compiled: CompiledRuleset, pointer: str, key: str,
+             args: dict[str, object]) -> Problem:
+    """A problem of one version at ``pointer`` (at its key; the document's start when the
+    version does not write it)."""
     rs = compiled.ruleset
     where = rs.positions.key(pointer) if rs.positions.has(pointer) else rs.positions.value("")
-    return Diagnostic(RULE, severity, i18n.render(key, args, lang), rs.source.name, where.line,
-                      where.column, pointer, rs.source.line(where.line))
+    return Problem(key, args, pointer, at_key=True, position=where)
+
+
+def unversioned(entries: Sequence[CompiledRuleset], index: int) -> Iterator[Problem]:
+    """A file of the folder that is not a version: no ``revision`` or no ``effective``."""
+    compiled = entries[index]
+    if compiled.effective is None or compiled.revision is None:
+        yield _problem(compiled, "", "versions.unversioned", {"folder": _folder(compiled)})
+
+
+def mixed_id(entries: Sequence[CompiledRuleset], index: int) -> Iterator[Problem]:
+    """A version whose ruleset id is not the folder's (its first file's)."""
+    compiled, first = entries[index], entries[0]
+    if compiled.id != first.id:
+        yield _problem(compiled, "/id", "versions.mixed-id",
+                       {"id": compiled.id, "first": first.id,
+                        "file": first.ruleset.source.name})
+
+
+def same_instant(entries: Sequence[CompiledRuleset], index: int) -> Iterator[Problem]:
+    """A version taking effect at the instant an earlier file's does."""
+    compiled = entries[index]
+    earlier = next((c for c in entries[:index]
+                    if c.effective is not None and c.effective == compiled.effective), None)
+    if earlier is not None:
+        yield _problem(compiled, "/effective", "versions.same-instant",
+                       {"effective": compiled.ruleset.effective,
+                        "file": earlier.ruleset.source.name})
+
+
+def same_revision(entries: Sequence[CompiledRuleset], index: int) -> Iterator[Problem]:
+    """A version with the revision label an earlier file's has."""
+    compiled = entries[index]
+    earlier = next((c for c in entries[:index]
+                    if c.revision is not None and c.revision == compiled.revision), None)
+    if earlier is not None:
+        yield _problem(compiled, "/revision", "versions.same-revision",
+                       {"revision": compiled.revision, "file": earlier.ruleset.source.name})
+
+
+#: What stops a folder's files from being versions of one ruleset, each check under the name
+#: of the lint rule that reports it (:mod:`pipeline_rules.lint.rules.versions` documents them).
+FOLDER_CHECKS: tuple[tuple[str, Callable[[Sequence[CompiledRuleset], int],
+                                         Iterator[Problem]]], ...] = (
+    ("versions-unversioned-file", unversioned),
+    ("versions-mixed-id", mixed_id),
+    ("versions-same-instant", same_instant),
+    ("versions-same-revision", same_revision),
+)
+#: The rule warning that no version is in force yet.
+NONE_IN_FORCE = "versions-none-in-force"
+
+
+def usable(entries: Sequence[CompiledRuleset]) -> bool:
+    """Whether a folder's files are versions of one ruleset (no check of it finds anything)."""
+    return not any(next(check(entries, i), None) is not None
+                   for i in range(len(entries)) for _, check in FOLDER_CHECKS)
 
 
 def folder_problems(entries: Sequence[CompiledRuleset], lang: str = i18n.DEFAULT
                     ) -> list[Diagnostic]:
     """What stops a folder's files from being versions of one ruleset: a file that is not a
-    version, a file of another ruleset id, two versions taking effect at one instant."""
+    version, a file of another ruleset id, two versions taking effect at one instant or with
+    one revision; file by file, as lint reports them."""
     found: list[Diagnostic] = []
-    if not entries:
-        return found
-    first = entries[0]
-    for compiled in entries:
-        if compiled.effective is None or compiled.revision is None:
-            found.append(_diagnostic(compiled, "", "versions.unversioned",
-                                     {"folder": _folder(compiled)}, lang))
-        if compiled.id != first.id:
-            found.append(_diagnostic(compiled, "/id", "versions.mixed-id",
-                                     {"id": compiled.id, "first": first.id,
-                                      "file": first.ruleset.source.name}, lang))
-    seen: dict[datetime, CompiledRuleset] = {}
-    labels: dict[str, CompiledRuleset] = {}
-    for compiled in entries:
-        if compiled.effective is not None:
-            earlier = seen.setdefault(compiled.effective, compiled)
-            if earlier is not compiled:
-                found.append(_diagnostic(compiled, "/effective", "versions.same-instant",
-                                         {"effective": compiled.ruleset.effective,
-                                          "file": earlier.ruleset.source.name}, lang))
-        if compiled.revision is not None:
-            named = labels.setdefault(compiled.revision, compiled)
-            if named is not compiled:
-                found.append(_diagnostic(compiled, "/revision", "versions.same-revision",
-                                         {"revision": compiled.revision,
-                                          "file": named.ruleset.source.name}, lang))
+    for index, compiled in enumerate(entries):
+        source = compiled.ruleset.source
+        for name, check in FOLDER_CHECKS:
+            for problem in check(entries, index):
+                where = problem.position
+                assert where is not None
+                found.append(Diagnostic(name, Severity.ERROR,
+                                        i18n.render(problem.message, problem.args, lang),
+                                        source.name, where.line, where.column, problem.path,
+                                        source.line(where.line)))
     return found
 
 
-def not_in_force(versions: Versions, now: datetime, lang: str = i18n.DEFAULT
-                 ) -> list[Diagnostic]:
-    """A warning when no version is in force at ``now``: the first takes effect later."""
+def none_in_force(entries: Sequence[CompiledRuleset], index: int, now: datetime
+                  ) -> Iterator[Problem]:
+    """For the version that takes effect first, of a usable folder: that it is not in force
+    yet at ``now`` (deals are judged by it until then)."""
+    if not entries or not usable(entries):
+        return
+    versions = Versions.of(entries)
     first = versions.entries[0]
-    if versions.instants[0] <= now:
-        return []
-    return [_diagnostic(first, "/effective", "versions.none-in-force",
-                        {"effective": first.ruleset.effective, "id": versions.id}, lang,
-                        Severity.WARNING)]
+    if first is entries[index] and versions.instants[0] > now:
+        yield _problem(first, "/effective", "versions.none-in-force",
+                       {"effective": first.ruleset.effective, "id": versions.id})
 
 
 def _folder(compiled: CompiledRuleset) -> str:
@@ -131,4 +172,5 @@ def _folder(compiled: CompiledRuleset) -> str:
     return name.rsplit("/", 1)[0] if "/" in name else "."
 
 
-__all__ = ["RULE", "Versions", "folder_problems", "not_in_force"]
+__all__ = ["FOLDER_CHECKS", "NONE_IN_FORCE", "Versions", "folder_problems", "mixed_id",
+           "none_in_force", "same_instant", "same_revision", "unversioned", "usable"]

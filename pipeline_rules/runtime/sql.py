@@ -183,11 +183,16 @@ class SqlStore(Store):
         """Record a change of an alert's status."""
         self._run(_ADD_TRANSITION, (key, ruleset, deal, before, after, at, note))
 
-    def transitions(self, ruleset: str, deal: str) -> list[Transition]:
-        """Every transition of a deal's alerts, in order."""
-        rows = self._rows("SELECT seq, key, ruleset, deal, before, after, at, note "
-                          "FROM transitions WHERE ruleset = ? AND deal = ? ORDER BY seq",
-                          (ruleset, deal))
+    def transitions(self, ruleset: str, deal: str, limit: int | None = None,
+                    after: int = 0) -> list[Transition]:
+        """The transitions of a deal's alerts, in order: every one, or a page of ``limit``
+        after the one numbered ``after``."""
+        query = ("SELECT seq, key, ruleset, deal, before, after, at, note FROM transitions "
+                 "WHERE ruleset = ? AND deal = ? AND seq > ? ORDER BY seq")
+        args: tuple[Any, ...] = (ruleset, deal, after)
+        if limit is not None:
+            query, args = f"{query} LIMIT ?", (*args, limit)
+        rows = self._rows(query, args)
         return [Transition(*row) for row in rows]
 
     # deliveries

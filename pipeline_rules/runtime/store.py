@@ -248,8 +248,10 @@ class Store(ABC):
         """Record a change of an alert's status."""
 
     @abstractmethod
-    def transitions(self, ruleset: str, deal: str) -> list[Transition]:
-        """Every transition of a deal's alerts, in order."""
+    def transitions(self, ruleset: str, deal: str, limit: int | None = None,
+                    after: int = 0) -> list[Transition]:
+        """The transitions of a deal's alerts, in order: every one, or a page of ``limit``
+        after the one numbered ``after``."""
 
     # deliveries
     @abstractmethod

@@ -21,6 +21,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -51,13 +52,20 @@ from pipeline_rules.server.models import (
     Lang,
     LintRequest,
     LintResponse,
+    RebaseRequest,
+    RebaseResponse,
     RulesetsResponse,
 )
 from pipeline_rules.server.observe import Observe
 from pipeline_rules.server.openapi import YAML_TYPES, document, error_responses, json_body
 from pipeline_rules.server.protocol import ConnectionLimits, GuardedProtocol
 from pipeline_rules.server.registry import Registry, Version
-from pipeline_rules.server.service import check_transition, evaluate, evaluation_time
+from pipeline_rules.server.service import (
+    check_transition,
+    evaluate,
+    evaluation_time,
+    rebase_deal,
+)
 from pipeline_rules.server.settings import Settings, read_token
 from pipeline_rules.server.watch import report, watch
 from pipeline_rules.time.now import NowError
@@ -131,19 +139,12 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
     async def evaluate_deals(request: Request) -> Response:
         body = validated(EvaluateRequest, await read_json(request))
         version = ctx.version(body.ruleset)
-        try:
-            now = evaluation_time(body.now, version)
-        except NowError as err:
-            raise ApiError(422, "invalid-request", f"{err.where}: {err.message}",
-                           path=err.where) from None
-        unschedulable = schedule_problem(version.compiled, now, body.lang)
-        if unschedulable is not None:
-            raise ApiError(409, "ruleset-unusable", unschedulable)
+        now = usable_time(body.now, version, body.lang)
         if "deal" in body.model_fields_set:
             items: list[tuple[str, object]] = [("/deal", body.deal)]
         else:
             items = [(f"/deals/{i}", deal) for i, deal in enumerate(body.deals)]
-        check_work(items, ctx.settings.max_deals, ctx.settings.max_history)
+        check_work(items, ctx.settings.max_deals, ctx.settings.deal_limits())
         payload, codes, found = await ctx.run(
             request, lambda token: _evaluated(version, items, now, body.lang, token),
             isolate=work_size(items) > ISOLATE_AT)
@@ -159,7 +160,7 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
     async def check(request: Request) -> Response:
         body = validated(CheckRequest, await read_json(request))
         version = ctx.version(body.ruleset)
-        check_work([("/deal", body.deal)], 1, ctx.settings.max_history)
+        check_work([("/deal", body.deal)], 1, ctx.settings.deal_limits())
         try:
             decision = await ctx.run(request, lambda token: check_transition(
                 version, body.deal, body.to, body.lang))
@@ -212,7 +213,44 @@ def _add_routes(app: FastAPI, ctx: Context) -> None:
              responses={200: {"description": "Prometheus text format.",
                               "content": {"text/plain": {"schema": {"type": "string"}}}}})
     async def metrics() -> Response:
-        return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)
+        # On a thread: with a store, rendering reads it and may wait for a write under way.
+        return Response(await run_in_threadpool(ctx.metrics.render), media_type=CONTENT_TYPE)
+
+
+def _add_rebase_route(app: FastAPI, ctx: Context) -> None:
+    @app.post("/v1/rebase", response_model=RebaseResponse, tags=["rulesets"],
+              summary="Re-base a deal onto the version in force now; its findings under it",
+              responses=error_responses(400, 404, 408, 409, 413, 422, 431, 503, 504),
+              openapi_extra=json_body(RebaseRequest, "The deal and the instant of the "
+                                                     "re-basing."))
+    async def rebase(request: Request) -> Response:
+        body = validated(RebaseRequest, await read_json(request))
+        version = ctx.version(body.ruleset)
+        now = usable_time(body.now, version, body.lang)
+        check_work([("/deal", body.deal)], 1, ctx.settings.deal_limits())
+        try:
+            answer = await ctx.run(request, lambda token: rebase_deal(
+                version, body.deal, now, body.lang))
+        except DealError as err:
+            path = "/deal" + err.path
+            raise ApiError(422, "bad-deal", f"bad deal at {path}: {err.said(body.lang)}",
+                           path=path) from None
+        request.state.ruleset = version.id
+        return json_response(answer)
+
+
+def usable_time(text: str | None, version: Version, lang: str) -> datetime:
+    """A request's ``now`` (the server's clock when it gives none), or a 422 for a bad one and
+    a 409 for one the ruleset's schedule cannot be evaluated at."""
+    try:
+        now = evaluation_time(text, version)
+    except NowError as err:
+        raise ApiError(422, "invalid-request", f"{err.where}: {err.message}",
+                       path=err.where) from None
+    unschedulable = schedule_problem(version.compiled, now, lang)
+    if unschedulable is not None:
+        raise ApiError(409, "ruleset-unusable", unschedulable)
+    return now
 
 
 async def disconnected(request: Request) -> None:
@@ -315,8 +353,9 @@ def create_app(settings: Settings, registry: Registry | None = None,
     app = FastAPI(title="pipeline-rules", version=__version__, description=DESCRIPTION,
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     _add_routes(app, ctx)
+    _add_rebase_route(app, ctx)
     if live is not None:
-        live.install(app, metrics)
+        live.install(app, ctx)
     _add_error_handlers(app)
     endpoints = {getattr(r, "path", "") for r in app.routes} - {""}
     # Added innermost first: Observe sees every request, BearerAuth runs before the body is read.

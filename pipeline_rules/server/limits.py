@@ -1,5 +1,6 @@
 """The limits on what a request may bring: the body (size, and time to arrive), the header
-count, and the deals and history entries the work will go through.
+count, and the deals and the history entries, tasks, events and pauses of each that the work
+will go through.
 
 A declared ``Content-Length`` over the body limit is refused before reading, and a chunked body
 is counted as it streams in and refused at the first byte past the limit; a body that has not
@@ -10,7 +11,7 @@ per connection (:mod:`.protocol`), before a request exists.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -144,27 +145,57 @@ class HeaderLimit:
         await self.app(scope, receive, send)
 
 
-def check_work(items: Sequence[tuple[str, object]], max_deals: int, max_history: int) -> None:
-    """Refuse (413) more deals than ``max_deals``, or a deal with more history entries than
-    ``max_history``, naming it by its JSON pointer."""
+#: The lists of one deal a request may bring, each with the error code past its limit.
+DEAL_LISTS = {"history": "history-too-long", "tasks": "too-many-tasks",
+              "events": "too-many-events", "pauses": "too-many-pauses"}
+#: What a list holds, for the message.
+_ENTRIES = {"history": "history entries", "tasks": "tasks", "events": "events",
+            "pauses": "pauses"}
+
+
+def check_work(items: Sequence[tuple[str, object]], max_deals: int,
+               per_deal: Mapping[str, int]) -> None:
+    """Refuse (413) more deals than ``max_deals``, or a deal whose history, tasks, events or
+    pauses are longer than ``per_deal`` allows for that list, naming it by its JSON pointer."""
     if len(items) > max_deals:
-        raise ApiError(413, "too-many-deals",
-                       f"the request has {len(items):,} deals; the limit is {max_deals:,} per "
-                       "request: send them in several requests", limit=max_deals)
+        raise too_many_deals(len(items), max_deals)
     for origin, deal in items:
-        history = deal.get("history") if isinstance(deal, dict) else None
-        if isinstance(history, list) and len(history) > max_history:
-            path = f"{origin}/history"
-            raise ApiError(413, "history-too-long",
-                           f"{path} has {len(history):,} entries; the limit is "
-                           f"{max_history:,} per deal", path=path, limit=max_history)
+        problem = oversized(deal, origin, per_deal)
+        if problem is not None:
+            raise problem
+
+
+def too_many_deals(count: int, max_deals: int, **where: object) -> ApiError:
+    """The 413 for a request of ``count`` deals, over ``max_deals``."""
+    return ApiError(413, "too-many-deals",
+                    f"the request has {count:,} deals; the limit is {max_deals:,} per "
+                    "request: send them in several requests", limit=max_deals, **where)
+
+
+def oversized(deal: object, origin: str, per_deal: Mapping[str, int]) -> ApiError | None:
+    """The 413 for a deal (at JSON pointer ``origin``) whose history, tasks, events or pauses
+    are longer than ``per_deal`` allows for that list, or None when it is within them."""
+    if not isinstance(deal, dict):
+        return None
+    for name, limit in per_deal.items():
+        entries = deal.get(name)
+        if isinstance(entries, list) and len(entries) > limit:
+            path = f"{origin}/{name}"
+            return ApiError(413, DEAL_LISTS[name],
+                            f"{path} has {len(entries):,} {_ENTRIES[name]}; the limit is "
+                            f"{limit:,} per deal", path=path, limit=limit)
+    return None
 
 
 def work_size(items: Sequence[tuple[str, object]]) -> int:
-    """How much an evaluation has to go through: its deals and their history entries."""
+    """How much an evaluation has to go through: its deals and the entries of their lists
+    (history, tasks, events, pauses)."""
     size = len(items)
     for _, deal in items:
-        history = deal.get("history") if isinstance(deal, dict) else None
-        if isinstance(history, list):
-            size += len(history)
+        if not isinstance(deal, dict):
+            continue
+        for name in DEAL_LISTS:
+            entries = deal.get(name)
+            if isinstance(entries, list):
+                size += len(entries)
     return size

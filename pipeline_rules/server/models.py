@@ -134,6 +134,43 @@ class CheckResponse(BaseModel):
                                                   "in force now, whose moves judged it.")
 
 
+class RebaseRequest(BaseModel):
+    """Re-base a deal onto the version of its ruleset in force at `now` (a ruleset not kept in
+    versions is its one version)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"ruleset": "b2b-sales", "now": "2026-12-01T12:00:00+03:00", "deal": EXAMPLE_DEAL}]})
+
+    ruleset: str = RULESET_FIELD
+    now: str | None = Field(
+        None, description="The instant of the re-basing, ISO 8601 (default: the server's "
+        "clock); the deal is judged at it. Without an offset it is read in the ruleset's time "
+        "zone.", json_schema_extra={"format": "date-time"},
+        examples=["2026-12-01T12:00:00+03:00"])
+    lang: Lang = lang_field()
+    deal: DealObject = Field(description="The deal as the CRM holds it.")
+
+
+class RebaseResponse(BaseModel):
+    """The deal re-based (its `fields.rebased_at` set: store it back in the CRM), the version
+    it is on from now, and its findings under it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "ruleset": "b2b-sales", "version": "2", "effective": "2026-12-01T00:00:00+03:00",
+        "deal": {**EXAMPLE_DEAL, "fields": {"amount": 250000,
+                                            "rebased_at": "2026-12-01T12:00:00+03:00"}},
+        "findings": [], "summary": {}}]})
+
+    ruleset: str
+    version: str | None = Field(description="The revision of the version it was re-based onto "
+                                "(null: a ruleset not kept in versions).")
+    effective: str | None = Field(description="When that version took effect (ISO 8601).")
+    deal: dict[str, Any] = Field(description="The deal as it was sent, every key kept, with "
+                                 "`fields.rebased_at` set to the instant of the re-basing.")
+    findings: list[FindingObject]
+    summary: dict[str, int] = Field(description="Findings per code.")
+
+
 class LintRequest(BaseModel):
     """A ruleset to lint, as YAML text (or post the YAML itself as application/yaml)."""
 
@@ -253,4 +290,5 @@ class ErrorBody(BaseModel):
 
 
 #: Models whose schemas the OpenAPI document publishes for request bodies.
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (EvaluateRequest, CheckRequest, LintRequest)
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (EvaluateRequest, CheckRequest, RebaseRequest,
+                                               LintRequest)

@@ -38,13 +38,55 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             404: "Unknown ruleset.", 408: "Headers or body not received in time.",
             409: "The ruleset cannot be evaluated at that time (its schedule has no run after "
                  "it).",
-            413: "Body, deals or a deal's history over its limit.",
+            413: "Body, deals, or a deal's history, tasks, events or pauses over its limit.",
             415: "Unsupported content type.",
             422: "Valid JSON of the wrong shape, or a bad deal (with a JSON pointer).",
             431: "Request headers over the size or count limit.",
             503: "Too many connections, or too many requests computing.",
             504: "The work took longer than the time budget."}
     return {status: {"model": ErrorBody, "description": what[status]} for status in statuses}
+
+
+#: Where one answer feeds the next request, as OpenAPI links: (from path, method, status) →
+#: link name → (to path, method, the request body it gives, with runtime expressions). A
+#: client (or a stateful test) follows them: the rulesets listed are evaluated, checked and
+#: re-based against; a deal re-based is evaluated and checked as the answer gives it back.
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = {
+    ("/v1/rulesets", "get", "200"): {
+        "EvaluateAgainstServedRuleset": ("/v1/evaluate", "post",
+                                         {"ruleset": "$response.body#/rulesets/0/id"}),
+        "CheckAgainstServedRuleset": ("/v1/check-transition", "post",
+                                      {"ruleset": "$response.body#/rulesets/0/id"}),
+        "RebaseOntoServedRuleset": ("/v1/rebase", "post",
+                                    {"ruleset": "$response.body#/rulesets/0/id"}),
+    },
+    ("/v1/rebase", "post", "200"): {
+        "EvaluateRebasedDeal": ("/v1/evaluate", "post",
+                                {"ruleset": "$response.body#/ruleset",
+                                 "deal": "$response.body#/deal"}),
+        "CheckRebasedDeal": ("/v1/check-transition", "post",
+                             {"ruleset": "$response.body#/ruleset",
+                              "deal": "$response.body#/deal"}),
+    },
+    ("/v1/check-transition", "post", "200"): {
+        "RebaseCheckedDeal": ("/v1/rebase", "post",
+                              {"ruleset": "$response.body#/ruleset",
+                               "deal": "$request.body#/deal"}),
+        "EvaluateCheckedRuleset": ("/v1/evaluate", "post",
+                                   {"ruleset": "$response.body#/ruleset"}),
+    },
+}
+
+
+def add_links(doc: dict[str, Any]) -> None:
+    """Put :data:`LINKS` into the responses of ``doc`` (naming operations by their ids)."""
+    paths = doc["paths"]
+    for (path, method, status), links in LINKS.items():
+        response = paths[path][method]["responses"][status]
+        response["links"] = {
+            name: {"operationId": paths[target][verb]["operationId"], "requestBody": body,
+                   "description": f"The {' and '.join(body)} this call gives, sent to {target}."}
+            for name, (target, verb, body) in links.items()}
 
 
 def document(app: FastAPI, request_models: Iterable[type[BaseModel]],
@@ -56,6 +98,7 @@ def document(app: FastAPI, request_models: Iterable[type[BaseModel]],
     _, defs = models_json_schema([(m, "validation") for m in request_models],
                                  ref_template=REF)
     schemas.update(defs.get("$defs", {}))
+    add_links(doc)
     schemas["Deal"] = packaged("deal")
     schemas["Finding"] = packaged("finding")
     if secured:

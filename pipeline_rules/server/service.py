@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from pipeline_rules.deals.decode import parse_deal
 from pipeline_rules.deals.model import DealError, Record
+from pipeline_rules.evaluate import rebase
 from pipeline_rules.evaluate.judge import Runs, judge_records
 from pipeline_rules.server.logs import event
 from pipeline_rules.server.registry import Version
@@ -99,4 +100,25 @@ def check_transition(version: Version, data: object, to: str, lang: str) -> dict
     return answer
 
 
-__all__ = ["DealError", "Evaluation", "check_transition", "evaluate", "evaluation_time"]
+def rebase_deal(version: Version, data: dict[str, Any], now: datetime,
+                lang: str) -> dict[str, Any]:
+    """The answer of a re-basing: the deal re-based at ``now`` onto the version then in force,
+    and its findings; raise DealError for a bad deal."""
+    try:
+        rebased = rebase(version.evaluator, data, now, lang)
+    except DealError:
+        raise
+    except DATA_ERRORS as err:
+        frame = traceback.extract_tb(err.__traceback__)[-1]
+        event("deal-not-rebased", logging.ERROR, ruleset=version.id,
+              error=type(err).__name__, at=f"{frame.filename}:{frame.lineno}")
+        raise DealError(f"cannot be read ({err})") from None
+    findings = [finding.to_dict() for finding in rebased.findings]
+    return {"ruleset": version.id, "version": rebased.version,
+            "effective": rebased.effective.isoformat() if rebased.effective else None,
+            "deal": rebased.deal, "findings": findings,
+            "summary": dict(Counter(finding["code"] for finding in findings))}
+
+
+__all__ = ["DealError", "Evaluation", "check_transition", "evaluate", "evaluation_time",
+           "rebase_deal"]

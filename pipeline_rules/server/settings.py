@@ -53,6 +53,12 @@ class Settings:
     max_deals: int = 1000
     #: History entries of one deal (413 past it).
     max_history: int = 10_000
+    #: Tasks of one deal (413 past it).
+    max_tasks: int = 10_000
+    #: Events of one deal (413 past it).
+    max_events: int = 10_000
+    #: Pauses of one deal (413 past it).
+    max_pauses: int = 1_000
     #: Threads that evaluate, check and lint, off the event loop.
     compute_threads: int = 2
     #: Requests waiting for (or holding) a compute thread; one more is answered 503.
@@ -61,6 +67,11 @@ class Settings:
     time_budget: float = 30.0
     #: Seconds SIGTERM waits for the requests in flight before it stops them.
     shutdown_timeout: float = 10.0
+
+    def deal_limits(self) -> dict[str, int]:
+        """The most entries each list of one deal may hold, by the list's key."""
+        return {"history": self.max_history, "tasks": self.max_tasks,
+                "events": self.max_events, "pauses": self.max_pauses}
 
     def to_json(self) -> str:
         """The settings as JSON (handed to worker processes through the environment)."""

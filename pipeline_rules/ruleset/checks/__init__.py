@@ -9,9 +9,10 @@ its errors.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any, NoReturn
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pipeline_rules import i18n
 from pipeline_rules.ruleset.checks.config import ConfigError, LintConfig, config_from_mapping
@@ -23,6 +24,9 @@ from pipeline_rules.ruleset.model import Ruleset, build_ruleset
 from pipeline_rules.ruleset.problems import DocumentError, Problem
 from pipeline_rules.ruleset.schema import validate
 from pipeline_rules.ruleset.source import Source
+
+if TYPE_CHECKING:
+    from pipeline_rules.ruleset.compiled import CompiledRuleset
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,23 @@ def _part(path: str) -> str:
     return "/" + segments[0] if segments else ""
 
 
+def check_folder(entries: Sequence[CompiledRuleset], rules: Iterable[Rule], now: datetime,
+                 config: LintConfig | None = None, lang: str = i18n.DEFAULT) -> list[Diagnostic]:
+    """Run the folder rules among ``rules`` over the compiled files of a versions folder, each
+    file judged among the others; diagnostics file by file, in file order (configuration and
+    each file's suppression comments applied)."""
+    folder_rules = [r for r in rules if r.phase is Phase.FOLDER]
+    config = config or LintConfig()
+    found: list[Diagnostic] = []
+    for index, compiled in enumerate(entries):
+        rs = compiled.ruleset
+        ctx = CheckContext(rs.source, None, None, rs, folder=tuple(entries), index=index,
+                           now=now)
+        problems = [(rule, p) for rule in folder_rules for p in rule.check(ctx)]
+        found.extend(in_file_order(diagnose(problems, ctx, config, lang)))
+    return found
+
+
 def unreadable(name: str, err: DocumentError, config: LintConfig | None = None,
                lang: str = i18n.DEFAULT) -> list[Diagnostic]:
     """The diagnostic of a text that cannot be read at all (not UTF-8, too big), as if it were
@@ -222,4 +243,4 @@ def unreadable(name: str, err: DocumentError, config: LintConfig | None = None,
     return list(diagnose([(rule, err.problem)], ctx, config or LintConfig(), lang))
 
 
-__all__ = ["Checked", "Diagnostic", "check_source", "unreadable"]
+__all__ = ["Checked", "Diagnostic", "check_folder", "check_source", "unreadable"]

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from pipeline_rules.ruleset.graph import StageGraph, build_graph
 from pipeline_rules.ruleset.loader import Document
 from pipeline_rules.ruleset.model import Ruleset
 from pipeline_rules.ruleset.problems import DocumentError
 from pipeline_rules.ruleset.source import Source
+
+if TYPE_CHECKING:
+    from pipeline_rules.ruleset.compiled import CompiledRuleset
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,11 @@ class CheckContext:
     fatal: DocumentError | None = None
     model: Ruleset | None = None
     gap_vocabulary: tuple[str, ...] = ()
+    #: For a folder rule: the compiled files of the versions folder, in file order, this one
+    #: at ``index``, and the time of the run (what is in force depends on it).
+    folder: tuple[CompiledRuleset, ...] = ()
+    index: int = 0
+    now: datetime | None = None
 
     @property
     def ruleset(self) -> Ruleset:

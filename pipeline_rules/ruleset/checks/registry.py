@@ -26,10 +26,12 @@ if TYPE_CHECKING:
 
 
 class Phase(StrEnum):
-    """What a rule needs: the parsed document, or the ruleset model built from it."""
+    """What a rule needs: the parsed document, the ruleset model built from it, or the
+    compiled files of a versions folder together (each file judged among the others)."""
 
     DOCUMENT = "document"
     RULESET = "ruleset"
+    FOLDER = "folder"
 
 
 Check = Callable[["CheckContext"], Iterable[Problem]]
@@ -39,7 +41,9 @@ Check = Callable[["CheckContext"], Iterable[Problem]]
 #: for use says when such a name is unknown.
 ADVISORY_RULES = frozenset({"unreachable-stage", "dead-end", "no-path-to-won", "gap-stage",
                             "parallel-stages", "inconsistent-sla", "unknown-role",
-                            "shadowed-start"})
+                            "shadowed-start", "versions-unversioned-file", "versions-mixed-id",
+                            "versions-same-instant", "versions-same-revision",
+                            "versions-none-in-force"})
 
 
 @dataclass(frozen=True)
