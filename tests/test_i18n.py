@@ -638,6 +638,36 @@ def test_serve_and_tick_refusals_in_russian(tmp_path: object) -> None:
         "Ошибка: --store работает в одном процессе: оставьте --workers 1")
 
 
+def test_store_errors_in_russian(tmp_path: object) -> None:
+    """A store that is not a database, and one from a newer schema, are refused by `tick` in
+    the command line's language; only the database driver's own words stay as it gave them."""
+    import sqlite3
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from pipeline_rules.cli import main
+    from pipeline_rules.runtime.sqlite import SCHEMA_VERSION
+
+    corrupt = Path(str(tmp_path)) / "corrupt.db"
+    corrupt.write_bytes(b"this is not a database" * 100)
+    said = CliRunner().invoke(main, ["tick", "--store", str(corrupt), "--lang", "ru"])
+    assert said.exit_code == 2 and "Traceback" not in said.output
+    assert said.stderr.startswith(f"pipeline-rules: ошибка: {corrupt}: хранилище повреждено")
+    newer = Path(str(tmp_path)) / "newer.db"
+    with sqlite3.connect(newer) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION + 1,))
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    for lang, expected in (("ru", f"версия схемы хранилища {SCHEMA_VERSION + 1} новее"),
+                           ("en", f"the store has schema version {SCHEMA_VERSION + 1}, newer")):
+        said = CliRunner().invoke(main, ["tick", "--store", str(newer), "--lang", lang])
+        assert said.exit_code == 2 and expected in said.stderr, said.stderr
+    russian = CliRunner().invoke(main, ["tick", "--store", str(newer), "--lang", "ru"]).stderr
+    assert not [w for w in _latin_words(russian.replace(str(newer), ""))
+                if w != "pipeline-rules"]
+
+
 def test_backtest_refusals_of_its_period_in_russian() -> None:
     """backtest's own refusals of --every and --to are said in the command line's language
     (click's frame and the reason both); in English, as before."""

@@ -67,7 +67,7 @@ def ingest_command(ruleset: str, deals: str, store_path: str, now_text: str | No
     except (ReadError, InputError) as err:
         fail(err.said(current_language()))
     except StoreError as err:
-        fail(str(err))
+        fail(err.said(current_language()))
     finally:
         runtime.store.close()
     report(counts)
@@ -105,7 +105,7 @@ def open_runtime(catalog: Catalog, store_path: str, ruleset_key: str, lang: str)
     try:
         store = open_store(store_path)
     except StoreError as err:
-        fail(str(err))
+        fail(err.said(current_language()))
     return Runtime(Judge.of(catalog, key=ruleset_key), store, lang)
 
 

@@ -47,7 +47,7 @@ def tick_command(ruleset: str | None, store_path: str, now_text: str | None,
             key = store.get_meta("ruleset_key") or key
             store.close()
         except StoreError as err:
-            fail(str(err))
+            fail(err.said(language))
         if ruleset is None:
             fail(i18n.render("tick.no-rulesets", {"store": store_path}, language))
     catalog = load_rulesets(ruleset, language)
@@ -58,7 +58,7 @@ def tick_command(ruleset: str | None, store_path: str, now_text: str | None,
         if sink is not None:
             deliver(runtime, open_sink_option(sink, sink_secret_file), counts)
     except StoreError as err:
-        fail(str(err))
+        fail(err.said(language))
     finally:
         runtime.store.close()
     report(counts)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from pipeline_rules import i18n
 from pipeline_rules.runtime.sql import SqlStore
 from pipeline_rules.runtime.store import StoreError
 
@@ -70,8 +71,7 @@ class PostgresStore(SqlStore):
         try:
             import psycopg
         except ModuleNotFoundError:
-            raise StoreError("a PostgreSQL store needs the 'postgresql' extra (psycopg is "
-                             "missing): pip install 'pipeline-rules[postgresql]'") from None
+            raise StoreError(i18n.Message("store.postgresql-extra", {})) from None
         self._errors: type[Exception] = psycopg.Error
         self.url = url
         self._lock = threading.RLock()
@@ -80,7 +80,8 @@ class PostgresStore(SqlStore):
             self._db = psycopg.connect(url, autocommit=True,
                                        connect_timeout=max(1, int(timeout)))
         except psycopg.Error as err:
-            raise StoreError(f"cannot open the PostgreSQL store: {_first_line(err)}") from None
+            raise StoreError(i18n.Message("store.postgresql-cannot-open",
+                                            {"error": _first_line(err)})) from None
         try:
             self._migrate()
         except StoreError:
@@ -88,7 +89,8 @@ class PostgresStore(SqlStore):
             raise
         except psycopg.Error as err:
             self._db.close()
-            raise StoreError(f"the PostgreSQL store: {_first_line(err)}") from None
+            raise StoreError(i18n.Message("store.postgresql-failed",
+                                            {"error": _first_line(err)})) from None
 
     def _migrate(self) -> None:
         with self.transaction():
@@ -96,9 +98,8 @@ class PostgresStore(SqlStore):
             self._run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             version = self._rows("SELECT max(version) FROM schema_version")[0][0] or 0
             if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"the store has schema version {version}, newer than this pipeline-rules "
-                    f"knows ({SCHEMA_VERSION}): upgrade pipeline-rules")
+                raise StoreError(i18n.Message("store.newer-schema", {
+                    "where": "", "version": version, "known": SCHEMA_VERSION}))
             for number in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[number - 1]:
                     self._run(statement)
@@ -137,14 +138,16 @@ class PostgresStore(SqlStore):
             try:
                 return self._db.execute(sql.replace("?", "%s"), args).fetchall()
             except self._errors as err:
-                raise StoreError(f"the PostgreSQL store: {_first_line(err)}") from None
+                raise StoreError(i18n.Message("store.postgresql-failed",
+                                            {"error": _first_line(err)})) from None
 
     def _run(self, sql: str, args: tuple[Any, ...] = ()) -> None:
         with self._lock:
             try:
                 self._db.execute(sql.replace("?", "%s"), args)
             except self._errors as err:
-                raise StoreError(f"the PostgreSQL store: {_first_line(err)}") from None
+                raise StoreError(i18n.Message("store.postgresql-failed",
+                                            {"error": _first_line(err)})) from None
 
 
     def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -154,7 +157,8 @@ class PostgresStore(SqlStore):
                 with self._db.cursor() as cursor:
                     cursor.executemany(sql.replace("?", "%s"), rows)
             except self._errors as err:
-                raise StoreError(f"the PostgreSQL store: {_first_line(err)}") from None
+                raise StoreError(i18n.Message("store.postgresql-failed",
+                                            {"error": _first_line(err)})) from None
 
 
 def _first_line(err: Exception) -> str:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pipeline_rules import i18n
 from pipeline_rules.runtime.sql import SqlStore
 from pipeline_rules.runtime.store import StoreError
 
@@ -74,7 +75,8 @@ class SqliteStore(SqlStore):
             self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None,
                                        check_same_thread=False)
         except sqlite3.Error as err:
-            raise StoreError(f"{path}: cannot open the store: {err}") from None
+            raise StoreError(i18n.Message("store.cannot-open",
+                                            {"path": path, "error": str(err)})) from None
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -100,9 +102,8 @@ class SqliteStore(SqlStore):
             row = db.execute("SELECT max(version) FROM schema_version").fetchone()
             version = row[0] or 0
             if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path}: the store has schema version {version}, newer than this "
-                    f"pipeline-rules knows ({SCHEMA_VERSION}): upgrade pipeline-rules")
+                raise StoreError(i18n.Message("store.newer-schema", {
+                    "where": f"{self.path}: ", "version": version, "known": SCHEMA_VERSION}))
             for number in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[number - 1]:
                     db.execute(statement)
@@ -165,17 +166,17 @@ class SqliteStore(SqlStore):
                 raise StoreError(_explain(self.path, err)) from None
 
 
-def _explain(path: str, err: sqlite3.Error) -> str:
+def _explain(path: str, err: sqlite3.Error) -> i18n.Message:
     """A store error as a sentence naming the file."""
     text = str(err)
     if "locked" in text or "busy" in text:
-        return f"{path}: the store is locked by another process (try again when it is done)"
+        return i18n.Message("store.locked", {"path": path})
     if isinstance(err, sqlite3.DatabaseError) and ("not a database" in text
                                                    or "malformed" in text):
-        return f"{path}: the store is corrupt or not a pipeline-rules store ({text})"
+        return i18n.Message("store.corrupt", {"path": path, "error": text})
     if not Path(path).parent.exists():
-        return f"{path}: no such directory"
-    return f"{path}: {text}"
+        return i18n.Message("store.no-directory", {"path": path})
+    return i18n.Message("store.failed", {"path": path, "error": text})
 
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteStore"]

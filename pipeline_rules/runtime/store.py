@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pipeline_rules import i18n
+
 #: Alert statuses: a finding that holds (``open``), an action whose due instant came and that
 #: waits for its sink (``due``), one the sink took (``delivered``), a finding whose cause is gone
 #: (``resolved``), a delivered action whose retraction the sink took (``retracted``), and an
@@ -44,6 +46,14 @@ def from_us(value: int) -> datetime:
 
 class StoreError(Exception):
     """A store that cannot be used: missing, locked, corrupt, or from a newer version."""
+
+    def __init__(self, message: i18n.Message) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def said(self, lang: str) -> str:
+        """What is wrong, in ``lang`` (the driver's own words stay as it gave them)."""
+        return self.message.render(lang)
 
 
 @dataclass(frozen=True)
