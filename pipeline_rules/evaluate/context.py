@@ -20,10 +20,11 @@ from pipeline_rules import i18n
 from pipeline_rules.deals.model import Deal
 from pipeline_rules.enforce.machine import IllegalMove, PipelineMachine, ReplayMemo
 from pipeline_rules.evaluate.findings import Finding, action, violation
-from pipeline_rules.evaluate.plans import Plans, make_plans
+from pipeline_rules.evaluate.plans import Plans, SlaPlan, make_plans
 from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.calendars import BusinessCalendar
+from pipeline_rules.time.clock import Timer, start_timer
 from pipeline_rules.time.durations import spoken
 from pipeline_rules.time.schedules import CronSchedule
 from pipeline_rules.time.working import shift
@@ -95,6 +96,9 @@ class Run:
     _cursor: croniter | None = None
     _previous: dict[datetime, datetime] = field(default_factory=dict)
     _share: RunShare | None = field(default=None, repr=False)
+    #: The SLA timers of the deal last asked about (see :meth:`timer`), by plan and start.
+    _timers: dict[tuple[int, datetime], Timer] = field(default_factory=dict, repr=False)
+    _timers_of: Deal | None = field(default=None, repr=False)
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
@@ -197,6 +201,21 @@ class Run:
             if self._cursor is None:
                 self._cursor = schedule.cursor()
             found = self._previous[moment] = schedule.previous_run(moment, self._cursor)
+        return found
+
+    def timer(self, deal: Deal, plan: SlaPlan, since: datetime) -> Timer:
+        """The timer of ``plan`` running from ``since`` on ``deal``, built once per deal: the
+        SLA check and the deal's next change ask for the same one (and its deadline is worked
+        out once). Only the last deal's timers are kept, so a run stays flat."""
+        if self._timers_of is not deal:
+            self._timers.clear()
+            self._timers_of = deal
+        key = (id(plan), since)
+        found = self._timers.get(key)
+        if found is None:
+            found = self._timers[key] = start_timer(
+                since, plan.limit, plan.calendar, deal.pauses if plan.sla.pausable else (),
+                self.compiled.zone if deal.whole_days else None)
         return found
 
     def replay(self, deal: Deal) -> list[IllegalMove]:
