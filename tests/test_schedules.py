@@ -177,3 +177,33 @@ def test_runs_sharing_a_schedule_find_the_next_run_a_fresh_look_up_finds() -> No
         assert share.next_run(schedule, run) == schedule.next_run(run)
         before = run - timedelta(microseconds=1)
         assert share.next_run(schedule, before) == run
+
+
+def test_runs_before_remembered_as_stretches_match_a_fresh_look_up() -> None:
+    """The last scheduled run before an instant, remembered as the stretch it holds for
+    (RunsBefore), is the one a fresh look-up finds: instants in order and shuffled, across both
+    clock changes and a weekend, and at a run itself and a microsecond either side of it."""
+    import random
+    from datetime import timedelta
+
+    from pipeline_rules.evaluate.context import RunsBefore
+
+    schedule = parse_cron("*/15 8-19 * * mon-fri", ZoneInfo("Europe/Berlin"))
+    rng = random.Random(5)
+    starts = [datetime(2026, 3, 27, 18, tzinfo=UTC), datetime(2026, 10, 23, 18, tzinfo=UTC)]
+    ordered = sorted(start + timedelta(seconds=rng.randrange(4 * 86400))
+                     for start in starts for _ in range(300))
+    run = schedule.next_run(ordered[0])
+    edges = [run, run - timedelta(microseconds=1), run + timedelta(microseconds=1)]
+    hits = 0
+    for instants in (ordered + edges, rng.sample(ordered, len(ordered)) + edges):
+        known = RunsBefore()
+        for moment in instants:
+            expected = schedule.previous_run(moment)
+            found = known.get(moment)
+            if found is None:
+                known.add(moment, expected)
+            else:
+                hits += 1
+                assert found == expected, moment
+    assert hits > 300  # most instants were answered from a stretch, not looked up

@@ -10,6 +10,7 @@ immutable and shared.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,16 +21,46 @@ from pipeline_rules import i18n
 from pipeline_rules.deals.model import Deal
 from pipeline_rules.enforce.machine import IllegalMove, PipelineMachine, ReplayMemo
 from pipeline_rules.evaluate.findings import Finding, action, violation
-from pipeline_rules.evaluate.plans import Plans, make_plans
+from pipeline_rules.evaluate.plans import Plans, SlaPlan, make_plans
 from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.calendars import BusinessCalendar
+from pipeline_rules.time.clock import Timer, start_timer
 from pipeline_rules.time.durations import spoken
 from pipeline_rules.time.schedules import CronSchedule
 from pipeline_rules.time.working import shift
 
 #: Formatted instants kept per run (a bound: a run over millions of deals stays flat).
 _STAMPS = 65536
+
+
+@dataclass
+class RunsBefore:
+    """The last scheduled runs before instants already looked up, kept as stretches: the last
+    run ``p`` strictly before ``m`` means there is none in (p, m), so every instant in (p, m]
+    has ``p`` too — the reminders of a day, due at different minutes, ask croniter once."""
+
+    #: The instants looked up, in order, and the last run before each.
+    ends: list[datetime] = field(default_factory=list)
+    starts: list[datetime] = field(default_factory=list)
+
+    def get(self, moment: datetime) -> datetime | None:
+        """The last run strictly before ``moment``, when a stretch known holds it."""
+        # The first instant looked up at or after ``moment``: two stretches that both hold
+        # ``moment`` have the same start, so this one answers if any does.
+        index = bisect_left(self.ends, moment)
+        if index < len(self.ends) and self.starts[index] < moment:
+            return self.starts[index]
+        return None
+
+    def add(self, moment: datetime, found: datetime) -> None:
+        """Remember that the last run strictly before ``moment`` is ``found``."""
+        if len(self.ends) >= _STAMPS:
+            self.ends.clear()
+            self.starts.clear()
+        index = bisect_left(self.ends, moment)
+        self.ends.insert(index, moment)
+        self.starts.insert(index, found)
 
 
 @dataclass
@@ -42,7 +73,7 @@ class RunShare:
 
     plans: dict[int, Plans] = field(default_factory=dict)
     cursors: dict[CronSchedule, croniter] = field(default_factory=dict)
-    previous: dict[CronSchedule, dict[datetime, datetime]] = field(default_factory=dict)
+    previous: dict[CronSchedule, RunsBefore] = field(default_factory=dict)
     spans: dict[CronSchedule, tuple[datetime, datetime]] = field(default_factory=dict)
 
     def plans_of(self, compiled: CompiledRuleset) -> Plans:
@@ -93,8 +124,11 @@ class Run:
     _words: dict[str, str] = field(default_factory=dict)
     _texts: dict[tuple[str, ...], str] = field(default_factory=dict)
     _cursor: croniter | None = None
-    _previous: dict[datetime, datetime] = field(default_factory=dict)
+    _previous: RunsBefore = field(default_factory=RunsBefore)
     _share: RunShare | None = field(default=None, repr=False)
+    #: The SLA timers of the deal last asked about (see :meth:`timer`), by plan and start.
+    _timers: dict[tuple[int, datetime], Timer] = field(default_factory=dict, repr=False)
+    _timers_of: Deal | None = field(default=None, repr=False)
 
     @classmethod
     def start(cls, compiled: CompiledRuleset, machine: PipelineMachine, now: datetime,
@@ -124,7 +158,7 @@ class Run:
         self.plans = share.plans_of(self.compiled)
         if schedule is not None:
             self._cursor = share.cursor(schedule)
-            self._previous = share.previous.setdefault(schedule, {})
+            self._previous = share.previous.setdefault(schedule, RunsBefore())
 
     @property
     def ruleset_id(self) -> str:
@@ -187,7 +221,8 @@ class Run:
 
     def last_run_before(self, moment: datetime) -> datetime | None:
         """The last scheduled run strictly before ``moment`` (None without a schedule); the
-        schedule is parsed once per run, and each answer remembered (croniter takes a third of
+        schedule is parsed once per run, and each answer remembered as a stretch it holds for
+        (:class:`RunsBefore`; croniter takes a third of
         a millisecond a look-up, and reminders of meetings at the same hour ask the same)."""
         schedule = self.compiled.schedule
         if schedule is None:
@@ -196,7 +231,23 @@ class Run:
         if found is None:
             if self._cursor is None:
                 self._cursor = schedule.cursor()
-            found = self._previous[moment] = schedule.previous_run(moment, self._cursor)
+            found = schedule.previous_run(moment, self._cursor)
+            self._previous.add(moment, found)
+        return found
+
+    def timer(self, deal: Deal, plan: SlaPlan, since: datetime) -> Timer:
+        """The timer of ``plan`` running from ``since`` on ``deal``, built once per deal: the
+        SLA check and the deal's next change ask for the same one (and its deadline is worked
+        out once). Only the last deal's timers are kept, so a run stays flat."""
+        if self._timers_of is not deal:
+            self._timers.clear()
+            self._timers_of = deal
+        key = (id(plan), since)
+        found = self._timers.get(key)
+        if found is None:
+            found = self._timers[key] = start_timer(
+                since, plan.limit, plan.calendar, deal.pauses if plan.sla.pausable else (),
+                self.compiled.zone if deal.whole_days else None)
         return found
 
     def replay(self, deal: Deal) -> list[IllegalMove]:

@@ -34,7 +34,6 @@ from pipeline_rules.evaluate.routing import (
 )
 from pipeline_rules.evaluate.wake import TICK, Wake, earliest
 from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, SlaDef
-from pipeline_rules.time.clock import start_timer
 from pipeline_rules.time.working import shift
 
 
@@ -142,8 +141,7 @@ def _next_level(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Wake | 
     escalation level (exact: the check compares the share used, which the timer inverts, and
     each level's due instant)."""
     sla = plan.sla
-    timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else (),
-                        run.compiled.zone if deal.whole_days else None)
+    timer = run.timer(deal, plan, since)
     if _elapsed(deal, run, since) < plan.quiet:
         # Before the first warning by the clock the check skips it by: every threshold is
         # ahead, with no calendar arithmetic to learn the share used.
@@ -177,8 +175,7 @@ def _next_escalation(run: Run, plan: SlaPlan, deadline: datetime) -> Wake | None
 
 def _judge(deal: Deal, run: Run, plan: SlaPlan, since: datetime) -> Iterator[Finding]:
     sla = plan.sla
-    timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else (),
-                        run.compiled.zone if deal.whole_days else None)
+    timer = run.timer(deal, plan, since)
     used = timer.used(run.now)
     if used < plan.first_share:
         return  # nothing to report, and no deadline to work out
