@@ -126,6 +126,16 @@ def test_bad_deals_are_refused_with_a_pointer_and_kept_as_rejected(
         "PUT /v1/deals/b2b-sales/D-2", "line 2", "line 3"]
     nonsense = client.get("/v1/alerts", params={"status": "nonsense"})
     assert nonsense.status_code == 400 and nonsense.json()["parameter"] == "status"
+    # The refused records are visible in the API too, with their reason, a page at a time.
+    first = client.get("/v1/rejected", params={"limit": 2}).json()
+    assert [r["origin"] for r in first["rejected"]] == ["PUT /v1/deals/b2b-sales/D-2",
+                                                          "line 2"]
+    assert first["rejected"][0]["path"] == "/stage" and "limbo" in first["rejected"][0][
+        "reason"]
+    rest = client.get("/v1/rejected", params={"after": first["next"]}).json()
+    assert [r["origin"] for r in rest["rejected"]] == ["line 3"] and rest["next"] is None
+    assert orjson.loads(rest["rejected"][0]["record"])["id"] == "P-2"
+    assert client.get("/v1/rejected", params={"after": "x"}).json()["parameter"] == "after"
 
 
 def test_serve_with_a_store_delivers_to_its_sink(tmp_path: Path) -> None:

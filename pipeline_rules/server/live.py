@@ -7,6 +7,8 @@ read out, and a scheduler that advances the store and delivers in the same proce
 * ``GET /v1/deals/{ruleset}/{id}`` returns the deal, its findings, its active alerts and its
   timeline (stage entries and the alert transitions, a page at a time: ``limit``, ``after``);
 * ``GET /v1/alerts?status=...`` lists alerts by key, a page at a time (``limit``, ``after``).
+* ``GET /v1/rejected`` lists the records refused, with their reason and the JSON pointer of the
+  fault, oldest first, a page at a time.
 
 The routes are bounded as the rest of the server: their work runs on its compute pool within
 its time budget, ``--max-deals`` and ``--max-history`` apply, and query parameters are checked
@@ -20,7 +22,7 @@ never see each other's half-done work.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +36,15 @@ from pipeline_rules.deals.model import Record
 from pipeline_rules.evaluate.judge import Judged
 from pipeline_rules.runtime.service import Runtime
 from pipeline_rules.runtime.sinks import Sink
-from pipeline_rules.runtime.store import ACTIVE, STATUSES, Alert, Store, from_us, to_us
+from pipeline_rules.runtime.store import (
+    ACTIVE,
+    STATUSES,
+    Alert,
+    Rejected,
+    Store,
+    from_us,
+    to_us,
+)
 from pipeline_rules.server.compute import Token
 from pipeline_rules.server.errors import ApiError, malformed_json
 from pipeline_rules.server.limits import check_work, oversized, too_many_deals
@@ -181,6 +191,14 @@ class Live:
             return await run(request, lambda token: orjson.dumps(
                 self.describe(ruleset, deal, limit, after)))
 
+        self._install_lists(app, run)
+
+    def _install_lists(self, app: FastAPI,
+                       run: Callable[[Request, Callable[[Token], bytes]], Awaitable[Response]]
+                       ) -> None:
+        """The routes that list the store's alerts and refused records, a page at a time."""
+        runtime = self.runtime
+
         @app.get("/v1/alerts", tags=["runtime"], summary="Alerts, by status",
                  responses=error_responses(400, 431, 503, 504),
                  openapi_extra={"parameters": _PAGE_PARAMETERS["alerts"]})
@@ -200,6 +218,22 @@ class Live:
                 page = found[:limit]
                 return orjson.dumps({"alerts": [_alert(a) for a in page],
                                      "next": page[-1].key if len(found) > limit else None})
+
+            return await run(request, listed)
+
+        @app.get("/v1/rejected", tags=["runtime"], summary="Records refused, with why",
+                 responses=error_responses(400, 431, 503, 504),
+                 openapi_extra={"parameters": _PAGE_PARAMETERS["rejected"]})
+        async def rejected(request: Request) -> Response:
+            params = _params(request, ("limit", "after"))
+            limit = _whole(params, "limit", PAGE, 1, MAX_PAGE)
+            after = _whole(params, "after", 0, 0, 2**62)
+
+            def listed(token: Token) -> bytes:
+                found = runtime.store.rejected(limit + 1, after)
+                page = found[:limit]
+                return orjson.dumps({"rejected": [_refused(r) for r in page],
+                                     "next": page[-1].seq if len(found) > limit else None})
 
             return await run(request, listed)
 
@@ -306,6 +340,8 @@ def _page_parameters(cursor: str) -> list[dict[str, Any]]:
 _PAGE_PARAMETERS = {
     "deal": _page_parameters("The timeline's page after this transition number (the "
                              "previous page's `next`)."),
+    "rejected": _page_parameters("The page after this refused record's number (the "
+                                 "previous page's `next`)."),
     "alerts": [{"name": "status", "in": "query", "required": False,
                 "schema": {"type": "string", "enum": list(STATUSES)}},
                *_page_parameters("The page after this alert key (the previous page's "
@@ -359,6 +395,15 @@ def _line(number: int, line: bytes) -> Record:
     except orjson.JSONDecodeError as err:
         return Record(f"line {number}", error=f"malformed JSON at column {err.colno}: "
                                               f"{err.msg}")
+
+
+def _refused(refused: Rejected) -> dict[str, Any]:
+    """A refused record as the API shows it: where it came from, its deal if it named one, why
+    (with the JSON pointer of the fault) and when."""
+    return {"seq": refused.seq, "origin": refused.origin, "ruleset": refused.ruleset,
+            "deal": refused.deal, "reason": refused.reason, "path": refused.path,
+            "record": refused.record,
+            "at": from_us(refused.at).isoformat()}
 
 
 def _rejection(judged: Judged) -> dict[str, Any]:
