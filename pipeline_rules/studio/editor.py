@@ -197,11 +197,13 @@ def _next_revision(workspace: Workspace, folder: str) -> int:
 def versioned(text: str, revision: int, effective: str) -> str:
     """The text with its top-level ``revision`` and ``effective`` set (added after
     ``version:`` when absent); every other line as it was."""
-    for pattern, line in ((_REVISION, f"revision: {revision}"),
-                          (_EFFECTIVE, f"effective: {effective}")):
+    # Each key replaced where it is, or added after the key written before it (the revision
+    # after `version:`, the instant after the revision).
+    for pattern, line, after in ((_REVISION, f"revision: {revision}", _VERSION_LINE),
+                                 (_EFFECTIVE, f"effective: {effective}", _REVISION)):
         if pattern.search(text):
             text = pattern.sub(line, text, count=1)
-        elif (anchor := _VERSION_LINE.search(text)) is not None:
+        elif (anchor := after.search(text)) is not None:
             text = text[:anchor.end()] + "\n" + line + text[anchor.end():]
         else:
             text = line + "\n" + text
