@@ -9,7 +9,6 @@ from this server only, runs no inline script, and may connect nowhere else.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import socket
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
@@ -30,6 +29,7 @@ from pipeline_rules.server.compute import in_child
 from pipeline_rules.server.errors import ApiError, json_response
 from pipeline_rules.server.limits import BodyLimit, HeaderLimit
 from pipeline_rules.studio.context import StudioContext
+from pipeline_rules.studio.deals_routes import deals_router
 from pipeline_rules.studio.editor import check_text, refuse_size, rule_pages, save, save_version
 
 #: Where the API lives; with a token, every request under it must carry it.
@@ -166,17 +166,6 @@ def _add_routes(app: FastAPI, ctx: StudioContext) -> None:
         return json_response({"status": "ok", "version": __version__})
 
 
-def _deals(app: FastAPI, ctx: StudioContext) -> None:
-    # The deals part is built beside the editor; the studio serves it when it is installed.
-    try:
-        routes = importlib.import_module("pipeline_rules.studio.deals_routes")
-    except ModuleNotFoundError as err:
-        if err.name != "pipeline_rules.studio.deals_routes":
-            raise
-        return
-    app.include_router(routes.deals_router(ctx))
-
-
 def create_studio(ctx: StudioContext, token: str | None = None, max_headers: int = 100,
                   max_header_bytes: int = 16 * 1024) -> FastAPI:
     """The studio app over ``ctx``; with ``token``, every API request must carry it."""
@@ -191,7 +180,7 @@ def create_studio(ctx: StudioContext, token: str | None = None, max_headers: int
     app = FastAPI(title="pipeline-rules studio", version=__version__, docs_url=None,
                   redoc_url=None, openapi_url=None, lifespan=lifespan)
     _add_routes(app, ctx)
-    _deals(app, ctx)
+    app.include_router(deals_router(ctx))
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     add_error_handlers(app)
     # JSON may spell a character of the text in six bytes (\u00e9); the text's own limit is
