@@ -26,6 +26,7 @@ from pipeline_rules.cli import (
     rules,
     schema,
     serve,
+    studio,
 )
 from pipeline_rules.cli.common import output_failed, stop_writing
 
@@ -52,7 +53,7 @@ def main() -> None:
 for _command in (lint.lint_command, rules.rules_command, schema.schema_command, check.check_command,
                  graph.graph_command, evaluate.evaluate_command, analyze.analyze_command,
                  backtest.backtest_command, deal.deal_command, serve.serve_command,
-                 diff.diff_command):
+                 diff.diff_command, studio.studio_command):
     main.add_command(_command)
 
 
