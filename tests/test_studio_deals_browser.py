@@ -1,6 +1,7 @@
-"""The deals part of the studio page (web/src/deals.js) in headless Chromium, against the deals
-router served by a real uvicorn on loopback: load examples/deals, move `now`, open a deal's
-timeline, compare a tightened SLA; no console errors, no request leaves the server."""
+"""The deals part of the studio page (web/src/deals.js, as bundled) in headless Chromium, the
+studio served by a real uvicorn on loopback: load examples/deals, move `now`, open a deal's
+timeline, tighten an SLA in the editor and see the added alerts; no console errors, no request
+leaves the server."""
 
 from __future__ import annotations
 
@@ -13,67 +14,23 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, Request
-from starlette.responses import FileResponse, HTMLResponse, Response
 
-from pipeline_rules.server.errors import ApiError, error_response
+from pipeline_rules.studio.app import create_studio
 from pipeline_rules.studio.context import StudioContext, Workspace
-from pipeline_rules.studio.deals_routes import deals_router
 from tests.helpers import ROOT
 
 RULESET = ROOT / "rulesets" / "b2b_sales.yaml"
 DEALS = ROOT / "examples" / "deals.jsonl"
-SOURCE = ROOT / "pipeline_rules" / "studio" / "web" / "src" / "deals.js"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; object-src 'none'; base-uri 'none'")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<link rel="icon" href="data:,"><title>deals</title>
-<script type="module" src="/t/boot.js"></script></head>
-<body><section id="deals" aria-label="Deals"></section></body></html>"""
-
-# The page's side of the contract: ``api`` as the studio's page hands it to mountDeals.
-BOOT = """import { mountDeals } from "/t/deals.js";
-async function call(method, path, body) {
-  const r = await fetch(path, { method, headers: body === undefined ? {} :
-    { "Content-Type": "application/json" }, body: body === undefined ? undefined :
-    JSON.stringify(body) });
-  const data = await r.json();
-  if (!r.ok) { const e = new Error(data.message); e.status = r.status; e.body = data; throw e; }
-  return data;
-}
-window.draft = null;
-const api = { get: (p) => call("GET", p), post: (p, b) => call("POST", p, b),
-  file: () => "b2b_sales.yaml", text: () => window.draft, onChange: () => {},
-  say: () => {} };
-mountDeals(document.getElementById("deals"), api);
-"""
-
-
-def page_app(ctx: StudioContext) -> FastAPI:
-    app = FastAPI()
-    app.include_router(deals_router(ctx))
-
-    @app.get("/")
-    async def page() -> Response:
-        return HTMLResponse(PAGE, headers={"Content-Security-Policy": CSP})
-
-    @app.get("/t/boot.js")
-    async def boot() -> Response:
-        return Response(BOOT, media_type="text/javascript")
-
-    @app.get("/t/deals.js")
-    async def deals_js() -> Response:
-        return FileResponse(SOURCE, media_type="text/javascript")
-
-    async def on_api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return error_response(exc)
-
-    app.add_exception_handler(ApiError, on_api_error)
-    return app
+#: Replace the first ``old`` of the editor's text with ``new`` (a person typing it).
+EDIT = """([old, replacement]) => {
+  const view = window.studio.view;
+  const at = view.state.doc.toString().indexOf(old);
+  if (at < 0) throw new Error(`no '${old}' in the editor`);
+  view.dispatch({ changes: { from: at, to: at + old.length, insert: replacement } });
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +43,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(page_app(ctx), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_studio(ctx), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -133,6 +90,7 @@ def loaded_page(browser: Any, served: str) -> Iterator[Any]:
     page.on("pageerror", lambda e: seen["errors"].append(str(e)))
     try:
         page.goto(served + "/", wait_until="load")
+        page.wait_for_selector("#editor .cm-content")
         load = page.locator("#deals-load")
         load.wait_for(state="visible")
         assert "deals.jsonl" in load.inner_text()
@@ -185,8 +143,7 @@ def test_what_if_a_tightened_sla_in_chromium(browser: Any, served: str) -> None:
     with loaded_page(browser, served) as page:
         set_now(page, "2026-11-20T09:05:00+03:00", "2026-11-20 09:05")
         # What if the meeting SLA were 2 days: the backtest adds breaches.
-        page.evaluate("t => { window.draft = t; }",
-                      RULESET.read_text("utf-8").replace("limit: 7d", "limit: 2d", 1))
+        page.evaluate(EDIT, ["limit: 7d", "limit: 2d"])
         page.fill("#whatif-from", "2026-09-21T09:05:00+03:00")
         page.fill("#whatif-to", "2026-11-20T09:05:00+03:00")
         page.click("#whatif-run")
@@ -198,9 +155,7 @@ def test_what_if_a_tightened_sla_in_chromium(browser: Any, served: str) -> None:
         assert "2 move" in page.locator("#whatif-impact").inner_text()
         assert page.locator("#dwell-svg line.limit-draft").count() == 3
         # A draft with an error: a clear message naming it, not a blank page.
-        page.evaluate("t => { window.draft = t; }",
-                      RULESET.read_text("utf-8").replace("stage: meeting\n",
-                                                         "stage: meting\n", 1))
+        page.evaluate(EDIT, ["stage: meeting\n", "stage: meting\n"])
         page.click("#whatif-run")
         page.wait_for_selector("#whatif-result .deals-problems")
         assert "meting" in page.locator("#whatif-result").inner_text()

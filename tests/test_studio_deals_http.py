@@ -1,4 +1,4 @@
-"""The studio's deals endpoints (pipeline_rules/studio/deals_routes.py) in a real app."""
+"""The studio's deals endpoints (pipeline_rules/studio/deals_routes.py) in the studio's app."""
 
 from __future__ import annotations
 
@@ -10,13 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from starlette.responses import Response
 
-from pipeline_rules.server.errors import ApiError, error_response
+from pipeline_rules.studio.app import create_studio
 from pipeline_rules.studio.context import StudioContext, StudioLimits, Workspace
-from pipeline_rules.studio.deals_routes import deals_router
 from tests.helpers import ROOT
 
 API = "/studio/api/deals"
@@ -26,30 +23,17 @@ DEALS = ROOT / "examples" / "deals.jsonl"
 WIDE = ROOT / "examples" / "wide_export"
 
 
-def make_app(ctx: StudioContext) -> FastAPI:
-    """An app serving the deals router, refusals answered as the studio answers them."""
-    app = FastAPI()
-    app.include_router(deals_router(ctx))
-
-    async def on_api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return error_response(exc)
-
-    app.add_exception_handler(ApiError, on_api_error)
-    return app
-
-
 @contextlib.contextmanager
 def studio(tmp_path: Path, deals: Path | None = DEALS, mapping: Path | None = None,
            limits: StudioLimits | None = None, ruleset: Path = RULESET
            ) -> Iterator[TestClient]:
-    """A client of the router over a copy of ``ruleset``; its compute threads end after."""
+    """A client of the studio over a copy of ``ruleset``; its compute threads end after."""
     folder = tmp_path / "rulesets"
     folder.mkdir(exist_ok=True)
     shutil.copy(ruleset, folder / ruleset.name)
     ctx = StudioContext(folder, Workspace(folder), limits or StudioLimits(), deals, mapping)
     try:
-        with TestClient(make_app(ctx), raise_server_exceptions=False) as client:
+        with TestClient(create_studio(ctx), raise_server_exceptions=False) as client:
             yield client
     finally:
         ctx.compute.close()
