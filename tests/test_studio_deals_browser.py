@@ -96,8 +96,8 @@ def loaded_page(browser: Any, served: str) -> Iterator[Any]:
         assert "deals.jsonl" in load.inner_text()
         load.focus()
         page.keyboard.press("Enter")  # the main controls work from the keyboard
+        expect(page.locator("#deals-status")).to_contain_text("6 deals loaded")
         expect(page.locator("#deals-table tbody tr")).to_have_count(6)
-        assert "6 deals loaded" in page.locator("#deals-status").inner_text()
         yield page
     finally:
         context.close()

@@ -62,7 +62,7 @@ function problemList(error) {
 }
 
 export function mountDeals(element, api) {
-  const state = { loaded: null, now: null, rows: [], deal: null, timer: null };
+  const state = { loaded: null, now: null, rows: [], deal: null, timer: null, loading: false };
 
   const status = el("p", { id: "deals-status", role: "status", "aria-live": "polite" });
   const problems = el("div", { id: "deals-problems", role: "alert" });
@@ -110,7 +110,8 @@ export function mountDeals(element, api) {
   async function poll() {
     try {
       const s = await api.get("/studio/api/deals");
-      if (s.state === "loading") status.textContent = `Loading… ${s.count.toLocaleString("en")} records read`;
+      // An answer that arrives after the load's own is old news.
+      if (state.loading && s.state === "loading") status.textContent = `Loading… ${s.count.toLocaleString("en")} records read`;
     } catch (err) { /* the load's own answer reports failures */ }
   }
 
@@ -118,19 +119,22 @@ export function mountDeals(element, api) {
     problems.replaceChildren();
     status.textContent = "Loading…";
     loadGiven.disabled = true;
+    state.loading = true;
     const timer = setInterval(poll, POLL_MS);
+    let summary = null;
     try {
       const body = { file: api.file() };
       if (content !== undefined) Object.assign(body, { content, filename });
-      const summary = await api.post("/studio/api/deals/load", body);
-      loaded(summary);
+      summary = await api.post("/studio/api/deals/load", body);
     } catch (err) {
       status.textContent = "The deals were not loaded.";
       fail(err);
     } finally {
+      state.loading = false;
       clearInterval(timer);
       loadGiven.disabled = false;
     }
+    if (summary) loaded(summary);
   }
 
   function loaded(summary) {
