@@ -25,13 +25,14 @@ WIDE = ROOT / "examples" / "wide_export"
 
 @contextlib.contextmanager
 def studio(tmp_path: Path, deals: Path | None = DEALS, mapping: Path | None = None,
-           limits: StudioLimits | None = None, ruleset: Path = RULESET
+           limits: StudioLimits | None = None, ruleset: Path = RULESET, lang: str = "en"
            ) -> Iterator[TestClient]:
     """A client of the studio over a copy of ``ruleset``; its compute threads end after."""
     folder = tmp_path / "rulesets"
     folder.mkdir(exist_ok=True)
     shutil.copy(ruleset, folder / ruleset.name)
-    ctx = StudioContext(folder, Workspace(folder), limits or StudioLimits(), deals, mapping)
+    ctx = StudioContext(folder, Workspace(folder), limits or StudioLimits(), deals, mapping,
+                        lang)
     try:
         with TestClient(create_studio(ctx), raise_server_exceptions=False) as client:
             yield client
@@ -213,3 +214,22 @@ def test_the_wide_export_loads_through_its_mapping(tmp_path: Path) -> None:
             "file": "ruleset.yaml", "deal": "OPP-0030", "now": "2025-10-01T12:00:00"})
         assert answer.status_code == 200
         assert json.dumps(answer.json()).count("2025-11-02T00:00:00+01:00") >= 1
+
+
+def test_in_russian_the_refusals_and_findings_are_russian(tmp_path: Path) -> None:
+    import re
+
+    with studio(tmp_path, lang="ru") as client:
+        early = client.post(f"{API}/findings", json={"file": "b2b_sales.yaml", "now": NOW})
+        assert early.json()["message"] == "сделки не загружены: сначала загрузите файл сделок"
+        loaded(client)
+        answer = client.post(f"{API}/what-if", json={
+            "file": "b2b_sales.yaml", "now": NOW, "draft": RULESET.read_text("utf-8"),
+            "start": "2024-01-01", "end": NOW})
+        message = answer.json()["message"]
+        assert answer.status_code == 422 and "366" in message
+        assert re.findall(r"[A-Za-z]+", message) == []
+        findings = client.post(f"{API}/findings", json={"file": "b2b_sales.yaml", "now": NOW})
+        overdue = next(f for row in findings.json()["deals"] for f in row["findings"]
+                       if f["code"] == "task-overdue")
+        assert "всё ещё открыта" in overdue["message"]

@@ -62,6 +62,11 @@ BAD_LISTED = 200
 _LINE = re.compile(r":(\d+)$")
 
 
+def number(count: int, lang: str = i18n.DEFAULT) -> str:
+    """A count with its thousands grouped as ``lang`` writes them."""
+    return f"{count:,}".replace(",", "\u00a0" if lang == "ru" else ",")
+
+
 class LoadError(ValueError):
     """Deals that cannot be loaded at all: a reason, a stable code and, for a mapping that does
     not fit its CSV, the mapping lint's diagnostics."""
@@ -131,7 +136,8 @@ def check_mapping(mapping: str, sample: str, lang: str = i18n.DEFAULT) -> None:
     errors = [d for d in found if d.severity is Severity.ERROR]
     if errors:
         first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        more = " " + i18n.render("studio.deals.more", {"count": len(errors) - 1}, lang) \
+            if len(errors) > 1 else ""
         raise LoadError("mapping-does-not-fit",
                         f"{first.file}:{first.line}:{first.column}: [{first.rule}] "
                         f"{first.message}{more}", errors)
@@ -150,8 +156,8 @@ def load_deals(path: str, zone: ZoneInfo, mapping: str | None = None,
     kind = detect_format(path) if input_format == "auto" else input_format
     if kind == "csv":
         if mapping is None:
-            raise LoadError("mapping-needed", f"{path}: a CSV export needs a mapping file "
-                            "(start the studio with --mapping FILE); see docs/input.md")
+            raise LoadError("mapping-needed", i18n.render("studio.deals.mapping-needed",
+                                                          {"path": path}, lang))
         check_mapping(mapping, path, lang)
     notes: list[str] = []
     records: list[Record] = []
@@ -167,10 +173,8 @@ def load_deals(path: str, zone: ZoneInfo, mapping: str | None = None,
             assert isinstance(record, Record)
             count += 1
             if count > cap:
-                capped = (f"{path} has more than {cap:,} deals, the most the studio loads "
-                          f"(its cap): the first {cap:,} are loaded, the rest are not; load "
-                          "an extract of the deals in flight, or start the studio with a "
-                          "larger cap")
+                capped = i18n.render("studio.deals.capped",
+                                     {"path": path, "cap": number(cap, lang)}, lang)
                 count -= 1
                 break
             if count % PROGRESS_EVERY == 0:
@@ -439,21 +443,21 @@ class PeriodError(ValueError):
 
 
 def check_period(period: Period, max_period: timedelta = MAX_PERIOD,
-                 max_points: int = MAX_POINTS) -> None:
+                 max_points: int = MAX_POINTS, lang: str = i18n.DEFAULT) -> None:
     """Raise :class:`PeriodError` for a period that ends before it starts, is longer than
     ``max_period`` or would take more than ``max_points`` evaluation points."""
     if period.every <= timedelta(0):
-        raise PeriodError("the step (every) must be longer than zero")
+        raise PeriodError(i18n.render("studio.deals.step", {}, lang))
     if period.end < period.start:
-        raise PeriodError("the period ends before it starts")
+        raise PeriodError(i18n.render("studio.deals.backwards", {}, lang))
     length = period.end - period.start
     if length > max_period:
-        raise PeriodError(f"the period is {length.days} days long; the studio backtests at "
-                          f"most {max_period.days} days at a time")
+        raise PeriodError(i18n.render("studio.deals.too-long", {
+            "days": length.days, "limit": max_period.days}, lang))
     points = int(length / period.every) + 1
     if points > max_points:
-        raise PeriodError(f"the period takes {points:,} evaluation points; the studio takes "
-                          f"at most {max_points:,}: use a longer step (every)")
+        raise PeriodError(i18n.render("studio.deals.too-many-points", {
+            "points": number(points, lang), "limit": number(max_points, lang)}, lang))
 
 
 def _quantiles(q: Quantiles) -> dict[str, Any]:
@@ -526,7 +530,7 @@ def what_if(saved: CompiledRuleset, draft: CompiledRuleset, records: Sequence[Re
         "dwell": dwell_chart(saved, draft, records, now),
     }
     if period is not None:
-        check_period(period)
+        check_period(period, lang=lang)
         report = backtest(saved, records, period.start, period.end, period.every, draft)
         data["backtest"] = {
             "start": report.start, "end": report.end, "every": report.every,
@@ -544,5 +548,5 @@ def what_if(saved: CompiledRuleset, draft: CompiledRuleset, records: Sequence[Re
 
 __all__ = ["BAD_LISTED", "DEFAULT_CAP", "MAX_PERIOD", "MAX_POINTS", "BadLine", "LoadError",
            "LoadedDeals", "Period", "PeriodError", "Span", "check_mapping", "check_period",
-           "dwell_chart", "find_record", "findings_at", "load_deals", "time_span", "timeline",
-           "what_if"]
+           "dwell_chart", "find_record", "findings_at", "load_deals", "number", "time_span",
+           "timeline", "what_if"]

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from pipeline_rules import i18n
 from pipeline_rules.deals.model import Record
 from pipeline_rules.ruleset.catalog import RulesetError
 from pipeline_rules.ruleset.compiled import CompiledRuleset
@@ -38,6 +39,7 @@ from pipeline_rules.studio.deals import (
     find_record,
     findings_at,
     load_deals,
+    number,
     timeline,
     what_if,
 )
@@ -86,7 +88,8 @@ class WhatIfBody(AtBody):
 class DealsState:
     """The deals loaded in this studio run, and the load under way (safe across threads)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str = i18n.DEFAULT) -> None:
+        self.lang = lang
         self._lock = threading.Lock()
         self.loaded: LoadedDeals | None = None
         self.loading = False
@@ -97,8 +100,8 @@ class DealsState:
         """Mark a load as started; a 409 if one is under way."""
         with self._lock:
             if self.loading:
-                raise ApiError(409, "already-loading", "deals are being loaded already; "
-                               "wait for that load to finish")
+                raise ApiError(409, "already-loading",
+                               i18n.render("studio.deals.already-loading", {}, self.lang))
             self.loading, self.count, self.error = True, 0, None
 
     def progress(self, count: int) -> None:
@@ -125,15 +128,17 @@ class DealsState:
         """The loaded records; a 409 when none are loaded."""
         loaded = self.loaded
         if loaded is None:
-            raise ApiError(409, "no-deals", "no deals are loaded: load a deals file first")
+            raise ApiError(409, "no-deals", i18n.render("studio.deals.no-deals", {},
+                                                        self.lang))
         return loaded.records
 
 
-def _size_check(text: str, limit: int, what: str) -> None:
+def _size_check(text: str, limit: int, what: str, lang: str) -> None:
     size = len(text.encode("utf-8"))
     if size > limit:
-        raise ApiError(413, f"{what}-too-large", f"the {what} is {size:,} bytes; the studio "
-                       f"takes at most {limit:,} bytes", limit=limit)
+        raise ApiError(413, f"{what}-too-large", i18n.render("studio.deals.too-large", {
+            "what": i18n.render(f"studio.deals.what.{what}", {}, lang),
+            "size": number(size, lang), "limit": number(limit, lang)}, lang), limit=limit)
 
 
 def _saved(ctx: StudioContext, name: str) -> CompiledRuleset:
@@ -141,17 +146,18 @@ def _saved(ctx: StudioContext, name: str) -> CompiledRuleset:
     try:
         return ctx.compiled(name, draft=False)
     except RulesetError as err:
-        raise ApiError(409, "saved-unusable", f"{name} as saved cannot be used: {err}",
+        raise ApiError(409, "saved-unusable", i18n.render("studio.deals.saved-unusable", {
+            "name": name, "reason": err}, ctx.lang),
                        diagnostics=[d.to_dict() for d in err.diagnostics]) from None
 
 
 def _draft(ctx: StudioContext, name: str, text: str) -> CompiledRuleset:
-    _size_check(text, ctx.limits.max_text, "text")
+    _size_check(text, ctx.limits.max_text, "text", ctx.lang)
     try:
         return compile_named(name, text, ctx.lang)
     except RulesetError as err:
-        raise ApiError(422, "draft-has-errors", f"the draft cannot be compared until its "
-                       f"errors are fixed: {err}",
+        raise ApiError(422, "draft-has-errors", i18n.render("studio.deals.draft-errors", {
+            "reason": err}, ctx.lang),
                        diagnostics=[d.to_dict() for d in err.diagnostics]) from None
 
 
@@ -163,24 +169,24 @@ def _time(text: str | None, compiled: CompiledRuleset, where: str) -> datetime:
                        path=err.where) from None
 
 
-def _period(body: WhatIfBody, compiled: CompiledRuleset) -> Period | None:
+def _period(body: WhatIfBody, compiled: CompiledRuleset, lang: str) -> Period | None:
     if body.start is None and body.end is None:
         return None
     if body.start is None or body.end is None:
         where = "/start" if body.start is None else "/end"
-        raise ApiError(422, "invalid-request", f"{where}: a backtest needs both start and "
-                       "end", path=where)
+        raise ApiError(422, "invalid-request", i18n.render("studio.deals.needs-both", {
+            "where": where}, lang), path=where)
     try:
         step = parse_duration(body.every)
     except DurationError as err:
         raise ApiError(422, "invalid-request", f"/every: {err}", path="/every") from None
     if step.is_business or step.amount <= 0:
-        raise ApiError(422, "invalid-request", "/every: use a positive wall-clock time, "
-                       "e.g. 1d", path="/every")
+        raise ApiError(422, "invalid-request", i18n.render("studio.deals.every", {}, lang),
+                       path="/every")
     period = Period(_time(body.start, compiled, "/start"), _time(body.end, compiled, "/end"),
                     timedelta(seconds=step.amount))
     try:
-        check_period(period)
+        check_period(period, lang=lang)
     except PeriodError as err:
         raise ApiError(422, "bad-period", str(err), path="/start") from None
     return period
@@ -214,10 +220,10 @@ async def _load(ctx: StudioContext, state: DealsState, body: LoadBody) -> dict[s
     """Load the deals a request names, keeping the state's count current as it goes."""
     compiled = _saved(ctx, body.file)
     if body.content is None and ctx.deals is None:
-        raise ApiError(409, "no-deals-file", "the studio was started without --deals: "
-                       "choose a deals file to upload")
+        raise ApiError(409, "no-deals-file", i18n.render("studio.deals.no-deals-file", {},
+                                                         ctx.lang))
     if body.content is not None:
-        _size_check(body.content, ctx.limits.max_deals_bytes, "deals file")
+        _size_check(body.content, ctx.limits.max_deals_bytes, "deals", ctx.lang)
     mapping = str(ctx.mapping) if ctx.mapping is not None else None
     state.begin()
 
@@ -242,7 +248,8 @@ async def _load(ctx: StudioContext, state: DealsState, body: LoadBody) -> dict[s
         raise ApiError(422, err.code, err.message, diagnostics=error["diagnostics"],
                        **err.extra) from None
     except BaseException as err:
-        message = err.message if isinstance(err, ApiError) else "the load did not finish"
+        message = err.message if isinstance(err, ApiError) \
+            else i18n.render("studio.deals.unfinished", {}, ctx.lang)
         state.end(None, {"error": "load-failed", "message": message})
         raise
     state.end(loaded)
@@ -253,7 +260,7 @@ def deals_router(ctx: StudioContext) -> APIRouter:
     """The deals and what-if endpoints over ``ctx`` (their state lives as long as the
     router)."""
     router = APIRouter()
-    state = DealsState()
+    state = DealsState(ctx.lang)
 
     @router.get(PREFIX)
     async def status() -> Response:
@@ -287,8 +294,8 @@ def deals_router(ctx: StudioContext) -> APIRouter:
         now = _time(body.now, compiled, "/now")
         record = find_record(state.records(), body.deal)
         if record is None:
-            raise ApiError(404, "unknown-deal", f"no loaded deal has the id '{body.deal}'",
-                           path="/deal")
+            raise ApiError(404, "unknown-deal", i18n.render("studio.deals.unknown-deal", {
+                "deal": body.deal}, ctx.lang), path="/deal")
         return json_response(await ctx.run(lambda _: timeline(compiled, record, now,
                                                               ctx.lang)))
 
@@ -298,7 +305,7 @@ def deals_router(ctx: StudioContext) -> APIRouter:
         saved = _saved(ctx, body.file)
         draft = _draft(ctx, body.file, body.draft)
         now = _time(body.now, saved, "/now")
-        period = _period(body, saved)
+        period = _period(body, saved, ctx.lang)
         records = state.records()
         # In a forked child: a backtest may run long, and the child is killed when the budget
         # runs out or the page gives up.
