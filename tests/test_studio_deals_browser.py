@@ -1,28 +1,33 @@
-"""The deals part of the studio page (web/src/deals.js, as bundled) in headless Chromium, the
-studio served by a real uvicorn on loopback: load examples/deals, move `now`, open a deal's
-timeline, tighten an SLA in the editor and see the added alerts; no console errors, no request
-leaves the server."""
+"""The deals part of the studio page (web/src/deals.js, as bundled) in real headless Chromium
+against a real ``pipeline-rules studio --deals examples/deals.jsonl`` process: load the deals
+from the keyboard, move `now`, open a deal's timeline, tighten an SLA in the editor and see the
+alerts it adds; a draft with an error explained. No console errors, no request leaves the
+studio."""
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline_rules.studio.app import create_studio
-from pipeline_rules.studio.context import StudioContext, Workspace
-from tests.helpers import ROOT
+from tests.studio_browser import (
+    ROOT,
+    Seen,
+    Studio,
+    browser,
+    chromium_path,
+    open_studio,
+    running_studio,
+)
 
-RULESET = ROOT / "rulesets" / "b2b_sales.yaml"
+REFERENCE = ROOT / "rulesets" / "b2b_sales.yaml"
 DEALS = ROOT / "examples" / "deals.jsonl"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+#: How Chromium logs a response it was given with a 4xx status.
+REFUSED = "error: Failed to load resource: the server responded with a status of {}"
 
 #: Replace the first ``old`` of the editor's text with ``new`` (a person typing it).
 EDIT = """([old, replacement]) => {
@@ -34,77 +39,49 @@ EDIT = """([old, replacement]) => {
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
-    folder = tmp_path_factory.mktemp("rulesets")
-    shutil.copy(RULESET, folder / RULESET.name)
-    ctx = StudioContext(folder, Workspace(folder), deals=DEALS)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_studio(ctx), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        ctx.compute.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
+def chromium() -> Iterator[Any]:
+    if chromium_path() is None:
         pytest.skip("needs the chromium binary, a Debian package (not on PyPI) that .ci/run "
                     "installs with apt when the mirror is reachable")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with browser() as launched:
+        yield launched
 
 
-@contextlib.contextmanager
-def loaded_page(browser: Any, served: str) -> Iterator[Any]:
-    """The page with examples/deals loaded by keyboard; on the way out, nothing was logged
-    but the failed fetches of refused requests (the page explains those), nothing failed and
-    no request left the server."""
+@pytest.fixture
+def studio(tmp_path: Path) -> Iterator[Studio]:
+    folder = tmp_path / "rulesets"
+    folder.mkdir()
+    shutil.copy(REFERENCE, folder / "b2b_sales.yaml")
+    with running_studio(folder, "--deals", str(DEALS)) as found:
+        yield found
+
+
+@contextmanager
+def loaded_page(chromium: Any, studio: Studio, refused: tuple[str, ...] = ()) -> Iterator[Any]:
+    """The studio's page with examples/deals loaded from the keyboard; afterwards, nothing
+    logged but the refusals the test provoked (``refused``: their statuses, each of which
+    Chromium logs once), nothing failed and no request went anywhere but the studio."""
     from playwright.sync_api import expect
 
-    seen: dict[str, list[str]] = {"console": [], "errors": [], "requests": []}
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.on("request", lambda r: seen["requests"].append(r.url))
-    page = context.new_page()
-    page.on("console", lambda m: seen["console"].append(f"{m.type}: {m.text}")
-            if m.type in ("error", "warning") else None)
-    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page, seen = open_studio(chromium, studio)
     try:
-        page.goto(served + "/", wait_until="load")
-        page.wait_for_selector("#editor .cm-content")
         load = page.locator("#deals-load")
-        load.wait_for(state="visible")
-        assert "deals.jsonl" in load.inner_text()
+        expect(load).to_contain_text("deals.jsonl")
         load.focus()
         page.keyboard.press("Enter")  # the main controls work from the keyboard
         expect(page.locator("#deals-status")).to_contain_text("6 deals loaded")
         expect(page.locator("#deals-table tbody tr")).to_have_count(6)
         yield page
     finally:
-        context.close()
-    assert [c for c in seen["console"] if "422" not in c] == []
-    assert seen["errors"] == []
-    assert [u for u in seen["requests"] if not u.startswith(served + "/")
-            and not u.startswith("data:")] == []
+        page.context.close()
+    assert_quiet(seen, studio, refused)
+
+
+def assert_quiet(seen: Seen, studio: Studio, refused: tuple[str, ...]) -> None:
+    assert seen.console == [REFUSED.format(status) for status in refused]
+    assert seen.errors == []
+    assert seen.dialogs == []
+    assert seen.outside(studio.url.split("#")[0]) == []
 
 
 def set_now(page: Any, text: str, shown: str) -> None:
@@ -116,17 +93,18 @@ def set_now(page: Any, text: str, shown: str) -> None:
     expect(page.locator("#deals-table caption")).to_contain_text(shown)
 
 
-def test_move_now_and_open_a_timeline_in_chromium(browser: Any, served: str) -> None:
-    with loaded_page(browser, served) as page:
+def test_move_now_and_open_a_timeline(chromium: Any, studio: Studio) -> None:
+    with loaded_page(chromium, studio) as page:
         # At the reference moment the table shows examples/EXPECTED.md's findings.
         set_now(page, "2026-11-20T09:05:00+03:00", "2026-11-20 09:05")
         row = page.locator("#deals-table tr[data-deal='A-100'] td.codes")
         assert row.inner_text() == "escalate, sla-breach, remind"
+        assert page.locator("#deals-table tr[data-deal='A-105'] td.codes").inner_text() == "—"
         # A week earlier A-100's meeting SLA has not yet breached.
         set_now(page, "2026-11-13T09:00:00+03:00", "2026-11-13 09:00")
         assert "sla-breach" not in row.inner_text()
-        # A-100's timeline: three stage bars, the SLA's two warnings and deadline, and the
-        # escalation planned for its deadline with its recipient.
+        # A-100's timeline: three stage bars, the SLA's two warnings and deadline, its task and
+        # meeting, and the escalation planned for the deadline with its recipient.
         page.click("#deals-table button[data-deal='A-100']")
         page.wait_for_selector("#timeline-svg")
         assert page.locator("#timeline-svg rect.stage-bar").count() == 3
@@ -139,10 +117,12 @@ def test_move_now_and_open_a_timeline_in_chromium(browser: Any, served: str) -> 
             in actions
 
 
-def test_what_if_a_tightened_sla_in_chromium(browser: Any, served: str) -> None:
-    with loaded_page(browser, served) as page:
+def test_what_if_a_tightened_sla(chromium: Any, studio: Studio) -> None:
+    from playwright.sync_api import expect
+
+    with loaded_page(chromium, studio, refused=("422 (Unprocessable Entity)",)) as page:
         set_now(page, "2026-11-20T09:05:00+03:00", "2026-11-20 09:05")
-        # What if the meeting SLA were 2 days: the backtest adds breaches.
+        # The meeting SLA tightened from 7 to 2 days in the editor: the backtest adds breaches.
         page.evaluate(EDIT, ["limit: 7d", "limit: 2d"])
         page.fill("#whatif-from", "2026-09-21T09:05:00+03:00")
         page.fill("#whatif-to", "2026-11-20T09:05:00+03:00")
@@ -157,5 +137,4 @@ def test_what_if_a_tightened_sla_in_chromium(browser: Any, served: str) -> None:
         # A draft with an error: a clear message naming it, not a blank page.
         page.evaluate(EDIT, ["stage: meeting\n", "stage: meting\n"])
         page.click("#whatif-run")
-        page.wait_for_selector("#whatif-result .deals-problems")
-        assert "meting" in page.locator("#whatif-result").inner_text()
+        expect(page.locator("#whatif-result .deals-problems")).to_contain_text("meting")
