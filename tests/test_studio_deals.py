@@ -179,8 +179,11 @@ def test_timeline_of_a_breached_deal(b2b: CompiledRuleset) -> None:
         ("find_dm", "2026-11-02T11:00:00+03:00", "2026-11-05T16:00:00+03:00"),
         ("qualification", "2026-11-05T16:00:00+03:00", "2026-11-10T12:00:00+03:00"),
         ("meeting", "2026-11-10T12:00:00+03:00", None)]
-    [sla] = line["slas"]
+    sla, cycle = line["slas"]
     assert sla["rule"] == "meeting-stall" and sla["breached"]
+    # The whole cycle (45 days from 2 Nov 11:00) still runs.
+    assert (cycle["rule"], cycle["deadline"], cycle["breached"]) == (
+        "whole-cycle", "2026-12-17T11:00:00+03:00", False)
     assert sla["deadline"] == "2026-11-17T12:00:00+03:00"
     # 50 % and 80 % of 7 days after Tue 10 Nov 12:00.
     assert [(w["percent"], w["at"]) for w in sla["warnings"]] == [
@@ -188,22 +191,42 @@ def test_timeline_of_a_breached_deal(b2b: CompiledRuleset) -> None:
     assert [(a["code"], a["due"], a["notify"], a["recipient"], a["planned"])
             for a in line["actions"]] == [
         ("escalate", "2026-11-17T12:00:00+03:00", "manager", "anna", False),
-        ("remind", "2026-11-20T09:00:00+03:00", "client", None, False)]
+        ("remind", "2026-11-20T09:00:00+03:00", "client", None, False),
+        ("escalate", "2026-12-17T11:00:00+03:00", "manager", "anna", True)]
     assert line["events"] == [{"type": "meeting", "at": "2026-11-20T11:00:00+03:00"}]
     assert line["tasks"][0]["overdue"] is False
     assert line["start"] == "2026-11-02T11:00:00+03:00"
-    assert line["end"] == "2026-11-20T11:00:00+03:00"
+    assert line["end"] == "2026-12-17T11:00:00+03:00"
+
+
+def test_timeline_of_a_deal_over_its_whole_cycle(b2b: CompiledRuleset) -> None:
+    record = find_record(load_deals(DEALS, b2b.zone).records, "A-101")
+    assert record is not None
+    line = timeline(b2b, record, NOW)
+    # Past visits keep their timers: the meeting and proposal SLAs, met; the invoice, breached.
+    assert [(s["rule"], s["visit"], s["breached"]) for s in line["slas"]] == [
+        ("meeting-stall", 2, False), ("proposal-decision", 3, False),
+        ("invoice-payment", 4, True), ("whole-cycle", None, True)]
+    cycle = line["slas"][-1]
+    # examples/EXPECTED.md: started 14 Sep, over 45 days.
+    assert (cycle["span"], cycle["from"], cycle["to"], cycle["since"], cycle["deadline"]) == (
+        True, "start", "end", "2026-09-14T10:00:00+03:00", "2026-10-29T10:00:00+03:00")
+    breach = next(f for f in line["findings"] if f["code"] == "cycle-breach")
+    assert breach["at"] == cycle["deadline"]
+    assert [(a["rule"], a["recipient"]) for a in line["actions"]] == [
+        ("invoice-payment", "anna"), ("whole-cycle", "anna")]
 
 
 def test_timeline_before_the_breach_shows_what_is_planned(b2b: CompiledRuleset) -> None:
     record = find_record(load_deals(DEALS, b2b.zone).records, "A-100")
     assert record is not None
     line = timeline(b2b, record, datetime.fromisoformat("2026-11-12T09:00:00+03:00"))
-    [sla] = line["slas"]
+    sla = line["slas"][0]
     assert not sla["breached"] and [w["passed"] for w in sla["warnings"]] == [False, False]
     assert [(a["code"], a["due"], a["recipient"], a["planned"]) for a in line["actions"]] == [
         ("escalate", "2026-11-17T12:00:00+03:00", "anna", True),
-        ("remind", "2026-11-20T09:00:00+03:00", None, True)]
+        ("remind", "2026-11-20T09:00:00+03:00", None, True),
+        ("escalate", "2026-12-17T11:00:00+03:00", "anna", True)]
 
 
 def test_timeline_deadline_skips_a_holiday(b2b: CompiledRuleset) -> None:

@@ -94,6 +94,8 @@ def set_now(page: Any, text: str, shown: str) -> None:
 
 
 def test_move_now_and_open_a_timeline(chromium: Any, studio: Studio) -> None:
+    from playwright.sync_api import expect
+
     with loaded_page(chromium, studio) as page:
         # At the reference moment the table shows examples/EXPECTED.md's findings.
         set_now(page, "2026-11-20T09:05:00+03:00", "2026-11-20 09:05")
@@ -108,13 +110,20 @@ def test_move_now_and_open_a_timeline(chromium: Any, studio: Studio) -> None:
         page.click("#deals-table button[data-deal='A-100']")
         page.wait_for_selector("#timeline-svg")
         assert page.locator("#timeline-svg rect.stage-bar").count() == 3
-        assert page.locator("#timeline-svg line.sla-deadline").count() == 1
+        # The meeting SLA's deadline and the whole cycle's (a span lane).
+        assert page.locator("#timeline-svg line.sla-deadline").count() == 2
+        assert page.locator("#timeline-svg line.span").count() == 1
         assert page.locator("#timeline-svg line.sla-warning").count() == 2
         assert page.locator("#timeline-svg rect.task").count() == 1
         assert page.locator("#timeline-svg circle.event").count() == 1
         actions = page.locator("#timeline-actions").inner_text()
         assert "2026-11-17 12:00 escalate (meeting-stall) → anna by crm_task — planned" \
             in actions
+        # five visits, three of them timed, and the cycle that ran over its 45 days.
+        page.click("#deals-table button[data-deal='A-101']")
+        expect(page.locator("#deals-timeline h3")).to_contain_text("A-101")
+        assert page.locator("#timeline-svg rect.stage-bar").count() == 5
+        assert page.locator("#timeline-svg line.sla-deadline").count() == 4
 
 
 def test_what_if_a_tightened_sla(chromium: Any, studio: Studio) -> None:

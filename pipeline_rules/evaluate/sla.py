@@ -37,7 +37,7 @@ from pipeline_rules.time.clock import start_timer
 from pipeline_rules.time.working import shift
 
 
-def _span_start(deal: Deal, sla: SlaDef) -> datetime | None:
+def span_start(deal: Deal, sla: SlaDef) -> datetime | None:
     """When the span of a from/to SLA began, or None while it has not begun or has ended."""
     assert sla.span_from is not None and sla.span_to is not None
     history = deal.history
@@ -88,7 +88,7 @@ def check_slas(deal: Deal, run: Run,
             if not deal.history and deal.undated_start is None:
                 missing_date = missing_date or pick is None or pick(None)
                 continue
-            since = _span_start(deal, sla)
+            since = span_start(deal, sla)
             if since is None:
                 continue
         if pick is not None and not pick(since):

@@ -40,7 +40,9 @@ from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import ACTION, Finding
 from pipeline_rules.evaluate.intake import Rejection, intake
 from pipeline_rules.evaluate.judge import Judge, Runs, judge_records
+from pipeline_rules.evaluate.plans import SlaPlan
 from pipeline_rules.evaluate.routing import addressed
+from pipeline_rules.evaluate.sla import span_start
 from pipeline_rules.lint import Diagnostic, lint_file
 from pipeline_rules.ruleset.catalog import catalog_of
 from pipeline_rules.ruleset.compiled import CompiledRuleset
@@ -312,9 +314,45 @@ def _recipient(run: Run, deal: Deal, role: str | None) -> dict[str, Any]:
     return {"notify": role, "recipient": person, **({"unrouted": why} if why else {})}
 
 
+def _timer_mark(deal: Deal, run: Run, plan: SlaPlan, since: datetime,
+                left: datetime | None) -> tuple[dict[str, Any], datetime | None]:
+    """One SLA timer from ``since`` (stopped at ``left``) as marks: its warning instants, its
+    deadline and whether it was passed; and the deadline."""
+    sla = plan.sla
+    timer = start_timer(since, plan.limit, plan.calendar, deal.pauses if sla.pausable else (),
+                        run.compiled.zone if deal.whole_days else None)
+    deadline = timer.deadline
+    end = left or run.now
+    warnings = [{"percent": w, "at": _iso(run, timer.reached(w / 100)),
+                 "passed": timer.used(end) * 100 >= w} for w in sla.warn]
+    return {"rule": sla.id, "since": _iso(run, since), "limit": sla.limit,
+            "deadline": _iso(run, deadline),
+            "breached": deadline is not None and end >= deadline,
+            "current": left is None, "warnings": warnings}, deadline
+
+
+def _planned_escalations(deal: Deal, run: Run, plan: SlaPlan,
+                         deadline: datetime) -> list[dict[str, Any]]:
+    """What a breach at ``deadline``, still ahead, will set off: its actions and alert
+    levels, each with its recipient."""
+    planned: list[dict[str, Any]] = []
+    rule = plan.sla.id
+    for definition in plan.actions:
+        planned.append({"code": definition.name, "rule": rule, "due": _iso(run, deadline),
+                        "channel": definition.channel, "planned": True,
+                        **_recipient(run, deal, definition.notify or "owner")})
+    for after, label, roles, channel in plan.breach_routes:
+        due = deadline if after is None else shift(plan.breach_calendar, deadline, after)
+        for role in roles:
+            planned.append({"code": "notify", "rule": rule, "level": label,
+                            "due": _iso(run, due), "channel": channel, "planned": True,
+                            **_recipient(run, deal, role)})
+    return planned
+
+
 def _sla_marks(deal: Deal, run: Run) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Each stage visit's SLA timers: warning instants, the deadline and whether it was
-    passed; and the escalations still ahead of ``now`` on the current visit."""
+    """Each stage visit's SLA timers and the spans running now (``visit`` None), on the one
+    SLA clock; and the escalations still ahead of ``now`` on the timers running now."""
     marks: list[dict[str, Any]] = []
     planned: list[dict[str, Any]] = []
     history = deal.history
@@ -324,34 +362,27 @@ def _sla_marks(deal: Deal, run: Run) -> tuple[list[dict[str, Any]], list[dict[st
             continue
         left = history[i + 1].at if i + 1 < len(history) else None
         for plan in run.plans.slas.get(entry.stage, ()):
-            sla = plan.sla
-            if sla.stage is None:
-                continue  # spans show through their findings
-            timer = start_timer(entry.at, plan.limit, plan.calendar,
-                                deal.pauses if sla.pausable else (),
-                                run.compiled.zone if deal.whole_days else None)
-            deadline = timer.deadline
-            end = left or run.now
-            warnings = [{"percent": w, "at": _iso(run, timer.reached(w / 100)),
-                         "passed": timer.used(end) * 100 >= w} for w in sla.warn]
-            breached = deadline is not None and end >= deadline
-            marks.append({"rule": sla.id, "stage": entry.stage, "visit": i,
-                          "since": _iso(run, entry.at), "limit": sla.limit,
-                          "deadline": _iso(run, deadline), "breached": breached,
-                          "current": left is None, "warnings": warnings})
+            if plan.sla.stage is None:
+                continue
+            mark, deadline = _timer_mark(deal, run, plan, entry.at, left)
+            marks.append({**mark, "stage": entry.stage, "visit": i})
             if left is None and deadline is not None and deadline > run.now:
-                for definition in plan.actions:
-                    planned.append({"code": definition.name, "rule": sla.id,
-                                    "due": _iso(run, deadline), "channel": definition.channel,
-                                    "planned": True,
-                                    **_recipient(run, deal, definition.notify or "owner")})
-                for after, label, roles, channel in plan.breach_routes:
-                    due = deadline if after is None else shift(plan.breach_calendar, deadline,
-                                                               after)
-                    for role in roles:
-                        planned.append({"code": "notify", "rule": sla.id, "level": label,
-                                        "due": _iso(run, due), "channel": channel,
-                                        "planned": True, **_recipient(run, deal, role)})
+                planned += _planned_escalations(deal, run, plan, deadline)
+    if deal.stage in terminal:
+        return marks, planned
+    for plan in run.plans.slas.get(deal.stage or "", ()):
+        sla = plan.sla
+        if sla.stage is not None or not history:
+            continue
+        since = span_start(deal, sla)
+        if since is None:
+            continue
+        mark, deadline = _timer_mark(deal, run, plan, since, None)
+        assert sla.span_from is not None and sla.span_to is not None
+        marks.append({**mark, "stage": None, "visit": None, "span": True,
+                      "from": sla.span_from.name, "to": sla.span_to.name})
+        if deadline is not None and deadline > run.now:
+            planned += _planned_escalations(deal, run, plan, deadline)
     return marks, planned
 
 

@@ -223,7 +223,9 @@ export function mountDeals(element, api) {
     const width = 900;
     const left = 150;
     const rowH = 22;
-    const lanes = line.stages.length + 3; // stages, then tasks/events, actions
+    const spans = line.slas.filter((sla) => sla.span);
+    const spanLanes = spans.length ? 1 : 0;
+    const lanes = line.stages.length + spanLanes + 3; // stages, spans, tasks/events, actions
     const height = 30 + lanes * rowH + 20;
     const start = ms(line.start) - 12 * HOUR;
     const end = ms(line.end) + 12 * HOUR;
@@ -253,8 +255,18 @@ export function mountDeals(element, api) {
     });
     // A visit is its history entry's index; an undated first stage comes before the history.
     const offset = line.stages.length && line.stages[0].undated ? 1 : 0;
+    if (spanLanes) {
+      const y = rowY(line.stages.length);
+      root.append(svg("text", { x: 4, y: y + 14, "font-size": 12 }, "spans"));
+      for (const sla of spans) {
+        const x1 = x(sla.since);
+        const x2 = x(sla.deadline && ms(sla.deadline) < ms(line.now) ? sla.deadline : line.now);
+        root.append(tip(svg("line", { class: "span", x1, x2: Math.max(x2, x1 + 2), y1: y + rowH / 2, y2: y + rowH / 2,
+          stroke: "#8d6e63", "stroke-width": 4 }), `${sla.rule}: ${sla.from} → ${sla.to} since ${shown(sla.since)}`));
+      }
+    }
     for (const sla of line.slas) {
-      const y = rowY(sla.visit + offset);
+      const y = rowY(sla.span ? line.stages.length : sla.visit + offset);
       for (const w of sla.warnings) {
         if (!w.at) continue;
         root.append(tip(svg("line", { class: "sla-warning", x1: x(w.at), x2: x(w.at), y1: y, y2: y + rowH,
@@ -266,7 +278,7 @@ export function mountDeals(element, api) {
         `${sla.rule}: deadline ${shown(sla.deadline)} (${sla.limit})${sla.breached ? ", breached" : ""}`));
       }
     }
-    const lane = line.stages.length;
+    const lane = line.stages.length + spanLanes;
     root.append(svg("text", { x: 4, y: rowY(lane) + 14, "font-size": 12 }, "tasks, events"));
     for (const task of line.tasks) {
       if (!task.due) continue;
