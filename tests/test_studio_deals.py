@@ -307,6 +307,13 @@ def test_what_if_a_new_sla_makes_findings_appear(b2b: CompiledRuleset) -> None:
     assert result["backtest"] is None
 
 
+def test_a_backtest_of_too_many_deals_for_its_points_is_refused() -> None:
+    period = Period(NOW - timedelta(days=30), NOW, timedelta(days=1))
+    check_period(period, deals=3000, max_work=100_000)  # 31 points × 3,000 deals
+    with pytest.raises(PeriodError, match=r"4,000 deals at 31 points \(124,000 deal-points\)"):
+        check_period(period, deals=4000, max_work=100_000)
+
+
 @pytest.mark.parametrize(("start", "end", "every", "words"), [
     ("2026-11-20", "2026-11-01", timedelta(days=1), "ends before it starts"),
     ("2025-01-01", "2026-11-01", timedelta(days=1), "at most 366 days"),

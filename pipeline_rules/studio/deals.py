@@ -55,9 +55,12 @@ from pipeline_rules.time.working import shift
 DEFAULT_CAP = 50_000
 #: How often (in records) a load reports its count.
 PROGRESS_EVERY = 500
-#: The longest backtest period, and the most evaluation points it may take.
+#: The longest backtest period, the most evaluation points it may take, and the most deals ×
+#: points (each judged by both rulesets): about 15 s on two busy cores
+#: (benchmarks/bench_studio_deals.py), within the studio's time budget.
 MAX_PERIOD = timedelta(days=366)
 MAX_POINTS = 2_000
+MAX_WORK = 100_000
 #: Bad lines listed in full (the rest are counted).
 BAD_LISTED = 200
 
@@ -474,9 +477,11 @@ class PeriodError(ValueError):
 
 
 def check_period(period: Period, max_period: timedelta = MAX_PERIOD,
-                 max_points: int = MAX_POINTS, lang: str = i18n.DEFAULT) -> None:
+                 max_points: int = MAX_POINTS, lang: str = i18n.DEFAULT, deals: int = 0,
+                 max_work: int = MAX_WORK) -> None:
     """Raise :class:`PeriodError` for a period that ends before it starts, is longer than
-    ``max_period`` or would take more than ``max_points`` evaluation points."""
+    ``max_period``, would take more than ``max_points`` evaluation points, or more than
+    ``max_work`` deal-points for ``deals`` deals."""
     if period.every <= timedelta(0):
         raise PeriodError(i18n.render("studio.deals.step", {}, lang))
     if period.end < period.start:
@@ -489,6 +494,10 @@ def check_period(period: Period, max_period: timedelta = MAX_PERIOD,
     if points > max_points:
         raise PeriodError(i18n.render("studio.deals.too-many-points", {
             "points": number(points, lang), "limit": number(max_points, lang)}, lang))
+    if deals * points > max_work:
+        raise PeriodError(i18n.render("studio.deals.too-much-work", {
+            "deals": number(deals, lang), "points": number(points, lang),
+            "work": number(deals * points, lang), "limit": number(max_work, lang)}, lang))
 
 
 def _quantiles(q: Quantiles) -> dict[str, Any]:
@@ -561,7 +570,7 @@ def what_if(saved: CompiledRuleset, draft: CompiledRuleset, records: Sequence[Re
         "dwell": dwell_chart(saved, draft, records, now),
     }
     if period is not None:
-        check_period(period, lang=lang)
+        check_period(period, lang=lang, deals=len(records))
         report = backtest(saved, records, period.start, period.end, period.every, draft)
         data["backtest"] = {
             "start": report.start, "end": report.end, "every": report.every,
@@ -577,7 +586,7 @@ def what_if(saved: CompiledRuleset, draft: CompiledRuleset, records: Sequence[Re
     return data
 
 
-__all__ = ["BAD_LISTED", "DEFAULT_CAP", "MAX_PERIOD", "MAX_POINTS", "BadLine", "LoadError",
-           "LoadedDeals", "Period", "PeriodError", "Span", "check_mapping", "check_period",
-           "dwell_chart", "find_record", "findings_at", "load_deals", "number", "time_span",
-           "timeline", "what_if"]
+__all__ = ["BAD_LISTED", "DEFAULT_CAP", "MAX_PERIOD", "MAX_POINTS", "MAX_WORK", "BadLine",
+           "LoadError", "LoadedDeals", "Period", "PeriodError", "Span", "check_mapping",
+           "check_period", "dwell_chart", "find_record", "findings_at", "load_deals", "number",
+           "time_span", "timeline", "what_if"]

@@ -169,7 +169,8 @@ def _time(text: str | None, compiled: CompiledRuleset, where: str) -> datetime:
                        path=err.where) from None
 
 
-def _period(body: WhatIfBody, compiled: CompiledRuleset, lang: str) -> Period | None:
+def _period(body: WhatIfBody, compiled: CompiledRuleset, lang: str, deals: int
+            ) -> Period | None:
     if body.start is None and body.end is None:
         return None
     if body.start is None or body.end is None:
@@ -186,7 +187,7 @@ def _period(body: WhatIfBody, compiled: CompiledRuleset, lang: str) -> Period | 
     period = Period(_time(body.start, compiled, "/start"), _time(body.end, compiled, "/end"),
                     timedelta(seconds=step.amount))
     try:
-        check_period(period, lang=lang)
+        check_period(period, lang=lang, deals=deals)
     except PeriodError as err:
         raise ApiError(422, "bad-period", str(err), path="/start") from None
     return period
@@ -305,8 +306,8 @@ def deals_router(ctx: StudioContext) -> APIRouter:
         saved = _saved(ctx, body.file)
         draft = _draft(ctx, body.file, body.draft)
         now = _time(body.now, saved, "/now")
-        period = _period(body, saved, ctx.lang)
         records = state.records()
+        period = _period(body, saved, ctx.lang, len(records))
         # In a forked child: a backtest may run long, and the child is killed when the budget
         # runs out or the page gives up.
         answer = await ctx.run(lambda token: in_child(
