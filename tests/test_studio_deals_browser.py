@@ -102,6 +102,11 @@ def test_move_now_and_open_a_timeline(chromium: Any, studio: Studio) -> None:
         row = page.locator("#deals-table tr[data-deal='A-100'] td.codes")
         assert row.inner_text() == "escalate, sla-breach, remind"
         assert page.locator("#deals-table tr[data-deal='A-105'] td.codes").inner_text() == "—"
+        assert page.locator("#deals-page").inner_text() == "deals 1–6 of 6"
+        page.check("#deals-with-findings")  # A-105, paid, has none
+        expect(page.locator("#deals-page")).to_have_text("deals 1–5 of 5")
+        page.uncheck("#deals-with-findings")
+        expect(page.locator("#deals-page")).to_have_text("deals 1–6 of 6")
         # A week earlier A-100's meeting SLA has not yet breached.
         set_now(page, "2026-11-13T09:00:00+03:00", "2026-11-13 09:00")
         assert "sla-breach" not in row.inner_text()

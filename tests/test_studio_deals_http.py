@@ -233,3 +233,18 @@ def test_in_russian_the_refusals_and_findings_are_russian(tmp_path: Path) -> Non
         overdue = next(f for row in findings.json()["deals"] for f in row["findings"]
                        if f["code"] == "task-overdue")
         assert "всё ещё открыта" in overdue["message"]
+
+
+def test_findings_come_a_page_at_a_time(client: TestClient) -> None:
+    loaded(client)
+    page = client.post(f"{API}/findings", json={"file": "b2b_sales.yaml", "now": NOW,
+                                                "offset": 2, "limit": 3}).json()
+    assert [row["deal"] for row in page["deals"]] == ["A-102", "A-103", "A-104"]
+    assert (page["total"], page["offset"], page["limit"]) == (6, 2, 3)
+    assert page["summary"]["sla-breach"] == 2  # the counts cover every deal
+    found = client.post(f"{API}/findings", json={"file": "b2b_sales.yaml", "now": NOW,
+                                                 "with_findings": True}).json()
+    assert found["total"] == 5 and "A-105" not in [row["deal"] for row in found["deals"]]
+    too_many = client.post(f"{API}/findings", json={"file": "b2b_sales.yaml", "now": NOW,
+                                                    "limit": 100_000})
+    assert too_many.status_code == 422 and too_many.json()["path"] == "/limit"

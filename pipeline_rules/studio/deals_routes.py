@@ -47,6 +47,9 @@ from pipeline_rules.time.durations import DurationError, parse_duration
 from pipeline_rules.time.now import NowError, parse_now
 
 PREFIX = "/studio/api/deals"
+#: Deals listed per page of findings, by default and at most (the counts cover them all).
+PAGE = 200
+MAX_PAGE = 2_000
 #: The names an uploaded file may keep (its suffix decides how it is read).
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -67,6 +70,15 @@ class AtBody(BaseModel):
     file: str = Field(min_length=1, max_length=300)
     now: str | None = Field(None, max_length=60)
     draft: str | None = None
+
+
+class FindingsBody(AtBody):
+    """A page of the deals judged at ``now``: ``limit`` rows from ``offset``, only the deals
+    with findings when ``with_findings``."""
+
+    offset: int = Field(0, ge=0)
+    limit: int = Field(PAGE, ge=1, le=MAX_PAGE)
+    with_findings: bool = False
 
 
 class TimelineBody(AtBody):
@@ -278,13 +290,18 @@ def deals_router(ctx: StudioContext) -> APIRouter:
 
     @router.post(f"{PREFIX}/findings")
     async def findings(request: Request) -> Response:
-        body = validated(AtBody, await read_json(request))
+        body = validated(FindingsBody, await read_json(request))
         compiled = _draft(ctx, body.file, body.draft) if body.draft is not None \
             else _saved(ctx, body.file)
         now = _time(body.now, compiled, "/now")
         records = state.records()
         answer = await ctx.run(lambda token: findings_at(compiled, records, now, ctx.lang,
                                                          token.check))
+        rows = answer["deals"]
+        if body.with_findings:
+            rows = [row for row in rows if row["findings"]]
+        answer.update(deals=rows[body.offset:body.offset + body.limit], total=len(rows),
+                      offset=body.offset, limit=body.limit)
         return json_response(answer)
 
     @router.post(f"{PREFIX}/timeline")
@@ -317,5 +334,5 @@ def deals_router(ctx: StudioContext) -> APIRouter:
     return router
 
 
-__all__ = ["PREFIX", "AtBody", "DealsState", "LoadBody", "TimelineBody", "WhatIfBody",
-           "deals_router"]
+__all__ = ["MAX_PAGE", "PAGE", "PREFIX", "AtBody", "DealsState", "FindingsBody", "LoadBody",
+           "TimelineBody", "WhatIfBody", "deals_router"]

@@ -10,6 +10,7 @@ const SVG = "http://www.w3.org/2000/svg";
 const HOUR = 3600 * 1000;
 const POLL_MS = 300;
 const NOW_DELAY = 200;
+const PAGE = 200;
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -62,7 +63,7 @@ function problemList(error) {
 }
 
 export function mountDeals(element, api) {
-  const state = { loaded: null, now: null, rows: [], deal: null, timer: null, loading: false };
+  const state = { loaded: null, now: null, rows: [], deal: null, timer: null, loading: false, offset: 0 };
 
   const status = el("p", { id: "deals-status", role: "status", "aria-live": "polite" });
   const problems = el("div", { id: "deals-problems", role: "alert" });
@@ -74,6 +75,10 @@ export function mountDeals(element, api) {
   const nowText = el("input", { id: "deals-now-text", type: "text", size: 26,
     "aria-label": "now, as an ISO 8601 time", disabled: true });
   const table = el("table", { id: "deals-table" });
+  const onlyFound = el("input", { id: "deals-with-findings", type: "checkbox" });
+  const previous = el("button", { id: "deals-previous", type: "button", text: "Previous", disabled: true });
+  const next = el("button", { id: "deals-next", type: "button", text: "Next", disabled: true });
+  const pageInfo = el("span", { id: "deals-page", "aria-live": "polite" });
   const timelineBox = el("div", { id: "deals-timeline", "aria-label": "Deal timeline" });
   const whatIf = el("button", { id: "whatif-run", type: "button", text: "Compare the draft with the saved version", disabled: true });
   const from = el("input", { id: "whatif-from", type: "text", size: 26, placeholder: "from (ISO 8601)", "aria-label": "backtest from" });
@@ -86,6 +91,8 @@ export function mountDeals(element, api) {
     el("div", { class: "deals-load" }, loadGiven, " ", uploadLabel, " ", upload),
     status, problems,
     el("div", { class: "deals-now" }, el("label", { for: "deals-now", text: "now " }), slider, " ", nowText),
+    el("div", { class: "deals-pager" }, onlyFound, el("label", { for: "deals-with-findings", text: " only deals with findings " }),
+      previous, " ", pageInfo, " ", next),
     table, timelineBox,
     el("h2", { text: "What if" }),
     el("div", { class: "whatif-controls" },
@@ -178,7 +185,8 @@ export function mountDeals(element, api) {
   async function findings() {
     if (!state.loaded) return;
     try {
-      const data = await api.post("/studio/api/deals/findings", { file: api.file(), now: nowIso() });
+      const data = await api.post("/studio/api/deals/findings", { file: api.file(), now: nowIso(),
+        offset: state.offset, limit: PAGE, with_findings: onlyFound.checked });
       nowText.value = data.now;
       state.rows = data.deals;
       drawTable(data);
@@ -200,6 +208,10 @@ export function mountDeals(element, api) {
     });
     const total = Object.entries(data.summary).map(([code, n]) => `${code} ${n}`).join(", ") || "no findings";
     table.replaceChildren(el("caption", { text: `At ${shown(data.now)}: ${total}` }), el("thead", {}, head), el("tbody", {}, ...rows));
+    const last = Math.min(data.offset + data.deals.length, data.total);
+    pageInfo.textContent = data.total ? `deals ${data.offset + 1}–${last} of ${data.total.toLocaleString("en")}` : "no deals";
+    previous.disabled = data.offset === 0;
+    next.disabled = last >= data.total;
   }
 
   // -- one deal's timeline -------------------------------------------------------------------
@@ -405,6 +417,9 @@ export function mountDeals(element, api) {
     setNow(value);
   });
   whatIf.addEventListener("click", compare);
+  onlyFound.addEventListener("change", () => { state.offset = 0; findings(); });
+  previous.addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE); findings(); });
+  next.addEventListener("click", () => { state.offset += PAGE; findings(); });
 
   api.get("/studio/api/deals").then((s) => {
     loadGiven.hidden = !s.given.deals;
