@@ -248,3 +248,22 @@ def test_findings_come_a_page_at_a_time(client: TestClient) -> None:
     too_many = client.post(f"{API}/findings", json={"file": "b2b_sales.yaml", "now": NOW,
                                                     "limit": 100_000})
     assert too_many.status_code == 422 and too_many.json()["path"] == "/limit"
+
+
+def test_the_status_counts_a_load_under_way_and_refuses_a_second() -> None:
+    from pipeline_rules.server.errors import ApiError
+    from pipeline_rules.studio.deals_routes import DealsState
+
+    state = DealsState()
+    assert state.status()["state"] == "empty"
+    state.begin()
+    state.progress(500)
+    assert (state.status()["state"], state.status()["count"]) == ("loading", 500)
+    with pytest.raises(ApiError) as caught:
+        state.begin()
+    assert caught.value.status == 409 and caught.value.code == "already-loading"
+    state.end(None, {"error": "too-slow", "message": "stopped"})
+    assert state.status()["state"] == "failed"
+    with pytest.raises(ApiError) as refused:
+        state.records()
+    assert refused.value.code == "no-deals"
