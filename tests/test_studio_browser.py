@@ -168,7 +168,8 @@ def test_saving_writes_the_text_with_its_comments_and_refuses_a_file_changed_on_
     assert "nothing was written" in message.inner_text()
     assert (studio.directory / "b2b_sales.yaml").read_text("utf-8") == theirs
     page.locator("#reload").click()
-    page.wait_for_function("() => window.studio.view.state.doc.toString().endsWith('# edited elsewhere\\n')")
+    page.wait_for_function(
+        "() => window.studio.view.state.doc.toString().endsWith('# edited elsewhere\\n')")
     assert editor_text(page) == theirs
     assert_quiet(seen, studio, refused=("409 (Conflict)",))
     page.context.close()
