@@ -168,7 +168,8 @@ def test_saving_writes_the_text_with_its_comments_and_refuses_a_file_changed_on_
     assert "nothing was written" in message.inner_text()
     assert (studio.directory / "b2b_sales.yaml").read_text("utf-8") == theirs
     page.locator("#reload").click()
-    page.wait_for_function("() => window.studio.view.state.doc.toString().endsWith('# edited elsewhere\\n')")
+    page.wait_for_function(
+        "() => window.studio.view.state.doc.toString().endsWith('# edited elsewhere\\n')")
     assert editor_text(page) == theirs
     assert_quiet(seen, studio, refused=("409 (Conflict)",))
     page.context.close()
@@ -266,4 +267,40 @@ def screenshot(chromium: Any, studio: Studio) -> None:
     assert committed[16:24] == shot[16:24], "docs/studio.png is not this test's size: delete it"
     assert "docs/studio.png" in (ROOT / "README.md").read_text("utf-8")
     assert_quiet(seen, studio)
+    page.context.close()
+
+
+def test_completion_and_hover_come_from_the_ruleset_schema(chromium: Any,
+                                                           studio: Studio) -> None:
+    page, seen = open_studio(chromium, studio)
+    put_cursor(page, "    terminal: won\n", len("    terminal: won\n"))
+    page.keyboard.type("    ter", delay=30)
+    options = page.locator("#editor .cm-tooltip-autocomplete li")
+    options.first.wait_for()
+    assert options.all_inner_texts()[0] == "terminal"
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+z")
+    put_cursor(page, "    terminal: won", len("    terminal: "))
+    page.keyboard.press("Control+Space")
+    options.first.wait_for()
+    assert sorted(options.all_inner_texts()) == ["lost", "won"]
+    page.keyboard.press("Escape")
+    line = page.locator("#editor .cm-line", has_text="timezone: Europe/Moscow").bounding_box()
+    page.mouse.move(line["x"] + 20, line["y"] + 5)
+    hover = page.locator("#editor .cm-tooltip-hover")
+    hover.wait_for()
+    assert hover.inner_text().startswith("timezone\n")
+    assert "IANA" in hover.inner_text()
+    assert_quiet(seen, studio)
+    page.context.close()
+
+
+def test_a_huge_paste_is_a_message_on_the_page(chromium: Any, studio: Studio) -> None:
+    page, seen = open_studio(chromium, studio)
+    put_cursor(page, "stages:\n")
+    page.keyboard.insert_text("# " + "x" * 1_100_000 + "\n")
+    page.wait_for_function(
+        "() => document.querySelector('#message').textContent.includes('at most')")
+    assert "1,048,576 bytes per ruleset" in page.locator("#message").inner_text()
+    assert_quiet(seen, studio, refused=("413 (Request Entity Too Large)",))
     page.context.close()

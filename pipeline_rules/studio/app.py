@@ -9,6 +9,7 @@ from this server only, runs no inline script, and may connect nowhere else.
 from __future__ import annotations
 
 import contextlib
+import gc
 import socket
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
@@ -88,6 +89,14 @@ def static_dir() -> str:
     return str(resources.files("pipeline_rules.studio") / "static")
 
 
+def _checked_in_child(name: str, text: str, lang: str) -> dict[str, Any]:
+    """:func:`check_text` in the forked child that runs it: the child ends with the answer, so
+    its collector is switched off (as ``pipeline-rules lint`` pauses it), which halves the time
+    of a large ruleset."""
+    gc.disable()
+    return check_text(name, text, lang).to_dict()
+
+
 def _file_answer(ctx: StudioContext, name: str) -> dict[str, Any]:
     found = ctx.workspace.get(name)
     return {"name": found.name, "text": found.saved, "digest": found.digest,
@@ -132,7 +141,7 @@ def _add_routes(app: FastAPI, ctx: StudioContext) -> None:
         ctx.workspace.path(body.name)
         ctx.workspace.draft(body.name, body.text)
         lang = ctx.lang
-        answer = await compute(lambda: check_text(body.name, body.text, lang).to_dict())
+        answer = await compute(lambda: _checked_in_child(body.name, body.text, lang))
         return json_response(answer)
 
     @app.post(f"{API}/save")
@@ -166,12 +175,33 @@ def _add_routes(app: FastAPI, ctx: StudioContext) -> None:
         return json_response({"status": "ok", "version": __version__})
 
 
+#: A small ruleset linted once at start-up (see :func:`warm_up`).
+_WARM_UP = """version: 1
+id: warm-up
+stages: [{id: a}, {id: won, terminal: won}, {id: lost, terminal: lost}]
+start: [{id: s, stage: a}]
+transitions: [{from: a, to: won}, {from: "*", to: lost}]
+sla: [{id: t, stage: a, limit: 1 business day}]
+"""
+
+
+def warm_up(ctx: StudioContext) -> None:
+    """Lint a small ruleset once in this process: each check runs in a forked child, which
+    inherits what the first lint loads (the schema's validator, the rules, the calendars) instead
+    of loading it again for every keystroke."""
+    check_text("warm-up.yaml", _WARM_UP, ctx.lang)
+    with contextlib.suppress(Exception):  # the files' own problems are the page's to show
+        for name in ctx.workspace.names()[:1]:
+            check_text(name, ctx.workspace.get(name).saved, ctx.lang)
+
+
 def create_studio(ctx: StudioContext, token: str | None = None, max_headers: int = 100,
                   max_header_bytes: int = 16 * 1024) -> FastAPI:
     """The studio app over ``ctx``; with ``token``, every API request must carry it."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        warm_up(ctx)
         try:
             yield
         finally:

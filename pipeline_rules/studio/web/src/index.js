@@ -142,12 +142,17 @@ async function check(view) {
   state.diagnostics = answer.diagnostics;
   state.diagram = answer.diagram;
   showSummary(answer.summary);
-  showProblems(answer.diagnostics);
-  drawDiagram($("diagram"), answer.diagram, showStage);
-  document.body.dataset.checked = String(mine);
-  for (const listener of state.listeners) {
-    try { listener({ file: state.file, text, summary: answer.summary }); } catch (err) { console.warn(err); }
-  }
+  // The markers first; the diagram and the problem list right after, so a big pipeline's
+  // drawing does not hold the markers back.
+  setTimeout(() => {
+    if (mine !== checks) return;
+    showProblems(answer.diagnostics);
+    drawDiagram($("diagram"), answer.diagram, showStage);
+    document.body.dataset.checked = String(mine);
+    for (const listener of state.listeners) {
+      try { listener({ file: state.file, text, summary: answer.summary }); } catch (err) { console.warn(err); }
+    }
+  }, 0);
   return answer.diagnostics.map((d) => toEditor(view.state.doc, d));
 }
 
