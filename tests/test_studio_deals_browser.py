@@ -26,6 +26,8 @@ from tests.studio_browser import (
 
 REFERENCE = ROOT / "rulesets" / "b2b_sales.yaml"
 DEALS = ROOT / "examples" / "deals.jsonl"
+#: How long to wait for an answer, in ms: the machine running the tests may be busy.
+WAIT = 20_000
 #: How Chromium logs a response it was given with a 4xx status.
 REFUSED = "error: Failed to load resource: the server responded with a status of {}"
 
@@ -69,8 +71,8 @@ def loaded_page(chromium: Any, studio: Studio, refused: tuple[str, ...] = ()) ->
         expect(load).to_contain_text("deals.jsonl")
         load.focus()
         page.keyboard.press("Enter")  # the main controls work from the keyboard
-        expect(page.locator("#deals-status")).to_contain_text("6 deals loaded")
-        expect(page.locator("#deals-table tbody tr")).to_have_count(6)
+        expect(page.locator("#deals-status")).to_contain_text("6 deals loaded", timeout=WAIT)
+        expect(page.locator("#deals-table tbody tr")).to_have_count(6, timeout=WAIT)
         yield page
     finally:
         page.context.close()
@@ -90,7 +92,7 @@ def set_now(page: Any, text: str, shown: str) -> None:
 
     page.fill("#deals-now-text", text)
     page.dispatch_event("#deals-now-text", "change")
-    expect(page.locator("#deals-table caption")).to_contain_text(shown)
+    expect(page.locator("#deals-table caption")).to_contain_text(shown, timeout=WAIT)
 
 
 def test_move_now_and_open_a_timeline(chromium: Any, studio: Studio) -> None:
@@ -104,9 +106,9 @@ def test_move_now_and_open_a_timeline(chromium: Any, studio: Studio) -> None:
         assert page.locator("#deals-table tr[data-deal='A-105'] td.codes").inner_text() == "—"
         assert page.locator("#deals-page").inner_text() == "deals 1–6 of 6"
         page.check("#deals-with-findings")  # A-105, paid, has none
-        expect(page.locator("#deals-page")).to_have_text("deals 1–5 of 5")
+        expect(page.locator("#deals-page")).to_have_text("deals 1–5 of 5", timeout=WAIT)
         page.uncheck("#deals-with-findings")
-        expect(page.locator("#deals-page")).to_have_text("deals 1–6 of 6")
+        expect(page.locator("#deals-page")).to_have_text("deals 1–6 of 6", timeout=WAIT)
         # A week earlier A-100's meeting SLA has not yet breached.
         set_now(page, "2026-11-13T09:00:00+03:00", "2026-11-13 09:00")
         assert "sla-breach" not in row.inner_text()
@@ -126,7 +128,7 @@ def test_move_now_and_open_a_timeline(chromium: Any, studio: Studio) -> None:
             in actions
         # A-101: five visits, three of them timed, and the cycle that ran over its 45 days.
         page.click("#deals-table button[data-deal='A-101']")
-        expect(page.locator("#deals-timeline h3")).to_contain_text("A-101")
+        expect(page.locator("#deals-timeline h3")).to_contain_text("A-101", timeout=WAIT)
         assert page.locator("#timeline-svg rect.stage-bar").count() == 5
         assert page.locator("#timeline-svg line.sla-deadline").count() == 4
 
@@ -151,4 +153,5 @@ def test_what_if_a_tightened_sla(chromium: Any, studio: Studio) -> None:
         # A draft with an error: a clear message naming it, not a blank page.
         page.evaluate(EDIT, ["stage: meeting\n", "stage: meting\n"])
         page.click("#whatif-run")
-        expect(page.locator("#whatif-result .deals-problems")).to_contain_text("meting")
+        expect(page.locator("#whatif-result .deals-problems")).to_contain_text("meting",
+                                                                              timeout=WAIT)

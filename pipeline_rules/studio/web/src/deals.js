@@ -63,7 +63,7 @@ function problemList(error) {
 }
 
 export function mountDeals(element, api) {
-  const state = { loaded: null, now: null, rows: [], deal: null, timer: null, loading: false, offset: 0 };
+  const state = { loaded: null, now: null, rows: [], deal: null, timer: null, loading: false, offset: 0, asked: 0, drawn: 0 };
 
   const status = el("p", { id: "deals-status", role: "status", "aria-live": "polite" });
   const problems = el("div", { id: "deals-problems", role: "alert" });
@@ -184,15 +184,17 @@ export function mountDeals(element, api) {
 
   async function findings() {
     if (!state.loaded) return;
+    const mine = ++state.asked;
     try {
       const data = await api.post("/studio/api/deals/findings", { file: api.file(), now: nowIso(),
         offset: state.offset, limit: PAGE, with_findings: onlyFound.checked });
+      if (mine !== state.asked) return; // a later question was asked: its answer will come
       nowText.value = data.now;
       state.rows = data.deals;
       drawTable(data);
       if (state.deal) openTimeline(state.deal);
     } catch (err) {
-      fail(err);
+      if (mine === state.asked) fail(err);
     }
   }
 
@@ -218,11 +220,12 @@ export function mountDeals(element, api) {
 
   async function openTimeline(deal) {
     state.deal = deal;
+    const mine = ++state.drawn;
     try {
       const line = await api.post("/studio/api/deals/timeline", { file: api.file(), now: nowIso(), deal });
-      drawTimeline(line);
+      if (mine === state.drawn) drawTimeline(line);
     } catch (err) {
-      fail(err, timelineBox);
+      if (mine === state.drawn) fail(err, timelineBox);
     }
   }
 
