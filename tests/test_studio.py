@@ -225,6 +225,7 @@ def test_save_refuses_lint_errors_unless_told_to_save_anyway(client: TestClient,
     refused = client.post("/studio/api/save", json=body)
     assert refused.status_code == 422
     assert refused.json()["error"] == "lint-errors" and refused.json()["errors"] == 2
+    assert refused.json()["message"].startswith("b2b_sales.yaml has 2 errors found by lint;")
     assert (folder / "b2b_sales.yaml").read_text("utf-8") == loaded["text"]
     forced = client.post("/studio/api/save", json=body | {"force": True})
     assert forced.status_code == 200
@@ -261,6 +262,21 @@ def test_save_as_a_new_version_outside_a_versions_folder_says_why(client: TestCl
     answer = client.post("/studio/api/save-version", json={
         "name": "b2b_sales.yaml", "text": loaded["text"], "effective": "2026-12-01"})
     assert answer.status_code == 422 and answer.json()["error"] == "not-versioned"
+
+
+def test_the_studio_speaks_russian_when_the_locale_asks(folder: Path) -> None:
+    ctx = StudioContext(folder, Workspace(folder, "ru"), lang="ru")
+    with TestClient(create_studio(ctx)) as client:
+        loaded = load(client)
+        (folder / "b2b_sales.yaml").write_text("version: 1\n", "utf-8")
+        answer = client.post("/studio/api/save", json={"name": "b2b_sales.yaml",
+                                                       "text": loaded["text"],
+                                                       "digest": loaded["digest"]})
+        unknown = client.get("/studio/api/file", params={"name": "../x.yaml"})
+    assert answer.status_code == 409
+    assert answer.json()["message"].startswith(
+        "b2b_sales.yaml изменился на диске после того, как вы его открыли; ничего не записано")
+    assert unknown.json()["message"].startswith("«../x.yaml» — не файл регламента")
 
 
 def test_a_directory_removed_under_the_studio_is_a_message(folder: Path) -> None:

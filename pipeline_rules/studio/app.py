@@ -31,7 +31,14 @@ from pipeline_rules.server.errors import ApiError, json_response
 from pipeline_rules.server.limits import BodyLimit, HeaderLimit
 from pipeline_rules.studio.context import StudioContext
 from pipeline_rules.studio.deals_routes import deals_router
-from pipeline_rules.studio.editor import check_text, refuse_size, rule_pages, save, save_version
+from pipeline_rules.studio.editor import (
+    check_text,
+    refuse_size,
+    rule_pages,
+    said,
+    save,
+    save_version,
+)
 
 #: Where the API lives; with a token, every request under it must carry it.
 API = "/studio/api"
@@ -120,8 +127,8 @@ def _add_routes(app: FastAPI, ctx: StudioContext) -> None:
         except CatalogError as err:
             raise ApiError(404, "no-directory", str(err)) from None
         if not names:
-            raise ApiError(404, "no-rulesets", f"{ctx.directory} holds no .yaml or .yml "
-                           "ruleset file: add one, then reload the page")
+            raise ApiError(404, "no-rulesets", said("no-rulesets", ctx.lang,
+                                                    directory=ctx.directory))
         return json_response({"directory": str(ctx.directory), "files": names,
                               "deals": str(ctx.deals) if ctx.deals else None,
                               "mapping": str(ctx.mapping) if ctx.mapping else None,
@@ -137,7 +144,7 @@ def _add_routes(app: FastAPI, ctx: StudioContext) -> None:
     @app.post(f"{API}/check")
     async def check(request: Request) -> Response:
         body = validated(Draft, await read_json(request))
-        refuse_size(body.text, ctx.limits.max_text)
+        refuse_size(body.text, ctx.limits.max_text, ctx.lang)
         ctx.workspace.path(body.name)
         ctx.workspace.draft(body.name, body.text)
         lang = ctx.lang
@@ -147,20 +154,20 @@ def _add_routes(app: FastAPI, ctx: StudioContext) -> None:
     @app.post(f"{API}/save")
     async def save_file(request: Request) -> Response:
         body = validated(SaveBody, await read_json(request))
-        refuse_size(body.text, ctx.limits.max_text)
+        refuse_size(body.text, ctx.limits.max_text, ctx.lang)
         written = await ctx.run(lambda _: save(ctx.workspace, body.name, body.text,
                                                body.digest, body.force, ctx.lang))
         return json_response({"name": written.name, "digest": written.digest,
-                              "message": f"saved {written.name}"})
+                              "message": said("saved", ctx.lang, name=written.name)})
 
     @app.post(f"{API}/save-version")
     async def save_new_version(request: Request) -> Response:
         body = validated(VersionBody, await read_json(request))
-        refuse_size(body.text, ctx.limits.max_text)
+        refuse_size(body.text, ctx.limits.max_text, ctx.lang)
         written = await ctx.run(lambda _: save_version(
             ctx.workspace, body.name, body.text, body.effective, body.force, ctx.lang))
         return json_response({"name": written.name, "digest": written.digest,
-                              "message": f"saved as a new version: {written.name}"})
+                              "message": said("saved-version", ctx.lang, name=written.name)})
 
     @app.get(f"{API}/schema")
     async def ruleset_schema() -> Response:

@@ -108,8 +108,9 @@ class Workspace:
         if (not name or len(parts) > 2 or any(p in ("", ".", "..") or p.startswith(".")
                                                for p in parts)
                 or not name.endswith(YAML_SUFFIXES) or "\\" in name):
-            raise ApiError(404, "unknown-file", f"'{name}' is not a ruleset file of "
-                           f"{self.directory}")
+            raise ApiError(404, "unknown-file", i18n.render(
+                "studio.editor.unknown-file", {"name": name, "directory": self.directory},
+                self.lang))
         return self.directory.joinpath(*parts)
 
     def read(self, name: str) -> FileText:
@@ -118,15 +119,17 @@ class Workspace:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise ApiError(404, "unknown-file", f"{name}: no such file in "
-                           f"{self.directory}") from None
+            raise ApiError(404, "unknown-file", i18n.render(
+                "studio.editor.no-file", {"name": name, "directory": self.directory},
+                self.lang)) from None
         except OSError as err:
             raise ApiError(409, "unreadable-file", f"{name}: {err.strerror or err}") from None
         try:
             text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
         except UnicodeDecodeError as err:
-            raise ApiError(409, "unreadable-file", f"{name}: not UTF-8 text (byte "
-                           f"{err.start + 1})") from None
+            raise ApiError(409, "unreadable-file", i18n.render(
+                "studio.editor.not-utf8", {"name": name, "byte": err.start + 1},
+                self.lang)) from None
         found = FileText(name, text, digest(data))
         with self._lock:
             self._files[name] = found

@@ -119,14 +119,25 @@ def rule_pages() -> dict[str, dict[str, str]]:
             for name, rule in all_rules().items()}
 
 
-def refuse_size(text: str, limit: int) -> None:
+def _say(key: str, lang: str, **args: object) -> str:
+    return i18n.render(f"studio.editor.{key}", args, lang)
+
+
+def said(key: str, lang: str, **args: object) -> str:
+    """A studio message in ``lang`` (``studio.editor.<key>`` of the catalogs)."""
+    return _say(key, lang, **args)
+
+
+def _number(value: int, lang: str) -> str:
+    return f"{value:,}".replace(",", "\u00a0" if lang == "ru" else ",")
+
+
+def refuse_size(text: str, limit: int, lang: str = i18n.DEFAULT) -> None:
     """A 413 for a text over ``limit`` bytes (a huge paste), said in the editor's words."""
     size = len(text.encode("utf-8"))
     if size > limit:
-        raise ApiError(413, "text-too-large",
-                       f"the text is {size:,} bytes; the studio takes at most {limit:,} bytes "
-                       "per ruleset: split the regulation or edit it in a text editor",
-                       limit=limit)
+        raise ApiError(413, "text-too-large", _say("too-large", lang, size=_number(size, lang),
+                                                   limit=_number(limit, lang)), limit=limit)
 
 
 def _on_disk(workspace: Workspace, name: str) -> bytes | None:
@@ -160,16 +171,12 @@ def save(workspace: Workspace, name: str, text: str, loaded: str, force: bool,
     has lint errors unless ``force``."""
     current = _on_disk(workspace, name)
     if current is None or digest(current) != loaded:
-        what = "was removed" if current is None else "changed on disk"
-        raise ApiError(409, "changed-on-disk",
-                       f"{name} {what} since you opened it; nothing was written. Reload it "
-                       "to see the file as it is now (copy your edits first), or save them "
-                       "as another file", file=name)
+        raise ApiError(409, "changed-on-disk", _say(
+            "removed" if current is None else "changed-on-disk", lang, name=name), file=name)
     errors = _errors(name, text, lang)
     if errors and not force:
-        raise ApiError(422, "lint-errors",
-                       f"{name} has {errors} lint error{'' if errors == 1 else 's'}; nothing "
-                       "was written. Fix them, or choose 'Save anyway'", errors=errors)
+        raise ApiError(422, "lint-errors", _say("lint-errors", lang, name=name, errors=i18n.plural(
+            errors, "error", lang)), errors=errors)
     data = text.encode("utf-8")
     _write(workspace.path(name), data)
     return workspace.saved(name, text, digest(data))
@@ -217,29 +224,26 @@ def save_version(workspace: Workspace, name: str, text: str, effective: str, for
     it. The file edited is left as it is on disk."""
     folder, _, _ = name.rpartition("/")
     if not folder:
-        raise ApiError(422, "not-versioned",
-                       f"{name} is not in a versions folder; save it, or move it into a "
-                       "folder of versions (see the versions documentation)")
+        raise ApiError(422, "not-versioned", _say("not-versioned", lang, name=name))
     effective = effective.strip()
     if not _EFFECTIVE_VALUE.match(effective):
-        raise ApiError(422, "invalid-effective",
-                       f"'{effective}' is not a date or time such as 2026-12-01 or "
-                       "2026-12-01T00:00:00+03:00", path="/effective")
+        raise ApiError(422, "invalid-effective", _say("bad-effective", lang,
+                                                      effective=effective), path="/effective")
     revision = _next_revision(workspace, folder)
     target = f"{folder}/v{revision}.yaml"
     if _on_disk(workspace, target) is not None:
-        raise ApiError(409, "version-exists", f"{target} exists already; nothing was written",
+        raise ApiError(409, "version-exists", _say("version-exists", lang, name=target),
                        file=target)
     new_text = versioned(text, revision, effective)
     errors = _errors(target, new_text, lang)
     if errors and not force:
-        raise ApiError(422, "lint-errors",
-                       f"the new version has {errors} lint error{'' if errors == 1 else 's'}; "
-                       "nothing was written. Fix them, or choose 'Save anyway'", errors=errors)
+        raise ApiError(422, "lint-errors", _say("lint-errors", lang, name=target,
+                                                errors=i18n.plural(errors, "error", lang)),
+                       errors=errors)
     data = new_text.encode("utf-8")
     _write(workspace.path(target), data)
     return workspace.saved(target, new_text, digest(data))
 
 
-__all__ = ["SYMMETRIC", "Checked", "check_text", "refuse_size", "rule_pages", "save",
+__all__ = ["SYMMETRIC", "Checked", "check_text", "refuse_size", "rule_pages", "said", "save",
            "save_version", "versioned"]
