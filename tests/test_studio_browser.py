@@ -185,7 +185,8 @@ def test_save_with_errors_asks_first_and_save_anyway_writes(chromium: Any,
     original = (studio.directory / "b2b_sales.yaml").read_text("utf-8")
     page.locator("#save").click()
     page.locator("#save-anyway").wait_for()
-    assert "has 2 errors found by lint; nothing was written" in page.locator("#message").inner_text()
+    message = page.locator("#message").inner_text()
+    assert "has 2 errors found by lint; nothing was written" in message
     assert (studio.directory / "b2b_sales.yaml").read_text("utf-8") == original
     page.locator("#save-anyway").click()
     page.wait_for_function("() => document.querySelector('#message').textContent.includes('saved')")
