@@ -305,3 +305,20 @@ def test_a_huge_paste_is_a_message_on_the_page(chromium: Any, studio: Studio) ->
     assert "1,048,576 bytes per ruleset" in page.locator("#message").inner_text()
     assert_quiet(seen, studio, refused=("413 (Request Entity Too Large)",))
     page.context.close()
+
+
+def test_with_a_token_the_page_sends_the_one_in_its_address(chromium: Any,
+                                                             tmp_path: Path) -> None:
+    folder = tmp_path / "rulesets"
+    folder.mkdir()
+    shutil.copy(REFERENCE, folder / "b2b_sales.yaml")
+    token = tmp_path / "token.txt"
+    token.write_text("a-long-random-token\n", "utf-8")
+    with running_studio(folder, "--token-file", str(token)) as studio:
+        assert studio.url.endswith("/#token=a-long-random-token")
+        page, seen = open_studio(chromium, studio)
+        assert page.locator("#summary").inner_text() == "no problems"
+        assert "whole-cycle (start → end): 45d" in page.locator("#diagram .spans").inner_text()
+        assert all("token" not in url for url in seen.requests)
+        assert_quiet(seen, studio)
+        page.context.close()

@@ -150,5 +150,12 @@ export function drawDiagram(container, model, onStage) {
     nodes.append(g);
   }
   container.append(svg);
+  const spans = model.spans || [];
+  if (spans.length) {
+    const p = document.createElement("p");
+    p.className = "spans";
+    p.textContent = "Span SLAs: " + spans.map((x) => `${x.id} (${x.from || "?"} → ${x.to || "?"}): ${x.limit}`).join("; ");
+    container.append(p);
+  }
   return svg;
 }
