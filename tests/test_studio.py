@@ -366,3 +366,26 @@ def test_the_command_refuses_a_missing_directory_and_a_bare_outside_host(tmp_pat
     assert outside.returncode == 2 and "--token-file" in outside.stderr
     orphan = run_cli(str(tmp_path), "--mapping", str(REFERENCE), "--no-browser")
     assert orphan.returncode == 2 and "give --deals too" in orphan.stderr
+
+
+def test_two_saves_from_the_same_load_write_once_and_refuse_the_other(folder: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline_rules.server.errors import ApiError
+    from pipeline_rules.studio.editor import save
+
+    workspace = Workspace(folder)
+    loaded = workspace.get("b2b_sales.yaml")
+    texts = [loaded.saved + f"# save {i}\n" for i in range(2)]
+
+    def attempt(text: str) -> int:
+        try:
+            save(workspace, "b2b_sales.yaml", text, loaded.digest, False)
+        except ApiError as err:
+            return err.status
+        return 200
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(attempt, texts))
+    assert statuses == [200, 409]
+    assert (folder / "b2b_sales.yaml").read_text("utf-8") in texts

@@ -82,6 +82,9 @@ class Workspace:
         self.directory = directory
         self.lang = lang
         self._lock = threading.Lock()
+        #: Held while a file is compared with disk and written: two saves of the studio never
+        #: interleave between the comparison and the rename.
+        self.writing = threading.Lock()
         self._files: dict[str, FileText] = {}
         self._catalog: Catalog | None = None
         self._catalog_error: str | None = None

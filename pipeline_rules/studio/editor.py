@@ -169,6 +169,12 @@ def save(workspace: Workspace, name: str, text: str, loaded: str, force: bool,
     """Write ``text`` to the file ``name`` exactly, atomically. Refused (409) when the file
     on disk is no longer the one loaded (``loaded``: its digest then), and (422) when the text
     has lint errors unless ``force``."""
+    with workspace.writing:
+        return _save(workspace, name, text, loaded, force, lang)
+
+
+def _save(workspace: Workspace, name: str, text: str, loaded: str, force: bool,
+          lang: str) -> FileText:
     current = _on_disk(workspace, name)
     if current is None or digest(current) != loaded:
         raise ApiError(409, "changed-on-disk", _say(
@@ -222,6 +228,12 @@ def save_version(workspace: Workspace, name: str, text: str, effective: str, for
     """Write the text as a new version of the versions folder ``name`` lies in, taking effect
     at ``effective``: the next revision number, in a new file ``v<revision>.yaml`` beside
     it. The file edited is left as it is on disk."""
+    with workspace.writing:
+        return _save_version(workspace, name, text, effective, force, lang)
+
+
+def _save_version(workspace: Workspace, name: str, text: str, effective: str, force: bool,
+                  lang: str) -> FileText:
     folder, _, _ = name.rpartition("/")
     if not folder:
         raise ApiError(422, "not-versioned", _say("not-versioned", lang, name=name))
