@@ -267,3 +267,24 @@ def test_the_status_counts_a_load_under_way_and_refuses_a_second() -> None:
     with pytest.raises(ApiError) as refused:
         state.records()
     assert refused.value.code == "no-deals"
+
+
+def test_an_uploaded_csv_that_the_mapping_does_not_fit_is_named_as_uploaded(
+        tmp_path: Path) -> None:
+    for name in ("sales_teams.csv", "accounts.csv", "mapping.yaml"):
+        shutil.copy(WIDE / name, tmp_path / name)
+    content = (WIDE / "deals.csv").read_text("utf-8").replace("engage_date", "engaged")
+    with studio(tmp_path, deals=None, mapping=tmp_path / "mapping.yaml",
+                ruleset=WIDE / "ruleset.yaml") as client:
+        answer = client.post(f"{API}/load", json={"file": "ruleset.yaml", "content": content,
+                                                  "filename": "export.csv"})
+        assert answer.status_code == 422
+        body = answer.json()
+        assert [d["rule"] for d in body["diagnostics"]] == ["mapping-column"]
+        assert "export.csv" in body["diagnostics"][0]["message"]
+        assert "studio-deals-" not in json.dumps(body)
+        good = client.post(f"{API}/load", json={
+            "file": "ruleset.yaml", "content": (WIDE / "deals.csv").read_text("utf-8"),
+            "filename": "export.csv"})
+        assert good.status_code == 200 and good.json()["deals"] == 240
+        assert good.json()["source"] == "export.csv"

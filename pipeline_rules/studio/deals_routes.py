@@ -247,9 +247,15 @@ async def _load(ctx: StudioContext, state: DealsState, body: LoadBody) -> dict[s
                               cap=ctx.limits.max_deals, progress=state.progress,
                               lang=ctx.lang, stop=token.check)
         with tempfile.TemporaryDirectory(prefix="studio-deals-") as folder:
-            loaded = load_deals(_upload(body, folder), compiled.zone, mapping,
-                                cap=ctx.limits.max_deals, progress=state.progress,
-                                lang=ctx.lang, stop=token.check)
+            try:
+                loaded = load_deals(_upload(body, folder), compiled.zone, mapping,
+                                    cap=ctx.limits.max_deals, progress=state.progress,
+                                    lang=ctx.lang, stop=token.check)
+            except LoadError as err:  # said of the file's name, not the temporary folder's
+                prefix = folder.rstrip("/") + "/"
+                raise LoadError(err.code, err.message.replace(prefix, ""), [
+                    replace(d, message=d.message.replace(prefix, ""))
+                    for d in err.diagnostics], **err.extra) from None
             return _renamed(loaded, folder)
 
     try:
