@@ -322,3 +322,50 @@ def test_with_a_token_the_page_sends_the_one_in_its_address(chromium: Any,
         assert all("token" not in url for url in seen.requests)
         assert_quiet(seen, studio)
         page.context.close()
+
+
+def test_a_draft_with_errors_is_still_drawn_its_broken_parts_marked(chromium: Any,
+                                                                   studio: Studio) -> None:
+    page, seen = open_studio(chromium, studio)
+    before = checked(page)
+    put_cursor(page, "{from: meeting, to: proposal}", len("{from: meeting, to: propos"))
+    page.keyboard.insert_text("s")
+    wait_checked_after(page, before)
+    page.wait_for_selector("#diagram g.stage.broken[data-stage=propossal]")
+    broken = page.eval_on_selector_all("#diagram path.move.broken",
+                                       "ps => ps.map(p => [p.dataset.from, p.dataset.to])")
+    assert broken == [["meeting", "propossal"]]
+    assert page.locator("#diagram g.stage").count() == 9
+    assert "Change to 'proposal'" in page.locator("#problems").inner_text()
+    page.locator("#problems button.fix").first.click()
+    page.wait_for_function(
+        "() => document.querySelector('#summary').textContent === 'no problems'")
+    assert editor_text(page) == REFERENCE.read_text("utf-8")
+    assert_quiet(seen, studio)
+    page.context.close()
+
+
+def test_save_as_a_new_version_from_the_page(chromium: Any, tmp_path: Path) -> None:
+    from pipeline_rules.studio.editor import versioned
+
+    folder = tmp_path / "rulesets"
+    (folder / "b2b").mkdir(parents=True)
+    first = versioned(REFERENCE.read_text("utf-8"), 1, "2026-11-01T00:00:00+03:00")
+    (folder / "b2b" / "v1.yaml").write_text(first, "utf-8")
+    with running_studio(folder) as studio:
+        page, seen = open_studio(chromium, studio)
+        assert page.locator("#version-controls").is_visible()
+        put_cursor(page, "    limit: 7d", len("    limit: "))
+        page.keyboard.press("Delete")
+        page.keyboard.insert_text("5")
+        page.locator("#effective").fill("2026-12-01T00:00:00+03:00")
+        page.locator("#save-version").click()
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('b2b/v2.yaml')")
+        written = (folder / "b2b" / "v2.yaml").read_text("utf-8")
+        assert "revision: 2\neffective: 2026-12-01T00:00:00+03:00\n" in written
+        assert "    limit: 5d\n" in written
+        assert (folder / "b2b" / "v1.yaml").read_text("utf-8") == first
+        assert page.locator("#file option").all_inner_texts() == ["b2b/v1.yaml", "b2b/v2.yaml"]
+        assert_quiet(seen, studio)
+        page.context.close()
