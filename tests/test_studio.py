@@ -389,3 +389,16 @@ def test_two_saves_from_the_same_load_write_once_and_refuse_the_other(folder: Pa
         statuses = sorted(pool.map(attempt, texts))
     assert statuses == [200, 409]
     assert (folder / "b2b_sales.yaml").read_text("utf-8") in texts
+
+
+def test_the_command_says_when_its_port_is_taken() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = run_cli(str(ROOT / "rulesets"), "--port", str(port), "--no-browser")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"pipeline-rules: error: cannot listen on 127.0.0.1:{port}: "
+                                     "Address already in use")
