@@ -27,6 +27,7 @@ from pipeline_rules.cli import (
     rules,
     schema,
     serve,
+    studio,
     tick,
 )
 from pipeline_rules.cli.common import (
@@ -72,7 +73,8 @@ def main() -> None:
 for _command in (lint.lint_command, rules.rules_command, schema.schema_command, check.check_command,
                  graph.graph_command, evaluate.evaluate_command, analyze.analyze_command,
                  backtest.backtest_command, deal.deal_command, serve.serve_command,
-                 diff.diff_command, ingest.ingest_command, tick.tick_command):
+                 diff.diff_command, ingest.ingest_command, tick.tick_command,
+                 studio.studio_command):
     main.add_command(_command)
 
 

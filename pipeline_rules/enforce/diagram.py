@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterator
 
 from pipeline_rules import i18n
 from pipeline_rules.ruleset.compiled import CompiledRuleset, Move
-from pipeline_rules.ruleset.model import Ruleset
+from pipeline_rules.ruleset.model import Ruleset, StartDef, TransitionDef
 
 ANY = "any open stage"
 
@@ -148,15 +148,21 @@ def _broken(path: str, problems: Collection[str]) -> bool:
     return any(p == path or p.startswith(path + "/") for p in problems)
 
 
-def draft_edges(ruleset: Ruleset, problems: Collection[str]
-                ) -> tuple[list[tuple[str, bool]], list[tuple[str, str, bool]]]:
-    """The stages and moves of a ruleset that cannot be compiled, each marked broken when a
-    problem lies in it (``problems``: the JSON pointers of its diagnostics); a stage a move or
-    start names but the ruleset does not declare is drawn, broken."""
+#: A drawn move: source, target, broken, and the start or transition declaring it.
+DraftEdge = tuple[str, str, bool, StartDef | TransitionDef]
+
+
+def draft_parts(ruleset: Ruleset, problems: Collection[str]
+                ) -> tuple[list[tuple[str, bool]], list[DraftEdge]]:
+    """The stages and moves of a ruleset, each marked broken when a problem lies in it
+    (``problems``: the JSON pointers of its diagnostics), each move with the start or
+    transition that declares it; a stage a move or start names but the ruleset does not
+    declare is drawn, broken. A start's edge comes from ``start:<id>``, a ``from: "*"`` move's
+    from ``*``."""
     declared = {s.id for s in ruleset.stages}
     stages = [(s.id, _broken(s.path, problems)) for s in ruleset.stages if s.id]
     missing: list[str] = []
-    edges: list[tuple[str, str, bool]] = []
+    edges: list[DraftEdge] = []
 
     def use(name: str) -> str:
         if name not in declared and name not in missing:
@@ -164,14 +170,24 @@ def draft_edges(ruleset: Ruleset, problems: Collection[str]
         return name
 
     for start in ruleset.starts:
-        edges.append((f"start:{start.id}", use(start.stage.name), _broken(start.path, problems)))
+        edges.append((f"start:{start.id}", use(start.stage.name), _broken(start.path, problems),
+                      start))
     for move in ruleset.transitions:
         broken = _broken(move.path, problems)
         for source in () if move.any_source else move.sources:
-            edges.append((use(source.name), use(move.target.name), broken))
+            edges.append((use(source.name), use(move.target.name), broken, move))
         if move.any_source:
-            edges.append(("*", use(move.target.name), broken))
+            edges.append(("*", use(move.target.name), broken, move))
     return stages + [(name, True) for name in missing], edges
+
+
+def draft_edges(ruleset: Ruleset, problems: Collection[str]
+                ) -> tuple[list[tuple[str, bool]], list[tuple[str, str, bool]]]:
+    """The stages and moves of a ruleset that cannot be compiled, each marked broken when a
+    problem lies in it (``problems``: the JSON pointers of its diagnostics); a stage a move or
+    start names but the ruleset does not declare is drawn, broken."""
+    stages, edges = draft_parts(ruleset, problems)
+    return stages, [(source, target, broken) for source, target, broken, _ in edges]
 
 
 def draft_mermaid(ruleset: Ruleset, problems: Collection[str],

@@ -37,7 +37,7 @@ from pipeline_rules.ruleset.model import CYCLE_END, CYCLE_START, SlaDef
 from pipeline_rules.time.working import shift
 
 
-def _span_start(deal: Deal, sla: SlaDef) -> datetime | None:
+def span_start(deal: Deal, sla: SlaDef) -> datetime | None:
     """When the span of a from/to SLA began, or None while it has not begun or has ended."""
     assert sla.span_from is not None and sla.span_to is not None
     history = deal.history
@@ -87,7 +87,7 @@ def check_slas(deal: Deal, run: Run,
             if not deal.history and deal.undated_start is None:
                 missing_date = missing_date or pick is None or pick(None)
                 continue
-            since = _span_start(deal, sla)
+            since = span_start(deal, sla)
             if since is None:
                 continue
         if pick is not None and not pick(since):
@@ -120,7 +120,7 @@ def next_change(deal: Deal, run: Run,
         if plan.sla.stage is not None:
             since = _stage_start(deal)
         else:
-            since = _span_start(deal, plan.sla) if deal.history else None
+            since = span_start(deal, plan.sla) if deal.history else None
         if since is not None and (pick is None or pick(since)):
             candidates.append(_next_level(deal, run, plan, since))
     return earliest(candidates)

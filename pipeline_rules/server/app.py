@@ -278,7 +278,8 @@ def _linted(data: bytes, lang: str) -> tuple[bytes, int]:
     return body, len(found)
 
 
-def _add_error_handlers(app: FastAPI) -> None:
+def add_error_handlers(app: FastAPI) -> None:
+    """Answer every refusal as its JSON error, and a bug as a 500 logged in full."""
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
         request.state.error = exc.code
@@ -356,7 +357,7 @@ def create_app(settings: Settings, registry: Registry | None = None,
     _add_rebase_route(app, ctx)
     if live is not None:
         live.install(app, ctx)
-    _add_error_handlers(app)
+    add_error_handlers(app)
     endpoints = {getattr(r, "path", "") for r in app.routes} - {""}
     # Added innermost first: Observe sees every request, BearerAuth runs before the body is read.
     app.add_middleware(BodyLimit, limit=settings.max_body, timeout=settings.body_timeout)
@@ -384,5 +385,5 @@ def connection_limits(settings: Settings) -> ConnectionLimits:
                             settings.idle_timeout, settings.max_connections)
 
 
-__all__ = ["SETTINGS_ENV", "Context", "app_from_environment", "connection_limits",
-           "create_app"]
+__all__ = ["SETTINGS_ENV", "Context", "add_error_handlers", "app_from_environment",
+           "connection_limits", "create_app", "disconnected", "read_json", "validated"]

@@ -17,9 +17,9 @@ PROTECTED_PREFIX = "/v1"
 REALM = 'Bearer realm="pipeline-rules"'
 
 
-def protected(path: str) -> bool:
-    """Whether a request path needs the token."""
-    return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+def protected(path: str, prefix: str = PROTECTED_PREFIX) -> bool:
+    """Whether a request path needs the token (it lies under ``prefix``)."""
+    return path == prefix or path.startswith(prefix + "/")
 
 
 def authorized(header: bytes | None, expected: bytes) -> bool:
@@ -33,14 +33,16 @@ def authorized(header: bytes | None, expected: bytes) -> bool:
 
 
 class BearerAuth:
-    """ASGI middleware: a ``/v1`` request without the token gets 401 before its body is read."""
+    """ASGI middleware: a ``/v1`` request (or one under ``prefix``) without the token gets 401
+    before its body is read."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, prefix: str = PROTECTED_PREFIX) -> None:
         self.app = app
         self.expected = token.encode("utf-8")
+        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not protected(scope["path"]):
+        if scope["type"] != "http" or not protected(scope["path"], self.prefix):
             await self.app(scope, receive, send)
             return
         header = next((value for name, value in scope["headers"] if name == b"authorization"),

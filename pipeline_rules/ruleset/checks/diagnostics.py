@@ -27,6 +27,10 @@ class Diagnostic:
     column: int
     path: str = ""
     source_line: str = field(default="", compare=False)
+    #: The did-you-mean of the problem, when it has one, and the text it would replace (the
+    #: unknown key or name as written): what an editor offers as a one-click fix.
+    suggestion: str | None = field(default=None, compare=False)
+    replaces: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as JSON-ready data (rule, severity, message, file, line, column, path)."""
@@ -51,7 +55,20 @@ def diagnose(found: Iterable[tuple[Rule, Problem]], ctx: CheckContext, config: L
             rule=rule.name, severity=severity,
             message=i18n.render(problem.message, problem.args, lang),
             file=ctx.source.name, line=position.line, column=position.column,
-            path=problem.path, source_line=ctx.source.line(position.line))
+            path=problem.path, source_line=ctx.source.line(position.line),
+            **_fix(problem))
+
+
+#: The arguments that hold, in a problem with a did-you-mean, the text it would replace.
+_WRONG = ("key", "name", "value", "op")
+
+
+def _fix(problem: Problem) -> dict[str, str]:
+    suggestion = problem.args.get("suggestion")
+    wrong = next((value for k in _WRONG if isinstance(value := problem.args.get(k), str)), None)
+    if not isinstance(suggestion, str) or not isinstance(wrong, str):
+        return {}
+    return {"suggestion": suggestion, "replaces": wrong}
 
 
 def in_file_order(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
