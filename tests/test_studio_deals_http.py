@@ -133,6 +133,28 @@ def test_what_if_a_tightened_sla_adds_alerts(client: TestClient) -> None:
     assert (meeting["saved"]["limit"], meeting["draft"]["limit"]) == ("7d", "2d")
 
 
+def test_a_what_if_past_the_time_budget_says_what_to_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A comparison that outlasts the studio's time budget is a 504 that speaks of the deals
+    loaded and the period, not of requests (the comparison is made to take 5 s against a
+    budget of 1 s; the forked child doing it is killed)."""
+    import time
+
+    from pipeline_rules.studio import deals_routes
+
+    monkeypatch.setattr(deals_routes, "what_if", lambda *args: time.sleep(5))
+    with studio(tmp_path, limits=StudioLimits(time_budget=1.0)) as client:
+        loaded(client)
+        answer = client.post(f"{API}/what-if", json={
+            "file": "b2b_sales.yaml", "draft": RULESET.read_text("utf-8"), "now": NOW})
+        assert answer.status_code == 504, answer.text
+        body = answer.json()
+        assert body["error"] == "over-time-budget" and body["limit"] == 1.0
+        assert body["message"] == ("comparing the draft over 6 deals took longer than the "
+                                   "studio's time budget of 1 s: load fewer deals or choose a "
+                                   "shorter period")
+
+
 def test_a_draft_with_errors_is_a_clear_422(client: TestClient) -> None:
     loaded(client)
     draft = RULESET.read_text("utf-8").replace("    stage: meeting\n", "    stage: meting\n", 1)

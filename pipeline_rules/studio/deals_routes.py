@@ -333,8 +333,16 @@ def deals_router(ctx: StudioContext) -> APIRouter:
         period = _period(body, saved, ctx.lang, len(records))
         # In a forked child: a backtest may run long, and the child is killed when the budget
         # runs out or the page gives up.
-        answer = await ctx.run(lambda token: in_child(
-            lambda: what_if(saved, draft, records, now, period, ctx.lang), token))
+        try:
+            answer = await ctx.run(lambda token: in_child(
+                lambda: what_if(saved, draft, records, now, period, ctx.lang), token))
+        except ApiError as err:
+            if err.status != 504:
+                raise
+            # The server's own 504 speaks of requests; here the person chose deals and a period.
+            raise ApiError(504, err.code, i18n.render("studio.deals.what-if-too-long", {
+                "budget": f"{ctx.limits.time_budget:g}", "count": len(records)}, ctx.lang),
+                limit=ctx.limits.time_budget) from None
         return json_response(answer)
 
     return router
