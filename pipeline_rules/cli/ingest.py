@@ -111,6 +111,7 @@ def open_runtime(catalog: Catalog, store_path: str, ruleset_key: str, lang: str)
 
 def open_sink_option(target: str, secret_file: str | None) -> Sink:
     """The sink ``--sink`` names, webhooks signed with the secret in ``secret_file``."""
+    from pipeline_rules.ruleset.plugins import PluginError
     from pipeline_rules.runtime.sinks import open_sink
 
     secret = None
@@ -121,7 +122,10 @@ def open_sink_option(target: str, secret_file: str | None) -> Sink:
             fail(f"{secret_file}: {err.strerror or err}")
         if not secret:
             fail(i18n.render("ingest.empty-secret", {"file": secret_file}, current_language()))
-    return open_sink(target, secret)
+    try:
+        return open_sink(target, secret)
+    except PluginError as err:
+        fail(str(err))
 
 
 def deliver(runtime: Runtime, sink: Sink, counts: Counts) -> None:

@@ -8,12 +8,14 @@ A package extends pipeline-rules through entry points in three groups:
   ``when``/``unless`` maps, named by the entry point (``{amount: {divisible_by: 1000}}``);
   ``value`` is the deal field (None when missing);
 * ``pipeline_rules.actions`` — ``enrich(finding, deal, context) -> Mapping``: extra details for
-  every action whose ``channel`` is the entry point's name (a Slack payload, a mail body...).
+  every action whose ``channel`` is the entry point's name (a Slack payload, a mail body...);
+* ``pipeline_rules.sinks`` — ``make(argument) -> sink``: where the live runtime delivers alerts
+  (``--sink plugin:NAME[:ARGUMENT]``); the sink's ``send(payload)`` raises when it could not.
 
-A ruleset enables plugins by entry-point name (``plugins: [big-deals, divisible_by]``); nothing
-else is loaded, and nothing is ever imported because a YAML file named a module path. A plugin
-that raises does not stop an evaluation: a check or enricher becomes a ``plugin-error`` finding
-against the plugin, a condition counts as not met.
+A ruleset enables the first three by entry-point name (``plugins: [big-deals, divisible_by]``);
+nothing else is loaded, and nothing is ever imported because a YAML file named a module path.
+A plugin that raises does not stop an evaluation: a check or enricher becomes a
+``plugin-error`` finding against the plugin, a condition counts as not met.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ CHECKS = "pipeline_rules.checks"
 CONDITIONS = "pipeline_rules.conditions"
 ACTIONS = "pipeline_rules.actions"
 GROUPS = (CHECKS, CONDITIONS, ACTIONS)
+#: Sinks are chosen on the command line, not by a ruleset, so they are not in GROUPS.
+SINKS = "pipeline_rules.sinks"
 
 
 class PluginError(ValueError):
@@ -88,6 +92,20 @@ def installed(group: str) -> dict[str, EntryPoint]:
 def installed_names() -> frozenset[str]:
     """Names of every installed plugin, in any group."""
     return frozenset(name for group in GROUPS for name in installed(group))
+
+
+def load_sink_factory(name: str) -> Callable[[str], Any]:
+    """The factory of the sink plugin ``name``; raise :class:`PluginError` if it is missing."""
+    available = installed(SINKS)
+    if name not in available:
+        raise PluginError(f"sink plugin '{name}' is not installed (installed: "
+                          f"{', '.join(sorted(available)) or 'none'})")
+    try:
+        factory: Callable[[str], Any] = available[name].load()
+    except Exception as err:  # a broken package must not take the command down
+        raise PluginError(f"plugin '{name}' ({SINKS}) failed to load: "
+                          f"{type(err).__name__}: {err}") from err
+    return factory
 
 
 def load_plugins(names: Sequence[str]) -> Plugins:

@@ -1,4 +1,5 @@
-"""Where deliveries go: a JSON Lines file, stdout, or a webhook.
+"""Where deliveries go: a JSON Lines file, stdout, a webhook, or a sink an installed package
+offers (entry point group ``pipeline_rules.sinks``).
 
 A sink takes one delivery's payload (a JSON object on one line: ``event``, ``key``,
 ``ruleset``, ``deal``, ``alert``) and returns only when it has it for good — a file is flushed
@@ -16,9 +17,14 @@ import sys
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 import orjson
+
+from pipeline_rules.ruleset.plugins import PluginError, load_sink_factory
+
+#: The ``--sink`` prefix that names an installed sink plugin.
+PLUGIN = "plugin:"
 
 
 class Sink(Protocol):
@@ -53,7 +59,11 @@ class StdoutSink:
 
 def open_sink(target: str, secret: bytes | None = None) -> Sink:
     """The sink a ``--sink`` value names: ``-`` or ``stdout`` for stdout, an ``http://`` or
-    ``https://`` URL for a webhook (signed with ``secret``), else a JSON Lines file path."""
+    ``https://`` URL for a webhook (signed with ``secret``), ``plugin:NAME[:ARGUMENT]`` for an
+    installed sink plugin, else a JSON Lines file path. Raise :class:`PluginError` for a plugin
+    that is missing or refuses its argument."""
+    if target.startswith(PLUGIN):
+        return plugin_sink(target.removeprefix(PLUGIN))
     if target in ("-", "stdout"):
         return StdoutSink()
     if target.startswith(("http://", "https://")):
@@ -61,6 +71,21 @@ def open_sink(target: str, secret: bytes | None = None) -> Sink:
     return JsonlSink(target.removeprefix("jsonl:"))
 
 
+
+
+def plugin_sink(spec: str) -> Sink:
+    """The sink of plugin ``NAME`` made with ``ARGUMENT`` (``spec`` is ``NAME[:ARGUMENT]``; the
+    argument, such as a URL, is the package's to read)."""
+    name, _, argument = spec.partition(":")
+    factory = load_sink_factory(name)
+    try:
+        sink = factory(argument)
+    except Exception as err:  # the package's refusal, said as ours, never a traceback
+        raise PluginError(f"sink plugin '{name}' refused its argument: "
+                          f"{type(err).__name__}: {err}") from None
+    if not callable(getattr(sink, "send", None)):
+        raise PluginError(f"sink plugin '{name}' made no sink (an object with send(payload))")
+    return cast(Sink, sink)
 
 
 class SinkError(Exception):

@@ -1,7 +1,9 @@
-"""An example pipeline-rules plugin: one of each kind (check, condition, action)."""
+"""An example pipeline-rules plugin: one of each kind (check, condition, action, sink)."""
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -47,3 +49,29 @@ def slack_message(finding: Finding, deal: Deal, context: PluginContext) -> Mappi
                         "text": {"type": "mrkdwn",
                                  "text": f"*{finding.code}* on deal `{deal.id}` "
                                          f"({deal.stage}): {finding.message}"}}]}
+
+
+class SlackSink:
+    """A sink for the live runtime (`--sink plugin:slack:URL`): each delivery becomes a message
+    to a Slack incoming webhook; a retraction says the alert no longer holds."""
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        if not url.startswith(("https://", "http://")):
+            raise ValueError("give the incoming webhook's URL: plugin:slack:https://hooks.slack"
+                             ".com/services/...")
+        self.url, self.timeout = url, timeout
+
+    def send(self, payload: str) -> None:
+        """Post one delivery; raise (the runtime retries later) unless Slack answers 2xx."""
+        delivery = json.loads(payload)
+        alert = delivery["alert"]
+        text = f"*{alert['code']}* on deal `{delivery['deal']}`: {alert.get('message', '')}"
+        if delivery["event"] == "retracted":
+            text = f"No longer holds: ~{text}~"
+        request = urllib.request.Request(
+            self.url, json.dumps({"text": text}).encode("utf-8"), method="POST",
+            headers={"Content-Type": "application/json",
+                     "Idempotency-Key": f"{delivery['key']}:{delivery['event']}"})
+        # urlopen raises for a non-2xx answer, a refused connection or the timeout.
+        with urllib.request.urlopen(request, timeout=self.timeout):
+            pass
