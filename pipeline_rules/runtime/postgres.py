@@ -9,13 +9,15 @@ a process behind a lock.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from pipeline_rules import i18n
 from pipeline_rules.runtime.sql import SqlStore
 from pipeline_rules.runtime.store import StoreError
+
+if TYPE_CHECKING:  # psycopg is an extra: imported when a store is opened
+    import psycopg
 
 #: Migration steps: step N brings a store from schema version N-1 to N. Append, never edit.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -63,6 +65,8 @@ class PostgresStore(SqlStore):
     """A store in a PostgreSQL database (brought to the current schema on open). Ticks and
     deliveries lease their rows, so several processes can share one database."""
 
+    _db: psycopg.Connection[Any]
+
     LEASE = " FOR UPDATE SKIP LOCKED"
     DELIVERY_LEASE = " FOR UPDATE OF d, a SKIP LOCKED"
     HOLD = " FOR UPDATE"
@@ -94,44 +98,9 @@ class PostgresStore(SqlStore):
 
     def _migrate(self) -> None:
         with self.transaction():
+            # One process migrates at a time; the others wait, then find nothing to do.
             self._run("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
-            self._run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            version = self._rows("SELECT max(version) FROM schema_version")[0][0] or 0
-            if version > SCHEMA_VERSION:
-                raise StoreError(i18n.Message("store.newer-schema", {
-                    "where": "", "version": version, "known": SCHEMA_VERSION}))
-            for number in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[number - 1]:
-                    self._run(statement)
-                self._run("INSERT INTO schema_version (version) VALUES (?)", (number,))
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """A unit of work (nested blocks join the outer one)."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._run("BEGIN")
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._run("COMMIT")
-            finally:
-                self._depth = 0
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._db.close()
+            self._migrate_to(MIGRATIONS, "")
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:

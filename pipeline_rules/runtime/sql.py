@@ -5,10 +5,13 @@ placeholders, which a backend translates if its driver wants others).
 
 from __future__ import annotations
 
+import threading
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+from pipeline_rules import i18n
 from pipeline_rules.runtime.store import (
     Alert,
     Changes,
@@ -16,6 +19,7 @@ from pipeline_rules.runtime.store import (
     Rejected,
     Store,
     StoredDeal,
+    StoreError,
     Transition,
 )
 
@@ -61,10 +65,60 @@ class SqlStore(Store):
     #: process owns the store).
     HOLD = ""
 
+    #: The statement that opens a unit of work (SQLite takes its write lock at once).
+    BEGIN = "BEGIN"
+
+    # Set by each store when it connects: the connection, the lock that serialises its use
+    # across threads, and how deep the current unit of work is nested.
+    _db: Any
+    _lock: threading.RLock
+    _depth: int
+
     @property
     def leases(self) -> bool:
         """Whether queries lease their rows (see :attr:`LEASE`)."""
         return bool(self.LEASE)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A unit of work (nested blocks join the outer one)."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._run(self.BEGIN)
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._run("COMMIT")
+            finally:
+                self._depth = 0
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+    def _migrate_to(self, migrations: Sequence[Sequence[str]], where: str) -> None:
+        """Bring the schema to the last of ``migrations`` (numbered from 1) inside the unit of
+        work the caller opened; a store from a newer schema is refused (``where`` names it)."""
+        self._run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        version = self._rows("SELECT max(version) FROM schema_version")[0][0] or 0
+        if version > len(migrations):
+            raise StoreError(i18n.Message("store.newer-schema", {
+                "where": where, "version": version, "known": len(migrations)}))
+        for number in range(version + 1, len(migrations) + 1):
+            for statement in migrations[number - 1]:
+                self._run(statement)
+            self._run("INSERT INTO schema_version (version) VALUES (?)", (number,))
 
     @abstractmethod
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +65,8 @@ class SqliteStore(SqlStore):
     """A store in one SQLite file (created, and brought to the current schema, on open)."""
 
     WAKE_INDEX = "INDEXED BY deals_wake "
+    BEGIN = "BEGIN IMMEDIATE"
+    _db: sqlite3.Connection
 
     def __init__(self, path: str, timeout: float = 10.0) -> None:
         self.path = path
@@ -95,54 +96,8 @@ class SqliteStore(SqlStore):
             raise StoreError(_explain(path, err)) from None
 
     def _migrate(self) -> None:
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = db.execute("SELECT max(version) FROM schema_version").fetchone()
-            version = row[0] or 0
-            if version > SCHEMA_VERSION:
-                raise StoreError(i18n.Message("store.newer-schema", {
-                    "where": f"{self.path}: ", "version": version, "known": SCHEMA_VERSION}))
-            for number in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[number - 1]:
-                    db.execute(statement)
-                db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """A unit of work (nested blocks join the outer one)."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as err:
-                raise StoreError(_explain(self.path, err)) from None
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
-            finally:
-                self._depth = 0
-
-    def close(self) -> None:
-        """Close the file."""
-        with self._lock:
-            self._db.close()
+        with self.transaction():
+            self._migrate_to(MIGRATIONS, f"{self.path}: ")
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
