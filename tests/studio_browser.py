@@ -70,6 +70,21 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+def launched_chromium() -> Iterator[Any]:
+    """Headless Chromium for a test module's fixture, or the module skipped with the reason."""
+    import pytest
+
+    if chromium_path() is None:
+        pytest.skip("needs the chromium binary, a Debian package (not on PyPI) that .ci/run "
+                    "installs with apt when the mirror is reachable")
+    with browser() as launched:
+        yield launched
+
+
+#: How Chromium logs a response it was given with a 4xx status.
+REFUSED = "error: Failed to load resource: the server responded with a status of {}"
+
+
 @dataclass
 class Seen:
     """What a page did besides drawing: console errors and warnings, page errors, dialogs and

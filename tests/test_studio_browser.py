@@ -15,13 +15,13 @@ import pytest
 
 from tests.studio_browser import (
     MARKED,
+    REFUSED,
     ROOT,
     Seen,
     Studio,
-    browser,
     checked,
-    chromium_path,
     editor_text,
+    launched_chromium,
     open_studio,
     put_cursor,
     running_studio,
@@ -34,11 +34,7 @@ SCREENSHOT = ROOT / "docs" / "studio.png"
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if chromium_path() is None:
-        pytest.skip("needs the chromium binary, a Debian package (not on PyPI) that .ci/run "
-                    "installs with apt when the mirror is reachable")
-    with browser() as launched:
-        yield launched
+    yield from launched_chromium()
 
 
 @pytest.fixture
@@ -51,8 +47,6 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
         yield found
 
 
-#: How Chromium logs a response it was given with a 4xx status.
-REFUSED = "error: Failed to load resource: the server responded with a status of {}"
 
 
 def assert_quiet(seen: Seen, studio: Studio, refused: tuple[str, ...] = ()) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from tests.studio_browser import (
+    REFUSED,
     ROOT,
     Seen,
     Studio,
-    browser,
-    chromium_path,
+    launched_chromium,
     open_studio,
     running_studio,
 )
@@ -28,8 +28,6 @@ REFERENCE = ROOT / "rulesets" / "b2b_sales.yaml"
 DEALS = ROOT / "examples" / "deals.jsonl"
 #: How long to wait for an answer, in ms: the machine running the tests may be busy.
 WAIT = 20_000
-#: How Chromium logs a response it was given with a 4xx status.
-REFUSED = "error: Failed to load resource: the server responded with a status of {}"
 
 #: Replace the first ``old`` of the editor's text with ``new`` (a person typing it).
 EDIT = """([old, replacement]) => {
@@ -42,11 +40,7 @@ EDIT = """([old, replacement]) => {
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if chromium_path() is None:
-        pytest.skip("needs the chromium binary, a Debian package (not on PyPI) that .ci/run "
-                    "installs with apt when the mirror is reachable")
-    with browser() as launched:
-        yield launched
+    yield from launched_chromium()
 
 
 @pytest.fixture
