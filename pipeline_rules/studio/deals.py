@@ -35,7 +35,7 @@ from pipeline_rules.analytics.report import Quantiles
 from pipeline_rules.deals.decode import parse_deal
 from pipeline_rules.deals.model import Deal, DealError, Record
 from pipeline_rules.deals.readers import InputError, detect_format, read_records
-from pipeline_rules.evaluate import Evaluator
+from pipeline_rules.evaluate import Evaluator, reminders
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import ACTION, Finding
 from pipeline_rules.evaluate.intake import Rejection, intake
@@ -393,19 +393,15 @@ def _planned_reminders(deal: Deal, run: Run, shown: set[tuple[str, str]]
                        ) -> list[dict[str, Any]]:
     """Reminders of events after ``now`` not yet due by this run (those are findings)."""
     planned: list[dict[str, Any]] = []
-    for plan in run.plans.reminders.get(deal.stage or "", ()):
+    for plan, event, due in reminders.upcoming(deal, run):
         reminder = plan.reminder
-        for event in deal.events:
-            if event.type != reminder.event or event.at <= run.now:
-                continue
-            due = shift(plan.calendar, event.at, plan.before, back=True)
-            stamp = _iso(run, due) or ""
-            if (reminder.id, stamp) in shown:
-                continue
-            planned.append({"code": "remind", "rule": reminder.id, "due": stamp,
-                            "channel": reminder.channel, "event": event.type,
-                            "event_at": _iso(run, event.at), "planned": True,
-                            **_recipient(run, deal, reminder.notify)})
+        stamp = _iso(run, due) or ""
+        if (reminder.id, stamp) in shown:
+            continue
+        planned.append({"code": "remind", "rule": reminder.id, "due": stamp,
+                        "channel": reminder.channel, "event": event.type,
+                        "event_at": _iso(run, event.at), "planned": True,
+                        **_recipient(run, deal, reminder.notify)})
     return planned
 
 
