@@ -26,7 +26,7 @@ from pipeline_rules.ruleset.compiled import CompiledRuleset
 from pipeline_rules.ruleset.versions import Versions
 from pipeline_rules.time.calendars import BusinessCalendar
 from pipeline_rules.time.clock import Timer, start_timer
-from pipeline_rules.time.durations import spoken
+from pipeline_rules.time.durations import Duration, spoken
 from pipeline_rules.time.schedules import CronSchedule
 from pipeline_rules.time.working import shift
 
@@ -207,14 +207,22 @@ class Run:
             self._entry_cutoff = self.entry_cutoff_at(self.now)
         return self._entry_cutoff
 
-    def entry_cutoff_at(self, moment: datetime) -> datetime:
-        """:meth:`entry_cutoff` of a run at ``moment`` (it never moves back as time goes on)."""
+    def entry_window(self) -> tuple[BusinessCalendar | None, Duration] | None:
+        """The ruleset's own entry window as a duration and the calendar it counts on (None for
+        wall-clock time), or None when it sets none and the default applies."""
         rs = self.compiled.ruleset
         window = rs.routing.entry_window if rs.routing is not None else None
+        if window is None:
+            return None
+        duration = self.compiled.duration(window)
+        return (self.compiled.calendar(rs.calendar_name(None)) if duration.is_business
+                else None), duration
+
+    def entry_cutoff_at(self, moment: datetime) -> datetime:
+        """:meth:`entry_cutoff` of a run at ``moment`` (it never moves back as time goes on)."""
+        window = self.entry_window()
         if window is not None:
-            duration = self.compiled.duration(window)
-            calendar = self.compiled.calendar(rs.calendar_name(None)) \
-                if duration.is_business else None
+            calendar, duration = window
             return shift(calendar, moment, duration, back=True)
         cutoff = moment - timedelta(days=1)
         return min(cutoff, self.last_run_before(moment) or cutoff)

@@ -92,12 +92,9 @@ def _window_closes(run: Run, entered: datetime) -> datetime | None:
     def gone(t: datetime) -> bool:
         return run.entry_cutoff_at(t) > entered
 
-    rs = run.compiled.ruleset
-    window = rs.routing.entry_window if rs.routing is not None else None
+    window = run.entry_window()
     if window is not None:
-        duration = run.compiled.duration(window)
-        calendar = run.compiled.calendar(rs.calendar_name(None)) \
-            if duration.is_business else None
+        calendar, duration = window
         guess = shift(calendar, entered, duration) + TICK
     else:
         guess = entered + timedelta(days=1) + TICK

@@ -10,17 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from pipeline_rules.deals.model import Deal
+from pipeline_rules.deals.model import Deal, Pause
 from pipeline_rules.evaluate.context import Run
 from pipeline_rules.evaluate.findings import Finding
 from pipeline_rules.evaluate.wake import Wake, earliest
 from pipeline_rules.time.working import shift
 
 
-def check_pauses(deal: Deal, run: Run,
-                 pick: Callable[[datetime | None], bool] | None = None) -> Iterator[Finding]:
-    """A ``pause-too-long`` violation for each open pause past the limit; with ``pick``, only
-    the pauses it picks by when they began (a ruleset kept in versions)."""
+def _open(deal: Deal, run: Run, pick: Callable[[datetime | None], bool] | None
+          ) -> Iterator[tuple[Pause, datetime, str]]:
+    """Each pause still open at ``now`` (and picked), with the instant its limit runs out and
+    the limit as written."""
     plan = run.plans.pauses
     if plan is None or not deal.pauses:
         return
@@ -30,7 +30,14 @@ def check_pauses(deal: Deal, run: Run,
             continue
         if pick is not None and not pick(pause.start):
             continue
-        ends = shift(calendar, pause.start, limit)
+        yield pause, shift(calendar, pause.start, limit), text
+
+
+def check_pauses(deal: Deal, run: Run,
+                 pick: Callable[[datetime | None], bool] | None = None) -> Iterator[Finding]:
+    """A ``pause-too-long`` violation for each open pause past the limit; with ``pick``, only
+    the pauses it picks by when they began (a ruleset kept in versions)."""
+    for pause, ends, text in _open(deal, run, pick):
         if run.now >= ends:
             yield run.violation("pause-too-long", "pauses.max", deal.id, deal.stage, ends,
                                 {"since": run.time(pause.start), "reason": pause.reason,
@@ -44,17 +51,8 @@ def next_change(deal: Deal, run: Run,
     """When this deal's pause findings next change by time alone: an open pause reaches the
     limit (and is not over by then), or a pause reported too long ends (both exact). ``pick``
     picks pauses as :func:`check_pauses` does."""
-    plan = run.plans.pauses
-    if plan is None or not deal.pauses:
-        return None
-    limit, calendar, _ = plan
     candidates = []
-    for pause in deal.pauses:
-        if pause.end is not None and pause.end <= run.now:
-            continue
-        if pick is not None and not pick(pause.start):
-            continue
-        ends = shift(calendar, pause.start, limit)
+    for pause, ends, _ in _open(deal, run, pick):
         if run.now < ends:
             # Reported from ``ends`` on unless the pause is over by then.
             if pause.end is None or pause.end > ends:
