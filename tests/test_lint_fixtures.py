@@ -73,26 +73,24 @@ def _expected(case: Path) -> Path:
     return case.with_suffix(".out")
 
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
-def test_golden(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    got = _run(case, monkeypatch)
+def _matches_golden(case: Path, got: str) -> None:
+    """``got`` equals the case's ``.out`` file (written instead when updating goldens)."""
     out = _expected(case)
     if UPDATE:
         out.write_text(got, encoding="utf-8", newline="\n")
         return
     assert out.exists(), f"{out.name} is missing; run with PIPELINE_RULES_UPDATE_GOLDEN=1"
     assert got == out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_golden(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _matches_golden(case, _run(case, monkeypatch))
 
 
 @pytest.mark.parametrize("case", FOLDER_CASES, ids=_case_id)
 def test_golden_folder(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    got = _run_folder(case, monkeypatch)
-    out = _expected(case)
-    if UPDATE:
-        out.write_text(got, encoding="utf-8", newline="\n")
-        return
-    assert out.exists(), f"{out.name} is missing; run with PIPELINE_RULES_UPDATE_GOLDEN=1"
-    assert got == out.read_text(encoding="utf-8")
+    _matches_golden(case, _run_folder(case, monkeypatch))
 
 
 def _outs(folder: Path, prefix: str) -> list[tuple[Path, str]]:
