@@ -97,6 +97,9 @@ def installed_names() -> frozenset[str]:
 def load_sink_factory(name: str) -> Callable[[str], Any]:
     """The factory of the sink plugin ``name``; raise :class:`PluginError` if it is missing."""
     available = installed(SINKS)
+    if not name:
+        raise PluginError(f"--sink plugin: needs the plugin's name, as in plugin:NAME "
+                          f"(installed: {', '.join(sorted(available)) or 'none'})")
     if name not in available:
         raise PluginError(f"sink plugin '{name}' is not installed (installed: "
                           f"{', '.join(sorted(available)) or 'none'})")

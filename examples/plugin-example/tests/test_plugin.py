@@ -128,6 +128,9 @@ def test_a_sink_plugin_that_is_missing_or_refuses_its_argument_is_one_line(
     missing = CliRunner().invoke(main, [*base, "plugin:nope"])
     assert missing.exit_code == 2 and "Traceback" not in missing.output
     assert "sink plugin 'nope' is not installed (installed: slack)" in missing.stderr
+    unnamed = CliRunner().invoke(main, [*base, "plugin:"])
+    assert unnamed.exit_code == 2 and "--sink plugin: needs the plugin's name, as in " \
+        "plugin:NAME (installed: slack)" in unnamed.stderr
     refused = CliRunner().invoke(main, [*base, "plugin:slack:ftp://example.org"])
     assert refused.exit_code == 2 and "Traceback" not in refused.output
     assert "sink plugin 'slack' refused its argument: ValueError: give the incoming " \
