@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -366,6 +367,20 @@ def test_the_command_refuses_a_missing_directory_and_a_bare_outside_host(tmp_pat
     assert outside.returncode == 2 and "--token-file" in outside.stderr
     orphan = run_cli(str(tmp_path), "--mapping", str(REFERENCE), "--no-browser")
     assert orphan.returncode == 2 and "give --deals too" in orphan.stderr
+    absent = run_cli(str(tmp_path), "--deals", str(tmp_path / "none.jsonl"), "--no-browser")
+    assert absent.returncode == 2
+    assert absent.stderr.strip() == (
+        f"pipeline-rules: error: {tmp_path / 'none.jsonl'}: no such file")
+
+
+def test_the_command_s_own_refusals_follow_a_russian_locale(tmp_path: Path) -> None:
+    russian = {**os.environ, "LC_ALL": "ru_RU.UTF-8"}
+    orphan = subprocess.run([sys.executable, "-m", "pipeline_rules", "studio", str(tmp_path),
+                             "--mapping", str(REFERENCE), "--no-browser"], env=russian,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert orphan.returncode == 2
+    assert orphan.stderr.strip().endswith(
+        "--mapping описывает CSV, переданный в --deals: укажите и --deals")
 
 
 def test_two_saves_from_the_same_load_write_once_and_refuse_the_other(folder: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from pipeline_rules import i18n
 from pipeline_rules.cli.common import fail
 
 
@@ -40,11 +41,9 @@ def studio_command(rulesets_dir: str, deals: str | None, mapping: str | None, ho
         )
         from pipeline_rules.studio.app import StudioStartError, serve_studio
     except ModuleNotFoundError as err:
-        fail(f"the studio needs the 'server' extra ({err.name} is missing): "
-             "pip install 'pipeline-rules[server]'")
+        fail(i18n.render("studio.extra", {"module": err.name}, i18n.detect()))
     from pathlib import Path
 
-    from pipeline_rules import i18n
     from pipeline_rules.studio.context import StudioContext, Workspace
 
     try:
@@ -53,18 +52,18 @@ def studio_command(rulesets_dir: str, deals: str | None, mapping: str | None, ho
         directory = Path(check_directory(rulesets_dir))
     except SettingsError as err:
         fail(str(err))
-    for option, value in (("--deals", deals), ("--mapping", mapping)):
-        if value is not None and not Path(value).is_file():
-            fail(f"{option} {value}: no such file")
-    if mapping is not None and deals is None:
-        fail("--mapping describes a CSV given as --deals: give --deals too")
     lang = i18n.detect()
+    for value in (deals, mapping):
+        if value is not None and not Path(value).is_file():
+            fail(i18n.render("read.no-such-file", {"name": value}, lang))
+    if mapping is not None and deals is None:
+        fail(i18n.render("studio.mapping-needs-deals", {}, lang))
     ctx = StudioContext(directory, Workspace(directory, lang),
                         deals=Path(deals) if deals else None,
                         mapping=Path(mapping) if mapping else None, lang=lang)
 
     def started(url: str) -> None:
-        click.echo(f"pipeline-rules studio: editing {directory} at {url} (Ctrl-C stops)")
+        click.echo(i18n.render("studio.serving", {"directory": directory, "url": url}, lang))
         if not no_browser:
             import webbrowser
 
