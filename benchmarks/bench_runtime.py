@@ -9,16 +9,20 @@ for the reference ruleset (generate_deals.py), and in this one process:
 
 * **ingest**: every deal upserted into a fresh SQLite store (the runtime's batches of 500, one
   transaction each), judged at ``now`` — upserts per second;
-* **full evaluate**: every deal judged at the window's end by the same judge, nothing stored
-  (the batch a scheduled run repeats);
+* **full evaluate**: the batch a scheduled run repeats, measured two ways: the ``evaluate``
+  command on the deals as a JSON Lines file at the window's end (``pipeline-rules evaluate
+  RULESET deals.jsonl --now T --output findings.jsonl``: reading, judging and writing, the CPU
+  time of that process — the baseline the figure is defined against), and, stricter, every deal
+  judged in this process by the same judge, already decoded, nothing written;
 * **tick**: a window of ``--step``: ``--changed`` of the deals (a seeded sample) are sent again
-  with one more task (upserts, judged at once), then the store is ticked to the window's end.
+  with one more task (JSON lines decoded and upserted, each judged at once), then the store is
+  ticked to the window's end.
 
-Full evaluations and windows alternate, ``--repeat`` of each, and the figure is the median of
+Full evaluations and windows alternate, ``--repeat`` of each, and each figure is the median of
 the ratios window / full evaluation of each pair: the machine's load at one moment weighs on
-both sides of a ratio. Times are CPU time of this process (steadier on a shared machine than
-the wall clock, which is printed beside it for ingest); the deals are kept as JSON and decoded
-outside the timed parts.
+both sides of a ratio. Times are CPU time (of this process, or of the ``evaluate`` process:
+steadier on a shared machine than the wall clock, which is printed beside it for ingest); the
+deals ingested are kept as JSON and decoded outside the timed part.
 
 ``--postgresql URL``: ingest the same deals into a fresh database made on that server (dropped
 afterwards). ``--serve``: start ``pipeline-rules serve rulesets/ --store`` on the largest store,
@@ -35,6 +39,7 @@ import http.server
 import json
 import os
 import random
+import resource
 import signal
 import statistics
 import subprocess
@@ -109,6 +114,18 @@ def full_evaluate(judge: Judge, lines: list[bytes], moment: datetime) -> float:
     return spent
 
 
+def evaluate_command(deals_file: Path, moment: datetime, folder: Path) -> float:
+    """CPU seconds of ``pipeline-rules evaluate`` over ``deals_file`` at ``moment``, findings
+    written to a file (what a scheduled full run costs)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-m", "pipeline_rules", "evaluate", str(B2B),
+                    str(deals_file), "--now", moment.isoformat(), "--output",
+                    str(folder / "findings.jsonl")], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def size(count: int, args: argparse.Namespace, folder: Path) -> tuple[list[bytes], Path]:
     """The figures for ``count`` deals; the deals and the SQLite store are kept for the
     other parts."""
@@ -123,32 +140,41 @@ def size(count: int, args: argparse.Namespace, folder: Path) -> tuple[list[bytes
     print(f"ingest into SQLite:      {count / spent:,.0f} upserts/s CPU ({spent:.1f} s), "
           f"{count / wall:,.0f} upserts/s wall ({wall:.1f} s)")
 
-    ratios, fulls, windows, woken, steps = [], [], [], [], []
+    deals_file = folder / f"deals-{count}.jsonl"
+    deals_file.write_bytes(b"\n".join(lines) + b"\n")
+    ratios, judged, commands, fulls, windows, woken, steps = [], [], [], [], [], [], []
     moment = NOW
     for window in range(1, args.repeat + 1):
         moment += step
+        command = evaluate_command(deals_file, moment, folder)
         full = full_evaluate(judge, lines, moment)
         chosen = rng.sample(range(count), max(1, int(count * args.changed)))
-        again = [Record(f"again {window}", changed(orjson.loads(lines[i]), window))
-                 for i in chosen]
+        again = [orjson.dumps(changed(orjson.loads(lines[i]), window)) for i in chosen]
         start = cpu()
-        runtime.ingest(again, moment)
+        runtime.ingest((Record(f"again {window}:{n + 1}", orjson.loads(line))
+                        for n, line in enumerate(again)), moment)
         counts = runtime.tick(moment)
         spent = cpu() - start
-        ratios.append(spent / full)
+        ratios.append(spent / command)
+        judged.append(spent / full)
+        commands.append(command)
         fulls.append(full)
         windows.append(spent)
         woken.append(counts.woken)
         steps.append(len(again))
     runtime.store.close()
-    full_median = statistics.median(fulls)
-    print(f"full evaluate:           {full_median:.2f} s CPU (median of {args.repeat}), "
+    command_median, full_median = statistics.median(commands), statistics.median(fulls)
+    print(f"evaluate command:        {command_median:.2f} s CPU (median of {args.repeat}), "
+          f"{count / command_median:,.0f} deals/s")
+    print(f"judged in process:       {full_median:.2f} s CPU (median of {args.repeat}), "
           f"{count / full_median:,.0f} deals/s")
     print(f"tick + upserts per {args.step}: {statistics.median(windows):.3f} s CPU (median of "
           f"{args.repeat}; {statistics.median(steps):,.0f} upserts, "
           f"{statistics.median(woken):,.0f} deals woken)")
-    print(f"tick / full evaluate:    {statistics.median(ratios):.2%} (median of the "
+    print(f"tick / evaluate command: {statistics.median(ratios):.2%} (median of the "
           f"{args.repeat} pairs; each: {', '.join(f'{r:.2%}' for r in ratios)})")
+    print(f"tick / judged in process: {statistics.median(judged):.2%} (median of the "
+          f"{args.repeat} pairs; each: {', '.join(f'{r:.2%}' for r in judged)})")
     return lines, path
 
 

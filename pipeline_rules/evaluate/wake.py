@@ -98,7 +98,11 @@ def stable(finding: Finding) -> tuple[Any, ...]:
 
 def _frozen(value: Any) -> Any:
     if isinstance(value, dict):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+        # Keys are unique, so sorting the pairs never compares two values.
+        items = sorted(value.items())
+        if any(isinstance(v, dict | list | tuple) for _, v in items):
+            return tuple((k, _frozen(v)) for k, v in items)
+        return tuple(items)  # flat, as most details are: nothing inside to freeze
     if isinstance(value, list | tuple):
         return tuple(_frozen(v) for v in value)
     return value

@@ -103,7 +103,9 @@ def reconcile(previous: Sequence[Alert], findings: Sequence[Finding], ruleset: s
             plan.alerts.append((alert, None if old is None else old.status,
                                 "raised" if old is None else "raised again"))
         elif old.status == "open":
-            alert = replace(old, payload=text, due=due)
+            # Most deals judged again find their open alerts as they were: kept as they are.
+            alert = old if old.payload == text and old.due == due else replace(
+                old, payload=text, due=due)
         else:
             continue  # queued or delivered: its payload is frozen
         if alert.due is not None and alert.due <= at:

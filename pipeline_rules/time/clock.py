@@ -111,12 +111,20 @@ class Timer:
         self.start = start
         self.budget = budget  # seconds to count before the deadline
         self.limit = limit
+        # The last answer of ``used``: a deal's SLA check and its next change both ask it
+        # for the run's ``now``, and a calendar measurement is the dear part of either.
+        self._used: tuple[datetime, float] | None = None
 
     def used(self, now: datetime) -> float:
         """Share of the limit used by ``now`` (1.0 = at the deadline)."""
         if self.budget <= 0:
             return 1.0
-        return self.clock.measure(self.start, now) / self.budget
+        last = self._used
+        if last is not None and last[0] == now:
+            return last[1]
+        share = self.clock.measure(self.start, now) / self.budget
+        self._used = (now, share)
+        return share
 
     @cached_property
     def deadline(self) -> datetime | None:
