@@ -101,6 +101,24 @@ def test_put_get_and_the_scheduler_delivering_at_the_breach(
         "key"] == sent[0]["key"]
 
 
+def test_metrics_tell_how_long_deliveries_waited_after_falling_due(
+        live: tuple[TestClient, Live, Clock, Path]) -> None:
+    client, app_live, clock, sink = live
+    assert client.put("/v1/deals/b2b-sales/D-1", json=invoice_deal()).status_code == 200
+    # The breach falls due at 10:00; the store is ticked then, and the sink gets the
+    # escalation 40 seconds later, on the scheduler's clock.
+    app_live.runtime.tick(datetime.fromisoformat("2026-11-23T10:00:00+03:00"))
+    clock.now = datetime.fromisoformat("2026-11-23T10:00:40+03:00")
+    app_live.step()
+    assert len(sink.read_text().splitlines()) == 1
+    scraped = client.get("/metrics").text
+    name = "pipeline_rules_runtime_delivery_delay_seconds"
+    assert f'{name}_count{{event="delivered"}} 1.0' in scraped
+    assert f'{name}_sum{{event="delivered"}} 40.0' in scraped
+    assert f'{name}_bucket{{event="delivered",le="30.0"}} 0.0' in scraped
+    assert f'{name}_bucket{{event="delivered",le="60.0"}} 1.0' in scraped
+
+
 def test_bad_deals_are_refused_with_a_pointer_and_kept_as_rejected(
         live: tuple[TestClient, Live, Clock, Path]) -> None:
     client, app_live, _, _ = live

@@ -40,6 +40,10 @@ from pipeline_rules.runtime.store import (
     to_us,
 )
 
+#: Told the event (``delivered`` or ``retracted``) and the seconds from queueing to the sink's
+#: success of each delivery made.
+Observer = Callable[[str, float], None]
+
 #: Deals taken from the wake index per transaction.
 BATCH = 500
 #: Re-judgements of one deal within one tick before it waits for the next tick.
@@ -228,15 +232,21 @@ class Runtime:
 
     # ---------------------------------------------------------------- delivery
 
-    def deliver(self, sink: Sink, now: datetime | None = None, limit: int = 1000,
-                retry: Retry | None = None) -> Counts:
-        """Hand queued deliveries to ``sink``, oldest first. A failed one waits (exponential
-        backoff with jitter, or the sink's ``Retry-After``) without holding up the others, and
-        after ``retry.attempts`` failures it is dead: kept, and its alert marked ``dead``."""
+    def deliver(self, sink: Sink, now: datetime | Callable[[], datetime] | None = None,
+                limit: int = 1000, retry: Retry | None = None,
+                observe: Observer | None = None) -> Counts:
+        """Hand queued deliveries to ``sink``, oldest first, at ``now`` (an instant, a clock,
+        or by default the system clock). A failed one waits (exponential backoff with
+        jitter, or the sink's ``Retry-After``) without holding up the others, and after
+        ``retry.attempts`` failures it is dead: kept, and its alert marked ``dead``.
+        ``observe`` is told the event and the seconds from queueing (the due instant) to the
+        sink's success of each delivery made."""
         counts = Counts()
         retry = retry or Retry()
 
         def clock() -> datetime:
+            if callable(now):
+                return now()
             return now if now is not None else datetime.now(UTC)
 
         if self.store.leases:
@@ -247,14 +257,14 @@ class Runtime:
                     found = self.store.pending(1, to_us(clock()))
                     if not found:
                         break
-                    self._send(sink, found[0], clock, retry, counts)
+                    self._send(sink, found[0], clock, retry, counts, observe)
             return counts
         for queued in self.store.pending(limit, to_us(clock())):
-            self._send(sink, queued, clock, retry, counts)
+            self._send(sink, queued, clock, retry, counts, observe)
         return counts
 
     def _send(self, sink: Sink, queued: Delivery, clock: Callable[[], datetime],
-              retry: Retry, counts: Counts) -> None:
+              retry: Retry, counts: Counts, observe: Observer | None) -> None:
         try:
             sink.send(queued.payload)
         except Exception as err:  # the sink's failure: this delivery waits
@@ -266,6 +276,8 @@ class Runtime:
             self.store.finish_delivery(queued.seq, "done", at)
             self._delivered(queued.key, queued.event, at, counts)
         counts.delivered += 1
+        if observe is not None:
+            observe(queued.event, max(0.0, (at - queued.created) / 1_000_000))
 
     def _failed(self, queued: Delivery, err: Exception, at: int, retry: Retry,
                 counts: Counts) -> None:
@@ -318,4 +330,4 @@ class _Unit:
         self.changes = Changes()
 
 
-__all__ = ["BATCH", "Counts", "Retry", "Runtime"]
+__all__ = ["BATCH", "Counts", "Observer", "Retry", "Runtime"]

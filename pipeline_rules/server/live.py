@@ -34,7 +34,7 @@ from starlette.responses import Response
 
 from pipeline_rules.deals.model import Record
 from pipeline_rules.evaluate.judge import Judged
-from pipeline_rules.runtime.service import Runtime
+from pipeline_rules.runtime.service import Observer, Runtime
 from pipeline_rules.runtime.sinks import Sink
 from pipeline_rules.runtime.store import (
     ACTIVE,
@@ -90,6 +90,8 @@ class Live:
         self.clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: Told each delivery's delay (set when the routes are installed with their metrics).
+        self.observe: Observer | None = None
 
     # ---------------------------------------------------------------- scheduler
 
@@ -97,7 +99,7 @@ class Live:
         """One round of the scheduler: tick to the clock, then deliver."""
         self.runtime.tick(self.clock(), batch=TICK_BATCH)
         if self.sink is not None:
-            self.runtime.deliver(self.sink)
+            self.runtime.deliver(self.sink, self.clock, observe=self.observe)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -130,6 +132,7 @@ class Live:
         runtime = self.runtime
         settings = ctx.settings
         ctx.metrics.registry.register(StoreCollector(runtime.store))
+        self.observe = ctx.metrics.delivered
 
         async def run(request: Request, fn: Callable[[Token], bytes]) -> Response:
             # The body read first (empty for a GET): the next message tells when the client

@@ -16,6 +16,9 @@ from prometheus_client import generate_latest as _generate_latest
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
            5.0, 10.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+#: Delivery delay buckets in seconds: from the scheduler's one-second round to retries backing
+#: off for an hour.
+DELAY_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0)
 
 
 class Metrics:
@@ -39,6 +42,11 @@ class Metrics:
         self.reloads = Counter("pipeline_rules_ruleset_reloads",
                                "Ruleset file events seen by the reloader.", ("event",),
                                registry=self.registry)
+        self.delivery_delay = Histogram(
+            "pipeline_rules_runtime_delivery_delay_seconds",
+            "Time from a delivery being queued (its alert falling due, or being resolved) to "
+            "its sink taking it, retries included.", ("event",), buckets=DELAY_BUCKETS,
+            registry=self.registry)
 
     def watch_compute(self, running: Callable[[], float], held: Callable[[], float]) -> None:
         """Publish the compute threads' load, read when scraped."""
@@ -58,6 +66,10 @@ class Metrics:
         self.deals.labels(ruleset).inc(deals)
         for code, count in codes.items():
             self.findings.labels(ruleset, code).inc(count)
+
+    def delivered(self, event: str, seconds: float) -> None:
+        """Count one delivery the sink took, ``seconds`` after it was queued."""
+        self.delivery_delay.labels(event).observe(seconds)
 
     def render(self) -> bytes:
         """The metrics in Prometheus text format."""
