@@ -8,7 +8,9 @@ For each ``--count`` (several sizes, comma-separated, show how the figures grow)
 for the reference ruleset (generate_deals.py), and in this one process:
 
 * **ingest**: every deal upserted into a fresh SQLite store (the runtime's batches of 500, one
-  transaction each), judged at ``now`` — upserts per second;
+  transaction each), judged at ``now`` — upserts per second; then every deal sent again as it
+  was, a minute later (what a CRM that exports everything does): those whose wake has not come
+  are left as they are;
 * **full evaluate**: the batch a scheduled run repeats, measured two ways: the ``evaluate``
   command on the deals as a JSON Lines file at the window's end (``pipeline-rules evaluate
   RULESET deals.jsonl --now T --output findings.jsonl``: reading, judging and writing, the CPU
@@ -139,6 +141,13 @@ def size(count: int, args: argparse.Namespace, folder: Path) -> tuple[list[bytes
     print(f"deals stored:            {count:,}")
     print(f"ingest into SQLite:      {count / spent:,.0f} upserts/s CPU ({spent:.1f} s), "
           f"{count / wall:,.0f} upserts/s wall ({wall:.1f} s)")
+    # A CRM that exports everything sends every deal again, most as they were.
+    start = cpu()
+    again = runtime.ingest((Record(f"again {n}", orjson.loads(line))
+                            for n, line in enumerate(lines)), NOW + timedelta(minutes=1))
+    spent = cpu() - start
+    print(f"sent again a minute on:  {count / spent:,.0f} upserts/s CPU ({spent:.1f} s; "
+          f"{again.unchanged:,} unchanged, {again.stored:,} judged again)")
 
     deals_file = folder / f"deals-{count}.jsonl"
     deals_file.write_bytes(b"\n".join(lines) + b"\n")

@@ -178,6 +178,83 @@ def test_one_long_tick_leaves_the_store_as_many_short_ones(tmp_path: Path) -> No
     assert len(stores[0][1]) > 150  # the timelines are not empty
 
 
+def test_a_record_sent_again_unchanged_before_its_wake_is_left_as_it_is(
+        tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
+    sample = list(generated_deals(300, seed=11, now=NOW))
+    assert rt.ingest(records(sample), NOW).stored == 300
+    ids = [str(d["id"]) for d in sample]
+    stored = {deal: rt.store.get_deal("b2b-sales", deal) for deal in ids}
+    trail = {deal: rt.store.transitions("b2b-sales", deal) for deal in ids}
+    wakes = sorted(d.wake for d in stored.values() if d is not None and d.wake is not None)
+    # Halfway through the wakes: the deals whose wake has come are judged again, the others
+    # (and those no time alone changes) are left as they are.
+    later = from_us(wakes[len(wakes) // 2])
+    due = {deal for deal, d in stored.items()
+           if d is not None and d.wake is not None and d.wake <= to_us(later)}
+    assert 0 < len(due) < 300
+    counts = rt.ingest(records(sample), later)
+    assert (counts.unchanged, counts.stored) == (300 - len(due), len(due))
+    for deal in ids:
+        after = rt.store.get_deal("b2b-sales", deal)
+        assert after is not None
+        if deal in due:
+            assert after.evaluated == to_us(later)
+        else:  # not written at all: as judged at NOW, its alerts' trail as it was
+            assert after == stored[deal]
+            assert rt.store.transitions("b2b-sales", deal) == trail[deal]
+    # Nothing whose time had come was left: a tick to ``later`` finds no deal to wake.
+    assert rt.tick(later).woken == 0
+
+
+def test_a_changed_record_another_judge_or_a_repeat_in_one_batch_is_judged_again(
+        tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
+    deal = meeting_deal("2026-11-27T15:00:00+03:00")
+    rt.ingest(records([deal]), NOW)
+    assert rt.ingest(records([deal]), NOW + timedelta(minutes=1)).unchanged == 1
+    moved = {**deal, "tasks": [*deal["tasks"], {"id": "t2", "due": "2026-11-24T10:00:00+03:00",
+                                                  "done": False}]}
+    counts = rt.ingest(records([moved]), NOW + timedelta(minutes=2))
+    assert (counts.unchanged, counts.stored) == (0, 1)
+    # The same deal twice in one batch, the second as stored before: the later record wins.
+    counts = rt.ingest(records([deal, moved]), NOW + timedelta(minutes=3))
+    assert (counts.unchanged, counts.stored) == (0, 2)
+    stored = rt.store.get_deal("b2b-sales", "M-1")
+    assert stored is not None and orjson.loads(stored.record)["tasks"] == moved["tasks"]
+    # Judged in another language (other findings' words): judged again, and kept as such.
+    russian = Runtime(rt.judge, rt.store, lang="ru")
+    assert russian.judged_by != rt.judged_by
+    assert russian.ingest(records([moved]), NOW + timedelta(minutes=4)).stored == 1
+    assert russian.ingest(records([moved]), NOW + timedelta(minutes=5)).unchanged == 1
+    # Sent again with an earlier ``now`` than it was judged at: judged again.
+    assert russian.ingest(records([moved]), NOW).stored == 1
+
+
+def test_a_store_of_the_previous_schema_is_brought_up_and_judges_its_deals_again(
+        tmp_path: Path) -> None:
+    from pipeline_rules.runtime.sqlite import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for number, steps in enumerate(MIGRATIONS[:-1], 1):
+        for statement in steps:
+            db.execute(statement)
+        db.execute("INSERT INTO schema_version VALUES (?)", (number,))
+    deal = meeting_deal("2026-11-27T15:00:00+03:00")
+    db.execute("INSERT INTO deals (ruleset, deal, record, findings, evaluated, wake, origin) "
+               "VALUES ('b2b-sales', 'M-1', ?, '[]', ?, NULL, 'old')",
+               (orjson.dumps(deal).decode(), to_us(NOW)))
+    db.commit()
+    db.close()
+    rt = Runtime(Judge.of(load_catalog(B2B)), SqliteStore(str(path)))
+    assert rt.store.get_deal("b2b-sales", "M-1").judged_by == ""  # type: ignore[union-attr]
+    # Judged by nothing known: judged again, though the record is the same.
+    assert rt.ingest(records([deal]), NOW + timedelta(minutes=1)).stored == 1
+    assert rt.store.get_deal("b2b-sales", "M-1").judged_by == rt.judged_by  # type: ignore[union-attr]
+
+
 def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     SqliteStore(str(path)).close()

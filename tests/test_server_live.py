@@ -119,6 +119,19 @@ def test_metrics_tell_how_long_deliveries_waited_after_falling_due(
     assert f'{name}_bucket{{event="delivered",le="60.0"}} 1.0' in scraped
 
 
+def test_deals_posted_again_unchanged_are_counted_and_left_as_they_are(
+        live: tuple[TestClient, Live, Clock, Path]) -> None:
+    client, _, clock, _ = live
+    body = b"\n".join(orjson.dumps({**invoice_deal(), "id": f"U-{n}", "ruleset": "b2b-sales"})
+                      for n in range(3))
+    assert client.post("/v1/deals", content=body).json()["stored"] == 3
+    before = client.get("/v1/deals/b2b-sales/U-1").json()
+    clock.now += timedelta(minutes=10)  # before the breach that wakes them
+    again = client.post("/v1/deals", content=body).json()
+    assert (again["stored"], again["unchanged"], again["rejected"]) == (0, 3, 0)
+    assert client.get("/v1/deals/b2b-sales/U-1").json()["evaluated"] == before["evaluated"]
+
+
 def test_bad_deals_are_refused_with_a_pointer_and_kept_as_rejected(
         live: tuple[TestClient, Live, Clock, Path]) -> None:
     client, app_live, _, _ = live

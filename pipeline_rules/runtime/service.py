@@ -21,6 +21,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -71,6 +72,9 @@ class Counts:
     deliveries queued, made or failed."""
 
     stored: int = 0
+    #: Records sent again as they were stored, judged by the same rulesets, before their wake:
+    #: their findings cannot have changed, and nothing is done.
+    unchanged: int = 0
     rejected: int = 0
     woken: int = 0
     transitions: int = 0
@@ -90,6 +94,9 @@ class Runtime:
         self.judge = judge
         self.store = store
         self.lang = lang or judge.catalog.lang
+        #: What judges here, kept with each deal: the same record judged by the same rulesets
+        #: and settings before its wake has the same findings.
+        self.judged_by = judge.fingerprint(self.lang)[:32]
 
     # ---------------------------------------------------------------- ingest
 
@@ -102,22 +109,68 @@ class Runtime:
     def ingest(self, records: Iterable[Record], now: datetime, batch: int = BATCH,
                refused: list[Judged] | None = None) -> Counts:
         """Store every record, judged at ``now``, ``batch`` records per transaction (the
-        rejected ones, judged, are added to ``refused`` when given)."""
+        rejected ones, judged, are added to ``refused`` when given). A record sent again as
+        it is stored, judged by the same rulesets and settings, at or after its judgement and
+        before its wake, is left as it is (counted ``unchanged``): its findings are the same,
+        so a CRM that sends every deal at every run pays a read for each deal it did not
+        change."""
         counts = Counts()
         runs = Runs(now, self.lang)
         at = to_us(now)
-        pending: list[tuple[Record, Judged, Wake | None]] = []
+        chunk: list[Record] = []
         for record in records:
+            chunk.append(record)
+            if len(chunk) >= batch:
+                self._ingest(chunk, runs, at, counts, refused)
+                chunk = []
+        if chunk:
+            self._ingest(chunk, runs, at, counts, refused)
+        return counts
+
+    def _ingest(self, records: list[Record], runs: Runs, at: int, counts: Counts,
+                refused: list[Judged] | None) -> None:
+        """Judge and store one batch, leaving out the records that change nothing."""
+        named = [self._named(record) for record in records]
+        stored = self.store.judgements([pair for pair, _ in named if pair is not None])
+        seen: set[tuple[str, str]] = set()
+        pending: list[tuple[Record, Judged, Wake | None]] = []
+        for record, (pair, text) in zip(records, named, strict=True):
+            if pair is not None:
+                before = stored.get(pair)
+                # A deal sent twice in one batch is judged again: the later record wins.
+                if before is not None and pair not in seen and before.record == text \
+                        and before.judged_by == self.judged_by and before.evaluated <= at \
+                        and (before.wake is None or at < before.wake):
+                    counts.unchanged += 1
+                    continue
+                seen.add(pair)
             judged, wake = self.judge.judge_live(record, runs)
             pending.append((record, judged, wake))
             if refused is not None and judged.deal is None:
                 refused.append(judged)
-            if len(pending) >= batch:
-                self._store(pending, at, counts)
-                pending = []
         if pending:
             self._store(pending, at, counts)
-        return counts
+
+    def _named(self, record: Record) -> tuple[tuple[str, str] | None, str]:
+        """The (ruleset, deal) a record would be stored under, and the text it would be
+        stored as; (None, "") when that cannot be told without judging it."""
+        data = record.data
+        if record.error is not None or not isinstance(data, dict):
+            return None, ""
+        deal = data.get("id")
+        sole = self.judge.sole
+        ruleset = sole.compiled.id if sole is not None else self.judge.name_of(data)
+        if ruleset is None or not isinstance(deal, str) or not deal:
+            return None, ""
+        return (ruleset, deal), self._text(data, ruleset)
+
+    def _text(self, data: Any, ruleset: str) -> str:
+        """A deal record as stored: JSON, naming the ruleset it was stored under."""
+        if isinstance(data, dict) and self.judge.name_of(data) is None:
+            # Kept self-describing: judged again later by a directory of rulesets, it still
+            # names the ruleset it was stored under.
+            data = {**data, self.judge.key: ruleset}
+        return orjson.dumps(data).decode("utf-8")
 
     def _store(self, judged: list[tuple[Record, Judged, Wake | None]], at: int,
                counts: Counts) -> None:
@@ -135,12 +188,7 @@ class Runtime:
             self._reject(unit, record, judged, at)
             counts.rejected += 1
             return
-        data = record.data
-        if isinstance(data, dict) and self.judge.name_of(data) is None:
-            # Kept self-describing: judged again later by a directory of rulesets, it still
-            # names the ruleset it was stored under.
-            data = {**data, self.judge.key: judged.ruleset}
-        text = orjson.dumps(data).decode("utf-8")
+        text = self._text(record.data, judged.ruleset)
         self._settle(unit, judged.ruleset, judged.deal, text, record.origin, judged.findings,
                      wake, at, counts)
         counts.stored += 1
@@ -176,7 +224,7 @@ class Runtime:
                       if c is not None]
         following = min(candidates) if candidates else None
         unit.changes.deals.append(StoredDeal(ruleset, deal, record, f"[{','.join(texts)}]", at,
-                                             following, origin))
+                                             following, origin, self.judged_by))
         return following
 
     def _apply(self, unit: _Unit, plan: Plan, at: int, counts: Counts) -> None:

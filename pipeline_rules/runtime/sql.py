@@ -16,6 +16,7 @@ from pipeline_rules.runtime.store import (
     Alert,
     Changes,
     Delivery,
+    Judgement,
     Rejected,
     Store,
     StoredDeal,
@@ -23,16 +24,16 @@ from pipeline_rules.runtime.store import (
     Transition,
 )
 
-_DEAL = "ruleset, deal, record, findings, evaluated, wake, origin"
+_DEAL = "ruleset, deal, record, findings, evaluated, wake, origin, judged_by"
 _ALERT = "key, ruleset, deal, kind, code, rule, status, due, payload, opened, updated"
 #: Deals per query when reading the alerts of many deals (well under every driver's limit on
 #: parameters).
 _CHUNK = 400
 
-_PUT_DEAL = (f"INSERT INTO deals ({_DEAL}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+_PUT_DEAL = (f"INSERT INTO deals ({_DEAL}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
              "ON CONFLICT (ruleset, deal) DO UPDATE SET record = excluded.record, "
              "findings = excluded.findings, evaluated = excluded.evaluated, "
-             "wake = excluded.wake, origin = excluded.origin")
+             "wake = excluded.wake, origin = excluded.origin, judged_by = excluded.judged_by")
 _PUT_ALERT = (f"INSERT INTO alerts ({_ALERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
               "ON CONFLICT (key) DO UPDATE SET status = excluded.status, "
               "due = excluded.due, payload = excluded.payload, opened = excluded.opened, "
@@ -160,6 +161,29 @@ class SqlStore(Store):
                     alert = Alert(*row)
                     found.setdefault((alert.ruleset, alert.deal), []).append(alert)
         return found
+
+    def judgements(self, deals: Sequence[tuple[str, str]]
+                   ) -> dict[tuple[str, str], Judgement]:
+        """The last judgement of many deals, a few hundred deals a query."""
+        by_ruleset: dict[str, list[str]] = {}
+        for ruleset, deal in dict.fromkeys(deals):
+            by_ruleset.setdefault(ruleset, []).append(deal)
+        found: dict[tuple[str, str], Judgement] = {}
+        for ruleset, ids in by_ruleset.items():
+            for deal, *rest in self._judgement_rows(ruleset, ids):
+                found[(ruleset, deal)] = Judgement(*rest)
+        return found
+
+    def _judgement_rows(self, ruleset: str, deals: Sequence[str]) -> list[Any]:
+        """(deal, record, evaluated, wake, judged_by) of the stored deals among ``deals`` of
+        one ruleset (a backend whose planner needs another shape of query overrides this)."""
+        rows: list[Any] = []
+        for start in range(0, len(deals), _CHUNK):
+            chunk = deals[start:start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows += self._rows("SELECT deal, record, evaluated, wake, judged_by FROM deals "
+                               f"WHERE ruleset = ? AND deal IN ({marks})", (ruleset, *chunk))
+        return rows
 
     def get_meta(self, name: str) -> str | None:
         """A setting kept with the store, or None."""
@@ -290,7 +314,7 @@ class SqlStore(Store):
 
 def _deal_row(deal: StoredDeal) -> tuple[Any, ...]:
     return (deal.ruleset, deal.deal, deal.record, deal.findings, deal.evaluated, deal.wake,
-            deal.origin)
+            deal.origin, deal.judged_by)
 
 
 def _alert_row(alert: Alert) -> tuple[Any, ...]:

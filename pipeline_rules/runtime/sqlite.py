@@ -56,6 +56,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE deliveries ADD COLUMN next_attempt INTEGER NOT NULL DEFAULT 0",
     ),
+    (
+        # What judged a deal (a digest of the rulesets and settings): a record sent again,
+        # unchanged and judged by the same, is not judged again before its wake.
+        "ALTER TABLE deals ADD COLUMN judged_by TEXT NOT NULL DEFAULT ''",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

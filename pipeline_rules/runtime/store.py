@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline_rules import i18n
 
@@ -59,7 +59,8 @@ class StoreError(Exception):
 @dataclass(frozen=True)
 class StoredDeal:
     """A deal as stored: its record (JSON text), its last findings (a JSON array), when they
-    were worked out and when the deal next wakes (None: never by time alone)."""
+    were worked out, when the deal next wakes (None: never by time alone), where the record
+    came from and a digest of the rulesets and settings that judged it."""
 
     ruleset: str
     deal: str
@@ -68,6 +69,17 @@ class StoredDeal:
     evaluated: int
     wake: int | None
     origin: str = ""
+    judged_by: str = ""
+
+
+class Judgement(NamedTuple):
+    """What an ingest needs to know of a stored deal to tell that a record sent again changes
+    nothing: the record, when it was judged and by what, and its wake."""
+
+    record: str
+    evaluated: int
+    wake: int | None
+    judged_by: str
 
 
 @dataclass(frozen=True)
@@ -216,6 +228,12 @@ class Store(ABC):
         absent)."""
 
     @abstractmethod
+    def judgements(self, deals: Sequence[tuple[str, str]]
+                   ) -> dict[tuple[str, str], Judgement]:
+        """The last judgement of each (ruleset, deal) stored, read at once (a deal not stored
+        is absent)."""
+
+    @abstractmethod
     def waking(self, until: int, limit: int) -> list[StoredDeal]:
         """Up to ``limit`` deals whose wake is at or before ``until``, earliest first (by the
         wake index: never a scan of every deal)."""
@@ -302,5 +320,5 @@ def open_store(url: str) -> Store:
     return SqliteStore(url.removeprefix("sqlite://"))
 
 
-__all__ = ["ACTIVE", "STATUSES", "Alert", "Changes", "Delivery", "Rejected", "Store", "StoreError",
-           "StoredDeal", "Transition", "from_us", "open_store", "to_us"]
+__all__ = ["ACTIVE", "STATUSES", "Alert", "Changes", "Delivery", "Judgement", "Rejected", "Store",
+           "StoreError", "StoredDeal", "Transition", "from_us", "open_store", "to_us"]

@@ -268,18 +268,19 @@ class Live:
                                        record.deal, problem.message, problem.extra["path"],
                                        orjson.dumps(record.data).decode("utf-8"), at)
         refused: list[Judged] = []
-        stored = rejected = 0
+        stored = unchanged = rejected = 0
         for start in range(0, len(records), INGEST_BATCH):
             token.check()
             counts = self.runtime.ingest(records[start:start + INGEST_BATCH], now,
                                          INGEST_BATCH, refused)
             stored, rejected = stored + counts.stored, rejected + counts.rejected
+            unchanged += counts.unchanged
         rejections = [(_number(j.origin), _rejection(j)) for j in refused]
         rejections += [(number, {"record": record.origin, "deal": record.deal,
                                  "message": problem.message, "path": problem.extra["path"],
                                  "error": problem.code, "limit": problem.extra["limit"]})
                        for number, record, problem in over]
-        return {"stored": stored, "rejected": rejected + len(over),
+        return {"stored": stored, "unchanged": unchanged, "rejected": rejected + len(over),
                 "rejections": [r for _, r in sorted(rejections, key=lambda r: r[0])]}
 
     def describe(self, ruleset: str, deal: str, limit: int = PAGE,
