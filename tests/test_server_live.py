@@ -20,6 +20,7 @@ from pipeline_rules.ruleset.catalog import load_catalog
 from pipeline_rules.runtime.service import Runtime
 from pipeline_rules.runtime.sinks import JsonlSink
 from pipeline_rules.runtime.sqlite import SqliteStore
+from pipeline_rules.runtime.store import to_us
 from pipeline_rules.server.app import create_app
 from pipeline_rules.server.live import Live
 from pipeline_rules.server.settings import Settings
@@ -117,6 +118,34 @@ def test_metrics_tell_how_long_deliveries_waited_after_falling_due(
     assert f'{name}_sum{{event="delivered"}} 40.0' in scraped
     assert f'{name}_bucket{{event="delivered",le="30.0"}} 0.0' in scraped
     assert f'{name}_bucket{{event="delivered",le="60.0"}} 1.0' in scraped
+
+
+def test_a_round_catching_up_delivers_as_it_goes(
+        live: tuple[TestClient, Live, Clock, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    client, app_live, clock, _ = live
+    import pipeline_rules.server.live as live_module
+
+    monkeypatch.setattr(live_module, "TICK_BATCH", 5)
+    monkeypatch.setattr(live_module, "ROUND_BATCHES", 2)
+    body = b"\n".join(orjson.dumps({**invoice_deal(), "id": f"C-{n}", "ruleset": "b2b-sales"})
+                      for n in range(23))
+    assert client.post("/v1/deals", content=body).json()["stored"] == 23
+    store = app_live.runtime.store
+    waiting: list[int] = []
+
+    class Counting:
+        """A sink that notes how many deals still wait to be judged at each delivery."""
+
+        def send(self, payload: str) -> None:
+            waiting.append(len(store.waking(to_us(clock.now), 1000)))
+
+    app_live.sink = Counting()
+    clock.now = datetime.fromisoformat("2026-11-23T10:00:00+03:00")  # every breach has come
+    app_live.step()
+    # 23 escalations, delivered after each 10 deals judged: 13 deals were still waiting for the
+    # first 10, 3 for the next 10, none for the last 3.
+    assert waiting == [13] * 10 + [3] * 10 + [0] * 3
+    assert store.waking(to_us(clock.now), 1000) == []
 
 
 def test_deals_posted_again_unchanged_are_counted_and_left_as_they_are(

@@ -241,22 +241,27 @@ class Runtime:
             changes.queue(key, event, text, at)
             counts.queued += 1
 
-    def tick(self, until: datetime, batch: int = BATCH) -> Counts:
-        """Advance the store to ``until``: judge again every deal whose wake has come."""
+    def tick(self, until: datetime, batch: int = BATCH, batches: int | None = None) -> Counts:
+        """Advance the store to ``until``: judge again every deal whose wake has come (or, with
+        ``batches``, the deals of that many batches at most: fewer woken than ``batch`` times
+        ``batches`` means the store has reached ``until``)."""
         counts = Counts()
         limit = to_us(until)
         # Each deal is judged at its own instant, so each needs its own run: what does not
         # depend on the instant is made once for them all.
         share = RunShare()
-        while True:
+        done = 0
+        while batches is None or done < batches:
             with self.store.transaction():
                 rows = self.store.waking(limit, batch)
                 unit = _Unit(self.store, [(row.ruleset, row.deal) for row in rows])
                 for row in rows:
                     self._wake(unit, row, limit, counts, share)
                 self.store.apply(unit.changes)
+            done += 1
             if len(rows) < batch:
-                return counts
+                break
+        return counts
 
     def _wake(self, unit: _Unit, row: StoredDeal, limit: int, counts: Counts,
               share: RunShare) -> None:

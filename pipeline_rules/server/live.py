@@ -73,6 +73,9 @@ INGEST_BATCH = 50
 #: are judged (each at every wake it passed), and an API request waits for the one under way —
 #: a store catching up on days would otherwise keep a request waiting for seconds.
 TICK_BATCH = 50
+#: Batches a scheduler round judges before it delivers what has fallen due: a store catching up
+#: on days delivers as it goes rather than once every deal is judged.
+ROUND_BATCHES = 20
 
 
 def _utc_now() -> datetime:
@@ -96,10 +99,15 @@ class Live:
     # ---------------------------------------------------------------- scheduler
 
     def step(self) -> None:
-        """One round of the scheduler: tick to the clock, then deliver."""
-        self.runtime.tick(self.clock(), batch=TICK_BATCH)
-        if self.sink is not None:
-            self.runtime.deliver(self.sink, self.clock, observe=self.observe)
+        """One round of the scheduler: tick to the clock, delivering what has fallen due after
+        every ``ROUND_BATCHES`` batches of woken deals."""
+        now = self.clock()
+        while True:
+            counts = self.runtime.tick(now, batch=TICK_BATCH, batches=ROUND_BATCHES)
+            if self.sink is not None:
+                self.runtime.deliver(self.sink, self.clock, observe=self.observe)
+            if counts.woken < TICK_BATCH * ROUND_BATCHES or self._stop.is_set():
+                return
 
     def _loop(self) -> None:
         while not self._stop.is_set():
