@@ -207,6 +207,30 @@ def test_a_record_sent_again_unchanged_before_its_wake_is_left_as_it_is(
     assert rt.tick(later).woken == 0
 
 
+def test_an_ingest_of_new_deals_reads_the_store_for_unchanged_ones_only_now_and_then(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = runtime(tmp_path)
+    reads: list[int] = []
+    judgements = rt.store.judgements
+
+    def counted(deals: Any) -> Any:
+        if deals:
+            reads.append(len(deals))
+        return judgements(deals)
+
+    monkeypatch.setattr(rt.store, "judgements", counted)
+    sample = list(generated_deals(200, seed=5, now=NOW))
+    assert rt.ingest(records(sample), NOW, batch=10).stored == 200
+    # New deals: read in the first batch, then once every 8 batches (the 9th, the 17th).
+    assert reads == [10, 10, 10]
+    reads.clear()
+    # Sent again as they are: every batch finds them unchanged, and every batch reads.
+    later = NOW + timedelta(seconds=1)
+    again = rt.ingest(records(sample), later, batch=10)
+    assert len(reads) == 20 and again.unchanged + again.stored == 200
+    assert again.unchanged > 150
+
+
 def test_a_changed_record_another_judge_or_a_repeat_in_one_batch_is_judged_again(
         tmp_path: Path) -> None:
     rt = runtime(tmp_path)

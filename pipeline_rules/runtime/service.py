@@ -47,6 +47,9 @@ Observer = Callable[[str, float], None]
 
 #: Deals taken from the wake index per transaction.
 BATCH = 500
+#: An ingest whose batch finds no deal sent again unchanged reads the store again for that only
+#: every PROBE batches.
+PROBE = 8
 #: Re-judgements of one deal within one tick before it waits for the next tick.
 MAX_STEPS = 1000
 
@@ -118,19 +121,28 @@ class Runtime:
         runs = Runs(now, self.lang)
         at = to_us(now)
         chunk: list[Record] = []
+        # Reading what is stored pays only where deals come again unchanged: after a batch in
+        # which none did (new deals, or all changed), the next PROBE - 1 batches are judged
+        # without the read, then the read is tried again.
+        wait = 0
         for record in records:
             chunk.append(record)
             if len(chunk) >= batch:
-                self._ingest(chunk, runs, at, counts, refused)
+                wait = self._ingest(chunk, runs, at, counts, refused, wait)
                 chunk = []
         if chunk:
-            self._ingest(chunk, runs, at, counts, refused)
+            self._ingest(chunk, runs, at, counts, refused, wait)
         return counts
 
     def _ingest(self, records: list[Record], runs: Runs, at: int, counts: Counts,
-                refused: list[Judged] | None) -> None:
-        """Judge and store one batch, leaving out the records that change nothing."""
-        named = [self._named(record) for record in records]
+                refused: list[Judged] | None, wait: int) -> int:
+        """Judge and store one batch, leaving out the records that change nothing (looked for
+        unless ``wait`` batches are still to go without); return the batches to go without."""
+        if wait:
+            named: list[tuple[tuple[str, str] | None, str]] = [(None, "")] * len(records)
+        else:
+            named = [self._named(record) for record in records]
+        hits = counts.unchanged
         stored = self.store.judgements([pair for pair, _ in named if pair is not None])
         seen: set[tuple[str, str]] = set()
         pending: list[tuple[Record, Judged, Wake | None]] = []
@@ -150,6 +162,9 @@ class Runtime:
                 refused.append(judged)
         if pending:
             self._store(pending, at, counts)
+        if wait:
+            return wait - 1
+        return 0 if counts.unchanged > hits else PROBE - 1
 
     def _named(self, record: Record) -> tuple[tuple[str, str] | None, str]:
         """The (ruleset, deal) a record would be stored under, and the text it would be
