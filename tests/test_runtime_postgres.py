@@ -426,3 +426,22 @@ def test_rows_of_one_unit_are_numbered_in_the_order_written(postgres: str,
     assert ends[0]["deals"] == [("r", "d1", '{"v": 2}', "[1]", 2, 7, "b", "")]
     assert ends[0]["alerts"] == [("k0000", "r", "d1", "action", "remind", None, "due", 6, "p2",
                                   2, 2)]
+
+
+def test_a_unit_whose_write_fails_leaves_nothing_and_the_store_goes_on(postgres: str) -> None:
+    """The unit's statements go to the server together: one that fails (a transition without
+    its status) is a clear error, the deal written before it in the unit is rolled back, and
+    the next unit is written."""
+    store = PostgresStore(fresh(postgres, "failed_unit"))
+    broken = Changes()
+    broken.deals.append(StoredDeal("r", "d1", "{}", "[]", 1, None, ""))
+    broken.transitions.append(("k", "r", "d1", None, None, 1, ""))  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match='null value in column "after"'), store.transaction():
+        store.apply(broken)
+    assert store.count_deals() == 0
+    fine = Changes()
+    fine.deals.append(StoredDeal("r", "d1", "{}", "[]", 1, None, ""))
+    with store.transaction():
+        store.apply(fine)
+    assert store.count_deals() == 1
+    store.close()

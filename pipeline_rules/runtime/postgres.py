@@ -184,15 +184,24 @@ class PostgresStore(SqlStore):
         cancels: dict[str, int] = {}
         for at, key in changes.cancelled:
             cancels.setdefault(key, at)  # the first cancel finds the pending ones
-        for statement, rows in (
+        writes = (
                 (_ADD_REJECTEDS, changes.rejected),
                 (_PUT_DEALS, _collapse(map(_deal_row, changes.deals), *_DEAL_SHAPE)),
                 (_PUT_ALERTS, _collapse(map(_alert_row, changes.alerts), *_ALERT_SHAPE)),
                 (_ADD_TRANSITIONS, changes.transitions),
                 (_CANCEL_MANY, list(cancels.items())),
-                (_ADD_DELIVERIES, changes.deliveries)):
-            if rows:
-                self._run(statement, tuple(list(column) for column in zip(*rows, strict=True)))
+                (_ADD_DELIVERIES, changes.deliveries))
+        with self._lock:
+            try:
+                # Sent together, one round trip for the unit's writes.
+                with self._db.pipeline():
+                    for statement, rows in writes:
+                        if rows:
+                            self._db.execute(statement.replace("?", "%s"), tuple(
+                                list(column) for column in zip(*rows, strict=True)))
+            except self._errors as err:
+                raise StoreError(i18n.Message("store.postgresql-failed",
+                                                {"error": _first_line(err)})) from None
 
     def _alert_rows(self, ruleset: str, deals: Sequence[str]) -> list[Any]:
         """The alerts of some deals, by key, held: one index lookup per deal whatever the
