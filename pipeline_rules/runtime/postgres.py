@@ -227,13 +227,14 @@ class PostgresStore(SqlStore):
 def _collapse(rows: Iterable[Sequence[Any]], width: int, fixed: int) -> list[Sequence[Any]]:
     """One row per key (the first ``width`` columns), as upserts row by row leave it: the
     first row's ``fixed`` leading columns (the insert sets them, an update does not) and the
-    last row's others, at the first row's place."""
+    last row's others; by key, so that processes writing the same rows lock them in one
+    order."""
     merged: dict[tuple[Any, ...], Sequence[Any]] = {}
     for row in rows:
         key = tuple(row[:width])
         first = merged.get(key)
         merged[key] = row if first is None else (*first[:fixed], *row[fixed:])
-    return list(merged.values())
+    return [merged[key] for key in sorted(merged)]
 
 
 def _first_line(err: Exception) -> str:
