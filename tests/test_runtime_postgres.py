@@ -445,3 +445,26 @@ def test_a_unit_whose_write_fails_leaves_nothing_and_the_store_goes_on(postgres:
         store.apply(fine)
     assert store.count_deals() == 1
     store.close()
+
+
+def test_the_judgements_of_a_batch_read_the_same_on_both_stores(postgres: str,
+                                                               tmp_path: Path) -> None:
+    """A CRM sending every deal again: the stored judgements of a batch are read (with one
+    lookup per deal on PostgreSQL), and the deals unchanged are left as they are on both."""
+    sample = list(generated_deals(300, seed=4, now=NOW))
+    judge = Judge.of(load_catalog(ROOT / "rulesets" / "b2b_sales.yaml"))
+    asked = [("b2b-sales", str(d["id"])) for d in sample] + [("b2b-sales", "absent"),
+                                                             ("retail", str(sample[0]["id"]))]
+    results = []
+    for store in both(postgres, tmp_path, "judgements"):
+        runtime = Runtime(judge, store)
+        runtime.ingest([Record(f"d{n}", d) for n, d in enumerate(sample)], NOW)
+        again = runtime.ingest([Record(f"d{n}", d) for n, d in enumerate(sample)],
+                               NOW + timedelta(minutes=1))
+        read = store.judgements(asked)
+        results.append((again.unchanged, again.stored, read))
+        store.close()
+    assert results[0] == results[1]
+    unchanged, stored, read = results[0]
+    assert unchanged > 200 and unchanged + stored == 300
+    assert len(read) == 300 and ("b2b-sales", "absent") not in read

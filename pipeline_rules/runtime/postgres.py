@@ -213,6 +213,16 @@ class PostgresStore(SqlStore):
                           f"{_ALERT} FROM alerts a WHERE a.ruleset = ? AND a.deal = d.deal"
                           f"{self.HOLD}) AS x ORDER BY x.key", (sorted(deals), ruleset))
 
+    def _judgement_rows(self, ruleset: str, deals: Sequence[str]) -> list[Any]:
+        """(deal, record, evaluated, wake, judged_by) of the stored deals among ``deals``: one
+        primary-key lookup per deal whatever the planner believes (as for the alerts)."""
+        # OFFSET 0 keeps the subquery from being flattened into a join, which the planner
+        # would be free to make a scan of every deal of the ruleset again.
+        return self._rows("SELECT d.deal, s.record, s.evaluated, s.wake, s.judged_by FROM "
+                          "unnest(%b::text[]) AS d(deal), LATERAL (SELECT record, evaluated, "
+                          "wake, judged_by FROM deals WHERE ruleset = ? AND deal = d.deal "
+                          "OFFSET 0) AS s", (list(deals), ruleset))
+
     def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self._lock:
             try:
