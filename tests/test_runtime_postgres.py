@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import random
 import shutil
 import socket
 import subprocess
@@ -16,15 +17,26 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from helpers import ROOT
 
 from pipeline_rules.deals.model import Record
 from pipeline_rules.evaluate.judge import Judge
 from pipeline_rules.ruleset.catalog import load_catalog
+from pipeline_rules.runtime.postgres import PostgresStore
 from pipeline_rules.runtime.service import Runtime
+from pipeline_rules.runtime.sql import SqlStore
 from pipeline_rules.runtime.sqlite import SqliteStore
-from pipeline_rules.runtime.store import Store, StoreError, open_store
+from pipeline_rules.runtime.store import (
+    Alert,
+    Changes,
+    Store,
+    StoredDeal,
+    StoreError,
+    open_store,
+    to_us,
+)
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_deals import deals as generated_deals
@@ -272,3 +284,195 @@ def test_two_serve_processes_share_a_postgresql_store_and_one_killed_loses_nothi
     assert len(keys) - len(set(keys)) <= 1  # a repeat only for the one in flight at the kill
     for _, key, body in received:
         assert orjson.loads(body) == orjson.loads(done[key])  # one payload per key
+
+
+# ---------------------------------------------------------------- a unit's writes at once
+# PostgreSQL writes each table's rows of a unit with one statement; SQLite, row by row, is the
+# reference: the same unit must leave both stores with the same rows.
+
+TABLES = {"deals": "ruleset, deal", "alerts": "key", "transitions": "seq",
+          "deliveries": "seq", "rejected": "seq"}
+
+
+def tables(store: SqlStore) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table the runtime writes."""
+    return {name: [tuple(row) for row in store._rows(f"SELECT * FROM {name} ORDER BY {order}")]
+            for name, order in TABLES.items()}
+
+
+def both(postgres: str, tmp_path: Path, name: str) -> list[SqlStore]:
+    return [SqliteStore(str(tmp_path / f"{name}.db")), PostgresStore(fresh(postgres, name))]
+
+
+def meeting_deal(meeting: str, deal: str = "M-1") -> dict[str, Any]:
+    """A deal in the meeting stage since Thursday 19 Nov, with a meeting and an open task."""
+    return {"id": deal, "stage": "meeting", "source": "cold", "owner": "ivan",
+            "manager": "anna",
+            "history": [{"stage": "find_dm", "at": "2026-11-12T10:00:00+03:00"},
+                        {"stage": "qualification", "at": "2026-11-13T10:00:00+03:00"},
+                        {"stage": "meeting", "at": "2026-11-19T10:00:00+03:00"}],
+            "tasks": [{"id": "t", "due": "2026-11-25T10:00:00+03:00", "done": False}],
+            "events": [{"type": "meeting", "at": meeting}]}
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_a_deal_sent_twice_in_one_batch_is_stored_as_the_later_record(
+        postgres: str, tmp_path: Path) -> None:
+    judge = Judge.of(load_catalog(ROOT / "rulesets" / "b2b_sales.yaml"))
+    first, later = meeting_deal("2026-11-23T11:00:00+03:00"), meeting_deal(
+        "2026-11-23T11:30:00+03:00")
+    other = meeting_deal("2026-11-23T12:00:00+03:00", "M-2")
+    ends = []
+    for store in both(postgres, tmp_path, "twice"):
+        runtime = Runtime(judge, store)
+        counts = runtime.ingest([Record("a", first), Record("b", other), Record("c", later)],
+                                at("2026-11-23T09:10:00+03:00"))
+        assert (counts.stored, counts.rejected) == (3, 0)
+        stored = store.get_deal("b2b-sales", "M-1")
+        assert stored is not None and stored.origin == "c"
+        assert orjson.loads(stored.record)["events"] == later["events"]
+        ends.append(tables(store))
+        store.close()
+    assert ends[0] == ends[1]
+    assert len(ends[0]["deals"]) == 2
+    # The first record's reminder was queued, then cancelled when the later one moved it.
+    assert [(row[2], row[4]) for row in ends[0]["deliveries"]].count(
+        ("delivered", "cancelled")) >= 1
+
+
+def test_an_alert_opened_and_made_due_in_one_tick_is_one_row_with_its_whole_trail(
+        postgres: str, tmp_path: Path) -> None:
+    """Friday evening the reminder of Monday's meeting opens; a tick from Friday to Monday
+    07:30 judges the deal at both wakes in one unit: the alert is written twice."""
+    judge = Judge.of(load_catalog(ROOT / "rulesets" / "b2b_sales.yaml"))
+    ends = []
+    for store in both(postgres, tmp_path, "opened_due"):
+        runtime = Runtime(judge, store)
+        runtime.ingest([Record("crm", meeting_deal("2026-11-23T09:30:00+03:00"))],
+                       at("2026-11-20T19:00:00+03:00"))
+        runtime.tick(at("2026-11-23T07:30:00+03:00"))
+        reminder = [a for a in store.alerts_of("b2b-sales", "M-1") if a.code == "remind"]
+        assert [a.status for a in reminder] == ["due"]
+        trail = [(t.before, t.after) for t in store.transitions("b2b-sales", "M-1")
+                 if t.key == reminder[0].key]
+        assert trail == [(None, "open"), ("open", "due")]
+        assert [d.key for d in store.pending(10)] == [reminder[0].key]
+        ends.append(tables(store))
+        store.close()
+    assert ends[0] == ends[1]
+
+
+def test_a_cancel_and_a_queue_in_one_unit_leave_what_row_by_row_leaves(
+        postgres: str, tmp_path: Path) -> None:
+    """A reminder stored as due (its delivery pending) is cancelled when the meeting moves;
+    in the same batch the deal is sent twice more: the first new reminder is queued and
+    cancelled within the unit, the last stays queued."""
+    judge = Judge.of(load_catalog(ROOT / "rulesets" / "b2b_sales.yaml"))
+    ends = []
+    for store in both(postgres, tmp_path, "cancel_queue"):
+        runtime = Runtime(judge, store)
+        runtime.ingest([Record("crm", meeting_deal("2026-11-23T11:00:00+03:00"))],
+                       at("2026-11-23T09:10:00+03:00"))
+        (queued,) = store.pending(10)
+        runtime.ingest([Record("crm", meeting_deal(meeting)) for meeting in (
+            "2026-11-23T10:30:00+03:00", "2026-11-23T10:45:00+03:00")],
+            at("2026-11-23T09:11:00+03:00"))
+        rows = store._rows("SELECT key, status, finished FROM deliveries ORDER BY seq")
+        assert rows[0] == (queued.key, "cancelled", to_us(at("2026-11-23T09:11:00+03:00")))
+        assert [row[1] for row in rows] == ["cancelled", "cancelled", "pending"]
+        ends.append(tables(store))
+        store.close()
+    assert ends[0] == ends[1]
+
+
+def test_rows_of_one_unit_are_numbered_in_the_order_written(postgres: str,
+                                                            tmp_path: Path) -> None:
+    """The audit trail and the outbox are read by ``seq``: a unit's transitions, deliveries
+    and rejected records are numbered in the order they were added (shuffled here, so no
+    column's own order could stand in for it); keys written twice keep what the statements
+    row by row leave: the first row's fixed columns and the last row's others."""
+    rng = random.Random(5)
+    keys = [f"k{n:04}" for n in range(600)]
+    rng.shuffle(keys)
+    ends = []
+    for store in both(postgres, tmp_path, "numbered"):
+        first = Changes()
+        first.deals += [StoredDeal("r", "d1", "{}", "[]", 1, None, "a"),
+                        StoredDeal("r", "d1", '{"v": 2}', "[1]", 2, 7, "b")]
+        first.alerts += [Alert("k0000", "r", "d1", "action", "remind", None, "open", 5, "p1",
+                               1, 1),
+                         Alert("k0000", "r", "d1", "other", "x", "y", "due", 6, "p2", 2, 2)]
+        for n, key in enumerate(keys):
+            first.transitions.append((key, "r", "d1", None, "open", n, f"note {n}"))
+            first.queue(key, "delivered", f"payload {n}", n)
+            first.rejected.append((f"origin {key}", None, key, "bad", "/x", "{}", n))
+        with store.transaction():
+            store.apply(first)
+        second = Changes()
+        second.cancel(keys[0], 100)
+        second.cancel(keys[0], 200)  # nothing left pending: the first cancel's instant stays
+        second.queue(keys[0], "retracted", "again", 300)
+        second.cancel(keys[1], 400)
+        with store.transaction():
+            store.apply(second)
+        assert [t.key for t in store.transitions("r", "d1")] == keys
+        assert [r.deal for r in store.rejected(limit=1000)] == keys
+        assert [key for (key,) in store._rows(
+            "SELECT key FROM deliveries WHERE status = 'pending' ORDER BY seq")] == [
+                *keys[2:], keys[0]]
+        ends.append(tables(store))
+        store.close()
+    assert ends[0] == ends[1]
+    deliveries = ends[0]["deliveries"]
+    assert [row[1] for row in deliveries[:600]] == keys
+    assert [(row[1], row[2], row[4], row[6]) for row in deliveries
+            if row[1] == keys[0]] == [(keys[0], "delivered", "cancelled", 100),
+                                      (keys[0], "retracted", "pending", None)]
+    assert ends[0]["deals"] == [("r", "d1", '{"v": 2}', "[1]", 2, 7, "b", "")]
+    assert ends[0]["alerts"] == [("k0000", "r", "d1", "action", "remind", None, "due", 6, "p2",
+                                  2, 2)]
+
+
+def test_a_unit_whose_write_fails_leaves_nothing_and_the_store_goes_on(postgres: str) -> None:
+    """The unit's statements go to the server together: one that fails (a transition without
+    its status) is a clear error, the deal written before it in the unit is rolled back, and
+    the next unit is written."""
+    store = PostgresStore(fresh(postgres, "failed_unit"))
+    broken = Changes()
+    broken.deals.append(StoredDeal("r", "d1", "{}", "[]", 1, None, ""))
+    broken.transitions.append(("k", "r", "d1", None, None, 1, ""))  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match='null value in column "after"'), store.transaction():
+        store.apply(broken)
+    assert store.count_deals() == 0
+    fine = Changes()
+    fine.deals.append(StoredDeal("r", "d1", "{}", "[]", 1, None, ""))
+    with store.transaction():
+        store.apply(fine)
+    assert store.count_deals() == 1
+    store.close()
+
+
+def test_the_judgements_of_a_batch_read_the_same_on_both_stores(postgres: str,
+                                                               tmp_path: Path) -> None:
+    """A CRM sending every deal again: the stored judgements of a batch are read (with one
+    lookup per deal on PostgreSQL), and the deals unchanged are left as they are on both."""
+    sample = list(generated_deals(300, seed=4, now=NOW))
+    judge = Judge.of(load_catalog(ROOT / "rulesets" / "b2b_sales.yaml"))
+    asked = [("b2b-sales", str(d["id"])) for d in sample] + [("b2b-sales", "absent"),
+                                                             ("retail", str(sample[0]["id"]))]
+    results = []
+    for store in both(postgres, tmp_path, "judgements"):
+        runtime = Runtime(judge, store)
+        runtime.ingest([Record(f"d{n}", d) for n, d in enumerate(sample)], NOW)
+        again = runtime.ingest([Record(f"d{n}", d) for n, d in enumerate(sample)],
+                               NOW + timedelta(minutes=1))
+        read = store.judgements(asked)
+        results.append((again.unchanged, again.stored, read))
+        store.close()
+    assert results[0] == results[1]
+    unchanged, stored, read = results[0]
+    assert unchanged > 200 and unchanged + stored == 300
+    assert len(read) == 300 and ("b2b-sales", "absent") not in read

@@ -152,15 +152,22 @@ class SqlStore(Store):
             by_ruleset.setdefault(ruleset, []).append(deal)
         found: dict[tuple[str, str], list[Alert]] = {}
         for ruleset, ids in by_ruleset.items():
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start:start + _CHUNK]
-                marks = ", ".join("?" * len(chunk))
-                for row in self._rows(f"SELECT {_ALERT} FROM alerts WHERE ruleset = ? AND "
-                                      f"deal IN ({marks}) ORDER BY key" + self.HOLD,
-                                      (ruleset, *chunk)):
-                    alert = Alert(*row)
-                    found.setdefault((alert.ruleset, alert.deal), []).append(alert)
+            for row in self._alert_rows(ruleset, ids):
+                alert = Alert(*row)
+                found.setdefault((alert.ruleset, alert.deal), []).append(alert)
         return found
+
+    def _alert_rows(self, ruleset: str, deals: Sequence[str]) -> list[Any]:
+        """The alerts of some deals of one ruleset as rows (the columns of :class:`Alert`),
+        each deal's by key, held (:attr:`HOLD`): a backend whose planner needs another shape
+        of query overrides this."""
+        rows: list[Any] = []
+        for start in range(0, len(deals), _CHUNK):
+            chunk = deals[start:start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows += self._rows(f"SELECT {_ALERT} FROM alerts WHERE ruleset = ? AND "
+                               f"deal IN ({marks}) ORDER BY key" + self.HOLD, (ruleset, *chunk))
+        return rows
 
     def judgements(self, deals: Sequence[tuple[str, str]]
                    ) -> dict[tuple[str, str], Judgement]:
