@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 from click.testing import CliRunner
-from helpers import ROOT
+from helpers import ROOT, meeting_deal
 
 from pipeline_rules.cli import main
 from pipeline_rules.deals.model import Record
@@ -44,17 +44,6 @@ def records(items: list[dict[str, Any]]) -> list[Record]:
 
 def statuses(rt: Runtime, deal: str) -> dict[str, str]:
     return {f"{a.code}:{a.rule}": a.status for a in rt.store.alerts_of("b2b-sales", deal)}
-
-
-def meeting_deal(meeting: str) -> dict[str, Any]:
-    """A deal in the meeting stage since Thursday 19 Nov, with a meeting and an open task."""
-    return {"id": "M-1", "stage": "meeting", "source": "cold", "owner": "ivan",
-            "manager": "anna",
-            "history": [{"stage": "find_dm", "at": "2026-11-12T10:00:00+03:00"},
-                        {"stage": "qualification", "at": "2026-11-13T10:00:00+03:00"},
-                        {"stage": "meeting", "at": "2026-11-19T10:00:00+03:00"}],
-            "tasks": [{"id": "t", "due": "2026-11-25T10:00:00+03:00", "done": False}],
-            "events": [{"type": "meeting", "at": meeting}]}
 
 
 def test_ingest_stores_deals_and_rejects_bad_records_with_their_reason(

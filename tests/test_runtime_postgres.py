@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 import pytest
-from helpers import ROOT
+from helpers import ROOT, meeting_deal
 
 from pipeline_rules.deals.model import Record
 from pipeline_rules.evaluate.judge import Judge
@@ -302,17 +302,6 @@ def tables(store: SqlStore) -> dict[str, list[tuple[Any, ...]]]:
 
 def both(postgres: str, tmp_path: Path, name: str) -> list[SqlStore]:
     return [SqliteStore(str(tmp_path / f"{name}.db")), PostgresStore(fresh(postgres, name))]
-
-
-def meeting_deal(meeting: str, deal: str = "M-1") -> dict[str, Any]:
-    """A deal in the meeting stage since Thursday 19 Nov, with a meeting and an open task."""
-    return {"id": deal, "stage": "meeting", "source": "cold", "owner": "ivan",
-            "manager": "anna",
-            "history": [{"stage": "find_dm", "at": "2026-11-12T10:00:00+03:00"},
-                        {"stage": "qualification", "at": "2026-11-13T10:00:00+03:00"},
-                        {"stage": "meeting", "at": "2026-11-19T10:00:00+03:00"}],
-            "tasks": [{"id": "t", "due": "2026-11-25T10:00:00+03:00", "done": False}],
-            "events": [{"type": "meeting", "at": meeting}]}
 
 
 def at(text: str) -> datetime:
