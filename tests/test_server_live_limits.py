@@ -155,11 +155,14 @@ def heavy_lines(deals: int, entries: int) -> bytes:
 
 
 def test_an_ingest_over_the_time_budget_is_504_and_the_server_goes_on(tmp_path: Path) -> None:
+    # Work for several times the budget (400 deals of 1,000 moves: about 3 s of judging here),
+    # so that it is certainly still going at a check between two batches after the budget
+    # ran out (with 100 such deals it could end before any check came too late).
     server = start_server(tmp_path, "--store", str(tmp_path / "s.db"), "--time-budget", "1",
-                          "--tick", "0.2")
+                          "--tick", "0.2", "--max-body", "40MB", "--max-deals", "1000")
     try:
-        body = heavy_lines(100, 1000)
-        assert len(body) < 10 * 1024 * 1024
+        body = heavy_lines(400, 1000)
+        assert len(body) < 40 * 1024 * 1024
         with server.client() as client:
             client.timeout = httpx.Timeout(120)
             # A first judgement loads what the rulesets need (calendars): not in the budget.
