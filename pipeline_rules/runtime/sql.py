@@ -147,11 +147,8 @@ class SqlStore(Store):
     def alerts_of_deals(self, deals: Sequence[tuple[str, str]]
                         ) -> dict[tuple[str, str], list[Alert]]:
         """The alerts of many deals, by key, a few hundred deals a query."""
-        by_ruleset: dict[str, list[str]] = {}
-        for ruleset, deal in dict.fromkeys(deals):
-            by_ruleset.setdefault(ruleset, []).append(deal)
         found: dict[tuple[str, str], list[Alert]] = {}
-        for ruleset, ids in by_ruleset.items():
+        for ruleset, ids in _by_ruleset(deals).items():
             for row in self._alert_rows(ruleset, ids):
                 alert = Alert(*row)
                 found.setdefault((alert.ruleset, alert.deal), []).append(alert)
@@ -161,35 +158,32 @@ class SqlStore(Store):
         """The alerts of some deals of one ruleset as rows (the columns of :class:`Alert`),
         each deal's by key, held (:attr:`HOLD`): a backend whose planner needs another shape
         of query overrides this."""
-        rows: list[Any] = []
-        for start in range(0, len(deals), _CHUNK):
-            chunk = deals[start:start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            rows += self._rows(f"SELECT {_ALERT} FROM alerts WHERE ruleset = ? AND "
-                               f"deal IN ({marks}) ORDER BY key" + self.HOLD, (ruleset, *chunk))
-        return rows
+        return self._deals_in(f"SELECT {_ALERT} FROM alerts", ruleset, deals,
+                              " ORDER BY key" + self.HOLD)
 
     def judgements(self, deals: Sequence[tuple[str, str]]
                    ) -> dict[tuple[str, str], Judgement]:
         """The last judgement of many deals, a few hundred deals a query."""
-        by_ruleset: dict[str, list[str]] = {}
-        for ruleset, deal in dict.fromkeys(deals):
-            by_ruleset.setdefault(ruleset, []).append(deal)
-        found: dict[tuple[str, str], Judgement] = {}
-        for ruleset, ids in by_ruleset.items():
-            for deal, *rest in self._judgement_rows(ruleset, ids):
-                found[(ruleset, deal)] = Judgement(*rest)
-        return found
+        return {(ruleset, deal): Judgement(*rest)
+                for ruleset, ids in _by_ruleset(deals).items()
+                for deal, *rest in self._judgement_rows(ruleset, ids)}
 
     def _judgement_rows(self, ruleset: str, deals: Sequence[str]) -> list[Any]:
         """(deal, record, evaluated, wake, judged_by) of the stored deals among ``deals`` of
         one ruleset (a backend whose planner needs another shape of query overrides this)."""
+        return self._deals_in("SELECT deal, record, evaluated, wake, judged_by FROM deals",
+                              ruleset, deals)
+
+    def _deals_in(self, select: str, ruleset: str, deals: Sequence[str],
+                  tail: str = "") -> list[Any]:
+        """The rows of ``select`` for some deals of one ruleset, a few hundred deals a
+        query (``tail`` follows each query's condition)."""
         rows: list[Any] = []
         for start in range(0, len(deals), _CHUNK):
             chunk = deals[start:start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
-            rows += self._rows("SELECT deal, record, evaluated, wake, judged_by FROM deals "
-                               f"WHERE ruleset = ? AND deal IN ({marks})", (ruleset, *chunk))
+            rows += self._rows(f"{select} WHERE ruleset = ? AND deal IN ({marks}){tail}",
+                               (ruleset, *chunk))
         return rows
 
     def get_meta(self, name: str) -> str | None:
@@ -317,6 +311,14 @@ class SqlStore(Store):
         """Mark a delivery done, cancelled or dead."""
         self._run("UPDATE deliveries SET status = ?, finished = ? WHERE seq = ?",
                   (status, at, seq))
+
+
+def _by_ruleset(deals: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    """The deal ids of (ruleset, deal) pairs by ruleset, each once, in the order given."""
+    grouped: dict[str, list[str]] = {}
+    for ruleset, deal in dict.fromkeys(deals):
+        grouped.setdefault(ruleset, []).append(deal)
+    return grouped
 
 
 def _deal_row(deal: StoredDeal) -> tuple[Any, ...]:
